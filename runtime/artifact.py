@@ -1,0 +1,222 @@
+"""The compiled routing artifact: the one contract between `relay build` and `relay run`.
+
+The runtime owns these types and the compiler imports them, never the reverse, so a
+worker can load `generated/` without touching YAML, JSON Schema or templates. Every
+struct is frozen: a loaded artifact is an immutable snapshot that hot reload swaps
+behind one reference. Durations are float seconds; names are the ones users wrote.
+
+Files in an output folder (see `runtime.loader` for the reader):
+
+- `routing.json`: an `Artifact`, JSON with sorted keys, deterministic and secret-free.
+- `providers/<module>.py`: one generated module per provider (`ProviderModule`).
+- `lint.json` / `lint.txt`: the lint report (not read by the runtime).
+- `secrets.json`: a `Secrets`, mode 0600, git-ignored; the only file holding key values.
+- `manifest.json`: a `Manifest`, written last; a reader that sees it sees a complete set.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+FORMAT_VERSION = 1
+"""Bumped on any incompatible change; the runtime refuses other versions and says to rebuild."""
+
+Api = Literal["anthropic", "openai", "ollama", "bedrock", "vertex", "azure", "simulated"]
+"""Wire format a provider speaks. `ollama` is OpenAI-format on `/v1`."""
+
+Strategy = Literal["failover", "round-robin", "shuffle", "latency", "cost", "usage"]
+
+RateLimitFamily = Literal["anthropic", "openai", "groq", "cerebras", "openrouter", "none"]
+"""Which rate-limit header dialect a provider's responses carry; chosen at build time."""
+
+Capability = Literal["tools", "vision", "thinking", "json", "stream"]
+
+
+class _Frozen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base for every artifact struct: immutable, keyword-only, strict on decode."""
+
+
+class Limits(_Frozen):
+    """Configured per-key ceilings; learned headers may lower them at run time, never raise."""
+
+    rpm: int | None = None
+    rpd: int | None = None
+    tpm: int | None = None
+    tpd: int | None = None
+    concurrency: int | None = None
+
+
+class Timeouts(_Frozen):
+    connect: float = 5.0
+    first_byte: float = 60.0
+    stream_idle: float = 60.0
+    total: float = 600.0
+
+
+class Key(_Frozen):
+    """One upstream credential. The value lives only in `secrets.json` under `id`."""
+
+    id: str
+    """Stable id, `<provider>#<name>`; names the value in `Secrets.keys`."""
+    name: str
+    fingerprint: str
+    """`sha256:` + 8 hex digits of the value: lets state carry over a rebuild when unchanged."""
+    limits: Limits
+    """Provider limits with this key's own overrides applied."""
+
+
+class Breaker(_Frozen):
+    failures: int = 5
+    window: float = 30.0
+    open_for: float = 30.0
+
+
+class Health(_Frozen):
+    interval: float | None = None
+    """Seconds between active probes; None means passive health only."""
+
+
+class Simulate(_Frozen):
+    """Behaviour of the built-in `simulated` provider (no network, no key)."""
+
+    latency: float = 0.2
+    tokens_per_s: float = 80.0
+    rpm: int | None = None
+    failure_rate: float = 0.0
+
+
+class Provider(_Frozen):
+    name: str
+    api: Api
+    base_url: str
+    module: str
+    """File stem of this provider's generated module under `providers/`."""
+    rate_limit_family: RateLimitFamily
+    keys: tuple[Key, ...] = ()
+    limits: Limits = Limits()
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra static headers sent upstream, lower-case names, in the order written."""
+    timeouts: Timeouts = Timeouts()
+    breaker: Breaker = Breaker()
+    health: Health = Health()
+    simulate: Simulate | None = None
+    enabled: bool = True
+    disabled_reason: str | None = None
+    """Why a provider serves nothing (for example: every key optional and unset)."""
+
+
+class Step(_Frozen):
+    """One provider+model candidate of a chain, with the alias already resolved."""
+
+    provider: str
+    model: str
+    """The upstream model id sent in the request body."""
+    alias: str | None = None
+    """The logical model name from `models:` this step came from, if any."""
+    weight: float = 1.0
+    capabilities: tuple[Capability, ...] | None = None
+    """None for raw model ids: capabilities unknown, nothing is skipped for them."""
+    context: int | None = None
+    cost_input: float | None = None
+    """USD per million input tokens."""
+    cost_output: float | None = None
+
+
+class Queue(_Frozen):
+    max_wait: float = 0.0
+    max_depth: int = 64
+
+
+class Chain(_Frozen):
+    name: str
+    strategy: Strategy = "failover"
+    steps: tuple[Step, ...] = ()
+    match: tuple[str, ...] = ()
+    queue: Queue = Queue()
+
+
+class GlobRule(_Frozen):
+    """A precompiled `match` glob; `prefix` rejects most names before the regex runs."""
+
+    pattern: str
+    prefix: str
+    regex: str
+    """Anchored Python regex equivalent to the glob."""
+    chain: str
+
+
+class Routes(_Frozen):
+    """Model-name resolution, flattened at build time (see config-format.md)."""
+
+    exact: dict[str, str]
+    """Chain names and literal `match` patterns to chain name."""
+    globs: tuple[GlobRule, ...] = ()
+    """In priority order: longest literal prefix first."""
+    default_chain: str | None = None
+    allow_direct: bool = False
+
+
+class LogConfig(_Frozen):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "text"] = "json"
+    prompts: bool = False
+
+
+class Server(_Frozen):
+    listen: str = "127.0.0.1:8787"
+    auth_required: bool = False
+    client_key_fingerprints: tuple[str, ...] = ()
+    admin_key_fingerprints: tuple[str, ...] = ()
+    state: str = "memory"
+    """`memory` or a `redis://host:port/db` URL."""
+    timeouts: Timeouts = Timeouts()
+    log: LogConfig = LogConfig()
+    max_body_bytes: int = 32 * 1024 * 1024
+
+
+class ModelInfo(_Frozen):
+    """A logical model from `models:`, for `/v1/models` and capability checks."""
+
+    name: str
+    context: int | None = None
+    capabilities: tuple[Capability, ...] = ()
+    cost_input: float | None = None
+    cost_output: float | None = None
+    providers: dict[str, str] = {}
+    """Provider name to upstream model id."""
+
+
+class Artifact(_Frozen):
+    format_version: int
+    relay_version: str
+    source_hash: str
+    """`sha256:` + hex of the definition sources, in sorted path order."""
+    sources: tuple[str, ...]
+    server: Server
+    providers: dict[str, Provider]
+    models: dict[str, ModelInfo]
+    chains: dict[str, Chain]
+    routes: Routes
+
+
+class Secrets(_Frozen):
+    """Contents of `secrets.json` (mode 0600, never committed)."""
+
+    format_version: int
+    keys: dict[str, str]
+    """`Key.id` to the resolved value."""
+    client_keys: tuple[str, ...] = ()
+    admin_keys: tuple[str, ...] = ()
+
+
+class Manifest(_Frozen):
+    """Written last by `relay build`; its appearance or change is what triggers a reload."""
+
+    format_version: int
+    relay_version: str
+    source_hash: str
+    files: dict[str, str]
+    """Relative path to `sha256:` + hex of its bytes, for every file but `secrets.json`."""
+    secrets_file: str = "secrets.json"
