@@ -1,0 +1,185 @@
+"""Everything relay knows about one upstream key: windows, learned quota, cooldown, concurrency.
+
+`headroom()` is the hot path (called for every key of every planned step), so it returns a
+bare float and does no allocation; `blocked()` explains a refusal and runs only for keys
+that are skipped. Keyless providers get one state under the provider's name.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from runtime.artifact import Limits
+from runtime.ratelimit import RateInfo
+from runtime.windows import Entry, LearnedQuota, SlidingWindow
+
+MINUTE, DAY = 60.0, 86400.0
+BLOCKED = -1.0
+
+
+class Reservation(NamedTuple):
+    """What one attempt holds on a key, so `release` can undo or reconcile exactly that."""
+
+    tokens: int
+    request_entries: tuple[tuple[SlidingWindow, Entry], ...]
+    token_entries: tuple[tuple[SlidingWindow, Entry], ...]
+
+
+def _windows(pairs: tuple[tuple[float, int | None], ...]) -> tuple[SlidingWindow, ...]:
+    return tuple(SlidingWindow(span, limit) for span, limit in pairs if limit is not None)
+
+
+class KeyState:
+    __slots__ = (
+        "cooldown_reason",
+        "cooldown_until",
+        "fingerprint",
+        "inflight",
+        "max_inflight",
+        "provider",
+        "request_quota",
+        "request_windows",
+        "slot",
+        "strikes",
+        "token_quota",
+        "token_windows",
+    )
+
+    def __init__(self, slot: str, provider: str, fingerprint: str, limits: Limits) -> None:
+        self.slot = slot
+        self.provider = provider
+        self.fingerprint = fingerprint
+        self.request_windows = _windows(((MINUTE, limits.rpm), (DAY, limits.rpd)))
+        self.token_windows = _windows(((MINUTE, limits.tpm), (DAY, limits.tpd)))
+        self.max_inflight = limits.concurrency
+        self.request_quota = LearnedQuota()
+        self.token_quota = LearnedQuota()
+        self.inflight = 0
+        self.cooldown_until = 0.0
+        self.cooldown_reason = ""
+        self.strikes = 0
+        """Consecutive rate-limit/overload failures, for exponential backoff."""
+
+    def reconfigure(self, limits: Limits) -> None:
+        """Adopt a rebuilt artifact's limits, keeping the history of windows that still exist."""
+        old = {(w.span, "r"): w for w in self.request_windows} | {
+            (w.span, "t"): w for w in self.token_windows
+        }
+
+        def keep(kind: str, pairs: tuple[tuple[float, int | None], ...]) -> tuple[SlidingWindow, ...]:
+            kept = []
+            for span, limit in pairs:
+                if limit is None:
+                    continue
+                window = old.get((span, kind)) or SlidingWindow(span, limit)
+                window.reconfigure(limit)
+                kept.append(window)
+            return tuple(kept)
+
+        self.request_windows = keep("r", ((MINUTE, limits.rpm), (DAY, limits.rpd)))
+        self.token_windows = keep("t", ((MINUTE, limits.tpm), (DAY, limits.tpd)))
+        self.max_inflight = limits.concurrency
+
+    def headroom(self, now: float, tokens: int) -> float:
+        """Fraction of the tightest limit left after this request, or BLOCKED (< 0)."""
+        if now < self.cooldown_until:
+            return BLOCKED
+        score = 1.0
+        for window in self.request_windows:
+            room = window.room(now) - 1
+            if room < 0:
+                return BLOCKED
+            score = min(score, room / window.limit)
+        for window in self.token_windows:
+            room = window.room(now) - tokens
+            if room < 0:
+                return BLOCKED
+            score = min(score, room / window.limit)
+        if self.max_inflight is not None:
+            room = self.max_inflight - self.inflight - 1
+            if room < 0:
+                return BLOCKED
+            score = min(score, room / self.max_inflight)
+        for quota, need in ((self.request_quota, 1), (self.token_quota, tokens)):
+            left = quota.left(now)
+            if left is not None:
+                if left < need:
+                    return BLOCKED
+                score = min(score, (left - need) / max(quota.limit or 0, left, 1))
+        return score
+
+    def blocked(self, now: float, tokens: int) -> tuple[str, float | None] | None:
+        """Why this key cannot take the request now, and from when it could (None: unknown/never)."""
+        if now < self.cooldown_until:
+            return self.cooldown_reason or "cooldown", self.cooldown_until
+        for window in self.request_windows:
+            if window.room(now) < 1:
+                return f"key exhausted ({window.limit} requests per {window.span:g}s)", window.free_at(now, 1)
+        for window in self.token_windows:
+            if window.room(now) < tokens:
+                return f"no capacity for ~{tokens} tokens", window.free_at(now, tokens)
+        if self.max_inflight is not None and self.inflight >= self.max_inflight:
+            return f"at concurrency limit {self.max_inflight}", None
+        left = self.request_quota.left(now)
+        if left is not None and left < 1:
+            return "key exhausted (upstream reports 0 left)", self.request_quota.reset_at
+        left = self.token_quota.left(now)
+        if left is not None and left < tokens:
+            return f"no capacity for ~{tokens} tokens", self.token_quota.reset_at
+        return None
+
+    def reserve(self, now: float, tokens: int) -> Reservation | None:
+        """Count one attempt against every limit, unless it no longer fits (lost a race)."""
+        if self.headroom(now, tokens) < 0:
+            return None
+        self.inflight += 1
+        self.request_quota.spend(1)
+        self.token_quota.spend(tokens)
+        return Reservation(
+            tokens,
+            tuple((w, w.add(now, 1)) for w in self.request_windows),
+            tuple((w, w.add(now, tokens)) for w in self.token_windows),
+        )
+
+    def release(self, reservation: Reservation, tokens_used: int | None) -> None:
+        self.inflight = max(0, self.inflight - 1)
+        if tokens_used is None or tokens_used == reservation.tokens:
+            return
+        for window, entry in reservation.token_entries:
+            window.adjust(entry, tokens_used)
+
+    def learn(self, now: float, info: RateInfo) -> None:
+        """Believe the upstream's counters; its limits may lower configured windows, never raise them."""
+        self.request_quota.learn(now, info.limit_requests, info.remaining_requests, info.reset_requests_at)
+        self.token_quota.learn(now, info.limit_tokens, info.remaining_tokens, info.reset_tokens_at)
+        for windows, limit, span in (
+            (self.request_windows, info.limit_requests, info.requests_window),
+            (self.token_windows, info.limit_tokens, info.tokens_window),
+        ):
+            if limit is not None and span is not None:
+                for window in windows:
+                    if window.span == span:
+                        window.cap(limit)
+
+    def cool(self, until: float, reason: str) -> None:
+        """Extend the cooldown; an earlier hint never shortens a longer one already in force."""
+        if until > self.cooldown_until:
+            self.cooldown_until = until
+            self.cooldown_reason = reason
+
+    def snapshot(self, now: float) -> dict[str, object]:
+        windows = {
+            f"{'requests' if kind == 'r' else 'tokens'}/{w.span:g}s": {"used": w.used(now), "limit": w.limit}
+            for kind, group in (("r", self.request_windows), ("t", self.token_windows))
+            for w in group
+        }
+        return {
+            "provider": self.provider,
+            "fingerprint": self.fingerprint,
+            "inflight": self.inflight,
+            "cooldown_s": round(max(0.0, self.cooldown_until - now), 3),
+            "cooldown_reason": self.cooldown_reason if now < self.cooldown_until else None,
+            "windows": windows,
+            "upstream_requests_left": self.request_quota.left(now),
+            "upstream_tokens_left": self.token_quota.left(now),
+        }
