@@ -188,6 +188,14 @@ class RoutingState:
         plan = self.plan(chain, providers, est_tokens=est_tokens)
         return self._clock() if plan.candidates else plan.soonest_recovery
 
+    def cooldown_left(self, cand: Candidate) -> float | None:
+        """Seconds until the candidate's key is out of cooldown, None when it is not cooling."""
+        state = self._keys.get(_slot(cand.provider, cand.key))
+        if state is None:
+            return None
+        left = state.cooldown_until - self._clock()
+        return left if left > 0 else None
+
     # -- attempts ---------------------------------------------------------------------------
 
     async def begin(self, cand: Candidate, est_tokens: int) -> Lease | None:

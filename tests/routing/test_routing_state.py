@@ -256,3 +256,12 @@ def test_providers_unchanged_object_identity_reuses_candidates() -> None:
     p2 = state.plan(CHAIN, PROVIDERS, est_tokens=1)
     assert {id(c) for c in p1.candidates} == {id(c) for c in p2.candidates}
     assert isinstance(p1.candidates[0].provider, Provider)
+
+
+def test_cooldown_left() -> None:
+    state, clock = make()
+    lease = attempt(state)
+    assert state.cooldown_left(lease.candidate) is None
+    state.fail(lease, "rate_limited", retry_after=12)
+    clock.advance(2)
+    assert state.cooldown_left(lease.candidate) == 10
