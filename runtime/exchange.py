@@ -1,0 +1,153 @@
+"""Endpoint handlers: one generation exchange from parsed request to reply and log line.
+
+Response headers tell a user what relay did without reading logs: `x-relay-chain`,
+`x-relay-provider`, `x-relay-attempts`, `x-relay-overhead-ms` (time spent in relay itself,
+upstream waiting excluded) and `x-relay-skipped` (why each untried step was passed over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+
+from runtime import bridge, incoming
+from runtime.errors import ClientFormat, RelayError, error_body, error_headers, status_of
+from runtime.proxy import Reply, Waterfall
+from runtime.routing_state import Plan
+from runtime.service import Service
+required_capabilities: Any = None  # TEMP
+estimate_tokens: Any = None  # TEMP
+from runtime.upstream import UpstreamConnectError
+
+_encode = msgspec.json.Encoder().encode
+_COUNT_TIMEOUT = 10.0
+
+
+def _skipped(plan: Plan, now: float) -> str:
+    parts = []
+    for skip in plan.skipped:
+        until = f" {math.ceil(skip.until - now)}s" if skip.until is not None and skip.until > now else ""
+        parts.append(f"{skip.step.provider}/{skip.step.model}: {skip.reason}{until}")
+    return "; ".join(parts)
+
+
+def _relay_headers(wf: Waterfall, chain: str, plan: Plan, now: float) -> list[tuple[str, str]]:
+    overhead = (time.perf_counter() - wf.started) * 1000 - wf.upstream_ms
+    headers = [
+        ("x-relay-chain", chain),
+        ("x-relay-attempts", str(len(wf.attempts))),
+        ("x-relay-overhead-ms", f"{max(overhead, 0.0):.2f}"),
+    ]
+    if wf.provider:
+        headers.append(("x-relay-provider", wf.provider))
+    skipped = _skipped(plan, now)
+    if skipped:
+        headers.append(("x-relay-skipped", skipped.encode("ascii", "replace").decode()))
+    return headers
+
+
+def _log(svc: Service, wf: Waterfall, chain: str, status: int, ttfb_ms: float | None) -> None:
+    if not svc.log.enabled("info"):
+        return
+    svc.log.info(
+        "request",
+        id=wf.inc.request_id,
+        chain=chain,
+        model=wf.inc.model,
+        stream=wf.inc.stream,
+        status=status,
+        provider=wf.provider,
+        upstream_model=next((a.model for a in wf.attempts if a.outcome == "ok"), None),
+        attempts=[msgspec.structs.asdict(a) for a in wf.attempts],
+        latency_ms=round((time.perf_counter() - wf.started) * 1000, 2),
+        ttfb_ms=ttfb_ms,
+        tokens=wf.usage,
+    )
+
+
+async def _logged_stream(svc: Service, wf: Waterfall, chain: str, rest: AsyncIterator[bytes],
+                         ttfb_ms: float) -> AsyncIterator[bytes]:
+    try:
+        async for part in rest:
+            yield part
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]
+        _log(svc, wf, chain, 200, ttfb_ms)
+
+
+async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+    snap = svc.snapshot
+    inc = incoming.parse(body, scope.headers.items(), fmt, rid)
+    chain = snap.router.resolve(inc.model)
+    caps = (
+        required_capabilities(inc.full(), fmt)
+        if any(step.capabilities is not None for step in chain.steps)
+        else frozenset()
+    )
+    plan = svc.state.plan(
+        chain, snap.artifact.providers, est_tokens=bridge.estimate(inc), affinity=inc.affinity, capabilities=caps
+    )
+    wf = Waterfall(svc, snap, inc)
+    try:
+        reply = await wf.run(plan, chain.name)
+    except RelayError as exc:
+        status = status_of(exc, fmt)
+        headers = error_headers(exc) + _relay_headers(wf, chain.name, plan, svc.clock())
+        _log(svc, wf, chain.name, status, None)
+        return Reply(status, headers, error_body(exc, fmt, rid))
+    reply.headers.extend(_relay_headers(wf, chain.name, plan, svc.clock()))
+    if reply.rest is None:
+        _log(svc, wf, chain.name, reply.status, None)
+        return reply
+    ttfb = round((time.perf_counter() - wf.started) * 1000, 2)
+    reply.rest = _logged_stream(svc, wf, chain.name, reply.rest, ttfb)
+    return reply
+
+
+async def count_tokens(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+    """The upstream's own count where a step has a count endpoint, else a local estimate,
+    labelled in `x-relay-token-count` so a client can tell which it got."""
+    snap = svc.snapshot
+    inc = incoming.parse(body, scope.headers.items(), fmt, rid)
+    chain = snap.router.resolve(inc.model)
+    plan = svc.state.plan(chain, snap.artifact.providers, est_tokens=0, affinity=inc.affinity)
+    for cand in plan.candidates:
+        module = snap.modules[cand.provider.name]
+        if cand.provider.api != "anthropic" or not module.COUNT_TOKENS_URL:
+            continue
+        headers = svc.request_headers(snap, cand, "anthropic", inc)
+        try:
+            async with asyncio.timeout(_COUNT_TIMEOUT):
+                resp = await svc.upstreams.get(cand.provider).open(
+                    module.COUNT_TOKENS_URL, headers, inc.body_with_model(cand.step.model)
+                )
+                counted = await resp.read(64 * 1024)
+                resp.close()
+        except (TimeoutError, UpstreamConnectError):
+            continue
+        if resp.status == 200:
+            return Reply(200, [("content-type", "application/json"), ("x-relay-token-count", "upstream"),
+                               ("x-relay-provider", cand.provider.name)], counted)
+    estimate = estimate_tokens(inc.full())
+    return Reply(200, [("content-type", "application/json"), ("x-relay-token-count", "estimate")],
+                 _encode({"input_tokens": estimate}))
+
+
+async def list_models(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+    """Chains and aliases, in the shape the caller's API expects."""
+    names = svc.snapshot.router.listing()
+    if fmt == "anthropic":
+        data = [{"type": "model", "id": n, "display_name": n, "created_at": "2025-01-01T00:00:00Z"} for n in names]
+        payload: dict[str, Any] = {
+            "data": data, "has_more": False,
+            "first_id": names[0] if names else None, "last_id": names[-1] if names else None,
+        }
+    else:
+        payload = {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "relay"}
+                                              for n in names]}
+    return Reply(200, [("content-type", "application/json")], _encode(payload))

@@ -1,0 +1,56 @@
+"""Model name → chain, evaluated on precompiled routes (config-format.md, "How a requested
+`model` resolves"): exact name, then `match` globs by literal prefix, then `provider/model`
+when direct access is allowed, then the default chain."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from runtime.artifact import Artifact, Chain, Step
+from runtime.errors import ModelNotFound
+
+
+@dataclass(frozen=True, slots=True)
+class _Glob:
+    prefix: str
+    regex: re.Pattern[str]
+    chain: str
+
+
+class Router:
+    """Built once per loaded artifact; `resolve` does dict lookups and at most a few regexes."""
+
+    def __init__(self, artifact: Artifact) -> None:
+        self._artifact = artifact
+        self._exact = artifact.routes.exact
+        self._globs = tuple(_Glob(g.prefix, re.compile(g.regex), g.chain) for g in artifact.routes.globs)
+
+    def resolve(self, model: str) -> Chain:
+        chains = self._artifact.chains
+        name = self._exact.get(model)
+        if name is not None:
+            return chains[name]
+        for glob in self._globs:
+            if model.startswith(glob.prefix) and glob.regex.match(model):
+                return chains[glob.chain]
+        direct = self._direct(model)
+        if direct is not None:
+            return direct
+        default = self._artifact.routes.default_chain
+        if default is not None:
+            return chains[default]
+        names = ", ".join(sorted(chains))
+        raise ModelNotFound(f"model {model!r} matches no chain; available chains: {names}", param="model")
+
+    def _direct(self, model: str) -> Chain | None:
+        if not self._artifact.routes.allow_direct or "/" not in model:
+            return None
+        provider, _, upstream_model = model.partition("/")
+        if provider not in self._artifact.providers or not upstream_model:
+            return None
+        return Chain(name=model, steps=(Step(provider=provider, model=upstream_model),))
+
+    def listing(self) -> list[str]:
+        """Names a client may ask for: chains, then logical models, sorted."""
+        return sorted(self._artifact.chains) + sorted(set(self._artifact.models) - set(self._artifact.chains))

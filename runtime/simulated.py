@@ -1,0 +1,178 @@
+"""The built-in `simulated` provider: a fake upstream inside the relay process.
+
+It lets `relay run` on the example chains work with no keys and shows failover for
+real: it answers in whichever wire format the request used, enforces its own `rpm` with
+a 429 and the rate-limit headers a real provider sends, fails at `failure_rate`, waits
+`latency` before answering and streams at `tokens_per_s` (0: as fast as possible).
+When tools are offered it calls one, and answers the tool result on the next turn, so a
+whole tool-use round trip can be demonstrated without a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from runtime.artifact import Provider, Simulate
+from runtime.clock import Clock, monotonic
+from runtime.simulated_wire import anthropic_body, anthropic_events, openai_body, openai_chunks
+
+_decode = msgspec.json.Decoder().decode
+_ids = itertools.count(1)
+
+
+class SimulatedResponse:
+    def __init__(self, status: int, headers: Mapping[str, str], parts: list[bytes], pace: float) -> None:
+        self.status = status
+        self.headers = headers
+        self._parts = parts
+        self._pace = pace
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        for part in self._parts:
+            if self._pace:
+                await asyncio.sleep(self._pace)
+            yield part
+
+    async def read(self, limit: int) -> bytes:
+        return b"".join(self._parts)[:limit]
+
+    def close(self) -> None:
+        self._parts = []
+
+
+def _last_user_text(messages: list[Any]) -> tuple[str, bool]:
+    """The latest user text, and whether that turn carries tool results."""
+    for message in reversed(messages):
+        if not isinstance(message, dict):
+            continue
+        role, content = message.get("role"), message.get("content")
+        if role == "tool":
+            return str(content), True
+        if role != "user":
+            continue
+        if isinstance(content, str):
+            return content, False
+        blocks = [b for b in content or [] if isinstance(b, dict)]
+        if any(b.get("type") == "tool_result" for b in blocks):
+            return " ".join(str(b.get("content", "")) for b in blocks if b.get("type") == "tool_result"), True
+        return " ".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text"), False
+    return "", False
+
+
+def _tool_to_call(req: dict[str, Any], fmt: str) -> tuple[str, dict[str, Any]] | None:
+    tools = req.get("tools") or []
+    if not tools:
+        return None
+    first = tools[0]
+    schema = first.get("input_schema") if fmt == "anthropic" else first.get("function", {}).get("parameters")
+    name = first.get("name") if fmt == "anthropic" else first.get("function", {}).get("name")
+    props = (schema or {}).get("properties") or {}
+    sample = {"string": "example", "integer": 1, "number": 1, "boolean": True}
+    args = {k: sample.get(str(v.get("type")), "example") for k, v in props.items() if isinstance(v, dict)}
+    return str(name), args
+
+
+class SimulatedUpstream:
+    """Speaks the format named by the pseudo-URL `simulated:anthropic` / `simulated:openai`."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        clock: Clock = monotonic,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._name = provider.name
+        self._sim = provider.simulate or Simulate()
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self._hits: deque[float] = deque()
+
+    def _rate_headers(self, fmt: str, now: float) -> dict[str, str]:
+        rpm = self._sim.rpm
+        if rpm is None:
+            return {}
+        remaining = max(rpm - len(self._hits), 0)
+        reset_in = (self._hits[0] + 60.0 - now) if self._hits else 0.0
+        if fmt == "anthropic":
+            wall = datetime.fromtimestamp(time.time() + reset_in, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return {
+                "anthropic-ratelimit-requests-limit": str(rpm),
+                "anthropic-ratelimit-requests-remaining": str(remaining),
+                "anthropic-ratelimit-requests-reset": wall,
+            }
+        return {
+            "x-ratelimit-limit-requests": str(rpm),
+            "x-ratelimit-remaining-requests": str(remaining),
+            "x-ratelimit-reset-requests": f"{reset_in:.3f}s",
+        }
+
+    def _error(self, fmt: str, status: int, kind: str, message: str, headers: dict[str, str]) -> SimulatedResponse:
+        if fmt == "anthropic":
+            body = {"type": "error", "error": {"type": kind, "message": message}}
+        else:
+            body = {"error": {"message": message, "type": kind, "param": None, "code": kind}}
+        headers = {**headers, "content-type": "application/json"}
+        return SimulatedResponse(status, headers, [msgspec.json.encode(body)], 0.0)
+
+    def _admit(self, now: float) -> float | None:
+        """Count this request against `rpm`; seconds until a slot frees when over it."""
+        while self._hits and self._hits[0] <= now - 60.0:
+            self._hits.popleft()
+        if self._sim.rpm is not None and len(self._hits) >= self._sim.rpm:
+            return self._hits[0] + 60.0 - now
+        self._hits.append(now)
+        return None
+
+    async def open(self, url: str, headers: list[tuple[str, str]], body: bytes) -> SimulatedResponse:
+        fmt = "anthropic" if url.endswith("anthropic") else "openai"
+        now = self._clock()
+        wait = self._admit(now)
+        if wait is not None:
+            rate = {**self._rate_headers(fmt, now), "retry-after": str(max(1, round(wait + 0.5)))}
+            kind = "rate_limit_error" if fmt == "anthropic" else "rate_limit_exceeded"
+            return self._error(fmt, 429, kind, f"simulated provider {self._name}: rpm limit reached", rate)
+        if self._sim.latency:
+            await self._sleep(self._sim.latency)
+        if self._sim.failure_rate and self._rng.random() < self._sim.failure_rate:
+            kind = "api_error" if fmt == "anthropic" else "server_error"
+            return self._error(fmt, 500, kind, f"simulated provider {self._name}: injected failure", {})
+        return self._answer(fmt, _decode(body), self._rate_headers(fmt, now), len(body))
+
+    def _answer(self, fmt: str, req: dict[str, Any], rate: dict[str, str], size: int) -> SimulatedResponse:
+        text, after_tool = _last_user_text(req.get("messages") or [])
+        call = None if after_tool else _tool_to_call(req, fmt)
+        reply = (
+            f"Simulated provider {self._name} here. The tool said: {text[:200]}"
+            if after_tool
+            else f"Simulated provider {self._name} here. You said: {text[:200]}"
+        )
+        model = str(req.get("model", ""))
+        serial = next(_ids)
+        usage_in = max(size // 4, 1)
+        pace = 1.0 / self._sim.tokens_per_s if self._sim.tokens_per_s > 0 else 0.0
+        if fmt == "anthropic":
+            if req.get("stream"):
+                parts = anthropic_events(serial, model, reply, call, usage_in)
+                return SimulatedResponse(200, {**rate, "content-type": "text/event-stream"}, parts, pace)
+            payload = anthropic_body(serial, model, reply, call, usage_in)
+        else:
+            if req.get("stream"):
+                include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
+                parts = openai_chunks(serial, model, reply, call, usage_in, include_usage)
+                return SimulatedResponse(200, {**rate, "content-type": "text/event-stream"}, parts, pace)
+            payload = openai_body(serial, model, reply, call, usage_in)
+        return SimulatedResponse(200, {**rate, "content-type": "application/json"}, [payload], 0.0)
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,138 @@
+"""Real processes for end-to-end tests: the fake upstream and `relay run` under Granian.
+
+Readiness is a condition polled with a deadline (a port answering, `/ready` saying so),
+never a fixed sleep; every process is stopped and reaped by its fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_KEY_VARS = (
+    "ANTHROPIC_API_KEY", "ZAI_API_KEY", "GROQ_API_KEY", "CEREBRAS_API_KEY", "OPENROUTER_API_KEY", "RELAY_API_KEY",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"{what}: process exited with {proc.returncode}:\n{out[-3000:]}")
+        if check():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what}: not ready after {timeout}s")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in EXAMPLE_KEY_VARS}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra or {})
+    return env
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+@contextmanager
+def fake_upstream() -> Iterator[FakeUpstream]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.e2e.fake_upstream", str(port)],
+        cwd=REPO, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    fake = FakeUpstream(f"http://127.0.0.1:{port}")
+    try:
+        wait_until(lambda: _answers(fake.url + "/_stats"), "fake upstream", proc=proc)
+        yield fake
+    finally:
+        stop(proc)
+
+
+class FakeUpstream:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def script(self, *steps: dict[str, Any]) -> None:
+        httpx.post(self.url + "/_script", json=list(steps), timeout=5).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        return list(httpx.get(self.url + "/_requests", timeout=5).json())
+
+    def stats(self) -> dict[str, int]:
+        return dict(httpx.get(self.url + "/_stats", timeout=5).json())
+
+
+def build(chains: Path, out: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "compiler.cli", "build", str(chains), "-o", str(out)],
+        cwd=REPO, env=clean_env(env), capture_output=True, text=True, timeout=60,
+    )
+
+
+def write_defs(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder
+
+
+class Relay:
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, generated: Path) -> None:
+        self.proc = proc
+        self.url = url
+        self.generated = generated
+
+    def output(self) -> str:
+        """Everything the relay printed so far (call after stopping it)."""
+        return self.proc.stdout.read().decode() if self.proc.stdout else ""
+
+
+@contextmanager
+def relay_run(generated: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Relay]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compiler.cli", "run", str(generated), "--listen", f"127.0.0.1:{port}", *args],
+        cwd=REPO, env=clean_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    relay = Relay(proc, f"http://127.0.0.1:{port}", generated)
+    try:
+        wait_until(lambda: _answers(relay.url + "/ready"), "relay run", proc=proc)
+        yield relay
+    finally:
+        stop(proc)
