@@ -94,10 +94,10 @@ class _AnthropicError(msgspec.Struct):
     message: str
 
 
-class _AnthropicBody(msgspec.Struct):
+class _AnthropicBody(msgspec.Struct, omit_defaults=True):
+    type: str
     error: _AnthropicError
     request_id: str | None = None
-    type: str = "error"
 
 
 class _OpenAIError(msgspec.Struct):
@@ -122,7 +122,7 @@ def error_body(err: RelayError, fmt: ClientFormat, request_id: str | None = None
     """The JSON body for `err` in `fmt`; also the payload of an in-stream error event."""
     row = err.row
     if fmt == "anthropic":
-        return _encode(_AnthropicBody(_AnthropicError(row.anthropic_type, err.message), request_id))
+        return _encode(_AnthropicBody("error", _AnthropicError(row.anthropic_type, err.message), request_id))
     return _encode(_OpenAIBody(_OpenAIError(err.message, row.openai_type, err.param, row.openai_code)))
 
 

@@ -21,6 +21,7 @@ from runtime.usage import Usage, from_anthropic, from_openai
 
 _FRAME_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _MODEL = re.compile(rb'("model"\s*:\s*)"(?:[^"\\]|\\.)*"')
+_USAGE = re.compile(rb'"usage"\s*:\s*\{')
 _decode = msgspec.json.Decoder().decode
 
 
@@ -87,7 +88,7 @@ class PassthroughStream:
                 self.done = self.errored = True
             elif kind in (b"message_stop", b"[DONE]"):
                 self.done = True
-            elif kind in (b"message_start", b"message_delta") or (kind is None and b'"usage":{' in frame):
+            elif kind in (b"message_start", b"message_delta") or (kind is None and _USAGE.search(frame)):
                 self._take_usage(kind, frame)
 
     def _take_usage(self, kind: bytes | None, frame: bytes) -> None:

@@ -1,0 +1,63 @@
+"""Request parsing: only routing fields are read; the rest passes through byte for byte."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from runtime.errors import BadRequest
+from runtime.incoming import forwarded, parse
+
+
+def test_body_with_model_changes_only_model() -> None:
+    body = b'{"model":"claude-x","max_tokens":5, "future_field": {"a": [1, 2.50]},"messages":[]}'
+    inc = parse(body, [], "anthropic", "req_1")
+    out = inc.body_with_model("up-model")
+    assert json.loads(out) == {**json.loads(body), "model": "up-model"}
+    assert b'"future_field":{"a": [1, 2.50]}' in out  # raw bytes of other fields untouched
+    assert inc.body_with_model("claude-x") is body
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1,2]", "must be a JSON object"),
+        (b'{"messages":[]}', "model: required"),
+        (b'{"model": 5}', "model: expected a string"),
+        (b'{"model": "m", "stream": "yes"}', "stream: expected a boolean"),
+        (b'{"model": "m", "max_tokens": "many"}', "max_tokens: expected an integer"),
+        (b'\xff\xfe{"model": "m"}', "not valid JSON"),
+    ],
+)
+def test_bad_bodies_name_the_problem(body: bytes, fragment: str) -> None:
+    with pytest.raises(BadRequest) as err:
+        parse(body, [], "anthropic", "req_1")
+    assert fragment in err.value.message
+
+
+def test_forwarded_headers_keep_every_anthropic_header_and_drop_credentials() -> None:
+    headers = [
+        ("Anthropic-Version", "2023-06-01"),
+        ("anthropic-beta", "claude-code-20250219,some-future-beta-2027-01-01"),
+        ("X-Claude-Code-Session-Id", "s1"),
+        ("x-api-key", "client-secret"),
+        ("Authorization", "Bearer client-secret"),
+        ("connection", "keep-alive"),
+        ("x-stainless-lang", "python"),
+        ("content-length", "99"),
+    ]
+    out = forwarded(headers, "anthropic")
+    assert out == [
+        ("content-type", "application/json"),
+        ("anthropic-version", "2023-06-01"),
+        ("anthropic-beta", "claude-code-20250219,some-future-beta-2027-01-01"),
+        ("x-claude-code-session-id", "s1"),
+    ]
+
+
+def test_openai_include_usage_and_max_completion_tokens() -> None:
+    body = b'{"model":"free","max_completion_tokens":77,"stream":true,"stream_options":{"include_usage":true}}'
+    inc = parse(body, [], "openai", "r")
+    assert inc.stream and inc.include_usage and inc.max_tokens == 77

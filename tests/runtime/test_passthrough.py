@@ -1,0 +1,104 @@
+"""Passthrough streams: bytes unchanged except `model`, whatever the chunking; ends tracked."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from runtime.passthrough import PassthroughStream
+
+
+def _frame(name: str | None, payload: object) -> bytes:
+    head = f"event: {name}\n" if name else ""
+    return f"{head}data: {json.dumps(payload)}\n\n".encode()
+
+
+ANTHROPIC = b"".join(
+    [
+        _frame("message_start", {"type": "message_start", "message": {"id": "m", "model": "claude-up", "content": [],
+                                                                     "usage": {"input_tokens": 7, "output_tokens": 1}}}),
+        _frame("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        _frame("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                       "delta": {"type": "text_delta", "text": "say \"model\": \"x\"\n\nevent: message_stop"}}),
+        _frame("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        _frame("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}}),
+        _frame("message_stop", {"type": "message_stop"}),
+    ]
+)
+OPENAI = b"".join(
+    [
+        _frame(None, {"id": "c", "model": "llama-up", "choices": [{"index": 0, "delta": {"role": "assistant"}}]}),
+        _frame(None, {"id": "c", "model": "llama-up", "choices": [{"index": 0, "delta": {"content": "hi"}}]}),
+        _frame(None, {"id": "c", "model": "llama-up", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}),
+        b"data: [DONE]\n\n",
+    ]
+)
+
+
+def _run(stream: PassthroughStream, data: bytes, cuts: list[int]) -> bytes:
+    out = stream.start()
+    last = 0
+    for cut in sorted(set(cuts)) + [len(data)]:
+        out += stream.feed(data[last:cut])
+        last = cut
+    return out + stream.finish()
+
+
+def test_same_model_is_byte_identical() -> None:
+    stream = PassthroughStream("anthropic", "claude-up", "claude-up")
+    assert _run(stream, ANTHROPIC, []) == ANTHROPIC
+    assert stream.done and not stream.errored
+    assert stream.usage == {"input": 7, "output": 5, "cached": 0, "total": 12}
+
+
+def test_anthropic_rewrites_model_only_in_message_start() -> None:
+    out = _run(PassthroughStream("anthropic", "claude-*chain", "claude-up"), ANTHROPIC, [])
+    assert out == ANTHROPIC.replace(b'"model": "claude-up"', b'"model": "claude-*chain"', 1)
+
+
+def test_openai_rewrites_model_in_every_chunk() -> None:
+    stream = PassthroughStream("openai", "free", "llama-up")
+    out = _run(stream, OPENAI, [])
+    assert out == OPENAI.replace(b'"model": "llama-up"', b'"model": "free"')
+    assert stream.usage is not None and stream.usage["total"] == 5
+
+
+@given(st.lists(st.integers(min_value=0, max_value=len(ANTHROPIC)), max_size=40))
+def test_any_chunking_gives_the_same_bytes_anthropic(cuts: list[int]) -> None:
+    whole = _run(PassthroughStream("anthropic", "chain", "claude-up"), ANTHROPIC, [])
+    assert _run(PassthroughStream("anthropic", "chain", "claude-up"), ANTHROPIC, cuts) == whole
+
+
+@given(st.lists(st.integers(min_value=0, max_value=len(OPENAI)), max_size=40))
+def test_any_chunking_gives_the_same_bytes_openai(cuts: list[int]) -> None:
+    whole = _run(PassthroughStream("openai", "free", "llama-up"), OPENAI, [])
+    assert _run(PassthroughStream("openai", "free", "llama-up"), OPENAI, cuts) == whole
+
+
+@given(st.integers(min_value=0, max_value=len(ANTHROPIC) - 1))
+def test_truncated_stream_ends_with_an_error_event(cut: int) -> None:
+    stream = PassthroughStream("anthropic", "chain", "claude-up")
+    out = _run(stream, ANTHROPIC[:cut], [])
+    assert out.endswith(b"\n\n") and b"event: error\n" in out
+    assert b"\nevent: message_stop" not in b"\n" + out
+
+
+def test_truncated_openai_stream_ends_with_error_chunk_and_no_done() -> None:
+    stream = PassthroughStream("openai", "free", "llama-up")
+    out = _run(stream, OPENAI[: OPENAI.index(b"data: [DONE]")], [])
+    assert out.rstrip().endswith(b"}}") and b'data: {"error"' in out and b"[DONE]" not in out
+
+
+def test_upstream_error_event_marks_the_stream_errored() -> None:
+    stream = PassthroughStream("anthropic", "c", "c")
+    out = stream.feed(b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"x"}}\n\n')
+    assert stream.done and stream.errored and out.startswith(b"event: error")
+
+
+def test_crlf_framing_is_kept() -> None:
+    data = b'data: {"model": "up", "choices": []}\r\n\r\ndata: [DONE]\r\n\r\n'
+    stream = PassthroughStream("openai", "free", "up")
+    assert _run(stream, data, [5, 40]) == data.replace(b'"up"', b'"free"')
+    assert stream.done
