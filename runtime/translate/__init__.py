@@ -1,0 +1,45 @@
+"""Pure translation between Anthropic Messages and OpenAI Chat Completions (protocols.md §3).
+
+Bytes and dicts in, bytes and dicts out: no I/O, no clocks beyond default timestamps, no
+logging. The runtime calls these for any step whose `api` differs from the request's format.
+See README.md in this folder for the policies and the list of deliberately dropped fields.
+"""
+
+from runtime.translate.capabilities import required_capabilities
+from runtime.translate.errors import TranslationError, translation_error_body
+from runtime.translate.hints import DEFAULT_HINTS, OpenAIHints, hints_for
+from runtime.translate.request_a2o import anthropic_request_to_openai
+from runtime.translate.request_o2a import openai_request_to_anthropic
+from runtime.translate.response import anthropic_response_to_openai, openai_response_to_anthropic
+from runtime.translate.stream_a2o import AnthropicToOpenAIStream
+from runtime.translate.stream_o2a import OpenAIToAnthropicStream
+from runtime.translate.thinking import is_synthesized_signature, strip_thinking
+from runtime.translate.tokens import estimate_tokens
+from runtime.translate.upstream_errors import (
+    client_error,
+    is_context_overflow,
+    translate_error,
+    translate_error_body,
+)
+
+__all__ = [
+    "DEFAULT_HINTS",
+    "AnthropicToOpenAIStream",
+    "OpenAIHints",
+    "OpenAIToAnthropicStream",
+    "TranslationError",
+    "anthropic_request_to_openai",
+    "anthropic_response_to_openai",
+    "client_error",
+    "estimate_tokens",
+    "hints_for",
+    "is_context_overflow",
+    "is_synthesized_signature",
+    "openai_request_to_anthropic",
+    "openai_response_to_anthropic",
+    "required_capabilities",
+    "strip_thinking",
+    "translate_error",
+    "translate_error_body",
+    "translation_error_body",
+]

@@ -1,0 +1,233 @@
+"""OpenAI Chat Completions request → Anthropic Messages request (protocols.md §3.2).
+
+Dropped on purpose (listed in README.md): `seed`, `presence_penalty`, `frequency_penalty`,
+`store`, `metadata`, `service_tier`, message `name`, `stream_options` (the stream translator
+takes `include_usage` instead), `prompt_cache_key`, `verbosity`, `strict` on tools,
+`reasoning_content` on assistant turns (unsigned, Anthropic would reject it), and sampling
+parameters on `anthropic-version` 2026-10-21 or when thinking is on. Rejected with a 400 naming
+the field: `n` > 1, `logprobs`, `top_logprobs`, `logit_bias`, `audio`, non-text `modalities`,
+`prediction`, `web_search_options`, audio parts, non-PDF files, unknown tool call ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime.translate.content_o2a import blocks_of, text_of, tool_result_block, tool_use_block
+from runtime.translate.errors import TranslationError
+from runtime.translate.ids import tool_id
+from runtime.translate.thinking import MIN_BUDGET, effort_to_budget, openai_effort_to_anthropic
+
+SAMPLING_CUTOFF_VERSION = "2026-10-21"
+"""From this `anthropic-version` on, `temperature`/`top_p`/`top_k` are a 400 (protocols §0)."""
+JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
+
+_REJECTED: dict[str, str] = {
+    "top_logprobs": "log probabilities are not available from Anthropic-format upstreams",
+    "audio": "audio output is not available from Anthropic-format upstreams",
+    "prediction": "predicted outputs are not available from Anthropic-format upstreams",
+    "web_search_options": "web search options cannot be carried to Anthropic-format upstreams",
+}
+
+
+def openai_request_to_anthropic(
+    body: dict[str, Any],
+    *,
+    upstream_model: str,
+    anthropic_version: str,
+    default_max_tokens: int,
+    adaptive_thinking: bool = False,
+) -> dict[str, Any]:
+    """The Anthropic-format body for `body`, or `TranslationError` naming what cannot be carried.
+
+    `adaptive_thinking=True` maps `reasoning_effort` to `thinking: adaptive` plus
+    `output_config.effort` (models that support it) instead of a fixed budget.
+    """
+    _reject(body)
+    system, messages = _messages(body.get("messages"))
+    out: dict[str, Any] = {"model": upstream_model, "messages": messages}
+    fmt = body.get("response_format")
+    fmt_type = fmt.get("type") if isinstance(fmt, dict) else None
+    if fmt_type == "json_object":
+        system.append(JSON_OBJECT_INSTRUCTION)
+    elif fmt_type == "json_schema" and isinstance(fmt, dict):
+        schema = fmt.get("json_schema")
+        if not isinstance(schema, dict) or not isinstance(schema.get("schema"), dict):
+            raise TranslationError("response_format.json_schema.schema", "must be a JSON Schema object")
+        out["output_config"] = {"format": {"type": "json_schema", "schema": schema["schema"]}}
+    elif fmt_type not in (None, "text"):
+        raise TranslationError("response_format.type", f"{fmt_type!r} cannot be carried to Anthropic")
+    if system:
+        out["system"] = "\n\n".join(system)
+    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or default_max_tokens
+    if not isinstance(max_tokens, int) or max_tokens < 1:
+        raise TranslationError("max_completion_tokens", "must be a positive integer")
+    out["max_tokens"] = max_tokens
+    thinking = _thinking(body.get("reasoning_effort"), max_tokens, adaptive_thinking, out)
+    if not thinking and anthropic_version < SAMPLING_CUTOFF_VERSION:
+        _sampling(body, out)
+    stop = body.get("stop")
+    if isinstance(stop, str) and stop:
+        out["stop_sequences"] = [stop]
+    elif isinstance(stop, list) and stop:
+        out["stop_sequences"] = stop
+    user = body.get("user") or body.get("safety_identifier")
+    if isinstance(user, str) and user:
+        out["metadata"] = {"user_id": user}
+    _tools(body, out)
+    if body.get("stream") is True:
+        out["stream"] = True
+    return out
+
+
+def _reject(body: dict[str, Any]) -> None:
+    n = body.get("n")
+    if isinstance(n, int) and n > 1:
+        raise TranslationError("n", "Anthropic-format upstreams return one choice")
+    if body.get("logprobs"):
+        raise TranslationError(
+            "logprobs", "log probabilities are not available from Anthropic-format upstreams"
+        )
+    if body.get("logit_bias"):
+        raise TranslationError("logit_bias", "logit bias cannot be carried to Anthropic-format upstreams")
+    modalities = body.get("modalities")
+    if isinstance(modalities, list) and any(m != "text" for m in modalities):
+        raise TranslationError("modalities", "Anthropic-format upstreams produce text only")
+    for field, why in _REJECTED.items():
+        if body.get(field) is not None:
+            raise TranslationError(field, why)
+
+
+def _messages(raw: object) -> tuple[list[str], list[dict[str, Any]]]:
+    """Hoisted system texts and the Anthropic turns; tool results merge into the next user turn."""
+    if not isinstance(raw, list):
+        raise TranslationError("messages", "must be an array")
+    system: list[str] = []
+    messages: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    call_ids: set[str] = set()
+    legacy_id = ""
+    for i, message in enumerate(raw):
+        path = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise TranslationError(path, "must be an object")
+        role, content = message.get("role"), message.get("content")
+        if role in ("system", "developer"):
+            text = text_of(content, f"{path}.content")
+            if text:
+                system.append(text)
+        elif role == "tool":
+            call_id = message.get("tool_call_id")
+            if not isinstance(call_id, str) or call_id not in call_ids:
+                raise TranslationError(f"{path}.tool_call_id", "matches no earlier tool call")
+            results.append(tool_result_block(call_id, content, f"{path}.content"))
+        elif role == "function":  # legacy: no id, answers the latest function_call
+            if not legacy_id:
+                raise TranslationError(path, "a function message must follow an assistant function_call")
+            results.append(tool_result_block(legacy_id, content, f"{path}.content"))
+        elif role == "user":
+            blocks = results + blocks_of(content, f"{path}.content")
+            results = []
+            if blocks:
+                plain = len(blocks) == 1 and blocks[0]["type"] == "text"
+                messages.append({"role": "user", "content": blocks[0]["text"] if plain else blocks})
+        elif role == "assistant":
+            if results:
+                messages.append({"role": "user", "content": results})
+                results = []
+            blocks = blocks_of(content, f"{path}.content") + blocks_of(
+                message.get("refusal"), f"{path}.refusal"
+            )
+            for j, call in enumerate(message.get("tool_calls") or ()):
+                block = tool_use_block(call, f"{path}.tool_calls[{j}]")
+                call_ids.add(call["id"])
+                blocks.append(block)
+            legacy = message.get("function_call")
+            if isinstance(legacy, dict):
+                legacy_id = tool_id("toolu_")
+                blocks.append(tool_use_block({"id": legacy_id, "function": legacy}, f"{path}.function_call"))
+            if blocks:
+                messages.append({"role": "assistant", "content": blocks})
+        else:
+            raise TranslationError(f"{path}.role", f"unsupported role {role!r}")
+    if results:
+        messages.append({"role": "user", "content": results})
+    return system, messages
+
+
+def _thinking(effort: object, max_tokens: int, adaptive: bool, out: dict[str, Any]) -> bool:
+    if not isinstance(effort, str):
+        return False
+    budget = effort_to_budget(effort)
+    if budget is None:
+        return False
+    if adaptive:
+        out["thinking"] = {"type": "adaptive"}
+        out.setdefault("output_config", {})["effort"] = openai_effort_to_anthropic(effort)
+        return True
+    budget = min(budget, max_tokens - 1)  # Anthropic requires budget_tokens < max_tokens
+    if budget < MIN_BUDGET:
+        return False
+    out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    return True
+
+
+def _sampling(body: dict[str, Any], out: dict[str, Any]) -> None:
+    temperature = body.get("temperature")
+    if isinstance(temperature, int | float):
+        out["temperature"] = min(max(float(temperature), 0.0), 1.0)  # OpenAI's 0-2 range, clamped
+    elif isinstance(body.get("top_p"), int | float):
+        out["top_p"] = body["top_p"]  # newer models reject temperature and top_p together
+
+
+def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
+    tools = [_tool(t, f"tools[{i}]") for i, t in enumerate(body.get("tools") or ())]
+    tools += [_function(f, f"functions[{i}]") for i, f in enumerate(body.get("functions") or ())]
+    if not tools:
+        return
+    out["tools"] = tools
+    choice = _tool_choice(body.get("tool_choice"), "tool_choice")
+    if choice is None:
+        choice = _legacy_choice(body.get("function_call"))
+    if body.get("parallel_tool_calls") is False and (choice is None or choice["type"] != "none"):
+        choice = {**(choice or {"type": "auto"}), "disable_parallel_tool_use": True}
+    if choice is not None:
+        out["tool_choice"] = choice
+
+
+def _tool(tool: object, path: str) -> dict[str, Any]:
+    if not isinstance(tool, dict) or tool.get("type") != "function":
+        raise TranslationError(f"{path}.type", "only function tools can be carried to Anthropic")
+    return _function(tool.get("function"), f"{path}.function")
+
+
+def _function(function: object, path: str) -> dict[str, Any]:
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise TranslationError(f"{path}.name", "must be a string")
+    parameters = function.get("parameters")
+    tool: dict[str, Any] = {"name": function["name"]}
+    if isinstance(function.get("description"), str):
+        tool["description"] = function["description"]
+    tool["input_schema"] = (
+        parameters if isinstance(parameters, dict) else {"type": "object", "properties": {}}
+    )
+    return tool
+
+
+def _tool_choice(choice: object, path: str) -> dict[str, Any] | None:
+    if choice is None:
+        return None
+    if choice in ("auto", "none"):
+        return {"type": choice}
+    if choice == "required":
+        return {"type": "any"}
+    function = choice.get("function") if isinstance(choice, dict) else None
+    if isinstance(function, dict) and isinstance(function.get("name"), str):
+        return {"type": "tool", "name": function["name"]}
+    raise TranslationError(path, f"unsupported tool_choice {choice!r}")
+
+
+def _legacy_choice(choice: object) -> dict[str, Any] | None:
+    if isinstance(choice, dict):
+        return _tool_choice({"function": choice}, "function_call")
+    return _tool_choice(choice, "function_call")

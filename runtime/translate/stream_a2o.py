@@ -1,0 +1,260 @@
+"""Anthropic-format upstream stream → OpenAI chunks, as an explicit state machine (protocols.md §3.8).
+
+The openai SDK concatenates every string field of every delta except `index` and `type`, so
+`role` rides on the first delta only, and a tool call's `id` and `name` on its first fragment
+only. `role` waits for the first delta that carries something: a tool-only answer then ends
+with `content: null`, as the non-streaming translation says. Text blocks after the first are
+joined with a `\\n\\n` delta, also matching the non-streaming join. A tool block that got no
+`input_json_delta` sends its start `input` (`{}` at least) at its stop, so `arguments` is
+always JSON. Errors become `data: {"error": …}` with no `[DONE]` after them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from runtime.sse import OPENAI_DONE, OPENAI_KEEPALIVE, SSEParser
+from runtime.translate import ids
+from runtime.translate.codec import DecodeError, decode, encode
+from runtime.translate.errors import ANTHROPIC_TYPE_STATUS, openai_error, row
+from runtime.translate.reasons import finish_reason
+from runtime.translate.tool_args import input_to_arguments
+from runtime.translate.upstream_errors import anthropic_stream_error_status, client_error, message_of
+from runtime.translate.usage import anthropic_usage_to_openai
+
+_TEXT, _THINKING, _TOOL = 1, 2, 3
+_SEPARATOR = "\n\n"
+
+
+class _Block:
+    __slots__ = ("input", "kind", "sent", "tool_index")
+
+    def __init__(self, kind: int, tool_index: int = -1, tool_input: object = None) -> None:
+        self.kind = kind
+        self.tool_index = tool_index
+        self.input = tool_input
+        self.sent = False
+        """Whether any text or argument bytes of this block went out."""
+
+
+class AnthropicToOpenAIStream:
+    """Feed raw upstream bytes in any split; send what each call returns to the client as is."""
+
+    def __init__(
+        self,
+        client_model: str,
+        include_usage: bool,
+        *,
+        provider: str = "upstream",
+        completion_id: str | None = None,
+        created: int | None = None,
+    ) -> None:
+        self._parser = SSEParser()
+        self._include_usage = include_usage
+        self._provider = provider
+        stamp = int(time.time()) if created is None else created
+        head = {
+            "id": completion_id or ids.completion_id(),
+            "object": "chat.completion.chunk",
+            "created": stamp,
+            "model": client_model,
+        }
+        self._head = b"data: " + encode(head)[:-1]
+        self._prefix = self._head + b',"choices":[{"index":0,"delta":'
+        self._role_sent = False
+        self._blocks: dict[int, _Block] = {}
+        self._tools = 0
+        self._text_sent = False
+        self._reasoning_sent = False
+        self._finish_sent = False
+        self._usage: dict[str, Any] = {}
+        self._done = False
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        """OpenAI-shaped usage so far (from message_start and message_delta)."""
+        return anthropic_usage_to_openai(self._usage)
+
+    def start(self) -> bytes:
+        return b""  # the role rides on the first delta
+
+    def keepalive(self) -> bytes:
+        return OPENAI_KEEPALIVE if not self._done else b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._done:
+            return b""
+        out: list[bytes] = []
+        for event in self._parser.feed(chunk):
+            self._event(event.data, out)
+            if self._done:
+                break
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        """At upstream EOF: finish properly after `message_delta`, else end with an error."""
+        if self._done:
+            return b""
+        out: list[bytes] = []
+        for event in self._parser.close():
+            self._event(event.data, out)
+            if self._done:
+                return b"".join(out)
+        if self._finish_sent:
+            self._complete(out)
+        else:
+            self._error(500, "upstream closed the stream before it finished", out)
+        return b"".join(out)
+
+    def fail(self, error_type: str, message: str) -> bytes:
+        """End the stream with an error chunk carrying the relay's own `message`.
+
+        `error_type` may be an Anthropic error type name (mapped through the §3.9 table) or
+        an OpenAI `type`, used as given.
+        """
+        if self._done:
+            return b""
+        status = ANTHROPIC_TYPE_STATUS.get(error_type)
+        if status is None:
+            payload = openai_error(message, error_type, None)
+        else:
+            kind = row(status)
+            payload = openai_error(message, kind.openai_type, kind.openai_code)
+        self._done = True
+        return b"data: " + encode(payload) + b"\n\n"
+
+    # upstream events
+
+    def _event(self, data: str, out: list[bytes]) -> None:
+        try:
+            event = decode(data)
+        except DecodeError:
+            event = None
+        if not isinstance(event, dict):
+            self._error(500, "upstream sent a malformed stream event", out)
+            return
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            self._block_delta(event, out)
+        elif kind == "content_block_start":
+            self._block_start(event, out)
+        elif kind == "content_block_stop":
+            self._block_stop(event, out)
+        elif kind == "message_start":
+            message = event.get("message")
+            usage = message.get("usage") if isinstance(message, dict) else None
+            if isinstance(usage, dict):
+                self._usage.update(usage)
+        elif kind == "message_delta":
+            self._message_delta(event, out)
+        elif kind == "message_stop":
+            self._complete(out)
+        elif kind == "error":
+            err = event.get("error")
+            self._error(anthropic_stream_error_status(err), message_of(event) or "upstream error", out)
+        # ping and unknown events carry nothing for an OpenAI client
+
+    def _block_start(self, event: dict[str, Any], out: list[bytes]) -> None:
+        block = event.get("content_block")
+        index = event.get("index")
+        if not isinstance(block, dict) or not isinstance(index, int):
+            return
+        kind = block.get("type")
+        if kind == "text":
+            self._blocks[index] = _Block(_TEXT)
+            self._text(self._blocks[index], block.get("text"), out)
+        elif kind == "thinking":
+            self._blocks[index] = _Block(_THINKING)
+        elif kind == "tool_use":
+            k = self._tools
+            self._tools += 1
+            self._blocks[index] = _Block(_TOOL, k, block.get("input"))
+            call = {"index": k, "id": block.get("id"), "type": "function"}
+            call["function"] = {"name": block.get("name"), "arguments": ""}
+            self._delta({"tool_calls": [call]}, out)
+
+    def _block_delta(self, event: dict[str, Any], out: list[bytes]) -> None:
+        delta = event.get("delta")
+        index = event.get("index")
+        block = self._blocks.get(index) if isinstance(index, int) else None
+        if block is None or not isinstance(delta, dict):
+            return
+        kind = delta.get("type")
+        if kind == "text_delta" and block.kind == _TEXT:
+            self._text(block, delta.get("text"), out)
+        elif kind == "thinking_delta" and block.kind == _THINKING:
+            text = delta.get("thinking")
+            if text and isinstance(text, str):
+                if not block.sent and self._reasoning_sent:
+                    text = _SEPARATOR + text
+                block.sent = self._reasoning_sent = True
+                self._delta({"reasoning_content": text}, out)
+        elif kind == "input_json_delta" and block.kind == _TOOL:
+            partial = delta.get("partial_json")
+            if partial and isinstance(partial, str):
+                block.sent = True
+                self._delta(
+                    {"tool_calls": [{"index": block.tool_index, "function": {"arguments": partial}}]}, out
+                )
+
+    def _text(self, block: _Block, text: object, out: list[bytes]) -> None:
+        if not text or not isinstance(text, str):
+            return
+        if not block.sent and self._text_sent:
+            text = _SEPARATOR + text
+        block.sent = self._text_sent = True
+        self._delta({"content": text}, out)
+
+    def _block_stop(self, event: dict[str, Any], out: list[bytes]) -> None:
+        index = event.get("index")
+        block = self._blocks.get(index) if isinstance(index, int) else None
+        if block is not None and block.kind == _TOOL and not block.sent:
+            block.sent = True
+            arguments = input_to_arguments(block.input)
+            self._delta(
+                {"tool_calls": [{"index": block.tool_index, "function": {"arguments": arguments}}]}, out
+            )
+
+    def _message_delta(self, event: dict[str, Any], out: list[bytes]) -> None:
+        usage = event.get("usage")
+        if isinstance(usage, dict):
+            self._usage.update({k: v for k, v in usage.items() if v is not None})
+        delta = event.get("delta")
+        if self._finish_sent:
+            return
+        stop = delta.get("stop_reason") if isinstance(delta, dict) else None
+        self._finish(finish_reason(stop), out)
+
+    # output
+
+    def _delta(self, delta: dict[str, Any], out: list[bytes]) -> None:
+        if not self._role_sent:
+            self._role_sent = True
+            delta = {"role": "assistant", **delta}
+        out.append(self._prefix + encode(delta) + b',"finish_reason":null}]}\n\n')
+
+    def _finish(self, reason: str, out: list[bytes]) -> None:
+        self._finish_sent = True
+        delta = b"{}"
+        if not self._role_sent:  # an empty answer: role and empty content in the finish chunk
+            self._role_sent = True
+            delta = b'{"role":"assistant","content":""}'
+        out.append(self._prefix + delta + b',"finish_reason":"' + reason.encode() + b'"}]}\n\n')
+
+    def _complete(self, out: list[bytes]) -> None:
+        if not self._finish_sent:
+            self._finish("stop", out)
+        if self._include_usage:
+            out.append(self._head + b',"choices":[],"usage":' + encode(self.usage) + b"}\n\n")
+        out.append(OPENAI_DONE)
+        self._done = True
+
+    def _error(self, status: int, message: str, out: list[bytes]) -> None:
+        _, payload = client_error(status, message, provider=self._provider, target="openai")
+        out.append(b"data: " + encode(payload) + b"\n\n")
+        self._done = True

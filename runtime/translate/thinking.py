@@ -1,0 +1,126 @@
+"""Thinking and reasoning across providers (protocols.md §3.7).
+
+Signature policy. A thinking block the relay builds from an OpenAI-format upstream's reasoning
+text carries the signature `relay:<provider>`: non-empty (clients that treat `""` as "missing"
+keep the block), and impossible for a real signature, which is base64 and has no `:`. Such
+blocks, and blocks with an empty signature, must never reach a real Anthropic upstream, which
+rejects forged signatures with a 400; `strip_thinking` removes them. When the latest assistant
+tool-use turn is left without a leading thinking block while thinking is on, Anthropic rejects
+the request too, so `strip_thinking` then switches thinking off for that one request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+SIGNATURE_PREFIX = "relay:"
+_THINKING_TYPES = ("thinking", "redacted_thinking")
+
+_EFFORT_BUDGET = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384, "xhigh": 32768, "max": 32768}
+MIN_BUDGET = 1024
+"""Anthropic's smallest `budget_tokens`."""
+
+
+def synthesized_signature(provider: str) -> str:
+    return SIGNATURE_PREFIX + provider
+
+
+def is_synthesized_signature(signature: object) -> bool:
+    """True for a signature the relay made (or none at all): not acceptable to Anthropic."""
+    return not isinstance(signature, str) or not signature or signature.startswith(SIGNATURE_PREFIX)
+
+
+def budget_to_effort(budget: object) -> str:
+    """`reasoning_effort` for a thinking budget: <4096 low, <16384 medium, else high (a relay choice)."""
+    if not isinstance(budget, int) or budget < 4096:
+        return "low"
+    return "medium" if budget < 16384 else "high"
+
+
+def effort_to_budget(effort: str) -> int | None:
+    """Thinking budget for a `reasoning_effort`; None for `none` or unknown values (no thinking)."""
+    return _EFFORT_BUDGET.get(effort)
+
+
+def anthropic_effort_to_openai(effort: object) -> str:
+    """`output_config.effort` (low…max) as a `reasoning_effort` every OpenAI-format server knows."""
+    return effort if effort in ("low", "medium", "high") else ("high" if effort == "max" else "medium")
+
+
+def openai_effort_to_anthropic(effort: str) -> str:
+    return {"minimal": "low", "xhigh": "max"}.get(effort, effort)
+
+
+def reasoning_text(obj: Mapping[str, Any]) -> str:
+    """Reasoning in a delta or message: `reasoning_content`, `reasoning`, or `reasoning_details`.
+
+    The first non-empty one wins: OpenRouter sends the same text as both `reasoning` and
+    `reasoning_details`, and taking both would double it.
+    """
+    for key in ("reasoning_content", "reasoning"):
+        value = obj.get(key)
+        if value and isinstance(value, str):
+            return value
+    details = obj.get("reasoning_details")
+    if not details or not isinstance(details, list):
+        return ""
+    parts = [d.get("text") or d.get("summary") for d in details if isinstance(d, dict)]
+    return "".join(p for p in parts if isinstance(p, str))
+
+
+def thinking_enabled(body: Mapping[str, Any]) -> bool:
+    thinking = body.get("thinking")
+    return isinstance(thinking, Mapping) and thinking.get("type") in ("enabled", "adaptive")
+
+
+def _dropped(block: Any, synthesized_only: bool) -> bool:
+    if not isinstance(block, Mapping) or block.get("type") not in _THINKING_TYPES:
+        return False
+    if not synthesized_only:
+        return True
+    return block.get("type") == "thinking" and is_synthesized_signature(block.get("signature"))
+
+
+def strip_thinking(body: dict[str, Any], *, synthesized_only: bool = False) -> dict[str, Any]:
+    """`body` without thinking blocks in assistant history, made safe for an Anthropic upstream.
+
+    `synthesized_only=True` keeps genuine signed blocks (the next hop is the Anthropic that
+    signed them); `False` drops every thinking and redacted_thinking block (the next hop is a
+    different provider, whose signatures differ). Returns `body` itself when nothing changes;
+    never mutates it.
+    """
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return body
+    out: list[Any] = []
+    changed = False
+    for message in messages:
+        is_assistant = isinstance(message, Mapping) and message.get("role") == "assistant"
+        content = message.get("content") if is_assistant else None
+        if isinstance(content, list):
+            kept = [b for b in content if not _dropped(b, synthesized_only)]
+            if len(kept) != len(content):
+                changed = True
+                if not kept:
+                    continue  # an assistant turn that was only thinking says nothing
+                message = {**message, "content": kept}
+        out.append(message)
+    result = {**body, "messages": out} if changed else body
+    if thinking_enabled(result) and _last_tool_turn_lacks_thinking(out):
+        result = {k: v for k, v in result.items() if k != "thinking"}
+    return result
+
+
+def _last_tool_turn_lacks_thinking(messages: list[Any]) -> bool:
+    for message in reversed(messages):
+        if not isinstance(message, Mapping) or message.get("role") != "assistant":
+            continue
+        content = message.get("content")
+        if not isinstance(content, list):
+            return False
+        if not any(isinstance(b, Mapping) and b.get("type") == "tool_use" for b in content):
+            return False
+        first = content[0] if content else None
+        return not (isinstance(first, Mapping) and first.get("type") in _THINKING_TYPES)
+    return False
