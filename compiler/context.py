@@ -1,0 +1,27 @@
+"""What the resolve and check phases share: the merged set, the environment, the report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from compiler.codes import Code
+from compiler.diagnostics import Diagnostic, Part, make
+from compiler.merge import DefinitionSet
+
+
+@dataclass
+class Context:
+    ds: DefinitionSet
+    env: Mapping[str, str]
+    broken: set[tuple[str, str]] = field(default_factory=set)
+    """Entries left out after schema errors: references to them are not reported again."""
+    diags: list[Diagnostic] = field(default_factory=list)
+
+    def report(
+        self, code: Code, parts: Sequence[Part], message: str, hint: str = "", at_key: bool = False
+    ) -> None:
+        self.diags.append(make(code, self.ds.where(parts, at_key), message, hint))
+
+    def is_broken(self, section: str, name: str) -> bool:
+        return (section, name) in self.broken

@@ -1,0 +1,85 @@
+"""Per-provider decisions made at build time: URLs, auth header style, rate-limit dialect, module name.
+
+Pure functions of the definitions, so the generated module holds constants and the runtime
+decides nothing per request.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from runtime.artifact import Api, RateLimitFamily
+
+AuthStyle = str
+DEFAULT_AUTH: dict[str, AuthStyle] = {
+    "anthropic": "x-api-key",
+    "openai": "bearer",
+    "ollama": "bearer",
+    "azure": "api-key",
+    "bedrock": "bearer",
+    "vertex": "bearer",
+    "simulated": "none",
+}
+_HOST_FAMILIES: tuple[tuple[str, RateLimitFamily], ...] = (
+    ("anthropic.com", "anthropic"),
+    ("groq.com", "groq"),
+    ("cerebras.ai", "cerebras"),
+    ("openrouter.ai", "openrouter"),
+    ("api.openai.com", "openai"),
+)
+_API_FAMILIES: dict[str, RateLimitFamily] = {"anthropic": "anthropic", "openai": "openai", "azure": "openai"}
+SERVED: frozenset[str] = frozenset({"anthropic", "openai", "ollama", "simulated"})
+LOOPBACK_HOSTS = ("localhost", "::1")
+
+
+@dataclass(frozen=True)
+class Urls:
+    messages: str | None = None
+    count_tokens: str | None = None
+    chat: str | None = None
+    models: str | None = None
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def rate_limit_family(setting: str, api: Api, base_url: str) -> RateLimitFamily:
+    if setting != "auto":
+        return setting  # type: ignore[return-value]
+    host = host_of(base_url)
+    for suffix, family in _HOST_FAMILIES:
+        if host == suffix or host.endswith("." + suffix):
+            return family
+    return _API_FAMILIES.get(api, "none")
+
+
+def _strip_v1(base: str) -> str:
+    base = base.rstrip("/")
+    return base[: -len("/v1")] if base.endswith("/v1") else base
+
+
+def urls(api: Api, base_url: str) -> Urls:
+    if api == "anthropic":
+        root = _strip_v1(base_url)
+        return Urls(root + "/v1/messages", root + "/v1/messages/count_tokens", None, root + "/v1/models")
+    if api == "openai":
+        base = base_url.rstrip("/")
+        return Urls(chat=base + "/chat/completions", models=base + "/models")
+    if api == "ollama":
+        root = _strip_v1(base_url)
+        return Urls(chat=root + "/v1/chat/completions", models=root + "/v1/models")
+    return Urls()
+
+
+def module_name(provider: str) -> str:
+    stem = re.sub(r"[^a-z0-9_]", "_", provider.lower())
+    return stem + "_" if keyword.iskeyword(stem) else stem

@@ -1,0 +1,81 @@
+"""Resolve secret fields (provider keys, client and admin keys) from the environment.
+
+Values leave this module only inside `ResolvedKey.value`, which `emit` writes to the 0600
+`secrets.json` alone; diagnostics here never quote a value. A key-shaped literal is refused
+so that secrets are never committed in definition files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from compiler import codes
+from compiler.diagnostics import Diagnostic, Part, make
+from compiler.environment import env_diagnostics
+from compiler.envrefs import expand
+from compiler.merge import DefinitionSet
+from compiler.model_provider import KeyDef, LimitsDef
+
+_KEY_SHAPED = re.compile(r"(sk-|gsk_|csk-|xai-|AIza)\S+|[A-Za-z0-9][A-Za-z0-9_\-.:+/=]{19,}")
+
+
+def fingerprint(value: str) -> str:
+    """Short, stable and non-reversible: lets runtime state follow a key across rebuilds."""
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:8]
+
+
+@dataclass
+class ResolvedKey:
+    name: str
+    value: str
+    """Empty when an optional reference was unset: the key is dropped."""
+    limits: LimitsDef | None = None
+    refs: list[str] = field(default_factory=list)
+    missing: bool = False
+
+
+def resolve_one(
+    ds: DefinitionSet, parts: list[Part], text: str, env: Mapping[str, str]
+) -> tuple[ResolvedKey, list[Diagnostic]]:
+    result = expand(text, env)
+    diags = env_diagnostics(ds, parts, result)
+    if not result.refs and not result.malformed and _KEY_SHAPED.fullmatch(text.strip()):
+        diags.append(
+            make(
+                codes.LITERAL_SECRET,
+                ds.where(parts),
+                "a literal secret is written in a key field",
+                "put it in an environment variable and write ${NAME} here; rotate the exposed key",
+            )
+        )
+    key = ResolvedKey(str(parts[-1]), result.value, refs=result.refs, missing=bool(result.missing))
+    return key, diags
+
+
+def resolve_keys(
+    ds: DefinitionSet, prefix: list[Part], entries: list[str | KeyDef] | list[str], env: Mapping[str, str]
+) -> tuple[list[ResolvedKey], list[Diagnostic]]:
+    keys: list[ResolvedKey] = []
+    diags: list[Diagnostic] = []
+    names: set[str] = set()
+    for index, entry in enumerate(entries):
+        parts = [*prefix, index] if isinstance(entry, str) else [*prefix, index, "key"]
+        key, found = resolve_one(ds, parts, entry if isinstance(entry, str) else entry.key, env)
+        diags.extend(found)
+        key.name = entry.name if isinstance(entry, KeyDef) and entry.name else str(index)
+        key.limits = entry.limits if isinstance(entry, KeyDef) else None
+        if key.name in names:
+            diags.append(
+                make(
+                    codes.DUPLICATE_NAME,
+                    ds.where([*prefix, index]),
+                    f"key name {key.name!r} is used twice",
+                    "give each key of a provider its own name",
+                )
+            )
+        names.add(key.name)
+        keys.append(key)
+    return keys, diags

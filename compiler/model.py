@@ -1,0 +1,128 @@
+"""Typed models of a definition file: server, models (aliases), chains, and the top level.
+
+`DefinitionFile` is what one YAML file may hold; the merged set of all files has the same
+shape. See `model_provider` for the providers section and the note on descriptions.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from compiler.fields import LISTEN_RE, STATE_RE, STEP_RE, Capability, Duration, Name, StepRef, Strict
+from compiler.model_provider import ProviderDef, TimeoutsDef
+
+Strategy = Literal["failover", "round-robin", "shuffle", "latency", "cost", "usage"]
+
+
+class KeysDef(Strict):
+    keys: list[str] = Field(
+        default_factory=list,
+        description="Accepted keys, each an environment reference such as `${RELAY_API_KEY}`.",
+    )
+
+
+class LogDef(Strict):
+    level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level logged.")
+    format: Literal["json", "text"] = Field("json", description="One JSON object per line, or plain text.")
+    prompts: bool = Field(False, description="Log prompt and completion bodies (off: never logged).")
+
+
+class ServerDef(Strict):
+    listen: str = Field(
+        "127.0.0.1:8787",
+        pattern=LISTEN_RE,
+        description="host:port to serve on. A non-loopback address requires auth.keys.",
+    )
+    auth: KeysDef | None = Field(
+        None, description="Client keys, sent as x-api-key or Authorization: Bearer. None: no client auth."
+    )
+    admin: KeysDef | None = Field(
+        None, description="Keys for /admin/*; without them admin answers on loopback only."
+    )
+    state: str = Field(
+        "memory",
+        pattern=STATE_RE,
+        description="Where cooldowns and windows live: memory (one process) or redis://host:port/db.",
+    )
+    default_chain: str | None = Field(None, description="Chain used when a requested model matches nothing.")
+    allow_direct: bool = Field(False, description='Let clients ask for "provider/model" directly.')
+    timeouts: TimeoutsDef | None = Field(None, description="Default upstream timeouts for every provider.")
+    log: LogDef | None = Field(None, description="Logging; prompts are never logged unless asked.")
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
+    )
+
+
+class CostDef(Strict):
+    input: float = Field(ge=0, description="USD per million input tokens.")
+    output: float = Field(ge=0, description="USD per million output tokens.")
+
+
+class ModelTargetDef(Strict):
+    id: str = Field(min_length=1, description="Upstream model id sent in the request body.")
+    cost: CostDef | None = Field(None, description="This provider's price, overriding the model's cost.")
+
+
+class ModelDef(Strict):
+    context: int | None = Field(None, ge=1, description="Context window in tokens.")
+    capabilities: list[Capability] = Field(
+        default_factory=list, description="What the model supports: tools, vision, thinking, json, stream."
+    )
+    cost: CostDef | None = Field(
+        None, description="USD per million tokens, for cost routing and savings figures."
+    )
+    providers: dict[str, str | ModelTargetDef] = Field(
+        default_factory=dict,
+        description="Provider name to its upstream model id, or {id, cost}. "
+        "Steps provider/<this name> resolve here.",
+    )
+
+
+class StepDef(Strict):
+    use: str = Field(
+        pattern=STEP_RE,
+        description="provider/model: a model alias from models:, or a raw upstream id passed verbatim.",
+    )
+    weight: float = Field(1.0, gt=0, description="Relative share for round-robin and shuffle strategies.")
+
+
+class QueueDef(Strict):
+    max_wait: Duration = Field(
+        0.0, description="When every step cools down, wait up to this for one to recover."
+    )
+    max_depth: int = Field(
+        64, ge=0, description="Requests allowed to wait at once; more are refused with 429."
+    )
+
+
+class ChainDef(Strict):
+    strategy: Strategy = Field(
+        "failover", description="How steps are tried: failover is the ordered waterfall."
+    )
+    steps: list[StepRef | StepDef] = Field(
+        default_factory=list, description="Candidates as provider/model, or {use: provider/model, weight: 2}."
+    )
+    match: list[str] = Field(
+        default_factory=list,
+        description='Requested model names routed here: literals or globs like "claude-*"; '
+        "a literal beats a glob, the longest literal prefix wins among globs.",
+    )
+    queue: QueueDef | None = Field(None, description="Waiting when every step is cooling down.")
+
+
+class DefinitionFile(Strict):
+    version: Literal[1] = Field(description="Definition format version; 1 is the only one.")
+    server: ServerDef | None = Field(
+        None, description="How relay serves: address, client auth, state, defaults."
+    )
+    providers: dict[Name, ProviderDef] = Field(
+        default_factory=dict, description="Upstreams by name; a name is used as provider/ in steps."
+    )
+    models: dict[str, ModelDef] = Field(
+        default_factory=dict, description="Logical model names (aliases) mapped to each provider's own id."
+    )
+    chains: dict[str, ChainDef] = Field(
+        default_factory=dict, description="Named, ordered lists of provider/model steps that clients request."
+    )

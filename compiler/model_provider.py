@@ -1,0 +1,109 @@
+"""Typed models of the `providers:` section (what users write, before resolution).
+
+These pydantic models are the single source of the definition shape: the JSON Schema in
+`schemas/` is generated from them (`python -m compiler.schema`), so every `description`
+here is what an editor shows on hover.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from compiler.fields import Duration, Name, Strict, Url
+
+Api = Literal["anthropic", "openai", "ollama", "bedrock", "vertex", "azure", "simulated"]
+AuthStyle = Literal["x-api-key", "bearer", "api-key", "none"]
+RateLimitHeaders = Literal["auto", "anthropic", "openai", "groq", "cerebras", "openrouter", "none"]
+
+
+class LimitsDef(Strict):
+    rpm: int | None = Field(None, ge=1, description="Requests per minute allowed for one key.")
+    rpd: int | None = Field(None, ge=1, description="Requests per day allowed for one key.")
+    tpm: int | None = Field(None, ge=1, description="Tokens per minute allowed for one key.")
+    tpd: int | None = Field(None, ge=1, description="Tokens per day allowed for one key.")
+    concurrency: int | None = Field(None, ge=1, description="Requests in flight at once for one key.")
+
+
+class TimeoutsDef(Strict):
+    connect: Duration | None = Field(None, description="Time to open the upstream connection.")
+    first_byte: Duration | None = Field(None, description="Time until the first response byte arrives.")
+    stream_idle: Duration | None = Field(None, description="Longest silence allowed inside a stream.")
+    total: Duration | None = Field(None, description="Upper bound for a whole request.")
+
+
+class KeyDef(Strict):
+    key: str = Field(
+        description="The secret, as an environment reference: `${NAME}` or optional `${NAME:-}`."
+    )
+    name: Name | None = Field(
+        None, description="Stable name of this key in logs and state; default: its index."
+    )
+    limits: LimitsDef | None = Field(
+        None, description="Overrides of the provider's per-key limits, field by field."
+    )
+
+
+class BreakerDef(Strict):
+    failures: int = Field(5, ge=1, description="Failures within `window` that open the circuit breaker.")
+    window: Duration = Field(30.0, description="Sliding window in which failures are counted.")
+    open_for: Duration = Field(
+        30.0, description="How long an open breaker keeps the provider out of rotation."
+    )
+
+
+class HealthDef(Strict):
+    interval: Duration | None = Field(
+        None, description="Seconds between active probes; unset: passive health only."
+    )
+
+
+class SimulateDef(Strict):
+    latency: Duration = Field(0.2, description="Delay before the first byte of a simulated answer.")
+    tokens_per_s: float = Field(80.0, gt=0, description="Streaming speed of simulated answers.")
+    rpm: int | None = Field(None, ge=1, description="Requests per minute before the simulator answers 429.")
+    failure_rate: float = Field(
+        0.0, ge=0, le=1, description="Share of requests answered with a 500 (0 to 1)."
+    )
+
+
+class ProviderDef(Strict):
+    api: Api = Field(description="Wire format the upstream speaks.")
+    base_url: Url | None = Field(
+        None,
+        description="Upstream base URL. Anthropic: without /v1; OpenAI-format: including /v1; "
+        "ollama: the server root, with or without /v1. Not used by `simulated`.",
+    )
+    keys: list[str | KeyDef] = Field(
+        default_factory=list,
+        description="Credentials, each `${NAME}` (required) or `${NAME:-}` (optional: unset drops it), "
+        "or a mapping with key, name and limits. The pool spreads load across them.",
+    )
+    auth: AuthStyle | None = Field(
+        None,
+        description="Header that carries a key. Default by api: anthropic x-api-key, openai/ollama bearer, "
+        "azure api-key, simulated none.",
+    )
+    rate_limit_headers: RateLimitHeaders = Field(
+        "auto",
+        description="Rate-limit header dialect of responses; auto picks by base_url host "
+        "(anthropic.com, groq.com, cerebras.ai, openrouter.ai, else by api).",
+    )
+    limits: LimitsDef | None = Field(
+        None, description="Per-key ceilings; learned headers refine, never exceed them."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra static headers sent upstream. Written to generated files: never put secrets here.",
+    )
+    timeouts: TimeoutsDef | None = Field(None, description="Overrides of server.timeouts for this provider.")
+    health: HealthDef | None = Field(None, description="Active health probing; passive health is always on.")
+    breaker: BreakerDef | None = Field(None, description="Circuit breaker thresholds.")
+    simulate: SimulateDef | None = Field(
+        None, description="Behaviour of the built-in fake upstream (api: simulated)."
+    )
+    region: str | None = Field(None, description="Cloud region (bedrock, vertex).")
+    project: str | None = Field(None, description="Google Cloud project (vertex).")
+    deployment: dict[str, str] | None = Field(None, description="Model id to Azure deployment name (azure).")
+    api_version: str | None = Field(None, description="Azure OpenAI api-version query value (azure).")
