@@ -31,7 +31,8 @@ from runtime.proxy import Reply, relay_error_for
 from runtime.service import Service
 
 ROOT_ENV = "RELAY_GENERATED_DIR"
-WATCH_INTERVAL = 0.5
+POLL_ENV = "RELAY_RELOAD_POLL"
+"""Seconds between checks of the manifest for a new build; 0 reloads on SIGHUP only."""
 
 Handler = Callable[[Service, Any, Any, bytes, ClientFormat, str], Awaitable[Reply]]
 
@@ -83,7 +84,9 @@ class RelayApp:
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.service = Service(Path(os.environ.get(ROOT_ENV, "generated")))
         loop.add_signal_handler(signal.SIGHUP, self._reload_now)
-        self._watcher = loop.create_task(self._watch())
+        interval = float(os.environ.get(POLL_ENV, "0.5") or 0)
+        if interval > 0:
+            self._watcher = loop.create_task(self._watch(interval))
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._watcher is not None:
@@ -95,9 +98,9 @@ class RelayApp:
         if self.service is not None:
             self.service.reload()
 
-    async def _watch(self) -> None:
+    async def _watch(self, interval: float) -> None:
         while True:
-            await asyncio.sleep(WATCH_INTERVAL)
+            await asyncio.sleep(interval)
             svc = self.service
             if svc is not None and svc.changed_on_disk():
                 svc.reload()
@@ -147,7 +150,9 @@ class RelayApp:
             return table[path]
         if path in POST_ROUTES or path in GET_ROUTES:
             raise MethodNotAllowed(f"{method} is not allowed on {path}")
-        raise NotFound(f"no route {method} {path}; relay serves /v1/messages, /v1/chat/completions, /v1/models")
+        raise NotFound(
+            f"no route {method} {path}; relay serves /v1/messages, /v1/chat/completions, /v1/models"
+        )
 
     @staticmethod
     def _authorize(svc: Service, headers: Any) -> None:
@@ -156,7 +161,9 @@ class RelayApp:
             return
         presented = _presented_key(headers)
         if presented is None or not snap.client_key_ok(presented):
-            raise Unauthorized("invalid or missing API key: send one of relay's client keys as x-api-key or Bearer")
+            raise Unauthorized(
+                "invalid or missing API key: send one of relay's client keys as x-api-key or Bearer"
+            )
 
 
 def _request_id() -> str:

@@ -38,7 +38,7 @@ class _Frozen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """Base for every artifact struct: immutable, keyword-only, strict on decode."""
 
 
-class Limits(_Frozen):
+class Limits(_Frozen, frozen=True):
     """Configured per-key ceilings; learned headers may lower them at run time, never raise."""
 
     rpm: int | None = None
@@ -48,14 +48,14 @@ class Limits(_Frozen):
     concurrency: int | None = None
 
 
-class Timeouts(_Frozen):
+class Timeouts(_Frozen, frozen=True):
     connect: float = 5.0
     first_byte: float = 60.0
     stream_idle: float = 60.0
     total: float = 600.0
 
 
-class Key(_Frozen):
+class Key(_Frozen, frozen=True):
     """One upstream credential. The value lives only in `secrets.json` under `id`."""
 
     id: str
@@ -67,18 +67,18 @@ class Key(_Frozen):
     """Provider limits with this key's own overrides applied."""
 
 
-class Breaker(_Frozen):
+class Breaker(_Frozen, frozen=True):
     failures: int = 5
     window: float = 30.0
     open_for: float = 30.0
 
 
-class Health(_Frozen):
+class Health(_Frozen, frozen=True):
     interval: float | None = None
     """Seconds between active probes; None means passive health only."""
 
 
-class Simulate(_Frozen):
+class Simulate(_Frozen, frozen=True):
     """Behaviour of the built-in `simulated` provider (no network, no key)."""
 
     latency: float = 0.2
@@ -87,7 +87,7 @@ class Simulate(_Frozen):
     failure_rate: float = 0.0
 
 
-class Provider(_Frozen):
+class Provider(_Frozen, frozen=True):
     name: str
     api: Api
     base_url: str
@@ -107,7 +107,7 @@ class Provider(_Frozen):
     """Why a provider serves nothing (for example: every key optional and unset)."""
 
 
-class Step(_Frozen):
+class Step(_Frozen, frozen=True):
     """One provider+model candidate of a chain, with the alias already resolved."""
 
     provider: str
@@ -124,12 +124,12 @@ class Step(_Frozen):
     cost_output: float | None = None
 
 
-class Queue(_Frozen):
+class Queue(_Frozen, frozen=True):
     max_wait: float = 0.0
     max_depth: int = 64
 
 
-class Chain(_Frozen):
+class Chain(_Frozen, frozen=True):
     name: str
     strategy: Strategy = "failover"
     steps: tuple[Step, ...] = ()
@@ -137,7 +137,7 @@ class Chain(_Frozen):
     queue: Queue = Queue()
 
 
-class GlobRule(_Frozen):
+class GlobRule(_Frozen, frozen=True):
     """A precompiled `match` glob; `prefix` rejects most names before the regex runs."""
 
     pattern: str
@@ -147,7 +147,7 @@ class GlobRule(_Frozen):
     chain: str
 
 
-class Routes(_Frozen):
+class Routes(_Frozen, frozen=True):
     """Model-name resolution, flattened at build time (see config-format.md)."""
 
     exact: dict[str, str]
@@ -158,13 +158,13 @@ class Routes(_Frozen):
     allow_direct: bool = False
 
 
-class LogConfig(_Frozen):
+class LogConfig(_Frozen, frozen=True):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "text"] = "json"
     prompts: bool = False
 
 
-class Server(_Frozen):
+class Server(_Frozen, frozen=True):
     listen: str = "127.0.0.1:8787"
     auth_required: bool = False
     client_key_fingerprints: tuple[str, ...] = ()
@@ -176,7 +176,7 @@ class Server(_Frozen):
     max_body_bytes: int = 32 * 1024 * 1024
 
 
-class ModelInfo(_Frozen):
+class ModelInfo(_Frozen, frozen=True):
     """A logical model from `models:`, for `/v1/models` and capability checks."""
 
     name: str
@@ -188,7 +188,7 @@ class ModelInfo(_Frozen):
     """Provider name to upstream model id."""
 
 
-class Artifact(_Frozen):
+class Artifact(_Frozen, frozen=True):
     format_version: int
     relay_version: str
     source_hash: str
@@ -201,7 +201,7 @@ class Artifact(_Frozen):
     routes: Routes
 
 
-class Secrets(_Frozen):
+class Secrets(_Frozen, frozen=True):
     """Contents of `secrets.json` (mode 0600, never committed)."""
 
     format_version: int
@@ -211,7 +211,7 @@ class Secrets(_Frozen):
     admin_keys: tuple[str, ...] = ()
 
 
-class Manifest(_Frozen):
+class Manifest(_Frozen, frozen=True):
     """Written last by `relay build`; its appearance or change is what triggers a reload."""
 
     format_version: int

@@ -6,6 +6,8 @@ the translation code stays pure in `runtime.translate`.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any, Protocol
 
 import msgspec
@@ -14,11 +16,20 @@ from runtime.artifact import Api, Provider, Step
 from runtime.errors import ClientFormat, RelayError
 from runtime.incoming import Incoming
 from runtime.passthrough import PassthroughStream
+from runtime.translate import (
+    AnthropicToOpenAIStream,
+    OpenAIHints,
+    OpenAIToAnthropicStream,
+    anthropic_request_to_openai,
+    anthropic_response_to_openai,
+    hints_for,
+    openai_request_to_anthropic,
+    openai_response_to_anthropic,
+    strip_thinking,
+    translate_error_body,
+)
+from runtime.translate.thinking import SIGNATURE_PREFIX
 from runtime.usage import Usage, from_anthropic, from_openai
-
-if True:  # TEMP until translation lands
-    from types import SimpleNamespace as _NS
-    terrors = request_a2o = request_o2a = response = stream_a2o = stream_o2a = _NS()
 
 _encode = msgspec.json.Encoder().encode
 _top = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -29,9 +40,14 @@ DEFAULT_MAX_TOKENS = 4096
 
 
 class StreamAdapter(Protocol):
-    done: bool
-    errored: bool
-    usage: Usage | None
+    """What the request loop needs from a stream: passthrough or a translation machine."""
+
+    @property
+    def done(self) -> bool: ...
+    @property
+    def errored(self) -> bool: ...
+    @property
+    def usage(self) -> Usage | None: ...
 
     def start(self) -> bytes: ...
     def feed(self, chunk: bytes) -> bytes: ...
@@ -54,14 +70,42 @@ def estimate(inc: Incoming) -> int:
     return len(inc.body) // 4 + (inc.max_tokens or DEFAULT_MAX_TOKENS)
 
 
+_SYNTHESIZED = re.compile(rb'"signature"\s*:\s*"(?:' + re.escape(SIGNATURE_PREFIX.encode()) + rb'|")')
+
+
+@functools.lru_cache(maxsize=256)
+def _hints(api: str, base_url: str) -> OpenAIHints:
+    return hints_for(api, base_url)
+
+
+def _anthropic_passthrough(inc: Incoming, step: Step) -> bytes:
+    """Thinking blocks relay synthesized from another provider's reasoning carry no real
+    signature and must never reach an Anthropic upstream (it answers 400); the raw-bytes
+    check keeps the full decode off the common path."""
+    if inc.fmt == "anthropic" and _SYNTHESIZED.search(inc.body):
+        body = strip_thinking(inc.full(), synthesized_only=True)
+        return _encode({**body, "model": step.model})
+    return inc.body_with_model(step.model)
+
+
 def request_body(inc: Incoming, step: Step, provider: Provider, target: ClientFormat) -> bytes:
     if target == inc.fmt:
-        return inc.body_with_model(step.model)
+        return _anthropic_passthrough(inc, step) if target == "anthropic" else inc.body_with_model(step.model)
     if target == "openai":
-        return _encode(request_a2o.anthropic_request_to_openai(inc.full(), upstream_model=step.model))
+        can_reason = step.capabilities is None or "thinking" in step.capabilities
+        return _encode(
+            anthropic_request_to_openai(
+                inc.full(),
+                upstream_model=step.model,
+                provider_hints=_hints(provider.api, provider.base_url),
+                model_can_reason=can_reason,
+            )
+        )
     return _encode(
-        request_o2a.openai_request_to_anthropic(
-            inc.full(), upstream_model=step.model, anthropic_version="2023-06-01",
+        openai_request_to_anthropic(
+            inc.full(),
+            upstream_model=step.model,
+            anthropic_version="2023-06-01",
             default_max_tokens=DEFAULT_MAX_TOKENS,
         )
     )
@@ -80,9 +124,9 @@ def response_body(raw: bytes, target: ClientFormat, inc: Incoming, step: Step) -
         return raw, usage
     body = _any.decode(raw)
     if target == "openai":
-        out = response.openai_response_to_anthropic(body, client_model=inc.model)
+        out = openai_response_to_anthropic(body, client_model=inc.model)
         return _encode(out), from_openai(body.get("usage"))
-    out = response.anthropic_response_to_openai(body, client_model=inc.model)
+    out = anthropic_response_to_openai(body, client_model=inc.model)
     return _encode(out), from_anthropic(body.get("usage"))
 
 
@@ -131,13 +175,13 @@ def stream_adapter(inc: Incoming, target: ClientFormat, step: Step) -> StreamAda
     if target == inc.fmt:
         return PassthroughStream(inc.fmt, inc.model, step.model)
     if target == "openai":
-        machine: Any = stream_o2a.OpenAIToAnthropicStream(inc.model, len(inc.body) // 4)
+        machine: Any = OpenAIToAnthropicStream(inc.model, len(inc.body) // 4, provider=step.provider)
     else:
-        machine = stream_a2o.AnthropicToOpenAIStream(inc.model, inc.include_usage)
+        machine = AnthropicToOpenAIStream(inc.model, inc.include_usage, provider=step.provider)
     return _Translated(machine, inc.fmt)
 
 
 def error_body(status: int, body: bytes, target: ClientFormat, client: ClientFormat, provider: str) -> bytes:
     if target == client:
         return body
-    return terrors.translate_error_body(status, body, source=target, target=client, provider=provider)
+    return translate_error_body(status, body, source=target, target=client, provider=provider)

@@ -20,8 +20,7 @@ from runtime.errors import ClientFormat, RelayError, error_body, error_headers, 
 from runtime.proxy import Reply, Waterfall
 from runtime.routing_state import Plan
 from runtime.service import Service
-required_capabilities: Any = None  # TEMP
-estimate_tokens: Any = None  # TEMP
+from runtime.translate import estimate_tokens, required_capabilities
 from runtime.upstream import UpstreamConnectError
 
 _encode = msgspec.json.Encoder().encode
@@ -70,8 +69,9 @@ def _log(svc: Service, wf: Waterfall, chain: str, status: int, ttfb_ms: float | 
     )
 
 
-async def _logged_stream(svc: Service, wf: Waterfall, chain: str, rest: AsyncIterator[bytes],
-                         ttfb_ms: float) -> AsyncIterator[bytes]:
+async def _logged_stream(
+    svc: Service, wf: Waterfall, chain: str, rest: AsyncIterator[bytes], ttfb_ms: float
+) -> AsyncIterator[bytes]:
     try:
         async for part in rest:
             yield part
@@ -90,7 +90,11 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
         else frozenset()
     )
     plan = svc.state.plan(
-        chain, snap.artifact.providers, est_tokens=bridge.estimate(inc), affinity=inc.affinity, capabilities=caps
+        chain,
+        snap.artifact.providers,
+        est_tokens=bridge.estimate(inc),
+        affinity=inc.affinity,
+        capabilities=caps,
     )
     wf = Waterfall(svc, snap, inc)
     try:
@@ -109,7 +113,9 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
     return reply
 
 
-async def count_tokens(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+async def count_tokens(
+    svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str
+) -> Reply:
     """The upstream's own count where a step has a count endpoint, else a local estimate,
     labelled in `x-relay-token-count` so a client can tell which it got."""
     snap = svc.snapshot
@@ -131,23 +137,41 @@ async def count_tokens(svc: Service, scope: Any, proto: Any, body: bytes, fmt: C
         except (TimeoutError, UpstreamConnectError):
             continue
         if resp.status == 200:
-            return Reply(200, [("content-type", "application/json"), ("x-relay-token-count", "upstream"),
-                               ("x-relay-provider", cand.provider.name)], counted)
+            return Reply(
+                200,
+                [
+                    ("content-type", "application/json"),
+                    ("x-relay-token-count", "upstream"),
+                    ("x-relay-provider", cand.provider.name),
+                ],
+                counted,
+            )
     estimate = estimate_tokens(inc.full())
-    return Reply(200, [("content-type", "application/json"), ("x-relay-token-count", "estimate")],
-                 _encode({"input_tokens": estimate}))
+    return Reply(
+        200,
+        [("content-type", "application/json"), ("x-relay-token-count", "estimate")],
+        _encode({"input_tokens": estimate}),
+    )
 
 
-async def list_models(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+async def list_models(
+    svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str
+) -> Reply:
     """Chains and aliases, in the shape the caller's API expects."""
     names = svc.snapshot.router.listing()
     if fmt == "anthropic":
-        data = [{"type": "model", "id": n, "display_name": n, "created_at": "2025-01-01T00:00:00Z"} for n in names]
+        data = [
+            {"type": "model", "id": n, "display_name": n, "created_at": "2025-01-01T00:00:00Z"} for n in names
+        ]
         payload: dict[str, Any] = {
-            "data": data, "has_more": False,
-            "first_id": names[0] if names else None, "last_id": names[-1] if names else None,
+            "data": data,
+            "has_more": False,
+            "first_id": names[0] if names else None,
+            "last_id": names[-1] if names else None,
         }
     else:
-        payload = {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "relay"}
-                                              for n in names]}
+        payload = {
+            "object": "list",
+            "data": [{"id": n, "object": "model", "created": 0, "owned_by": "relay"} for n in names],
+        }
     return Reply(200, [("content-type", "application/json")], _encode(payload))

@@ -45,7 +45,9 @@ def all_failed(chain: str, attempts: Sequence[_Attempt], plan: Plan, now: float)
         lefts = [a.cooldown_left for a in attempts if a.cooldown_left]
         candidates = [x for x in [*lefts, (soonest - now) if soonest is not None else None] if x is not None]
         retry = min(candidates) if candidates else 1.0
-        return RateLimited(f"every step of chain {chain!r} is rate limited: {listing}", retry_after=max(retry, 1.0))
+        return RateLimited(
+            f"every step of chain {chain!r} is rate limited: {listing}", retry_after=max(retry, 1.0)
+        )
     if outcomes and outcomes <= {"overloaded"}:
         return Overloaded(f"every step of chain {chain!r} is overloaded: {listing}")
     if outcomes and outcomes <= {"timeout"}:

@@ -25,8 +25,20 @@ _any = msgspec.json.Decoder()
 _encode = msgspec.json.Encoder().encode
 
 _HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade", "host", "content-length", "content-encoding", "accept-encoding"}
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "content-encoding",
+        "accept-encoding",
+    }
 )
 _CLIENT_AUTH = frozenset({"x-api-key", "authorization", "api-key"})
 

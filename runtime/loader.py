@@ -23,7 +23,6 @@ from runtime.artifact import FORMAT_VERSION, Artifact, Manifest, Provider, Secre
 from runtime.provider_module import ProviderModule
 from runtime.routes import Router
 
-
 T = TypeVar("T")
 
 
@@ -97,7 +96,9 @@ def _import_module(path: Path, unique: str) -> ProviderModule:
 def _load_modules(root: Path, providers: dict[str, Provider], tag: str) -> dict[str, ProviderModule]:
     modules: dict[str, ProviderModule] = {}
     for name, provider in providers.items():
-        module = _import_module(root / "providers" / f"{provider.module}.py", f"relay_gen_{tag}_{provider.module}")
+        module = _import_module(
+            root / "providers" / f"{provider.module}.py", f"relay_gen_{tag}_{provider.module}"
+        )
         if getattr(module, "FORMAT_VERSION", None) != FORMAT_VERSION:
             raise LoadError(f"providers/{provider.module}.py is from another relay version; rebuild")
         modules[name] = module

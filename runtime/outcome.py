@@ -18,22 +18,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
 
-FailureKind = Literal[
-    "rate_limited", "overloaded", "server_error", "connect", "timeout", "auth", "payment", "context", "client_error"
-]
+from runtime.cooldown import FailureKind
+from runtime.translate import is_context_overflow
 
 _ZAI_QUOTA = re.compile(rb'"code"\s*:\s*"?(1308|1309|1310|1113)\b')
-_CONTEXT = re.compile(
-    rb"context_length_exceeded|maximum context length|context window|prompt is too long|"
-    rb"too many tokens|input length and `?max_tokens`? exceed",
-    re.IGNORECASE,
-)
-
-
-def is_context_overflow(status: int, body: bytes) -> bool:
-    return status in (400, 413, 422) and _CONTEXT.search(body) is not None
 
 
 def classify(status: int, body: bytes) -> FailureKind | None:

@@ -21,7 +21,6 @@ from runtime.usage import Usage, from_anthropic, from_openai
 
 _FRAME_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _MODEL = re.compile(rb'("model"\s*:\s*)"(?:[^"\\]|\\.)*"')
-_USAGE = re.compile(rb'"usage"\s*:\s*\{')
 _decode = msgspec.json.Decoder().decode
 
 
@@ -37,17 +36,10 @@ def _frame_data(frame: bytes) -> bytes:
     return b"\n".join(line[5:].strip() for line in frame.splitlines() if line.startswith(b"data:"))
 
 
-def _frame_kind(frame: bytes) -> bytes | None:
-    """The `event:` name of a frame, or for data-only streams the marker of interest."""
+def _event_name(frame: bytes) -> bytes | None:
     for line in frame.splitlines():
         if line.startswith(b"event:"):
             return line[6:].strip()
-        if line.startswith(b"data:"):
-            data = line[5:].strip()
-            if data == b"[DONE]":
-                return b"[DONE]"
-            if data.startswith(b'{"error"'):
-                return b"error"
     return None
 
 
@@ -75,42 +67,61 @@ class PassthroughStream:
         if not end:
             return b""
         frames, self._buf = self._buf[:end], self._buf[end:]
-        self._track(frames)
-        if self._rewrite:
+        bad = self._track(frames)
+        tail = b""
+        if bad is not None:
+            frames = frames[:bad]
+            tail = self.fail(BadGateway("upstream sent a malformed stream event"))
+        if self._rewrite and frames:
             frames = _MODEL.sub(self._replacement, frames, count=1 if self._rewrite_once else 0)
             self._rewrite = not self._rewrite_once
-        return frames
+        return frames + tail
 
-    def _track(self, frames: bytes) -> None:
-        for frame in _FRAME_END.split(frames):
-            kind = _frame_kind(frame)
-            if kind == b"error":
-                self.done = self.errored = True
-            elif kind in (b"message_stop", b"[DONE]"):
-                self.done = True
-            elif kind in (b"message_start", b"message_delta") or (kind is None and _USAGE.search(frame)):
-                self._take_usage(kind, frame)
+    def _track(self, frames: bytes) -> int | None:
+        """Follow the stream's state; the offset of the first malformed frame, if any."""
+        start = 0
+        for match in _FRAME_END.finditer(frames):
+            if not self._take(frames[start : match.start()]):
+                return start
+            start = match.end()
+        return None
 
-    def _take_usage(self, kind: bytes | None, frame: bytes) -> None:
-        """Usage for accounting: Anthropic splits it over message_start and message_delta."""
+    def _take(self, frame: bytes) -> bool:
+        data = _frame_data(frame)
+        if not data:
+            return True  # comments and keep-alives
+        if data == b"[DONE]":
+            self.done = True
+            return True
         try:
-            data = _decode(_frame_data(frame))
-        except (msgspec.DecodeError, ValueError):
-            return
-        if not isinstance(data, dict):
-            return
-        if kind is None:
-            self.usage = from_openai(data.get("usage")) or self.usage
-            return
-        raw = data.get("message", {}).get("usage") if kind == b"message_start" else data.get("usage")
-        update = from_anthropic(raw)
+            event = _decode(data)
+        except msgspec.DecodeError:
+            return False
+        if not isinstance(event, dict):
+            return False
+        if self._fmt == "openai":
+            if "error" in event:
+                self.done = self.errored = True
+            elif event.get("usage"):
+                self.usage = from_openai(event["usage"]) or self.usage
+            return True
+        kind = _event_name(frame) or str(event.get("type", "")).encode()
+        if kind == b"error":
+            self.done = self.errored = True
+        elif kind == b"message_stop":
+            self.done = True
+        elif kind == b"message_start":
+            self.usage = from_anthropic(event.get("message", {}).get("usage")) or self.usage
+        elif kind == b"message_delta":
+            self._add_final_usage(from_anthropic(event.get("usage")))
+        return True
+
+    def _add_final_usage(self, update: Usage | None) -> None:
+        """`message_delta` usage is cumulative output; input may be absent there."""
         if update is None:
             return
-        if self.usage is None or kind == b"message_start":
-            self.usage = update
-        else:
-            prompt = update["input"] if update["input"] else self.usage["input"]
-            self.usage = {**update, "input": prompt, "total": prompt + update["output"]}
+        prompt = update["input"] or (self.usage["input"] if self.usage else 0)
+        self.usage = {**update, "input": prompt, "total": prompt + update["output"]}
 
     def finish(self) -> bytes:
         """Upstream EOF: nothing more if the stream ended properly, else an error frame."""

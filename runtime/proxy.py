@@ -18,14 +18,15 @@ import msgspec
 
 from runtime import bridge
 from runtime.bridge import StreamAdapter
-from runtime.errors import BadGateway, BadRequest, GatewayTimeout, RelayError
+from runtime.errors import BadGateway, ClientFormat, BadRequest, GatewayTimeout, RelayError
 from runtime.failure import all_failed
 from runtime.incoming import Incoming
 from runtime.loader import Snapshot
-from runtime.outcome import KEY_LEVEL, FailureKind, classify
+from runtime.cooldown import FailureKind
+from runtime.outcome import KEY_LEVEL, classify
 from runtime.routing_state import Candidate, Lease, Plan
 from runtime.service import Service
-from runtime.translate.errors import TranslationError
+from runtime.translate import TranslationError
 from runtime.upstream import UpstreamConnectError, UpstreamResponse
 
 _ERROR_BODY_LIMIT = 64 * 1024
@@ -81,20 +82,33 @@ class Waterfall:
                 dead_steps.add(cand.step_index)
         if unsupported and len(unsupported) == len(self.attempts):
             first = unsupported[0]
-            raise BadRequest(f"no step of chain {chain_name!r} can take this request: {first.field}: {first.message}",
-                             param=first.field)
+            raise BadRequest(
+                f"no step of chain {chain_name!r} can take this request: {first.field}: {first.message}",
+                param=first.field,
+            )
         raise all_failed(chain_name, self.attempts, plan, self.service.clock())
 
     def _record(self, cand: Candidate, outcome: str, status: int | None, detail: str, ms: float) -> None:
         left = self.service.state.cooldown_left(cand) if outcome != "ok" else None
-        self.attempts.append(Attempt(provider=cand.provider.name, model=cand.step.model, outcome=outcome,
-                                     status=status, detail=detail, ms=round(ms, 1), cooldown_left=left))
+        self.attempts.append(
+            Attempt(
+                provider=cand.provider.name,
+                model=cand.step.model,
+                outcome=outcome,
+                status=status,
+                detail=detail,
+                ms=round(ms, 1),
+                cooldown_left=left,
+            )
+        )
 
     async def _try(self, cand: Candidate) -> tuple[Reply | None, FailureKind | None]:
         svc, inc = self.service, self.inc
         target = bridge.upstream_format(cand.provider.api, inc.fmt)
         if target is None:
-            raise TranslationError("model", f"provider api {cand.provider.api!r} is not served by this relay yet")
+            raise TranslationError(
+                "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
+            )
         body = bridge.request_body(inc, cand.step, cand.provider, target)
         lease = await svc.state.begin(cand, bridge.estimate(inc))
         if lease is None:
@@ -117,19 +131,38 @@ class Waterfall:
             return await self._stream(cand, lease, resp, target, t0)
         return await self._whole(cand, lease, resp, target, t0)
 
-    def _failed(self, cand: Candidate, lease: Lease, kind: FailureKind, status: int | None, detail: str,
-                t0: float, retry_after: float | None = None) -> tuple[None, FailureKind]:
+    def _failed(
+        self,
+        cand: Candidate,
+        lease: Lease,
+        kind: FailureKind,
+        status: int | None,
+        detail: str,
+        t0: float,
+        retry_after: float | None = None,
+    ) -> tuple[None, FailureKind]:
         state = self.service.state
         state.fail(lease, kind, retry_after)
         state.end(lease, None)
         self._record(cand, kind, status, detail, (time.perf_counter() - t0) * 1000)
         if kind == "auth":
-            self.service.log.warning("upstream rejected a key", provider=cand.provider.name,
-                                     key=cand.key.fingerprint if cand.key else None, status=status)
+            self.service.log.warning(
+                "upstream rejected a key",
+                provider=cand.provider.name,
+                key=cand.key.fingerprint if cand.key else None,
+                status=status,
+            )
         return None, kind
 
-    async def _upstream_error(self, cand: Candidate, lease: Lease, resp: UpstreamResponse, target: str,
-                              retry_after: float | None, t0: float) -> tuple[Reply | None, FailureKind | None]:
+    async def _upstream_error(
+        self,
+        cand: Candidate,
+        lease: Lease,
+        resp: UpstreamResponse,
+        target: ClientFormat,
+        retry_after: float | None,
+        t0: float,
+    ) -> tuple[Reply | None, FailureKind | None]:
         try:
             async with asyncio.timeout(cand.provider.timeouts.first_byte):
                 body = await resp.read(_ERROR_BODY_LIMIT)
@@ -143,13 +176,16 @@ class Waterfall:
             detail = body[:300].decode("utf-8", "replace")
             return self._failed(cand, lease, kind, resp.status, detail, t0, retry_after)
         self.service.state.end(lease, None)
-        self._record(cand, "client_error", resp.status, "returned to the client", (time.perf_counter() - t0) * 1000)
+        self._record(
+            cand, "client_error", resp.status, "returned to the client", (time.perf_counter() - t0) * 1000
+        )
         self.provider = cand.provider.name
         out = bridge.error_body(resp.status, body, target, self.inc.fmt, cand.provider.name)
         return Reply(resp.status, [("content-type", "application/json")], out), None
 
-    async def _whole(self, cand: Candidate, lease: Lease, resp: UpstreamResponse, target: str,
-                     t0: float) -> tuple[Reply | None, FailureKind | None]:
+    async def _whole(
+        self, cand: Candidate, lease: Lease, resp: UpstreamResponse, target: ClientFormat, t0: float
+    ) -> tuple[Reply | None, FailureKind | None]:
         try:
             async with asyncio.timeout(cand.provider.timeouts.total):
                 raw = await resp.read(self.service.max_response_bytes)
@@ -162,7 +198,9 @@ class Waterfall:
         try:
             out, usage = bridge.response_body(raw, target, self.inc, cand.step)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
-            return self._failed(cand, lease, "server_error", resp.status, "upstream sent a body that is not JSON", t0)
+            return self._failed(
+                cand, lease, "server_error", resp.status, "upstream sent a body that is not JSON", t0
+            )
         self._succeeded(cand, lease, t0, usage)
         return Reply(200, [("content-type", "application/json")], out), None
 
@@ -176,8 +214,9 @@ class Waterfall:
         self.provider = cand.provider.name
         self._record(cand, "ok", 200, "", elapsed * 1000)
 
-    async def _stream(self, cand: Candidate, lease: Lease, resp: UpstreamResponse, target: str,
-                      t0: float) -> tuple[Reply | None, FailureKind | None]:
+    async def _stream(
+        self, cand: Candidate, lease: Lease, resp: UpstreamResponse, target: ClientFormat, t0: float
+    ) -> tuple[Reply | None, FailureKind | None]:
         adapter = bridge.stream_adapter(self.inc, target, cand.step)
         chunks = resp.chunks().__aiter__()
         head = adapter.start()
@@ -206,11 +245,18 @@ class Waterfall:
         self.provider = cand.provider.name
         self._record(cand, "ok", 200, "", elapsed * 1000)
         rest = self._pump(cand, lease, resp, chunks, adapter)
-        return Reply(200, [("content-type", "text/event-stream"), ("cache-control", "no-cache")],
-                     head + first, rest), None
+        return Reply(
+            200, [("content-type", "text/event-stream"), ("cache-control", "no-cache")], head + first, rest
+        ), None
 
-    async def _pump(self, cand: Candidate, lease: Lease, resp: UpstreamResponse,
-                    chunks: AsyncIterator[bytes], adapter: StreamAdapter) -> AsyncIterator[bytes]:
+    async def _pump(
+        self,
+        cand: Candidate,
+        lease: Lease,
+        resp: UpstreamResponse,
+        chunks: AsyncIterator[bytes],
+        adapter: StreamAdapter,
+    ) -> AsyncIterator[bytes]:
         """The stream after its first bytes: failures here end it with an error event."""
         idle = cand.provider.timeouts.stream_idle
         try:

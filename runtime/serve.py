@@ -60,7 +60,7 @@ def check_policy(server: Server, host: str, workers: int) -> None:
 def _server_class() -> Any:
     from granian.server import MPServer
 
-    class RelayGranian(MPServer):  # type: ignore[misc]
+    class RelayGranian(MPServer):
         """Granian respawns workers on SIGHUP; relay reloads in place instead."""
 
         def _reload(self, spawn_target: Any, target_loader: Any) -> Any:
@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="relay run", description="Serve a relay build with Granian.")
     parser.add_argument("root", nargs="?", default="generated", help="output folder of `relay build`")
     parser.add_argument("--listen", help="HOST:PORT, default server.listen from the build")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (more than 1 needs redis state)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (more than 1 needs redis state)"
+    )
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     try:
@@ -102,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         log_access=False,
         workers_kill_timeout=30,
     )
-    print(f"relay: serving {root} on http://{host}:{port} with {args.workers} worker(s)", file=sys.stderr, flush=True)
+    print(
+        f"relay: serving {root} on http://{host}:{port} with {args.workers} worker(s)",
+        file=sys.stderr,
+        flush=True,
+    )
     granian.serve()
     return 0
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from runtime import ratelimit
+from runtime.clock import Clock, monotonic
 from runtime.errors import ClientFormat
 from runtime.incoming import Incoming
 from runtime.loader import LoadError, Snapshot, load, manifest_stamp
@@ -19,7 +20,6 @@ from runtime.log import Log
 from runtime.ratelimit import RateInfo
 from runtime.routing_state import Candidate, RoutingState
 from runtime.upstream import UpstreamRegistry, UpstreamResponse
-from runtime.clock import Clock, monotonic
 
 
 class Service:
@@ -58,7 +58,9 @@ class Service:
         self.log.info("artifact reloaded", source_hash=fresh.artifact.source_hash, reloads=self.reloads)
         return True
 
-    def request_headers(self, snap: Snapshot, cand: Candidate, target: ClientFormat, inc: Incoming) -> list[tuple[str, str]]:
+    def request_headers(
+        self, snap: Snapshot, cand: Candidate, target: ClientFormat, inc: Incoming
+    ) -> list[tuple[str, str]]:
         module = snap.modules[cand.provider.name]
         if target == "anthropic" and inc.fmt == "anthropic":
             headers = list(inc.forward_headers)
@@ -84,7 +86,9 @@ class Service:
         upstream = self.upstreams.get(cand.provider)
         return await upstream.open(url, self.request_headers(snap, cand, target, inc), body)
 
-    def rate_info(self, snap: Snapshot, cand: Candidate, target: ClientFormat, headers: Mapping[str, str]) -> RateInfo:
+    def rate_info(
+        self, snap: Snapshot, cand: Candidate, target: ClientFormat, headers: Mapping[str, str]
+    ) -> RateInfo:
         now = self.clock()
         if cand.provider.api == "simulated":
             parse = ratelimit.parse_anthropic if target == "anthropic" else ratelimit.parse_openai

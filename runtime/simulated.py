@@ -117,7 +117,9 @@ class SimulatedUpstream:
             "x-ratelimit-reset-requests": f"{reset_in:.3f}s",
         }
 
-    def _error(self, fmt: str, status: int, kind: str, message: str, headers: dict[str, str]) -> SimulatedResponse:
+    def _error(
+        self, fmt: str, status: int, kind: str, message: str, headers: dict[str, str]
+    ) -> SimulatedResponse:
         if fmt == "anthropic":
             body = {"type": "error", "error": {"type": kind, "message": message}}
         else:

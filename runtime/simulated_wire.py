@@ -40,7 +40,9 @@ def _usage(usage_in: int, usage_out: int) -> dict[str, int]:
 def anthropic_body(serial: int, model: str, reply: str, call: ToolCall, usage_in: int) -> bytes:
     content: list[dict[str, Any]] = [{"type": "text", "text": reply}]
     if call is not None:
-        content.append({"type": "tool_use", "id": f"toolu_sim{serial:06d}", "name": call[0], "input": call[1]})
+        content.append(
+            {"type": "tool_use", "id": f"toolu_sim{serial:06d}", "name": call[0], "input": call[1]}
+        )
     return _encode(
         {
             "id": f"msg_sim{serial:06d}",
@@ -56,7 +58,7 @@ def anthropic_body(serial: int, model: str, reply: str, call: ToolCall, usage_in
 
 
 def anthropic_events(serial: int, model: str, reply: str, call: ToolCall, usage_in: int) -> list[bytes]:
-    message = {
+    message: dict[str, Any] = {
         "id": f"msg_sim{serial:06d}",
         "type": "message",
         "role": "assistant",
@@ -69,11 +71,17 @@ def anthropic_events(serial: int, model: str, reply: str, call: ToolCall, usage_
     words = _words(reply)
     parts = [
         _event("message_start", {"type": "message_start", "message": message}),
-        _event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        _event(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
         _event("ping", {"type": "ping"}),
     ]
     parts += [
-        _event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}})
+        _event(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}},
+        )
         for w in words
     ]
     parts.append(_event("content_block_stop", {"type": "content_block_stop", "index": 0}))
@@ -81,7 +89,9 @@ def anthropic_events(serial: int, model: str, reply: str, call: ToolCall, usage_
         block = {"type": "tool_use", "id": f"toolu_sim{serial:06d}", "name": call[0], "input": {}}
         delta = {"type": "input_json_delta", "partial_json": _encode(call[1]).decode()}
         parts += [
-            _event("content_block_start", {"type": "content_block_start", "index": 1, "content_block": block}),
+            _event(
+                "content_block_start", {"type": "content_block_start", "index": 1, "content_block": block}
+            ),
             _event("content_block_delta", {"type": "content_block_delta", "index": 1, "delta": delta}),
             _event("content_block_stop", {"type": "content_block_stop", "index": 1}),
         ]
@@ -106,7 +116,9 @@ def _tool_calls(serial: int, call: tuple[str, dict[str, Any]]) -> list[dict[str,
 def openai_body(serial: int, model: str, reply: str, call: ToolCall, usage_in: int) -> bytes:
     message: dict[str, Any] = {"role": "assistant", "content": reply}
     if call is not None:
-        message["tool_calls"] = [{k: v for k, v in tc.items() if k != "index"} for tc in _tool_calls(serial, call)]
+        message["tool_calls"] = [
+            {k: v for k, v in tc.items() if k != "index"} for tc in _tool_calls(serial, call)
+        ]
     return _encode(
         {
             "id": f"chatcmpl-sim{serial:06d}",
@@ -114,7 +126,12 @@ def openai_body(serial: int, model: str, reply: str, call: ToolCall, usage_in: i
             "created": int(time.time()),
             "model": model,
             "choices": [
-                {"index": 0, "message": message, "finish_reason": "tool_calls" if call else "stop", "logprobs": None}
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": "tool_calls" if call else "stop",
+                    "logprobs": None,
+                }
             ],
             "usage": _openai_usage(usage_in, len(_words(reply))),
         }
@@ -124,7 +141,12 @@ def openai_body(serial: int, model: str, reply: str, call: ToolCall, usage_in: i
 def openai_chunks(
     serial: int, model: str, reply: str, call: ToolCall, usage_in: int, include_usage: bool
 ) -> list[bytes]:
-    head = {"id": f"chatcmpl-sim{serial:06d}", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+    head = {
+        "id": f"chatcmpl-sim{serial:06d}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
     extra = {"usage": None} if include_usage else {}
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:

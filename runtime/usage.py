@@ -30,4 +30,9 @@ def from_openai(raw: Any) -> Usage | None:
     output = _int(raw.get("completion_tokens"))
     details = raw.get("prompt_tokens_details")
     cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else 0
-    return {"input": prompt, "output": output, "cached": cached, "total": _int(raw.get("total_tokens")) or prompt + output}
+    return {
+        "input": prompt,
+        "output": output,
+        "cached": cached,
+        "total": _int(raw.get("total_tokens")) or prompt + output,
+    }

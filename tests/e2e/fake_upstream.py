@@ -25,16 +25,36 @@ STATE: dict[str, Any] = {"script": [], "requests": [], "open": 0, "peak": 0, "se
 
 def _anthropic_message(model: str, text: str) -> dict[str, Any]:
     return {
-        "id": "msg_fake1", "type": "message", "role": "assistant", "model": model,
-        "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
-        "usage": {"input_tokens": 10, "output_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+        "id": "msg_fake1",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 10,
+            "output_tokens": 3,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        },
     }
 
 
 def _openai_completion(model: str, text: str) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-fake1", "object": "chat.completion", "created": 1, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop", "logprobs": None}],
+        "id": "chatcmpl-fake1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13},
     }
 
@@ -51,18 +71,46 @@ def default_stream(fmt: str, model: str, text: str) -> list[bytes]:
         msg["content"], msg["stop_reason"] = [], None
         return [
             _sse("message_start", {"type": "message_start", "message": msg}),
-            _sse("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-            _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+            _sse(
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            ),
+            _sse(
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}},
+            ),
             _sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            _sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 3}}),
+            _sse(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": 3},
+                },
+            ),
             _sse("message_stop", {"type": "message_stop"}),
         ]
     head = {"id": "chatcmpl-fake1", "object": "chat.completion.chunk", "created": 1, "model": model}
     return [
-        _sse(None, {**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}),
+        _sse(
+            None,
+            {
+                **head,
+                "choices": [
+                    {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+                ],
+            },
+        ),
         _sse(None, {**head, "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}),
         _sse(None, {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
-        _sse(None, {**head, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}}),
+        _sse(
+            None,
+            {
+                **head,
+                "choices": [],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13},
+            },
+        ),
         b"data: [DONE]\n\n",
     ]
 
@@ -85,7 +133,9 @@ async def generate(request: web.Request) -> web.StreamResponse:
         STATE["served"] += 1
 
 
-async def _answer(request: web.Request, fmt: str, body: dict[str, Any], step: dict[str, Any]) -> web.StreamResponse:
+async def _answer(
+    request: web.Request, fmt: str, body: dict[str, Any], step: dict[str, Any]
+) -> web.StreamResponse:
     model = str(body.get("model", "fake"))
     if step.get("delay"):
         await asyncio.sleep(step["delay"])
@@ -94,7 +144,11 @@ async def _answer(request: web.Request, fmt: str, body: dict[str, Any], step: di
     status = int(step.get("status", 200))
     headers = dict(step.get("headers", {}))
     if "frames" in step or (status == 200 and body.get("stream") and "body" not in step):
-        frames = [f.encode() for f in step["frames"]] if "frames" in step else default_stream(fmt, model, step.get("text", "hello"))
+        frames = (
+            [f.encode() for f in step["frames"]]
+            if "frames" in step
+            else default_stream(fmt, model, step.get("text", "hello"))
+        )
         resp = web.StreamResponse(status=status, headers={"content-type": "text/event-stream", **headers})
         await resp.prepare(request)
         for i, frame in enumerate(frames):
@@ -113,7 +167,9 @@ async def _answer(request: web.Request, fmt: str, body: dict[str, Any], step: di
         data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
     else:
         text = step.get("text", "hello")
-        data = json.dumps(_anthropic_message(model, text) if fmt == "anthropic" else _openai_completion(model, text)).encode()
+        data = json.dumps(
+            _anthropic_message(model, text) if fmt == "anthropic" else _openai_completion(model, text)
+        ).encode()
     headers.setdefault("content-type", "application/json")
     return web.Response(status=status, body=data, headers=headers)
 
@@ -149,4 +205,11 @@ async def count(request: web.Request) -> web.Response:
 
 
 if __name__ == "__main__":
-    web.run_app(make_app(), host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None, handler_cancellation=True)
+    web.run_app(
+        make_app(),
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        print=None,
+        access_log=None,
+        handler_cancellation=True,
+    )

@@ -21,7 +21,12 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_KEY_VARS = (
-    "ANTHROPIC_API_KEY", "ZAI_API_KEY", "GROQ_API_KEY", "CEREBRAS_API_KEY", "OPENROUTER_API_KEY", "RELAY_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "ZAI_API_KEY",
+    "GROQ_API_KEY",
+    "CEREBRAS_API_KEY",
+    "OPENROUTER_API_KEY",
+    "RELAY_API_KEY",
 )
 
 
@@ -31,7 +36,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool], what: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -73,7 +80,10 @@ def fake_upstream() -> Iterator[FakeUpstream]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.e2e.fake_upstream", str(port)],
-        cwd=REPO, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     fake = FakeUpstream(f"http://127.0.0.1:{port}")
     try:
@@ -100,7 +110,11 @@ class FakeUpstream:
 def build(chains: Path, out: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "compiler.cli", "build", str(chains), "-o", str(out)],
-        cwd=REPO, env=clean_env(env), capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env=clean_env(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -128,7 +142,10 @@ def relay_run(generated: Path, *args: str, env: dict[str, str] | None = None) ->
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "compiler.cli", "run", str(generated), "--listen", f"127.0.0.1:{port}", *args],
-        cwd=REPO, env=clean_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=clean_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     relay = Relay(proc, f"http://127.0.0.1:{port}", generated)
     try:

@@ -58,6 +58,8 @@ def test_forwarded_headers_keep_every_anthropic_header_and_drop_credentials() ->
 
 
 def test_openai_include_usage_and_max_completion_tokens() -> None:
-    body = b'{"model":"free","max_completion_tokens":77,"stream":true,"stream_options":{"include_usage":true}}'
+    body = (
+        b'{"model":"free","max_completion_tokens":77,"stream":true,"stream_options":{"include_usage":true}}'
+    )
     inc = parse(body, [], "openai", "r")
     assert inc.stream and inc.include_usage and inc.max_tokens == 77

@@ -17,21 +17,53 @@ def _frame(name: str | None, payload: object) -> bytes:
 
 ANTHROPIC = b"".join(
     [
-        _frame("message_start", {"type": "message_start", "message": {"id": "m", "model": "claude-up", "content": [],
-                                                                     "usage": {"input_tokens": 7, "output_tokens": 1}}}),
-        _frame("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        _frame("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                       "delta": {"type": "text_delta", "text": "say \"model\": \"x\"\n\nevent: message_stop"}}),
+        _frame(
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "m",
+                    "model": "claude-up",
+                    "content": [],
+                    "usage": {"input_tokens": 7, "output_tokens": 1},
+                },
+            },
+        ),
+        _frame(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        _frame(
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": 'say "model": "x"\n\nevent: message_stop'},
+            },
+        ),
         _frame("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        _frame("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}}),
+        _frame(
+            "message_delta",
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}},
+        ),
         _frame("message_stop", {"type": "message_stop"}),
     ]
 )
 OPENAI = b"".join(
     [
-        _frame(None, {"id": "c", "model": "llama-up", "choices": [{"index": 0, "delta": {"role": "assistant"}}]}),
+        _frame(
+            None, {"id": "c", "model": "llama-up", "choices": [{"index": 0, "delta": {"role": "assistant"}}]}
+        ),
         _frame(None, {"id": "c", "model": "llama-up", "choices": [{"index": 0, "delta": {"content": "hi"}}]}),
-        _frame(None, {"id": "c", "model": "llama-up", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}),
+        _frame(
+            None,
+            {
+                "id": "c",
+                "model": "llama-up",
+                "choices": [],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+            },
+        ),
         b"data: [DONE]\n\n",
     ]
 )
@@ -40,7 +72,7 @@ OPENAI = b"".join(
 def _run(stream: PassthroughStream, data: bytes, cuts: list[int]) -> bytes:
     out = stream.start()
     last = 0
-    for cut in sorted(set(cuts)) + [len(data)]:
+    for cut in [*sorted(set(cuts)), len(data)]:
         out += stream.feed(data[last:cut])
         last = cut
     return out + stream.finish()
@@ -93,7 +125,9 @@ def test_truncated_openai_stream_ends_with_error_chunk_and_no_done() -> None:
 
 def test_upstream_error_event_marks_the_stream_errored() -> None:
     stream = PassthroughStream("anthropic", "c", "c")
-    out = stream.feed(b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"x"}}\n\n')
+    out = stream.feed(
+        b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"x"}}\n\n'
+    )
     assert stream.done and stream.errored and out.startswith(b"event: error")
 
 
@@ -102,3 +136,12 @@ def test_crlf_framing_is_kept() -> None:
     stream = PassthroughStream("openai", "free", "up")
     assert _run(stream, data, [5, 40]) == data.replace(b'"up"', b'"free"')
     assert stream.done
+
+
+def test_garbage_frame_becomes_an_error_event_after_the_good_frames() -> None:
+    good = _frame("message_start", {"type": "message_start", "message": {"model": "m", "usage": {}}})
+    stream = PassthroughStream("anthropic", "m", "m")
+    out = stream.feed(good + b"event: content_block_delta\ndata: {not json\n\n" + good)
+    assert out.startswith(good) and out.count(b"event: message_start") == 1
+    assert out.endswith(b"\n\n") and b"event: error\n" in out and stream.errored
+    assert stream.feed(good) == b""

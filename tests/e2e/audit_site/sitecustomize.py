@@ -1,0 +1,37 @@
+"""Loaded by every Python process of a test relay (via PYTHONPATH) when RELAY_IMPORT_AUDIT
+names a file. In each Granian worker (a fork of `runtime.serve`) it records which
+compiler-side modules are present at the fork and any imported later."""
+
+import os
+import sys
+
+_FORBIDDEN = ("compiler", "jsonschema", "ruamel", "jinja2", "typer")
+_LOG = os.environ.get("RELAY_IMPORT_AUDIT")
+_IN_WORKER = []
+
+
+def _write(line):
+    with open(_LOG, "a") as out:
+        out.write(line + "\n")
+
+
+def _after_fork():
+    if "runtime.serve" not in sys.modules:
+        return
+    _IN_WORKER.append(True)
+    present = sorted(m for m in sys.modules if m.split(".")[0] in _FORBIDDEN)
+    _write(f"worker {os.getpid()} forked")
+    for name in present:
+        _write(f"forbidden {name} present in worker {os.getpid()}")
+
+
+class _Audit:
+    def find_spec(self, name, path=None, target=None):
+        if _IN_WORKER and name.split(".")[0] in _FORBIDDEN:
+            _write(f"forbidden {name} imported in worker {os.getpid()}")
+        return None
+
+
+if _LOG:
+    sys.meta_path.insert(0, _Audit())
+    os.register_at_fork(after_in_child=_after_fork)

@@ -1,0 +1,153 @@
+"""Same-format passthrough through a real `relay run`, with the official SDKs as clients."""
+
+from __future__ import annotations
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.e2e.procs import FakeUpstream, Relay
+from tests.e2e.sse import (
+    WEATHER_TOOL_ANTHROPIC,
+    WEATHER_TOOL_OPENAI,
+    anthropic_tool_message,
+    anthropic_tool_stream,
+    openai_tool_completion,
+    openai_tool_stream,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def _anthropic(relay: Relay, **kw: object) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=relay.url, api_key="unused-client-key", max_retries=0, **kw)  # type: ignore[arg-type]
+
+
+def _openai(relay: Relay) -> openai.OpenAI:
+    return openai.OpenAI(base_url=relay.url + "/v1", api_key="unused-client-key", max_retries=0)
+
+
+def test_anthropic_text_round_trip_forwards_headers_and_rewrites_model(
+    basic_relay: Relay, fake: FakeUpstream
+) -> None:
+    fake.script({"text": "hi from upstream"})
+    client = _anthropic(
+        basic_relay,
+        default_headers={
+            "anthropic-beta": "claude-code-20250219,future-beta-2099-01-01",
+            "X-Claude-Code-Session-Id": "sess-1",
+        },
+    )
+    raw = client.messages.with_raw_response.create(
+        model="claude-sonnet-4-5",
+        max_tokens=50,
+        messages=[{"role": "user", "content": "hello"}],
+        extra_body={"some_future_field": {"kept": True}},
+    )
+    message = raw.parse()
+    assert message.content[0].text == "hi from upstream"  # type: ignore[union-attr]
+    assert message.model == "claude-sonnet-4-5"
+    assert raw.headers["x-relay-chain"] == "claude" and raw.headers["x-relay-provider"] == "anth_a"
+    assert raw.headers["request-id"].startswith("req_")
+    assert float(raw.headers["x-relay-overhead-ms"]) >= 0
+    seen = fake.requests()[-1]
+    assert seen["body"]["model"] == "claude-up-a"
+    assert seen["body"]["some_future_field"] == {"kept": True}
+    headers = {k.lower(): v for k, v in seen["headers"].items()}
+    assert headers["x-api-key"] == "test-upstream-key-a"
+    assert headers["anthropic-beta"] == "claude-code-20250219,future-beta-2099-01-01"
+    assert headers["x-claude-code-session-id"] == "sess-1"
+    assert "authorization" not in headers and "unused-client-key" not in str(headers)
+    assert not any(k.startswith("x-stainless") for k in headers)
+
+
+@pytest.mark.parametrize("version", ["2023-06-01", "2026-10-21"])
+def test_both_anthropic_versions_are_forwarded_unchanged(
+    basic_relay: Relay, fake: FakeUpstream, version: str
+) -> None:
+    fake.script({})
+    client = _anthropic(basic_relay, default_headers={"anthropic-version": version})
+    client.messages.create(model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "v"}])
+    headers = {k.lower(): v for k, v in fake.requests()[-1]["headers"].items()}
+    assert headers["anthropic-version"] == version
+
+
+def test_anthropic_streaming_tool_use_keeps_ids_and_matches_non_streaming(
+    basic_relay: Relay, fake: FakeUpstream
+) -> None:
+    fake.script(
+        {"frames": anthropic_tool_stream("claude-up-a")}, {"body": anthropic_tool_message("claude-up-a")}
+    )
+    client = _anthropic(basic_relay)
+    kwargs = {
+        "model": "claude-opus-4",
+        "max_tokens": 100,
+        "tools": [WEATHER_TOOL_ANTHROPIC],
+        "messages": [{"role": "user", "content": "weather in Paris?"}],
+    }
+    with client.messages.stream(**kwargs) as stream:  # type: ignore[arg-type]
+        streamed = stream.get_final_message()
+    whole = client.messages.create(**kwargs)  # type: ignore[arg-type]
+    assert streamed.model_dump(exclude={"id"}) == whole.model_dump(exclude={"id"})
+    tool = streamed.content[1]
+    assert tool.type == "tool_use" and tool.id == "toolu_01AbC" and tool.input == {"city": "Paris"}
+    assert streamed.model == "claude-opus-4" and streamed.stop_reason == "tool_use"
+    assert streamed.usage.cache_read_input_tokens == 5 and streamed.usage.output_tokens == 30
+
+
+def test_stream_bytes_pass_through_unchanged_except_model(basic_relay: Relay, fake: FakeUpstream) -> None:
+    frames = anthropic_tool_stream("claude-up-a")
+    fake.script({"frames": frames})
+    body = {
+        "model": "claude-up-a",
+        "max_tokens": 5,
+        "stream": True,
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    with httpx.stream("POST", basic_relay.url + "/v1/messages?beta=true", json=body, timeout=10) as resp:
+        data = b"".join(resp.iter_raw())
+    assert resp.headers["content-type"].startswith("text/event-stream")
+    assert data == "".join(frames).encode()
+
+
+def test_openai_text_and_streaming_tool_calls(basic_relay: Relay, fake: FakeUpstream) -> None:
+    fake.script(
+        {"text": "plain"},
+        {"frames": openai_tool_stream("llama-up-a")},
+        {"body": openai_tool_completion("llama-up-a")},
+    )
+    client = _openai(basic_relay)
+    first = client.chat.completions.create(model="free", messages=[{"role": "user", "content": "hi"}])
+    assert first.choices[0].message.content == "plain" and first.model == "free"
+    kwargs = {
+        "model": "free",
+        "tools": [WEATHER_TOOL_OPENAI],
+        "messages": [{"role": "user", "content": "weather?"}],
+    }
+    with client.chat.completions.stream(**kwargs, stream_options={"include_usage": True}) as stream:  # type: ignore[arg-type]
+        final = stream.get_final_completion()
+    whole = client.chat.completions.create(**kwargs)  # type: ignore[arg-type]
+    call = final.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert call.id == "call_Xy9" and call.function.arguments == '{"city": "Paris"}'
+    assert whole.choices[0].message.tool_calls[0].id == "call_Xy9"  # type: ignore[index]
+    assert final.usage is not None and final.usage.total_tokens == 50
+    assert final.model == "free"
+    seen = fake.requests()
+    assert [r["body"]["model"] for r in seen] == ["llama-up-a"] * 3
+    assert {k.lower(): v for k, v in seen[0]["headers"].items()}[
+        "authorization"
+    ] == "Bearer test-upstream-key-o"
+
+
+def test_models_endpoint_answers_in_each_shape(basic_relay: Relay) -> None:
+    anthropic_ids = [m.id for m in _anthropic(basic_relay).models.list()]
+    openai_ids = [m.id for m in _openai(basic_relay).models.list()]
+    assert anthropic_ids == openai_ids == ["claude", "free"]
+
+
+def test_count_tokens_uses_the_upstream_endpoint(basic_relay: Relay) -> None:
+    raw = _anthropic(basic_relay).messages.with_raw_response.count_tokens(
+        model="claude-x", messages=[{"role": "user", "content": "count me"}]
+    )
+    assert raw.parse().input_tokens == 42 and raw.headers["x-relay-token-count"] == "upstream"
