@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from runtime.artifact import Limits
+from runtime.artifact import Breaker, Limits
+from runtime.breaker import CircuitBreaker
 from runtime.ratelimit import RateInfo
 from runtime.windows import Entry, LearnedQuota, SlidingWindow
 
@@ -31,6 +32,7 @@ def _windows(pairs: tuple[tuple[float, int | None], ...]) -> tuple[SlidingWindow
 
 class KeyState:
     __slots__ = (
+        "breaker",
         "cooldown_reason",
         "cooldown_until",
         "fingerprint",
@@ -45,7 +47,7 @@ class KeyState:
         "token_windows",
     )
 
-    def __init__(self, slot: str, provider: str, fingerprint: str, limits: Limits) -> None:
+    def __init__(self, slot: str, provider: str, fingerprint: str, limits: Limits, breaker: Breaker) -> None:
         self.slot = slot
         self.provider = provider
         self.fingerprint = fingerprint
@@ -59,9 +61,11 @@ class KeyState:
         self.cooldown_reason = ""
         self.strikes = 0
         """Consecutive rate-limit/overload failures, for exponential backoff."""
+        self.breaker = CircuitBreaker(breaker)
 
-    def reconfigure(self, limits: Limits) -> None:
+    def reconfigure(self, limits: Limits, breaker: Breaker) -> None:
         """Adopt a rebuilt artifact's limits, keeping the history of windows that still exist."""
+        self.breaker.config = breaker
         old = {(w.span, "r"): w for w in self.request_windows} | {
             (w.span, "t"): w for w in self.token_windows
         }
@@ -82,7 +86,7 @@ class KeyState:
 
     def headroom(self, now: float, tokens: int) -> float:
         """Fraction of the tightest limit left after this request, or BLOCKED (< 0)."""
-        if now < self.cooldown_until:
+        if now < self.cooldown_until or (self.breaker.tripped and not self.breaker.allows(now)):
             return BLOCKED
         score = 1.0
         for window in self.request_windows:
@@ -112,6 +116,10 @@ class KeyState:
         """Why this key cannot take the request now, and from when it could (None: unknown/never)."""
         if now < self.cooldown_until:
             return self.cooldown_reason or "cooldown", self.cooldown_until
+        if not self.breaker.allows(now):
+            if self.breaker.probing:
+                return "key breaker half-open (probe in flight)", None
+            return "key breaker open", self.breaker.open_until
         for window in self.request_windows:
             if window.room(now) < 1:
                 return f"key exhausted ({window.limit} requests per {window.span:g}s)", window.free_at(now, 1)
@@ -179,6 +187,7 @@ class KeyState:
             "inflight": self.inflight,
             "cooldown_s": round(max(0.0, self.cooldown_until - now), 3),
             "cooldown_reason": self.cooldown_reason if now < self.cooldown_until else None,
+            "breaker": self.breaker.snapshot(now),
             "windows": windows,
             "upstream_requests_left": self.request_quota.left(now),
             "upstream_tokens_left": self.token_quota.left(now),

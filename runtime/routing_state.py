@@ -3,7 +3,7 @@
 The request loop asks `plan()` for candidates, then for each attempt calls `begin()` →
 `observe()` → `succeed()`/`fail()` → `end()` with the returned `Lease`. State is keyed by
 stable ids (key id, provider name), not by artifact objects, so `sync()` after a hot reload
-keeps cooldowns and windows for keys whose value did not change.
+keeps cooldowns, windows and breakers for keys whose value did not change.
 """
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
+from runtime.affinity import AffinityMap
 from runtime.artifact import Artifact, Chain, Key, Provider, Step
 from runtime.clock import Clock, monotonic
-from runtime.cooldown import FailureKind, penalty
+from runtime.cooldown import HEALTH_KINDS, FailureKind, penalty
+from runtime.health import ProviderHealth
 from runtime.keystate import KeyState, Reservation
 from runtime.plan import Candidate, Plan, Skip
 from runtime.ratelimit import RateInfo
+from runtime.strategies import Context, StepView, order
 
 __all__ = ["Candidate", "FailureKind", "Lease", "Plan", "RoutingState", "Skip"]
 
@@ -24,16 +27,39 @@ __all__ = ["Candidate", "FailureKind", "Lease", "Plan", "RoutingState", "Skip"]
 class Lease:
     """One attempt's hold on a key; opaque to the request loop."""
 
-    __slots__ = ("candidate", "closed", "info", "reservation", "started", "state")
+    __slots__ = (
+        "affinity",
+        "candidate",
+        "closed",
+        "health",
+        "info",
+        "key_probe",
+        "provider_probe",
+        "reservation",
+        "started",
+        "state",
+        "verdict",
+    )
 
     def __init__(
-        self, candidate: Candidate, state: KeyState, reservation: Reservation, started: float
+        self,
+        candidate: Candidate,
+        state: KeyState,
+        health: ProviderHealth,
+        reservation: Reservation,
+        now: float,
     ) -> None:
         self.candidate = candidate
         self.state = state
+        self.health = health
         self.reservation = reservation
-        self.started = started
+        self.started = now
+        self.provider_probe = health.breaker.tripped
+        """Whether this attempt is the half-open probe of the provider's (or key's) breaker."""
+        self.key_probe = state.breaker.tripped
+        self.affinity: str | None = None
         self.info: RateInfo | None = None
+        self.verdict = False
         self.closed = False
 
 
@@ -41,25 +67,17 @@ def _slot(provider: Provider, key: Key | None) -> str:
     return provider.name if key is None else key.id
 
 
-class _StepView:
-    """A step's usable candidates, best key first, for strategies to order."""
-
-    __slots__ = ("candidates", "headroom", "index", "step")
-
-    def __init__(self, index: int, step: Step, candidates: list[Candidate], headroom: float) -> None:
-        self.index = index
-        self.step = step
-        self.candidates = candidates
-        self.headroom = headroom
-
-
 class RoutingState:
     def __init__(self, clock: Clock = monotonic, rng: random.Random | None = None) -> None:
         self._clock = clock
         self._rng = rng if rng is not None else random.Random()
         self._keys: dict[str, KeyState] = {}
+        self._health: dict[str, ProviderHealth] = {}
         self._next_key: dict[str, int] = {}
-        """Per provider: pool position after the key used last, so keys take turns."""
+        """Per provider: pool position after the key used last, so equally free keys take turns."""
+        self._turns: dict[str, int] = {}
+        """Per chain: plans made, for round-robin."""
+        self._affinity = AffinityMap()
         self._candidates: dict[tuple[int, int], tuple[Step, Provider, tuple[Candidate, ...]]] = {}
 
     # -- artifact ---------------------------------------------------------------------------
@@ -71,26 +89,41 @@ class RoutingState:
         kept: dict[str, KeyState] = {}
         for provider in artifact.providers.values():
             for key in provider.keys or (None,):
-                fingerprint = "" if key is None else key.fingerprint
                 limits = provider.limits if key is None else key.limits
-                state = by_value.pop((provider.name, fingerprint), None)
+                state = by_value.pop((provider.name, "" if key is None else key.fingerprint), None)
                 if state is None:
-                    state = KeyState(_slot(provider, key), provider.name, fingerprint, limits)
+                    state = self._new_state(provider, key)
                 else:
                     state.slot = _slot(provider, key)
-                    state.reconfigure(limits)
+                    state.reconfigure(limits, provider.breaker)
                 kept[state.slot] = state
         self._keys = kept
+        self._health = {
+            name: self._health.get(name) or ProviderHealth(p.breaker)
+            for name, p in artifact.providers.items()
+        }
+        for name, provider in artifact.providers.items():
+            self._health[name].breaker.config = provider.breaker
         self._candidates.clear()
 
+    @staticmethod
+    def _new_state(provider: Provider, key: Key | None) -> KeyState:
+        if key is None:
+            return KeyState(provider.name, provider.name, "", provider.limits, provider.breaker)
+        return KeyState(key.id, provider.name, key.fingerprint, key.limits, provider.breaker)
+
     def _state(self, provider: Provider, key: Key | None) -> KeyState:
-        slot = _slot(provider, key)
-        state = self._keys.get(slot)
-        fingerprint = "" if key is None else key.fingerprint
-        if state is None or state.fingerprint != fingerprint:
-            state = KeyState(slot, provider.name, fingerprint, provider.limits if key is None else key.limits)
-            self._keys[slot] = state
+        state = self._keys.get(provider.name if key is None else key.id)
+        if state is None or state.fingerprint != ("" if key is None else key.fingerprint):
+            state = self._new_state(provider, key)
+            self._keys[state.slot] = state
         return state
+
+    def _provider_health(self, provider: Provider) -> ProviderHealth:
+        health = self._health.get(provider.name)
+        if health is None:
+            health = self._health[provider.name] = ProviderHealth(provider.breaker)
+        return health
 
     def _step_candidates(self, index: int, step: Step, provider: Provider) -> tuple[Candidate, ...]:
         """Candidates are immutable, so each (step, provider) pair builds them once."""
@@ -112,46 +145,84 @@ class RoutingState:
         est_tokens: int,
         affinity: str | None = None,
         capabilities: frozenset[str] = frozenset(),
+        est_output: int | None = None,
     ) -> Plan:
-        """Candidates in the order to try, each step expanded into its usable keys, best first;
-        steps that cannot serve now are skipped with the reason and when they may recover."""
+        """Candidates in the order to try: the chain's strategy orders the steps that can serve,
+        each step lists its usable keys by most headroom (ties take turns), and the
+        conversation's previous candidate goes first while it can serve. Steps that cannot
+        serve now are skipped with the reason and when they may recover."""
         now = self._clock()
-        views: list[_StepView] = []
+        views: list[StepView] = []
         skipped: list[Skip] = []
         for index, step in enumerate(chain.steps):
             provider = providers.get(step.provider)
-            reason = self._step_unusable(step, provider, capabilities)
-            if reason is not None or provider is None:
-                skipped.append(Skip(index, step, reason or "unknown provider", None))
+            if provider is None:
+                skipped.append(Skip(index, step, f"unknown provider {step.provider}", None))
                 continue
-            view = self._expand(index, step, provider, now, est_tokens)
-            if isinstance(view, Skip):
-                skipped.append(view)
+            found = self._step_view(index, step, provider, now, est_tokens, capabilities)
+            if isinstance(found, Skip):
+                skipped.append(found)
             else:
-                views.append(view)
+                views.append(found)
+        if len(views) > 1 and chain.strategy != "failover":
+            views = order(chain.strategy, views, self._context(chain, est_tokens, est_output))
         ordered = [c for view in views for c in view.candidates]
+        if affinity is not None and len(ordered) > 1:
+            self._stick(ordered, affinity, now)
         soonest = min((s.until for s in skipped if s.until is not None), default=None)
         return Plan(tuple(ordered), tuple(skipped), soonest)
 
-    @staticmethod
-    def _step_unusable(step: Step, provider: Provider | None, capabilities: frozenset[str]) -> str | None:
-        if provider is None:
-            return f"unknown provider {step.provider}"
+    def _context(self, chain: Chain, est_tokens: int, est_output: int | None) -> Context:
+        turn = self._turns.get(chain.name, 0)
+        self._turns[chain.name] = turn + 1
+
+        def latency(step: Step) -> float | None:
+            health = self._health.get(step.provider)
+            return None if health is None else health.ttfb.get(step.model)
+
+        return Context(self._rng, turn=turn, est_tokens=est_tokens, est_output=est_output, latency=latency)
+
+    def _stick(self, ordered: list[Candidate], affinity: str, now: float) -> None:
+        """Move the conversation's last successful candidate to the front, if it can serve."""
+        remembered = self._affinity.get(affinity, now)
+        if remembered is None:
+            return
+        provider, slot = remembered
+        for position, cand in enumerate(ordered):
+            if cand.provider.name == provider and _slot(cand.provider, cand.key) == slot:
+                if position:
+                    ordered.insert(0, ordered.pop(position))
+                return
+
+    def _step_view(
+        self,
+        index: int,
+        step: Step,
+        provider: Provider,
+        now: float,
+        tokens: int,
+        capabilities: frozenset[str],
+    ) -> StepView | Skip:
+        """Usable keys of a step by most headroom, ties in turn; a Skip when none is usable."""
         if not provider.enabled:
-            return f"disabled: {provider.disabled_reason or 'provider disabled'}"
+            return Skip(index, step, f"disabled: {provider.disabled_reason or 'provider disabled'}", None)
         if capabilities and step.capabilities is not None:
             missing = sorted(capabilities.difference(step.capabilities))
             if missing:
-                return f"lacks capability {', '.join(missing)}"
-        return None
-
-    def _expand(
-        self, index: int, step: Step, provider: Provider, now: float, tokens: int
-    ) -> _StepView | Skip:
-        """Usable keys of a step by most headroom, ties in turn; a Skip when none is usable."""
+                return Skip(index, step, f"lacks capability {', '.join(missing)}", None)
+        breaker = self._provider_health(provider).breaker
+        if not breaker.allows(now):
+            if breaker.probing:
+                return Skip(index, step, "breaker half-open (probe in flight)", None)
+            return Skip(index, step, "breaker open", breaker.open_until)
         candidates = self._step_candidates(index, step, provider)
-        count = len(candidates)
+        if len(candidates) == 1:
+            room = self._state(provider, candidates[0].key).headroom(now, tokens)
+            if room < 0:
+                return self._skip_step(index, step, provider, candidates, now, tokens)
+            return StepView(index, step, list(candidates), room)
         start = self._next_key.get(provider.name, 0)
+        count = len(candidates)
         ranked: list[tuple[float, int, Candidate]] = []
         for position, candidate in enumerate(candidates):
             room = self._state(provider, candidate.key).headroom(now, tokens)
@@ -159,8 +230,8 @@ class RoutingState:
                 ranked.append((-room, (position - start) % count, candidate))
         if not ranked:
             return self._skip_step(index, step, provider, candidates, now, tokens)
-        ranked.sort(key=lambda item: (item[0], item[1]))
-        return _StepView(index, step, [c for _, _, c in ranked], -ranked[0][0])
+        ranked.sort()
+        return StepView(index, step, [c for _, _, c in ranked], -ranked[0][0])
 
     def _skip_step(
         self,
@@ -198,17 +269,26 @@ class RoutingState:
 
     # -- attempts ---------------------------------------------------------------------------
 
-    async def begin(self, cand: Candidate, est_tokens: int) -> Lease | None:
-        """Reserve capacity for one attempt; None if the key filled up since `plan()`."""
+    async def begin(self, cand: Candidate, est_tokens: int, *, affinity: str | None = None) -> Lease | None:
+        """Reserve capacity for one attempt (windows, concurrency, half-open probe slots); None
+        if the key or provider can no longer take it (lost a race since `plan()`).
+        Pass the request's `affinity` to have a success remembered for the conversation."""
         now = self._clock()
+        health = self._provider_health(cand.provider)
+        if not health.breaker.allows(now):
+            return None
         state = self._state(cand.provider, cand.key)
         reservation = state.reserve(now, est_tokens)
         if reservation is None:
             return None
+        health.breaker.admit(now)
+        state.breaker.admit(now)
         keys = cand.provider.keys
-        if cand.key is not None and keys:
+        if cand.key is not None and len(keys) > 1:
             self._next_key[cand.provider.name] = (keys.index(cand.key) + 1) % len(keys)
-        return Lease(cand, state, reservation, now)
+        lease = Lease(cand, state, health, reservation, now)
+        lease.affinity = affinity
+        return lease
 
     def observe(self, lease: Lease, info: RateInfo) -> None:
         """Learn limits from response headers (any status)."""
@@ -216,12 +296,25 @@ class RoutingState:
         lease.state.learn(self._clock(), info)
 
     def succeed(self, lease: Lease, ttfb: float) -> None:
+        """The attempt produced a response for the client (first byte after `ttfb` seconds)."""
+        lease.verdict = True
         lease.state.strikes = 0
+        self._answered(lease)
+        lease.health.measured(lease.candidate.step.model, ttfb)
+        if lease.affinity is not None:
+            cand = lease.candidate
+            self._affinity.remember(lease.affinity, cand.provider.name, lease.state.slot, self._clock())
+
+    def _answered(self, lease: Lease) -> None:
+        lease.health.breaker.success(lease.provider_probe)
+        lease.state.breaker.success(lease.key_probe)
+        lease.health.record(ok=True)
 
     def fail(self, lease: Lease, kind: FailureKind, retry_after: float | None = None) -> str | None:
         """Apply the penalty table (runtime.cooldown); returns a message worth logging loudly
         (auth or payment trouble with a key), naming the key by id and fingerprint only."""
         now = self._clock()
+        lease.verdict = True
         state = lease.state
         cost = penalty(
             kind, strikes=state.strikes, retry_after=retry_after, info=lease.info, now=now, rng=self._rng
@@ -230,6 +323,12 @@ class RoutingState:
             state.strikes += 1
         if cost.seconds is not None:
             state.cool(now + cost.seconds, cost.reason)
+        if kind in HEALTH_KINDS:
+            lease.health.breaker.failure(now, lease.provider_probe)
+            state.breaker.failure(now, lease.key_probe)
+            lease.health.record(ok=False)
+        else:
+            self._answered(lease)  # the upstream is up; its answer was about the request or key
         if not cost.alert:
             return None
         return (
@@ -238,15 +337,25 @@ class RoutingState:
         )
 
     def end(self, lease: Lease, tokens_used: int | None) -> None:
-        """Attempt over: release concurrency and replace the token estimate by actual usage."""
+        """Attempt over: release concurrency, replace the token estimate by actual usage, and
+        free a half-open probe slot that got no verdict."""
         if lease.closed:
             return
         lease.closed = True
         lease.state.release(lease.reservation, tokens_used)
+        if not lease.verdict:
+            if lease.provider_probe:
+                lease.health.breaker.abandon()
+            if lease.key_probe:
+                lease.state.breaker.abandon()
 
     # -- views ------------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, object]:
         """JSON-able state for the status endpoint and logs; times are seconds from now."""
         now = self._clock()
-        return {"keys": {slot: state.snapshot(now) for slot, state in sorted(self._keys.items())}}
+        return {
+            "keys": {slot: state.snapshot(now) for slot, state in sorted(self._keys.items())},
+            "providers": {name: health.snapshot(now) for name, health in sorted(self._health.items())},
+            "affinity_entries": len(self._affinity),
+        }
