@@ -34,6 +34,8 @@ class ProviderPlan:
 
     provider: Provider
     auth: str
+    source: str
+    """The definition file (relative path) that defines this provider."""
     secrets: dict[str, str] = field(default_factory=dict)
 
 
@@ -151,7 +153,8 @@ def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: T
         disabled_reason=reason,
     )
     secrets = {f"{name}#{k.name}": k.value for k in live}
-    return ProviderPlan(provider, p.auth or DEFAULT_AUTH[p.api], secrets)
+    source = ctx.ds.origin[("providers", name)].rel
+    return ProviderPlan(provider, p.auth or DEFAULT_AUTH[p.api], source, secrets)
 
 
 def resolve_providers(

@@ -1,0 +1,142 @@
+"""The `relay` command: check, build, explain and run.
+
+Thin shell over `pipeline`, `emit` and `explain`: parse arguments, read the environment,
+print, choose the exit code (0 clean or warnings only, 1 errors in the definitions, 2 usage
+or I/O problems). `run` replaces this process with the runtime so the server never imports
+the compiler or its dependencies.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from compiler.diagnostics import exit_code
+from compiler.pipeline import Compiled, compile_dir
+from compiler.report import as_github, as_json, as_text
+
+app = typer.Typer(
+    help="relay: compile LLM provider chains from YAML, then serve them.\n\n"
+    "Typical use: `relay check chains/` in CI, `relay build chains/` then `relay run`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+DirArg = Annotated[
+    Path, typer.Argument(metavar="DIR", help="Folder of *.yaml / *.yml definitions, read recursively.")
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Treat every warning (missing env vars too) as an error.")
+]
+
+
+def use_colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def show(result: Compiled, fmt: Format = Format.text) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(as_json(result.diagnostics))
+    elif fmt is Format.github:
+        sys.stdout.write(as_github(result.diagnostics))
+    else:
+        sys.stdout.write(as_text(result.diagnostics, use_colour()))
+
+
+@app.command()
+def check(
+    directory: DirArg,
+    fmt: Annotated[
+        Format,
+        typer.Option("--format", help="text for people, json for tools, github for workflow annotations."),
+    ] = Format.text,
+    strict: StrictOpt = False,
+) -> None:
+    """Validate definitions and report every problem with file:line:col. Writes nothing.
+
+    Missing environment variables are warnings here (CI has no secrets); exit 1 only on errors.
+    """
+    result = compile_dir(directory, os.environ, "check", strict)
+    show(result, fmt)
+    raise typer.Exit(exit_code(result.diagnostics))
+
+
+@app.command()
+def build(
+    directory: DirArg,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder (created if missing).")] = Path(
+        "generated"
+    ),
+    strict: StrictOpt = False,
+) -> None:
+    """Compile definitions into OUT: routing.json, providers/*.py, lint report, secrets.json (0600).
+
+    Keys are read from the environment now; rebuild after rotating one and a running relay
+    picks the new build up. Nothing is written when there are errors.
+    """
+    from compiler.emit import write_build
+
+    result = compile_dir(directory, os.environ, "build", strict)
+    show(result)
+    if result.artifact is None:
+        raise typer.Exit(exit_code(result.diagnostics) or 1)
+    try:
+        written = write_build(result, directory, out)
+    except OSError as exc:
+        typer.echo(f"{out}: cannot write the build: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    providers, chains = len(result.artifact.providers), len(result.artifact.chains)
+    typer.echo(f"wrote {len(written)} files to {out}/ ({providers} providers, {chains} chains)")
+
+
+@app.command()
+def explain(
+    model: Annotated[
+        str, typer.Argument(help="A model name as a client would send it, e.g. claude-sonnet-4-5.")
+    ],
+    directory: Annotated[Path, typer.Option("--dir", help="Definitions folder.")] = Path("chains"),
+) -> None:
+    """Show how a request for MODEL resolves: the chain, why, and each step with its limits."""
+    from compiler.explain import explain as explain_model
+
+    result = compile_dir(directory, os.environ, "check")
+    if result.artifact is None:
+        show(result)
+        raise typer.Exit(exit_code(result.diagnostics) or 1)
+    text, found = explain_model(result.artifact, model)
+    typer.echo(text, nl=False)
+    raise typer.Exit(0 if found else 1)
+
+
+@app.command()
+def run(
+    generated: Annotated[Path, typer.Argument(help="A folder written by `relay build`.")] = Path("generated"),
+    listen: Annotated[str | None, typer.Option(help="host:port, overriding server.listen.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: the runtime's).")
+    ] = None,
+) -> None:
+    """Serve a build. Replaces this process with `python -m runtime.serve GENERATED`."""
+    argv = [sys.executable, "-m", "runtime.serve", str(generated)]
+    argv += ["--listen", listen] if listen else []
+    argv += ["--workers", str(workers)] if workers else []
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,98 @@
+"""Write a build into an output folder: atomically per file, manifest last, secrets 0600.
+
+Every file goes to a temp file in the same folder, is fsynced and renamed over the old one,
+so a reader sees either the old or the new version of each file. `manifest.json` is written
+after all others: the runtime reloads on its change, so it never loads a half-written set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import msgspec
+
+from compiler.lint import lint_json, lint_text
+from compiler.pipeline import Compiled
+from compiler.render import render_provider
+from runtime.artifact import FORMAT_VERSION, Manifest
+
+SECRETS = "secrets.json"
+MANIFEST = "manifest.json"
+GITIGNORE = "# Written by relay build: key values live only in secrets.json (mode 0600).\nsecrets.json\n__pycache__/\n"
+
+
+def encode(value: object) -> bytes:
+    """Sorted keys and indentation: a readable, stable diff in pull requests."""
+    return msgspec.json.format(msgspec.json.encode(value, order="sorted"), indent=2) + b"\n"
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def outputs(compiled: Compiled, root: Path) -> dict[str, bytes]:
+    """Every committed file of the build by relative path (all but secrets and manifest)."""
+    assert compiled.artifact is not None
+
+    def rename(file: str) -> str:
+        path = Path(file)
+        return path.relative_to(root).as_posix() if path.is_relative_to(root) else file
+
+    source_hash = compiled.artifact.source_hash
+    files = {
+        "routing.json": encode(compiled.artifact),
+        "lint.json": lint_json(compiled, source_hash, rename).encode(),
+        "lint.txt": lint_text(compiled, source_hash, rename).encode(),
+        ".gitignore": GITIGNORE.encode(),
+    }
+    for plan in compiled.plans.values():
+        files[f"providers/{plan.provider.module}.py"] = render_provider(plan).encode()
+    return files
+
+
+def write_build(compiled: Compiled, root: Path, out: Path) -> list[str]:
+    """Write the build into `out`; returns the relative paths written, manifest last."""
+    assert compiled.artifact is not None and compiled.secrets is not None
+    files = outputs(compiled, root)
+    (out / "providers").mkdir(parents=True, exist_ok=True)
+    for rel, data in sorted(files.items()):
+        write_atomic(out / rel, data)
+    for stale in (out / "providers").glob("*.py"):
+        if f"providers/{stale.name}" not in files:
+            stale.unlink()
+    write_atomic(out / SECRETS, encode(compiled.secrets), mode=0o600)
+    fsync_dir(out / "providers")
+    digests = {rel: "sha256:" + hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+    artifact = compiled.artifact
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        relay_version=artifact.relay_version,
+        source_hash=artifact.source_hash,
+        files=digests,
+    )
+    write_atomic(out / MANIFEST, encode(manifest))
+    fsync_dir(out)
+    return [*sorted(files), SECRETS, MANIFEST]

@@ -1,0 +1,61 @@
+"""Render one Python module per provider from `templates/provider.py.j2`.
+
+Values enter the source only through the `py` filter (a double-quoted literal, the form
+ruff format keeps) and the docstring only through `doc`, so no definition text can change
+the module's code. Output is already ruff-format clean; a test holds it to that.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from compiler.endpoints import urls
+from compiler.providers import ProviderPlan
+from runtime.artifact import FORMAT_VERSION
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def py_literal(value: str | None) -> str:
+    return "None" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def doc_text(value: str) -> str:
+    return "".join(c if c.isprintable() and c not in '"\\' else "?" for c in value)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,  # renders Python source, not HTML; values go through `py`
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["py"] = py_literal
+    env.filters["doc"] = doc_text
+    return env
+
+
+def render_provider(plan: ProviderPlan) -> str:
+    provider = plan.provider
+    return (
+        environment()
+        .get_template("provider.py.j2")
+        .render(
+            name=provider.name,
+            api=provider.api,
+            auth=plan.auth,
+            family=provider.rate_limit_family,
+            format_version=FORMAT_VERSION,
+            sources=[plan.source],
+            urls=urls(provider.api, provider.base_url),
+            headers=provider.headers,
+        )
+    )
