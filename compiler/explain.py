@@ -51,11 +51,14 @@ def step_lines(number: int, step: Step, provider: Provider) -> list[str]:
     state = "enabled" if provider.enabled else f"DISABLED: {provider.disabled_reason}"
     caps = ", ".join(step.capabilities) if step.capabilities is not None else "unknown"
     key_limits = [limits_text(k.limits) for k in provider.keys] or [limits_text(provider.limits)]
+    sim = provider.simulate
+    simulated = [f"       simulated: latency {sim.latency:g}s, rpm {sim.rpm or 'unlimited'}"] if sim else []
     return [
         f"    {number}. {step.provider} → {step.model}{alias}",
         f"       wire format {provider.api}, {len(provider.keys)} key(s), {state}",
         f"       limits per key: {'; '.join(key_limits)}",
         f"       capabilities: {caps}; weight {step.weight:g}",
+        *simulated,
     ]
 
 
