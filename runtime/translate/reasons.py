@@ -24,12 +24,13 @@ _STOP_TO_FINISH = {
 def stop_reason(finish_reason: object, any_tool: bool) -> str:
     """Anthropic `stop_reason` for an OpenAI `finish_reason`.
 
-    `tool_use` whenever a tool call was emitted and the upstream did not say length or
-    content filter, because some providers say `stop` after tool calls. Unknown and missing
-    values count as a normal end: the caller has already decided the response is complete.
+    `tool_use` exactly when a tool call was emitted and the upstream did not say length or
+    content filter: some providers say `stop` after tool calls, and `tool_calls` without any
+    call would leave a client waiting for tools that never come. Unknown and missing values
+    count as a normal end: the caller has already decided the response is complete.
     """
     mapped = _FINISH_TO_STOP.get(finish_reason) if isinstance(finish_reason, str) else None
-    if mapped is None or mapped == "end_turn":
+    if mapped in (None, "end_turn", "tool_use"):
         return "tool_use" if any_tool else "end_turn"
     return mapped
 
