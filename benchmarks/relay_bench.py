@@ -1,0 +1,193 @@
+"""What relay adds on top of the upstream, measured from the client side in one run.
+
+A fast fake upstream (benchmarks/upstream_server.py, Granian RSGI) is called directly and
+through `relay run` (1 worker) with the same requests, interleaved in the same run, so
+machine noise hits both sides alike. Prints:
+
+- added latency, open loop at 25 and at 200 requests/s: p50 and p99 of (relay) minus (direct);
+- added streaming time to first byte (median of sequential streamed requests);
+- sustained non-streaming throughput with 64 connections (wrk, load generator on this machine);
+- relay RSS (main process + worker) idle and under that load.
+
+    python -m benchmarks.relay_bench [--seconds 8]
+
+Needs `wrk` for the throughput figure (Debian package `wrk`); without it that line is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import aiohttp
+import uvloop
+
+from benchmarks.common import free_port, wait_port
+
+BODY = b'{"model":"bench","messages":[{"role":"user","content":"hi"}]}'
+STREAM_BODY = b'{"model":"bench","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+DEFS = """\
+version: 1
+providers:
+  up:
+    api: openai
+    base_url: http://127.0.0.1:{port}/v1
+    keys: ["${{BENCH_UPSTREAM_KEY}}"]
+chains:
+  bench:
+    steps: [up/bench-up]
+"""
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    total = 0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def open_loop(session: aiohttp.ClientSession, url: str, rate: float, seconds: float) -> list[float]:
+    """Latency in ms of requests sent on a fixed schedule, measured from their scheduled time."""
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    start = loop.time() + 0.05
+
+    async def one(at: float) -> None:
+        await asyncio.sleep(max(0.0, at - loop.time()))
+        async with session.post(url, data=BODY, headers={"content-type": "application/json"}) as resp:
+            await resp.read()
+            assert resp.status == 200, resp.status
+        latencies.append((loop.time() - at) * 1000)
+
+    count = int(rate * seconds)
+    await asyncio.gather(*(one(start + i / rate) for i in range(count)))
+    return latencies
+
+
+async def ttfb(session: aiohttp.ClientSession, url: str, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        async with session.post(url, data=STREAM_BODY, headers={"content-type": "application/json"}) as resp:
+            await resp.content.readany()
+            out.append((time.perf_counter() - t0) * 1000)
+            await resp.read()
+    return out
+
+
+async def latency_report(direct: str, relay: str, seconds: float) -> None:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        for rate in (25, 200):
+            d = await open_loop(session, direct, rate, seconds)
+            r = await open_loop(session, relay, rate, seconds)
+            print(
+                f"open loop {rate:>3}/s: direct p50 {pct(d, .5):.2f} ms p99 {pct(d, .99):.2f} ms | "
+                f"relay p50 {pct(r, .5):.2f} ms p99 {pct(r, .99):.2f} ms | "
+                f"added p50 {pct(r, .5) - pct(d, .5):.2f} ms p99 {pct(r, .99) - pct(d, .99):.2f} ms"
+            )
+        d_t = await ttfb(session, direct, 200)
+        r_t = await ttfb(session, relay, 200)
+        print(
+            f"stream TTFB median: direct {statistics.median(d_t):.2f} ms | relay {statistics.median(r_t):.2f} ms | "
+            f"added {statistics.median(r_t) - statistics.median(d_t):.2f} ms"
+        )
+
+
+def wrk(url: str, seconds: int, tmp: Path) -> float | None:
+    if shutil.which("wrk") is None:
+        return None
+    script = tmp / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
+        f"wrk.body = '{BODY.decode()}'\n"
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", "-c64", f"-d{seconds}s", "-s", str(script), url], capture_output=True, text=True, check=True
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8.0)
+    args = parser.parse_args()
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "BENCH_UPSTREAM_KEY": "bench-key-not-secret", "PYTHONPATH": str(repo)}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        up_port, relay_port = free_port(), free_port()
+        upstream = subprocess.Popen([sys.executable, "-m", "benchmarks.upstream_server", str(up_port)], cwd=repo, env=env)
+        (tmp / "chains").mkdir()
+        (tmp / "chains" / "bench.yaml").write_text(DEFS.format(port=up_port))
+        subprocess.run(
+            [sys.executable, "-m", "compiler.cli", "build", str(tmp / "chains"), "-o", str(tmp / "gen")],
+            cwd=repo, env=env, check=True, capture_output=True,
+        )
+        relay = subprocess.Popen(
+            [sys.executable, "-m", "runtime.serve", str(tmp / "gen"), "--listen", f"127.0.0.1:{relay_port}"],
+            cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_port(up_port)
+            wait_port(relay_port)
+            direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
+            via = f"http://127.0.0.1:{relay_port}/v1/chat/completions"
+            uvloop.run(latency_report(direct, via, 1.0))  # warm both paths
+            print(f"relay RSS idle: {rss_mb(relay.pid):.1f} MB")
+            uvloop.run(latency_report(direct, via, args.seconds))
+            seconds = max(int(args.seconds), 3)
+            direct_rps = wrk(direct, seconds, tmp)
+            peak = [0.0]
+            stop = threading.Event()
+
+            def sample() -> None:
+                while not stop.wait(0.2):
+                    peak[0] = max(peak[0], rss_mb(relay.pid))
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            relay_rps = wrk(via, seconds, tmp)
+            stop.set()
+            sampler.join()
+            if relay_rps is None:
+                print("throughput: wrk not installed (apt-get install wrk), skipped")
+            else:
+                print(f"throughput, 64 connections: direct {direct_rps:.0f} req/s | relay {relay_rps:.0f} req/s")
+                print(f"relay RSS under load (peak): {peak[0]:.1f} MB")
+        finally:
+            for proc in (relay, upstream):
+                proc.terminate()
+                proc.wait()
+
+
+if __name__ == "__main__":
+    main()
