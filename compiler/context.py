@@ -17,6 +17,8 @@ class Context:
     broken: set[tuple[str, str]] = field(default_factory=set)
     """Entries left out after schema errors: references to them are not reported again."""
     diags: list[Diagnostic] = field(default_factory=list)
+    unresolved: set[tuple[Part, ...]] = field(default_factory=set)
+    """Values whose environment references did not resolve: already reported, not checked."""
 
     def report(
         self, code: Code, parts: Sequence[Part], message: str, hint: str = "", at_key: bool = False

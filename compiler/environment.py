@@ -45,8 +45,16 @@ def env_diagnostics(ds: DefinitionSet, parts: list[Part], result: Expanded) -> l
     return diags
 
 
-def expand_all(ds: DefinitionSet, env: Mapping[str, str]) -> tuple[dict[str, Any], list[Diagnostic]]:
+def expand_all(
+    ds: DefinitionSet, env: Mapping[str, str]
+) -> tuple[dict[str, Any], list[Diagnostic], set[tuple[Part, ...]]]:
+    """The data with references expanded, their diagnostics, and the paths left unresolved.
+
+    Later checks skip unresolved values: a URL built from a missing variable is reported
+    once, as the missing variable (a warning in `relay check`), not again as a bad URL.
+    """
     diags: list[Diagnostic] = []
+    unresolved: set[tuple[Part, ...]] = set()
 
     def walk(value: Any, parts: list[Part]) -> Any:
         if isinstance(value, dict):
@@ -56,8 +64,10 @@ def expand_all(ds: DefinitionSet, env: Mapping[str, str]) -> tuple[dict[str, Any
         if isinstance(value, str) and "$" in value and not is_secret(parts):
             result = expand(value, env)
             diags.extend(env_diagnostics(ds, parts, result))
+            if result.missing or result.malformed:
+                unresolved.add(tuple(parts))
             return result.value
         return value
 
     expanded: dict[str, Any] = walk(ds.data, [])
-    return expanded, diags
+    return expanded, diags, unresolved

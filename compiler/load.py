@@ -8,6 +8,7 @@ byte past the cap), binary or non-UTF-8 bytes, tabs in indentation, empty files.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,31 +95,24 @@ def read_capped(path: Path) -> tuple[bytes | None, Diagnostic | None]:
     return raw, None
 
 
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def decode(raw: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
+    """UTF-8 text without control characters, or a diagnostic at the first bad byte."""
+    control = _CONTROL.search(raw)
+    bad_at = control.start() if control else len(raw)
     try:
-        text = raw.decode("utf-8-sig")
+        raw[:bad_at].decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line, col = line_col(raw[: exc.start].decode("utf-8", "replace"), len(raw[: exc.start]))
-        return None, [
-            make(
-                codes.NOT_TEXT,
-                Where(file, line, col),
-                "bytes that are not UTF-8 text",
-                "save the file as UTF-8; binary files do not belong in the definitions folder",
-            )
-        ]
-    for index, char in enumerate(text):
-        if char < " " and char not in "\t\n\r":
-            line, col = line_col(text, index)
-            return None, [
-                make(
-                    codes.NOT_TEXT,
-                    Where(file, line, col),
-                    f"control character {ord(char):#04x}",
-                    "binary files do not belong in the definitions folder",
-                )
-            ]
-    return text, []
+        bad_at, control = exc.start, None
+    if bad_at == len(raw):
+        return raw.decode("utf-8-sig"), []
+    prefix = raw[:bad_at].decode("utf-8", "replace")
+    line, col = line_col(prefix, len(prefix))
+    what = f"control character {raw[bad_at]:#04x}" if control else "bytes that are not UTF-8 text"
+    hint = "definition files are UTF-8 YAML; binary files do not belong in the definitions folder"
+    return None, [make(codes.NOT_TEXT, Where(file, line, col), what, hint)]
 
 
 def line_col(text: str, index: int) -> tuple[int, int]:

@@ -121,14 +121,16 @@ def analyse(root: Path, env: Mapping[str, str]) -> Compiled:
             diags.extend(found)
     broken = set().union(*broken_by_file.values())
     ds, found = merge(sources, broken_by_file)
-    diags += found + require_sections(ds, broken)
-    expanded, found = expand_all(ds, env)
+    if all(s.data is not None for s in sources):
+        found += require_sections(ds, broken)
+    diags += found
+    expanded, found, unresolved = expand_all(ds, env)
     diags += found
     defs, found = typed.build(ds, expanded)
     diags += found
     if defs is None:
         return Compiled(diags, sources)
-    result = resolve(Context(ds, env, broken), defs, sources)
+    result = resolve(Context(ds, env, broken, unresolved=unresolved), defs, sources)
     result.diagnostics = diags + result.diagnostics
     return result
 

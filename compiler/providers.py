@@ -111,9 +111,7 @@ def disabled_reason(ctx: Context, name: str, p: ProviderDef, keys: list[Resolved
 
 def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: Timeouts) -> ProviderPlan:
     base_url = p.base_url or ""
-    if p.base_url is not None:
-        check_url(ctx, name, base_url)
-    elif p.api != "simulated":
+    if p.base_url is None and p.api != "simulated":
         ctx.report(
             codes.MISSING_BASE_URL,
             ["providers", name],
@@ -121,6 +119,8 @@ def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: T
             "add base_url: https://…",
             at_key=True,
         )
+    elif p.base_url is not None and ("providers", name, "base_url") not in ctx.unresolved:
+        check_url(ctx, name, base_url)
     check_fields(ctx, name, p)
     keys, diags = resolve_keys(ctx.ds, ["providers", name, "keys"], p.keys, ctx.env)
     ctx.diags.extend(diags)

@@ -53,7 +53,8 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
     """The artifact server plus the client and admin key values (for secrets.json only)."""
     clients = server_keys(ctx, "auth", server.auth)
     admins = server_keys(ctx, "admin", server.admin)
-    check_listen(ctx, server.listen, clients)
+    if ("server", "listen") not in ctx.unresolved:
+        check_listen(ctx, server.listen, clients)
     client_values = [k.value for k in clients if k.value]
     admin_values = [k.value for k in admins if k.value]
     log = server.log.model_dump() if server.log else {}
