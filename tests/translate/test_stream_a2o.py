@@ -15,8 +15,9 @@ from tests.translate.validators import sdk_openai_message, validate_openai
 
 
 def run(chunks: list[bytes], include_usage: bool = True) -> bytes:
-    machine = AnthropicToOpenAIStream("gpt-client", include_usage, provider="zai",
-                                      completion_id="chatcmpl-test", created=1700000000)
+    machine = AnthropicToOpenAIStream(
+        "gpt-client", include_usage, provider="zai", completion_id="chatcmpl-test", created=1700000000
+    )
     out = machine.start()
     for chunk in chunks:
         out += machine.feed(chunk)
@@ -30,9 +31,19 @@ def frames(*payloads: dict[str, Any]) -> list[bytes]:
     return [anthropic_frame(p).encode() for p in payloads]
 
 
-START = {"type": "message_start", "message": {"id": "msg_up", "type": "message", "role": "assistant", "model": "up",
-                                              "content": [], "stop_reason": None, "stop_sequence": None,
-                                              "usage": {"input_tokens": 10, "output_tokens": 1}}}
+START = {
+    "type": "message_start",
+    "message": {
+        "id": "msg_up",
+        "type": "message",
+        "role": "assistant",
+        "model": "up",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 10, "output_tokens": 1},
+    },
+}
 
 
 def block(index: int, content_block: dict[str, Any]) -> dict[str, Any]:
@@ -48,8 +59,14 @@ def stop(index: int) -> dict[str, Any]:
 
 
 def end(reason: str, output: int = 5) -> list[dict[str, Any]]:
-    return [{"type": "message_delta", "delta": {"stop_reason": reason, "stop_sequence": None},
-             "usage": {"output_tokens": output}}, {"type": "message_stop"}]
+    return [
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": reason, "stop_sequence": None},
+            "usage": {"output_tokens": output},
+        },
+        {"type": "message_stop"},
+    ]
 
 
 @settings(max_examples=150, deadline=None)
@@ -66,8 +83,10 @@ def test_any_valid_stream_split_anywhere_is_well_formed(
     message = result.message
     assert (message["content"] or "") == expected.text
     assert message.get("reasoning_content", "") == expected.reasoning
-    tools = [(c["id"], c["function"]["name"], json.loads(c["function"]["arguments"]))
-             for c in message.get("tool_calls", [])]
+    tools = [
+        (c["id"], c["function"]["name"], json.loads(c["function"]["arguments"]))
+        for c in message.get("tool_calls", [])
+    ]
     assert tools == expected.tools
     assert result.finish_reason == expected.stop
     if include_usage:
@@ -77,27 +96,30 @@ def test_any_valid_stream_split_anywhere_is_well_formed(
     assert sdk_finish == expected.stop
     assert sdk_message["content"] == message["content"]
     assert [(c["id"], c["function"]["arguments"]) for c in sdk_message.get("tool_calls") or []] == [
-        (c["id"], c["function"]["arguments"]) for c in message.get("tool_calls", [])]
+        (c["id"], c["function"]["arguments"]) for c in message.get("tool_calls", [])
+    ]
 
 
 def test_thinking_text_and_two_tools() -> None:
-    out = run(frames(
-        START,
-        block(0, {"type": "thinking", "thinking": "", "signature": ""}),
-        delta(0, {"type": "thinking_delta", "thinking": "Need data."}),
-        delta(0, {"type": "signature_delta", "signature": "EqQB"}),
-        stop(0),
-        block(1, {"type": "text", "text": ""}),
-        delta(1, {"type": "text_delta", "text": "Reading both."}),
-        stop(1),
-        block(2, {"type": "tool_use", "id": "toolu_a", "name": "read", "input": {}}),
-        delta(2, {"type": "input_json_delta", "partial_json": '{"path": '}),
-        delta(2, {"type": "input_json_delta", "partial_json": '"a"}'}),
-        stop(2),
-        block(3, {"type": "tool_use", "id": "toolu_b", "name": "read", "input": {}}),
-        stop(3),
-        *end("tool_use"),
-    ))
+    out = run(
+        frames(
+            START,
+            block(0, {"type": "thinking", "thinking": "", "signature": ""}),
+            delta(0, {"type": "thinking_delta", "thinking": "Need data."}),
+            delta(0, {"type": "signature_delta", "signature": "EqQB"}),
+            stop(0),
+            block(1, {"type": "text", "text": ""}),
+            delta(1, {"type": "text_delta", "text": "Reading both."}),
+            stop(1),
+            block(2, {"type": "tool_use", "id": "toolu_a", "name": "read", "input": {}}),
+            delta(2, {"type": "input_json_delta", "partial_json": '{"path": '}),
+            delta(2, {"type": "input_json_delta", "partial_json": '"a"}'}),
+            stop(2),
+            block(3, {"type": "tool_use", "id": "toolu_b", "name": "read", "input": {}}),
+            stop(3),
+            *end("tool_use"),
+        )
+    )
     result = validate_openai(out, include_usage=True)
     assert result.message == {
         "role": "assistant",
@@ -109,14 +131,24 @@ def test_thinking_text_and_two_tools() -> None:
         ],
     }
     assert result.finish_reason == "tool_calls"
-    assert result.usage == {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
-                            "prompt_tokens_details": {"cached_tokens": 0}}
+    assert result.usage == {
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "total_tokens": 15,
+        "prompt_tokens_details": {"cached_tokens": 0},
+    }
     assert b"EqQB" not in out
 
 
 def test_tool_only_answer_has_null_content_and_empty_answer_has_empty_content() -> None:
-    tool_only = run(frames(START, block(0, {"type": "tool_use", "id": "t1", "name": "f", "input": {"a": 1}}),
-                           stop(0), *end("tool_use")))
+    tool_only = run(
+        frames(
+            START,
+            block(0, {"type": "tool_use", "id": "t1", "name": "f", "input": {"a": 1}}),
+            stop(0),
+            *end("tool_use"),
+        )
+    )
     message = validate_openai(tool_only, True).message
     assert message["content"] is None
     assert message["tool_calls"][0]["function"]["arguments"] == '{"a":1}'
@@ -125,8 +157,16 @@ def test_tool_only_answer_has_null_content_and_empty_answer_has_empty_content() 
 
 
 def test_without_include_usage_there_is_no_usage_chunk() -> None:
-    out = run(frames(START, block(0, {"type": "text", "text": ""}), delta(0, {"type": "text_delta", "text": "hi"}),
-                     stop(0), *end("max_tokens")), include_usage=False)
+    out = run(
+        frames(
+            START,
+            block(0, {"type": "text", "text": ""}),
+            delta(0, {"type": "text_delta", "text": "hi"}),
+            stop(0),
+            *end("max_tokens"),
+        ),
+        include_usage=False,
+    )
     result = validate_openai(out, include_usage=False)
     assert result.usage is None and result.finish_reason == "length"
 
@@ -134,10 +174,16 @@ def test_without_include_usage_there_is_no_usage_chunk() -> None:
 @pytest.mark.parametrize(
     ("chunks", "error_type", "needle"),
     [
-        (frames(START, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
-         "server_error", "zai: Overloaded"),
-        (frames(START, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}),
-         "rate_limit_exceeded", "slow down"),
+        (
+            frames(START, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+            "server_error",
+            "zai: Overloaded",
+        ),
+        (
+            frames(START, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}),
+            "rate_limit_exceeded",
+            "slow down",
+        ),
         (frames(START, block(0, {"type": "text", "text": ""})), "server_error", "closed the stream before"),
         ([b"event: message_start\ndata: {oops\n\n"], "server_error", "malformed"),
         ([b"data: 17\n\n"], "server_error", "malformed"),
@@ -152,29 +198,49 @@ def test_bad_upstreams_end_in_a_well_formed_error(chunks: list[bytes], error_typ
 
 
 def test_message_delta_without_message_stop_still_finishes() -> None:
-    out = run(frames(START, block(0, {"type": "text", "text": ""}), delta(0, {"type": "text_delta", "text": "x"}),
-                     stop(0), end("end_turn")[0]))
+    out = run(
+        frames(
+            START,
+            block(0, {"type": "text", "text": ""}),
+            delta(0, {"type": "text_delta", "text": "x"}),
+            stop(0),
+            end("end_turn")[0],
+        )
+    )
     assert validate_openai(out, True).ended == "done"
 
 
 def test_unknown_events_and_blocks_are_ignored() -> None:
-    out = run(frames(START, {"type": "ping"}, {"type": "future_event"},
-                     block(0, {"type": "server_tool_use", "id": "srv", "name": "web_search", "input": {}}),
-                     delta(0, {"type": "input_json_delta", "partial_json": "{}"}), stop(0),
-                     delta(9, {"type": "text_delta", "text": "orphan"}), *end("end_turn")))
+    out = run(
+        frames(
+            START,
+            {"type": "ping"},
+            {"type": "future_event"},
+            block(0, {"type": "server_tool_use", "id": "srv", "name": "web_search", "input": {}}),
+            delta(0, {"type": "input_json_delta", "partial_json": "{}"}),
+            stop(0),
+            delta(9, {"type": "text_delta", "text": "orphan"}),
+            *end("end_turn"),
+        )
+    )
     result = validate_openai(out, True)
     assert result.message == {"role": "assistant", "content": ""}
 
 
 @pytest.mark.parametrize(
     ("error_type", "openai_type", "code"),
-    [("timeout_error", "server_error", "timeout"), ("api_error", "server_error", None), ("custom", "custom", None)],
+    [
+        ("timeout_error", "server_error", "timeout"),
+        ("api_error", "server_error", None),
+        ("custom", "custom", None),
+    ],
 )
 def test_fail_renders_the_relay_message(error_type: str, openai_type: str, code: str | None) -> None:
     machine = AnthropicToOpenAIStream("m", True, completion_id="chatcmpl-x", created=1)
     machine.feed(anthropic_frame(START).encode())
     tail = machine.fail(error_type, "upstream went quiet")
-    assert json.loads(tail[6:]) == {"error": {"message": "upstream went quiet", "type": openai_type,
-                                              "param": None, "code": code}}
+    assert json.loads(tail[6:]) == {
+        "error": {"message": "upstream went quiet", "type": openai_type, "param": None, "code": code}
+    }
     assert machine.done and machine.fail("api_error", "x") == b""
     assert machine.keepalive() == b""

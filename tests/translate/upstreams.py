@@ -9,6 +9,7 @@ tool calls (Ollama), missing `index`, usage in the finish chunk, `reasoning` vs
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,9 @@ _json_values = st.recursive(
     max_leaves=6,
 )
 tool_inputs = st.dictionaries(st.text("abcxyz_", min_size=1, max_size=6), _json_values, max_size=4)
-tool_ids = st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=4, max_size=20)
+tool_ids = st.text(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=4, max_size=20
+)
 tool_names = st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=16)
 
 
@@ -32,7 +35,7 @@ def pieces(draw: st.DrawFn, text: str) -> list[str]:
         return [text]
     cuts = sorted(set(draw(st.lists(st.integers(1, len(text) - 1), max_size=3))))
     bounds = [0, *cuts, len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @dataclass
@@ -46,7 +49,12 @@ class Expected:
 
 
 def _chunk(choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> str:
-    body: dict[str, Any] = {"id": "chatcmpl-up", "object": "chat.completion.chunk", "created": 1, "model": "up"}
+    body: dict[str, Any] = {
+        "id": "chatcmpl-up",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "up",
+    }
     body["choices"] = choices
     if usage is not None:
         body["usage"] = usage
@@ -128,7 +136,9 @@ def openai_streams(draw: st.DrawFn) -> tuple[list[str], Expected]:
             "output_tokens": usage["completion_tokens"],
         }
     usage_in_finish = draw(st.booleans())
-    frames.append(_chunk([{"index": 0, "delta": {}, "finish_reason": finish}], usage if usage_in_finish else None))
+    frames.append(
+        _chunk([{"index": 0, "delta": {}, "finish_reason": finish}], usage if usage_in_finish else None)
+    )
     if usage is not None and not usage_in_finish:
         frames.append(_chunk([], usage))
     if draw(st.booleans()):
@@ -179,19 +189,29 @@ def anthropic_streams(draw: st.DrawFn) -> tuple[list[str], Expected]:
             if tool_input or draw(st.booleans()):
                 args = json.dumps(tool_input)
                 deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces(draw, args)]
-        frames.append(anthropic_frame({"type": "content_block_start", "index": index, "content_block": block}))
+        frames.append(
+            anthropic_frame({"type": "content_block_start", "index": index, "content_block": block})
+        )
         for d in deltas:
             frames.append(anthropic_frame({"type": "content_block_delta", "index": index, "delta": d}))
         frames.append(anthropic_frame({"type": "content_block_stop", "index": index}))
     expected.text = "\n\n".join(texts)
     expected.reasoning = "\n\n".join(thoughts)
-    stop = draw(st.sampled_from(["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "pause_turn"]))
-    expected.stop = {"max_tokens": "length", "tool_use": "tool_calls", "refusal": "content_filter"}.get(stop, "stop")
+    stop = draw(
+        st.sampled_from(["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "pause_turn"])
+    )
+    expected.stop = {"max_tokens": "length", "tool_use": "tool_calls", "refusal": "content_filter"}.get(
+        stop, "stop"
+    )
     output = draw(st.integers(1, 900))
     delta_usage: dict[str, Any] = {"output_tokens": output}
     prompt = 40 + cached
     expected.usage = {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output}
-    end = {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": delta_usage}
+    end = {
+        "type": "message_delta",
+        "delta": {"stop_reason": stop, "stop_sequence": None},
+        "usage": delta_usage,
+    }
     frames.append(anthropic_frame(end))
     frames.append(anthropic_frame({"type": "message_stop"}))
     return frames, expected
@@ -200,4 +220,4 @@ def anthropic_streams(draw: st.DrawFn) -> tuple[list[str], Expected]:
 def split(raw: bytes, cuts: list[int]) -> list[bytes]:
     bounds = sorted({c for c in cuts if 0 < c < len(raw)})
     edges = [0, *bounds, len(raw)]
-    return [raw[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    return [raw[a:b] for a, b in itertools.pairwise(edges)]

@@ -48,9 +48,13 @@ def validate_anthropic(raw: bytes) -> AnthropicResult:
     first = payloads[0]
     assert first["type"] == "message_start", first
     message = dict(first["message"])
-    assert message["id"].startswith("msg_") and message["type"] == "message" and message["role"] == "assistant"
+    assert (
+        message["id"].startswith("msg_") and message["type"] == "message" and message["role"] == "assistant"
+    )
     assert message["content"] == [] and message["stop_reason"] is None
-    assert isinstance(message["usage"]["input_tokens"], int) and isinstance(message["usage"]["output_tokens"], int)
+    assert isinstance(message["usage"]["input_tokens"], int) and isinstance(
+        message["usage"]["output_tokens"], int
+    )
     message["content"] = []
     message["usage"] = dict(message["usage"])
     open_index: int | None = None
