@@ -24,7 +24,11 @@ def build(keys: int, providers: int, strategy: Strategy) -> tuple[Artifact, Chai
     limits = Limits(rpm=10**6, tpm=10**9, rpd=10**8, concurrency=1000)
     provs = {
         f"p{i}": Provider(
-            name=f"p{i}", api="openai", base_url="http://127.0.0.1:9", module=f"p{i}", rate_limit_family="openai",
+            name=f"p{i}",
+            api="openai",
+            base_url="http://127.0.0.1:9",
+            module=f"p{i}",
+            rate_limit_family="openai",
             keys=tuple(
                 Key(id=f"p{i}#k{j}", name=f"k{j}", fingerprint=f"sha256:{i:04x}{j:04x}", limits=limits)
                 for j in range(per)
@@ -34,8 +38,15 @@ def build(keys: int, providers: int, strategy: Strategy) -> tuple[Artifact, Chai
     }
     chain = Chain(name="bench", strategy=strategy, steps=tuple(Step(provider=p, model="m") for p in provs))
     art = Artifact(
-        format_version=1, relay_version="bench", source_hash="sha256:0", sources=(), server=Server(),
-        providers=provs, models={}, chains={"bench": chain}, routes=Routes(exact={}),
+        format_version=1,
+        relay_version="bench",
+        source_hash="sha256:0",
+        sources=(),
+        server=Server(),
+        providers=provs,
+        models={},
+        chains={"bench": chain},
+        routes=Routes(exact={}),
     )
     return art, chain
 
@@ -60,13 +71,15 @@ def main() -> None:
     parser.add_argument("--providers", type=int, default=5)
     args = parser.parse_args()
     for strategy in ("failover", "round-robin", "usage", "latency"):
-        art, chain = build(args.keys, args.providers, strategy)  # type: ignore[arg-type]
+        art, chain = build(args.keys, args.providers, strategy)
         clock = FakeClock()
         state = RoutingState(clock, random.Random(1))
         state.sync(art)
         asyncio.run(run(state, art, chain, 500, clock))  # warm up
         micros = asyncio.run(run(state, art, chain, args.requests, clock))
-        print(f"memory  {strategy:<12} {args.keys} keys / {args.providers} providers: {micros:7.1f} µs per request")
+        print(
+            f"memory  {strategy:<12} {args.keys} keys / {args.providers} providers: {micros:7.1f} µs per request"
+        )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """Everything relay knows about one upstream key: windows, learned quota, cooldown, concurrency.
 
-`headroom()` is the hot path (called for every key of every planned step), so it returns a
-bare float and does no allocation; `blocked()` explains a refusal and runs only for keys
-that are skipped. Keyless providers get one state under the provider's name.
+`usable()` is the hot path (called for every key of every planned step): it answers from a
+cached verdict that is exact until the key's next mutation or its `stale_at` instant, so
+planning over a hundred keys costs a comparison each; `blocked()` explains a refusal and
+runs only for keys that are skipped. Keyless providers get one state under the provider's name.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from runtime.artifact import Breaker, Limits
@@ -32,6 +34,7 @@ def _windows(pairs: tuple[tuple[float, int | None], ...]) -> tuple[SlidingWindow
 
 class KeyState:
     __slots__ = (
+        "blocked_until",
         "breaker",
         "cooldown_reason",
         "cooldown_until",
@@ -41,9 +44,12 @@ class KeyState:
         "provider",
         "request_quota",
         "request_windows",
+        "score",
         "slot",
+        "stale_at",
         "strikes",
         "token_quota",
+        "token_room",
         "token_windows",
     )
 
@@ -62,6 +68,11 @@ class KeyState:
         self.strikes = 0
         """Consecutive rate-limit/overload failures, for exponential backoff."""
         self.breaker = CircuitBreaker(breaker)
+        self.blocked_until = 0.0
+        """Cached verdict (see `refresh`): blocked while now < this (inf: until some event)."""
+        self.score = 1.0
+        self.token_room = math.inf
+        self.stale_at = -math.inf
 
     def reconfigure(self, limits: Limits, breaker: Breaker) -> None:
         """Adopt a rebuilt artifact's limits, keeping the history of windows that still exist."""
@@ -83,34 +94,66 @@ class KeyState:
         self.request_windows = keep("r", ((MINUTE, limits.rpm), (DAY, limits.rpd)))
         self.token_windows = keep("t", ((MINUTE, limits.tpm), (DAY, limits.tpd)))
         self.max_inflight = limits.concurrency
+        self.invalidate()
 
-    def headroom(self, now: float, tokens: int) -> float:
-        """Fraction of the tightest limit left after this request, or BLOCKED (< 0)."""
-        if now < self.cooldown_until or (self.breaker.tripped and not self.breaker.allows(now)):
+    def usable(self, now: float, tokens: int) -> float:
+        """Headroom (fraction of the tightest limit left) if this key can take a request of
+        `tokens` now, else BLOCKED (< 0). Exact, yet usually one comparison: see `refresh`."""
+        if now >= self.stale_at:
+            self.refresh(now)
+        if now < self.blocked_until or self.token_room < tokens:
             return BLOCKED
-        score = 1.0
+        return self.score
+
+    def invalidate(self) -> None:
+        self.stale_at = -math.inf
+
+    def refresh(self, now: float) -> None:
+        """Recompute the cached verdict and the next instant it can change by itself.
+
+        Between two mutations of this key, its state changes only when a window entry expires,
+        a cooldown, breaker or learned quota runs out: `stale_at` is the first of those, so the
+        cache stays exact while planning touches each key with a single comparison."""
+        blocked, changes, score, token_room = 0.0, math.inf, 1.0, math.inf
+        if now < self.cooldown_until:
+            blocked = changes = self.cooldown_until
+        breaker = self.breaker
+        if breaker.tripped:
+            if now < breaker.open_until:
+                blocked = max(blocked, breaker.open_until)
+                changes = min(changes, breaker.open_until)
+            elif breaker.probing:
+                blocked = math.inf
         for window in self.request_windows:
             room = window.room(now) - 1
+            changes = min(changes, window.next_expiry())
             if room < 0:
-                return BLOCKED
+                blocked = max(blocked, window.free_at(now, 1) or math.inf)
             score = min(score, room / window.limit)
         for window in self.token_windows:
-            room = window.room(now) - tokens
-            if room < 0:
-                return BLOCKED
+            room = window.room(now)
+            changes = min(changes, window.next_expiry())
+            token_room = min(token_room, room)
             score = min(score, room / window.limit)
         if self.max_inflight is not None:
             room = self.max_inflight - self.inflight - 1
             if room < 0:
-                return BLOCKED
+                blocked = math.inf
             score = min(score, room / self.max_inflight)
-        for quota, need in ((self.request_quota, 1), (self.token_quota, tokens)):
+        for quota, need in ((self.request_quota, 1), (self.token_quota, 0)):
             left = quota.left(now)
-            if left is not None:
-                if left < need:
-                    return BLOCKED
-                score = min(score, (left - need) / max(quota.limit or 0, left, 1))
-        return score
+            if left is None:
+                continue
+            changes = min(changes, quota.reset_at)
+            if left < need:
+                blocked = max(blocked, quota.reset_at)
+            if need == 0:
+                token_room = min(token_room, left)
+            score = min(score, (left - need) / max(quota.limit or 0, left, 1))
+        self.blocked_until = blocked
+        self.stale_at = changes
+        self.score = max(score, 0.0)
+        self.token_room = token_room
 
     def blocked(self, now: float, tokens: int) -> tuple[str, float | None] | None:
         """Why this key cannot take the request now, and from when it could (None: unknown/never)."""
@@ -138,8 +181,9 @@ class KeyState:
 
     def reserve(self, now: float, tokens: int) -> Reservation | None:
         """Count one attempt against every limit, unless it no longer fits (lost a race)."""
-        if self.headroom(now, tokens) < 0:
+        if self.usable(now, tokens) < 0:
             return None
+        self.invalidate()
         self.inflight += 1
         self.request_quota.spend(1)
         self.token_quota.spend(tokens)
@@ -150,6 +194,7 @@ class KeyState:
         )
 
     def release(self, reservation: Reservation, tokens_used: int | None) -> None:
+        self.invalidate()
         self.inflight = max(0, self.inflight - 1)
         if tokens_used is None or tokens_used == reservation.tokens:
             return
@@ -158,6 +203,7 @@ class KeyState:
 
     def learn(self, now: float, info: RateInfo) -> None:
         """Believe the upstream's counters; its limits may lower configured windows, never raise them."""
+        self.invalidate()
         self.request_quota.learn(now, info.limit_requests, info.remaining_requests, info.reset_requests_at)
         self.token_quota.learn(now, info.limit_tokens, info.remaining_tokens, info.reset_tokens_at)
         for windows, limit, span in (
@@ -171,6 +217,7 @@ class KeyState:
 
     def cool(self, until: float, reason: str) -> None:
         """Extend the cooldown; an earlier hint never shortens a longer one already in force."""
+        self.invalidate()
         if until > self.cooldown_until:
             self.cooldown_until = until
             self.cooldown_reason = reason

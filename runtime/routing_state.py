@@ -78,7 +78,9 @@ class RoutingState:
         self._turns: dict[str, int] = {}
         """Per chain: plans made, for round-robin."""
         self._affinity = AffinityMap()
-        self._candidates: dict[tuple[int, int], tuple[Step, Provider, tuple[Candidate, ...]]] = {}
+        self._candidates: dict[
+            tuple[int, int], tuple[Step, Provider, tuple[Candidate, ...], tuple[KeyState, ...]]
+        ] = {}
 
     # -- artifact ---------------------------------------------------------------------------
 
@@ -125,15 +127,19 @@ class RoutingState:
             health = self._health[provider.name] = ProviderHealth(provider.breaker)
         return health
 
-    def _step_candidates(self, index: int, step: Step, provider: Provider) -> tuple[Candidate, ...]:
-        """Candidates are immutable, so each (step, provider) pair builds them once."""
+    def _step_candidates(
+        self, index: int, step: Step, provider: Provider
+    ) -> tuple[tuple[Candidate, ...], tuple[KeyState, ...]]:
+        """Candidates are immutable, so each (step, provider) pair builds them, and finds their
+        key states, once per artifact."""
         cache_key = (id(step), id(provider))
         cached = self._candidates.get(cache_key)
         if cached is not None and cached[0] is step and cached[1] is provider:
-            return cached[2]
+            return cached[2], cached[3]
         built = tuple(Candidate(index, step, provider, key) for key in (provider.keys or (None,)))
-        self._candidates[cache_key] = (step, provider, built)
-        return built
+        states = tuple(self._state(provider, c.key) for c in built)
+        self._candidates[cache_key] = (step, provider, built, states)
+        return built, states
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -148,7 +154,7 @@ class RoutingState:
         est_output: int | None = None,
     ) -> Plan:
         """Candidates in the order to try: the chain's strategy orders the steps that can serve,
-        each step lists its usable keys by most headroom (ties take turns), and the
+        each step lists its usable key with most headroom first, the others in turn, and the
         conversation's previous candidate goes first while it can serve. Steps that cannot
         serve now are skipped with the reason and when they may recover."""
         now = self._clock()
@@ -203,7 +209,8 @@ class RoutingState:
         tokens: int,
         capabilities: frozenset[str],
     ) -> StepView | Skip:
-        """Usable keys of a step by most headroom, ties in turn; a Skip when none is usable."""
+        """Usable keys of a step, the one with most headroom first and the rest in turn (so equal
+        keys rotate); a Skip when none is usable."""
         if not provider.enabled:
             return Skip(index, step, f"disabled: {provider.disabled_reason or 'provider disabled'}", None)
         if capabilities and step.capabilities is not None:
@@ -215,36 +222,40 @@ class RoutingState:
             if breaker.probing:
                 return Skip(index, step, "breaker half-open (probe in flight)", None)
             return Skip(index, step, "breaker open", breaker.open_until)
-        candidates = self._step_candidates(index, step, provider)
-        if len(candidates) == 1:
-            room = self._state(provider, candidates[0].key).headroom(now, tokens)
-            if room < 0:
-                return self._skip_step(index, step, provider, candidates, now, tokens)
-            return StepView(index, step, list(candidates), room)
-        start = self._next_key.get(provider.name, 0)
+        candidates, states = self._step_candidates(index, step, provider)
         count = len(candidates)
-        ranked: list[tuple[float, int, Candidate]] = []
-        for position, candidate in enumerate(candidates):
-            room = self._state(provider, candidate.key).headroom(now, tokens)
+        if count == 1:
+            room = states[0].usable(now, tokens)
+            if room < 0:
+                return self._skip_step(index, step, candidates, states, now, tokens)
+            return StepView(index, step, list(candidates), room)
+        usable: list[Candidate] = []
+        best, best_room = 0, -1.0
+        start = self._next_key.get(provider.name, 0) % count
+        for position in (*range(start, count), *range(start)):
+            room = states[position].usable(now, tokens)
             if room >= 0:
-                ranked.append((-room, (position - start) % count, candidate))
-        if not ranked:
-            return self._skip_step(index, step, provider, candidates, now, tokens)
-        ranked.sort()
-        return StepView(index, step, [c for _, _, c in ranked], -ranked[0][0])
+                if room > best_room:
+                    best, best_room = len(usable), room
+                usable.append(candidates[position])
+        if not usable:
+            return self._skip_step(index, step, candidates, states, now, tokens)
+        if best:
+            usable.insert(0, usable.pop(best))
+        return StepView(index, step, usable, best_room)
 
+    @staticmethod
     def _skip_step(
-        self,
         index: int,
         step: Step,
-        provider: Provider,
         candidates: tuple[Candidate, ...],
+        states: tuple[KeyState, ...],
         now: float,
         tokens: int,
     ) -> Skip:
-        reasons = [self._state(provider, c.key).blocked(now, tokens) for c in candidates]
+        reasons = [state.blocked(now, tokens) for state in states]
         known = [r for r in reasons if r is not None]
-        if not known:  # headroom and blocked disagree only through float drift
+        if not known:  # usable() and blocked() disagree only through float drift
             return Skip(index, step, "no usable key", now)
         timed = [r for r in known if r[1] is not None]
         reason, until = min(timed, key=lambda r: r[1] or 0.0) if timed else known[0]
@@ -282,7 +293,8 @@ class RoutingState:
         if reservation is None:
             return None
         health.breaker.admit(now)
-        state.breaker.admit(now)
+        if state.breaker.admit(now) and state.breaker.tripped:
+            state.invalidate()  # the key's single probe slot is taken
         keys = cand.provider.keys
         if cand.key is not None and len(keys) > 1:
             self._next_key[cand.provider.name] = (keys.index(cand.key) + 1) % len(keys)
@@ -308,6 +320,7 @@ class RoutingState:
     def _answered(self, lease: Lease) -> None:
         lease.health.breaker.success(lease.provider_probe)
         lease.state.breaker.success(lease.key_probe)
+        lease.state.invalidate()
         lease.health.record(ok=True)
 
     def fail(self, lease: Lease, kind: FailureKind, retry_after: float | None = None) -> str | None:
@@ -326,6 +339,7 @@ class RoutingState:
         if kind in HEALTH_KINDS:
             lease.health.breaker.failure(now, lease.provider_probe)
             state.breaker.failure(now, lease.key_probe)
+            state.invalidate()
             lease.health.record(ok=False)
         else:
             self._answered(lease)  # the upstream is up; its answer was about the request or key
@@ -348,6 +362,7 @@ class RoutingState:
                 lease.health.breaker.abandon()
             if lease.key_probe:
                 lease.state.breaker.abandon()
+                lease.state.invalidate()
 
     # -- views ------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ counted down locally until its reset, because the upstream sees traffic this pro
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 Entry = list[float]
@@ -34,6 +35,10 @@ class SlidingWindow:
         while log and log[0][0] <= cutoff:
             self._used -= log.popleft()[1]
         return self._used
+
+    def next_expiry(self) -> float:
+        """When the oldest reservation leaves the window (inf if empty): the next free-up."""
+        return self._log[0][0] + self.span if self._log else math.inf
 
     def room(self, now: float) -> float:
         return self.limit - self.used(now)

@@ -15,6 +15,7 @@ from runtime.artifact import (
     Step,
     Strategy,
 )
+from runtime.routing_state import RoutingState
 
 NO_LIMITS = Limits()
 DEFAULT_BREAKER = Breaker()
@@ -68,3 +69,11 @@ def artifact(*providers: Provider, chains: tuple[Chain, ...] = ()) -> Artifact:
         chains={c.name: c for c in chains},
         routes=Routes(exact={}),
     )
+
+
+def assert_cache_exact(state: RoutingState, now: float, tokens: int) -> None:
+    """The cached verdict planning uses must equal a fresh computation at every instant."""
+    for key_state in state._keys.values():  # white box: the cache is the subject
+        cached = key_state.usable(now, tokens)
+        key_state.invalidate()
+        assert key_state.usable(now, tokens) == cached

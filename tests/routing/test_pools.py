@@ -16,7 +16,7 @@ from runtime.ratelimit import RateInfo
 from runtime.routing_state import Lease, RoutingState
 from runtime.windows import LearnedQuota, SlidingWindow
 
-from .routing_helpers import chain, key, provider, step
+from .routing_helpers import assert_cache_exact, chain, key, provider, step
 
 
 def test_sliding_window_expires_exactly() -> None:
@@ -158,6 +158,7 @@ def test_no_key_ever_exceeds_its_configured_limits(
 
     keys_by = {k.id: k for k in keys}
     for kind, a, b in events:
+        assert_cache_exact(state, clock(), a)
         if kind == "wait":
             clock.advance(a)
         elif kind == "request":

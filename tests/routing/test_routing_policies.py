@@ -13,7 +13,7 @@ from runtime.clock import FakeClock
 from runtime.plan import Plan
 from runtime.routing_state import Lease, RoutingState
 
-from .routing_helpers import artifact, chain, key, provider, step
+from .routing_helpers import artifact, assert_cache_exact, chain, key, provider, step
 
 FRAGILE = Breaker(failures=2, window=10.0, open_for=30.0)
 A = provider("a", (key("a", "k1"), key("a", "k2")), breaker=FRAGILE)
@@ -149,6 +149,7 @@ def test_no_request_goes_to_an_open_breaker(events: list[tuple[str, float, bool]
     stale = state.plan(c, PROVIDERS, est_tokens=1)
     for kind, dt, use_stale in events:
         clock.advance(dt)
+        assert_cache_exact(state, clock(), 1)
         if kind == "send":
             plan = stale if use_stale else state.plan(c, PROVIDERS, est_tokens=1)
             stale = state.plan(c, PROVIDERS, est_tokens=1)
