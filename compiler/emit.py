@@ -30,7 +30,21 @@ def encode(value: object) -> bytes:
     return msgspec.json.format(msgspec.json.encode(value, order="sorted"), indent=2) + b"\n"
 
 
+def unchanged(path: Path, data: bytes, mode: int) -> bool:
+    try:
+        return (path.stat().st_mode & 0o777) == mode and path.read_bytes() == data
+    except OSError:
+        return False
+
+
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace `path` with `data` in one step; a file already holding exactly `data` is left alone.
+
+    Leaving identical files untouched keeps rebuilds cheap (no fsync for what did not change)
+    and their modification times meaningful to anyone watching the folder.
+    """
+    if unchanged(path, data, mode):
+        return
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
