@@ -20,8 +20,9 @@ from runtime.keystate import KeyState, Reservation
 from runtime.plan import Candidate, Plan, Skip
 from runtime.ratelimit import RateInfo
 from runtime.strategies import Context, StepView, order
+from runtime.waitqueue import Waited, WaitQueues
 
-__all__ = ["Candidate", "FailureKind", "Lease", "Plan", "RoutingState", "Skip"]
+__all__ = ["Candidate", "FailureKind", "Lease", "Plan", "RoutingState", "Skip", "Waited"]
 
 
 class Lease:
@@ -78,6 +79,7 @@ class RoutingState:
         self._turns: dict[str, int] = {}
         """Per chain: plans made, for round-robin."""
         self._affinity = AffinityMap()
+        self._queues = WaitQueues(clock)
         self._candidates: dict[
             tuple[int, int], tuple[Step, Provider, tuple[Candidate, ...], tuple[KeyState, ...]]
         ] = {}
@@ -270,6 +272,31 @@ class RoutingState:
         plan = self.plan(chain, providers, est_tokens=est_tokens)
         return self._clock() if plan.candidates else plan.soonest_recovery
 
+    async def wait_for_capacity(
+        self,
+        chain: Chain,
+        providers: Mapping[str, Provider],
+        *,
+        est_tokens: int,
+        deadline: float | None = None,
+        affinity: str | None = None,
+        capabilities: frozenset[str] = frozenset(),
+    ) -> Waited:
+        """Wait in the chain's FIFO queue until a plan has candidates (`outcome == "ready"`).
+
+        Gives up at `deadline` (default: now + `chain.queue.max_wait`), at once when
+        `queue.max_depth` requests already wait ("full") or when no step recovers before the
+        deadline ("hopeless"). Cancelling the awaiting task (client disconnect) leaves the queue."""
+        if deadline is None:
+            deadline = self._clock() + chain.queue.max_wait
+
+        def replan() -> Plan:
+            return self.plan(
+                chain, providers, est_tokens=est_tokens, affinity=affinity, capabilities=capabilities
+            )
+
+        return await self._queues.wait(chain.name, chain.queue.max_depth, deadline, replan)
+
     def cooldown_left(self, cand: Candidate) -> float | None:
         """Seconds until the candidate's key is out of cooldown, None when it is not cooling."""
         state = self._keys.get(_slot(cand.provider, cand.key))
@@ -357,6 +384,7 @@ class RoutingState:
             return
         lease.closed = True
         lease.state.release(lease.reservation, tokens_used)
+        self._queues.notify()
         if not lease.verdict:
             if lease.provider_probe:
                 lease.health.breaker.abandon()
