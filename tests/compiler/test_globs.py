@@ -1,0 +1,65 @@
+"""Match globs: regex translation agrees with fnmatch, overlap agrees with brute force."""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compiler.globs import literal_prefix, overlap, to_regex
+
+GLOB_CHARS = st.text(alphabet="ab-*?[]!", min_size=0, max_size=7)
+NAMES = st.text(alphabet="ab-[]!c", max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(GLOB_CHARS, NAMES)
+def test_regex_matches_exactly_what_fnmatch_matches(pattern: str, name: str) -> None:
+    assert bool(re.match(to_regex(pattern), name)) == fnmatch.fnmatchcase(name, pattern)
+
+
+@settings(max_examples=300, deadline=None)
+@given(GLOB_CHARS)
+def test_every_match_starts_with_the_literal_prefix(pattern: str) -> None:
+    prefix = literal_prefix(pattern)
+    for length in range(5):
+        for name in map("".join, itertools.product("ab-", repeat=length)):
+            if fnmatch.fnmatchcase(name, pattern):
+                assert name.startswith(prefix)
+
+
+def brute_overlap(a: str, b: str) -> bool:
+    names = ("".join(p) for n in range(7) for p in itertools.product("abc", repeat=n))
+    return any(fnmatch.fnmatchcase(n, a) and fnmatch.fnmatchcase(n, b) for n in names)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab*?", max_size=4), st.text(alphabet="ab*?", max_size=4))
+def test_overlap_agrees_with_brute_force(a: str, b: str) -> None:
+    assert overlap(a, b) == brute_overlap(a, b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("claude-*", "claude-?-opus", True),
+        ("gpt-[0-9]", "gpt-[!0-9]", False),
+        ("x[ab]", "x[!a]", True),
+        ("x[a-c]", "x[d-f]", False),
+        ("a*", "*b", True),
+        ("", "*", True),
+    ],
+)
+def test_overlap_cases(a: str, b: str, expected: bool) -> None:
+    assert overlap(a, b) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix"), [("claude-*", "claude-"), ("gpt-4o", "gpt-4o"), ("*x", ""), ("a[b]c*", "abc"), ("a[b", "a[b")]
+)
+def test_literal_prefix(pattern: str, prefix: str) -> None:
+    assert literal_prefix(pattern) == prefix
