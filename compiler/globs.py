@@ -48,7 +48,7 @@ def _char_class(pattern: str, start: int) -> tuple[CharSet, int] | None:
             i += 1
     if i >= len(pattern):
         return None
-    return CharSet(negated, tuple(ranges)), i + 1
+    return CharSet(negated, tuple((lo, hi) for lo, hi in ranges if lo <= hi)), i + 1
 
 
 def tokens(pattern: str) -> list[Token]:
@@ -89,6 +89,8 @@ def _token_regex(token: Token) -> str:
         return ".*"
     if token == ANY:
         return "."
+    if not token.ranges:
+        return "(?!)"  # a class left empty by reversed ranges matches nothing, as in fnmatch
     if not token.negated and len(token.ranges) == 1 and token.ranges[0][0] == token.ranges[0][1]:
         return re.escape(token.ranges[0][0])
     body = "".join(

@@ -28,6 +28,19 @@ def doc_text(value: str) -> str:
     return "".join(c if c.isprintable() and c not in '"\\' else "?" for c in value)
 
 
+HEADERS_LHS = "STATIC_HEADERS: tuple[tuple[str, str], ...] = "
+LINE_LENGTH = 110
+
+
+def headers_source(headers: tuple[tuple[str, str], ...]) -> str:
+    """The assignment as ruff format writes it: one line when it fits and has one pair at most."""
+    pairs = [f"({py_literal(name)}, {py_literal(value)})" for name, value in headers]
+    inline = HEADERS_LHS + ("()" if not pairs else f"({pairs[0]},)")
+    if len(pairs) <= 1 and len(inline) <= LINE_LENGTH:
+        return inline
+    return HEADERS_LHS + "(\n" + "".join(f"    {pair},\n" for pair in pairs) + ")"
+
+
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -56,6 +69,6 @@ def render_provider(plan: ProviderPlan) -> str:
             format_version=FORMAT_VERSION,
             sources=[plan.source],
             urls=urls(provider.api, provider.base_url),
-            headers=provider.headers,
+            static_headers=headers_source(provider.headers),
         )
     )

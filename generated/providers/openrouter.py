@@ -17,9 +17,7 @@ MESSAGES_URL: str | None = None
 COUNT_TOKENS_URL: str | None = None
 CHAT_URL: str | None = "https://openrouter.ai/api/v1/chat/completions"
 MODELS_URL: str | None = "https://openrouter.ai/api/v1/models"
-STATIC_HEADERS: tuple[tuple[str, str], ...] = (
-    ("x-title", "relay"),
-)
+STATIC_HEADERS: tuple[tuple[str, str], ...] = (("x-title", "relay"),)
 
 
 def auth_headers(key: str) -> list[tuple[str, str]]:

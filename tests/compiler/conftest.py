@@ -10,7 +10,9 @@ import pytest
 from compiler.diagnostics import Diagnostic
 from compiler.pipeline import Compiled, Mode, compile_dir
 
-SIMULATED = "version: 1\nproviders:\n  local:\n    api: simulated\nchains:\n  main:\n    steps: [local/demo]\n"
+SIMULATED = (
+    "version: 1\nproviders:\n  local:\n    api: simulated\nchains:\n  main:\n    steps: [local/demo]\n"
+)
 """The smallest valid definition set."""
 
 WriteSet = Callable[[Mapping[str, str | bytes]], Path]

@@ -90,7 +90,10 @@ def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 )
 def test_cli_exit_codes_without_traceback(name: str, status: int) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "compiler", "check", str(CORPUS / name)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "compiler", "check", str(CORPUS / name)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == status
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -59,7 +59,8 @@ def test_overlap_cases(a: str, b: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("pattern", "prefix"), [("claude-*", "claude-"), ("gpt-4o", "gpt-4o"), ("*x", ""), ("a[b]c*", "abc"), ("a[b", "a[b")]
+    ("pattern", "prefix"),
+    [("claude-*", "claude-"), ("gpt-4o", "gpt-4o"), ("*x", ""), ("a[b]c*", "abc"), ("a[b", "a[b")],
 )
 def test_literal_prefix(pattern: str, prefix: str) -> None:
     assert literal_prefix(pattern) == prefix

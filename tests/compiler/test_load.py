@@ -39,7 +39,7 @@ def test_plain_scalars_follow_yaml_1_2_core(text: str, value: object) -> None:
 
 
 def test_quoted_scalars_stay_strings() -> None:
-    data, diags = compose('a: "42"\nb: \'true\'\n', "f")
+    data, diags = compose("a: \"42\"\nb: 'true'\n", "f")
     assert data == {"a": "42", "b": "true"} and diags == []
 
 
@@ -124,7 +124,11 @@ def test_files_are_found_recursively_sorted_skipping_hidden(tmp_path: Path) -> N
     for rel in ("b.yaml", "a/z.yml", "a/b.yaml", ".git/x.yaml", "notes.txt"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("version: 1\n")
-    assert [p.relative_to(tmp_path).as_posix() for p in find_files(tmp_path)] == ["a/b.yaml", "a/z.yml", "b.yaml"]
+    assert [p.relative_to(tmp_path).as_posix() for p in find_files(tmp_path)] == [
+        "a/b.yaml",
+        "a/z.yml",
+        "b.yaml",
+    ]
 
 
 @pytest.mark.parametrize(("make", "code"), [(lambda p: p / "nope", "R001"), (lambda p: p / "f.txt", "R001")])
@@ -139,7 +143,7 @@ def test_missing_or_non_folder_root(tmp_path: Path, make: object, code: str) -> 
 def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
     text, diags = decode(raw, "f")
     if text is not None:
-        data, diags = compose(text, "f")
+        data, _diags = compose(text, "f")
         assert data is None or isinstance(data, YMap | list | str | int | float | bool)
 
 

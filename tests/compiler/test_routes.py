@@ -55,7 +55,9 @@ def test_globs_are_ordered_by_literal_prefix_length(compile_set: CompileSet) -> 
 
 
 def test_explain_lists_steps_and_unknown_models(compile_set: CompileSet) -> None:
-    result = compile_set({"d.yaml": DEFS.replace(", allow_direct: true", "").replace("default_chain: fallback", "")})
+    result = compile_set(
+        {"d.yaml": DEFS.replace(", allow_direct: true", "").replace("default_chain: fallback", "")}
+    )
     assert result.artifact is not None
     text, found = explain(result.artifact, "claude-3-haiku")
     assert found and "→ chain claude" in text and "1. local → relay-demo (alias demo)" in text

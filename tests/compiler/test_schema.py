@@ -52,8 +52,17 @@ AGREEMENT = [
     ({"version": 1}, True),
     ({"version": 1, "providers": {"p": {"api": "openai", "base_url": "https://x.example/v1"}}}, True),
     ({"version": 1, "providers": {"p": {"api": "simulated", "simulate": {"latency": "250ms"}}}}, True),
-    ({"version": 1, "chains": {"c": {"steps": ["p/m", {"use": "p/n", "weight": 2}], "queue": {"max_wait": 3}}}}, True),
-    ({"version": 1, "models": {"m": {"providers": {"p": {"id": "x", "cost": {"input": 0, "output": 1}}}}}}, True),
+    (
+        {
+            "version": 1,
+            "chains": {"c": {"steps": ["p/m", {"use": "p/n", "weight": 2}], "queue": {"max_wait": 3}}},
+        },
+        True,
+    ),
+    (
+        {"version": 1, "models": {"m": {"providers": {"p": {"id": "x", "cost": {"input": 0, "output": 1}}}}}},
+        True,
+    ),
     ({"version": 1, "server": {"listen": "[::1]:8080", "state": "redis://h:6379/0"}}, True),
     ({"version": 2}, False),
     ({"version": 1, "extra": 1}, False),

@@ -21,7 +21,9 @@ def test_minimal_set_is_clean_but_for_the_raw_id(compile_set: CompileSet) -> Non
 
 
 def test_same_name_in_two_files_names_both_places(compile_set: CompileSet) -> None:
-    result = compile_set({"a.yaml": SIMULATED, "sub/b.yaml": "version: 1\nchains:\n  main:\n    steps: [local/x]\n"})
+    result = compile_set(
+        {"a.yaml": SIMULATED, "sub/b.yaml": "version: 1\nchains:\n  main:\n    steps: [local/x]\n"}
+    )
     (dup,) = only(result.diagnostics, "R200")
     assert dup.file.endswith("sub/b.yaml") and dup.line == 3
     assert "a.yaml:6" in dup.message and "chain 'main'" in dup.message
@@ -41,12 +43,16 @@ def test_alias_without_mapping_for_the_provider(compile_set: CompileSet) -> None
 
 
 @pytest.mark.parametrize(
-    ("mode", "strict", "severity"), [("check", False, "warning"), ("build", False, "error"), ("check", True, "error")]
+    ("mode", "strict", "severity"),
+    [("check", False, "warning"), ("build", False, "error"), ("check", True, "error")],
 )
 def test_missing_env_severity_depends_on_command(
     compile_set: CompileSet, mode: str, strict: bool, severity: str
 ) -> None:
-    text = P.replace("simulated\n", 'simulated\n    keys: ["${RELAY_T_KEY}"]\n') + "chains:\n  c:\n    steps: [local/m]\n"
+    text = (
+        P.replace("simulated\n", 'simulated\n    keys: ["${RELAY_T_KEY}"]\n')
+        + "chains:\n  c:\n    steps: [local/m]\n"
+    )
     result = compile_set({"d.yaml": text}, mode=mode, strict=strict)
     (d,) = only(result.diagnostics, "R203")
     assert (d.severity, d.line, d.message) == (severity, 5, "environment variable RELAY_T_KEY is not set")
@@ -55,7 +61,10 @@ def test_missing_env_severity_depends_on_command(
 
 def test_literal_secret_is_refused_without_echoing_it(compile_set: CompileSet) -> None:
     secret = "gsk_" + "q" * 40
-    text = P.replace("simulated\n", f"simulated\n    keys: [{{key: {secret}}}]\n") + "chains:\n  c:\n    steps: [local/m]\n"
+    text = (
+        P.replace("simulated\n", f"simulated\n    keys: [{{key: {secret}}}]\n")
+        + "chains:\n  c:\n    steps: [local/m]\n"
+    )
     result = compile_set({"d.yaml": text})
     (d,) = only(result.diagnostics, "R204")
     assert d.pointer == "/providers/local/keys/0/key"
@@ -151,8 +160,13 @@ def test_cloud_apis_are_accepted_but_reported(compile_set: CompileSet, api: str)
 
 
 def test_field_for_another_api_is_flagged(compile_set: CompileSet) -> None:
-    text = P.replace("simulated\n", "simulated\n    region: eu-west-1\n") + "chains:\n  c:\n    steps: [local/m]\n"
-    assert [d.pointer for d in only(compile_set({"d.yaml": text}).diagnostics, "R220")] == ["/providers/local/region"]
+    text = (
+        P.replace("simulated\n", "simulated\n    region: eu-west-1\n")
+        + "chains:\n  c:\n    steps: [local/m]\n"
+    )
+    assert [d.pointer for d in only(compile_set({"d.yaml": text}).diagnostics, "R220")] == [
+        "/providers/local/region"
+    ]
 
 
 def test_default_chain_must_exist(compile_set: CompileSet) -> None:
@@ -163,7 +177,9 @@ def test_default_chain_must_exist(compile_set: CompileSet) -> None:
 
 def test_malformed_env_reference(compile_set: CompileSet) -> None:
     result = compile_set({"d.yaml": SIMULATED + "server: {state: 'redis://${1HOST}/0'}\n"})
-    assert [(d.code, d.pointer) for d in result.diagnostics if d.severity == "error"] == [("R217", "/server/state")]
+    assert [(d.code, d.pointer) for d in result.diagnostics if d.severity == "error"] == [
+        ("R217", "/server/state")
+    ]
 
 
 def test_every_step_disabled_is_a_warning(compile_set: CompileSet) -> None:

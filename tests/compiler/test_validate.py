@@ -15,13 +15,31 @@ TAIL = "chains:\n  main:\n    steps: [local/demo]\n"
     [
         ("    limits: {rpm: lots}\n", "R100", 5, "/providers/local/limits/rpm", ""),
         ("    bse_url: x\n", "R101", 5, "/providers/local/bse_url", "did you mean 'base_url'?"),
-        ("    keys: [{key: '${K:-}', nmae: a}]\n", "R101", 5, "/providers/local/keys/0/nmae", "did you mean 'name'?"),
+        (
+            "    keys: [{key: '${K:-}', nmae: a}]\n",
+            "R101",
+            5,
+            "/providers/local/keys/0/nmae",
+            "did you mean 'name'?",
+        ),
         ("    keys: [{name: a}]\n", "R102", 5, "/providers/local/keys/0", "add `key:`"),
         ("    auth: basic\n", "R103", 5, "/providers/local/auth", "one of: x-api-key, bearer, api-key, none"),
-        ("    rate_limit_headers: grok\n", "R103", 5, "/providers/local/rate_limit_headers", "did you mean 'groq'?"),
+        (
+            "    rate_limit_headers: grok\n",
+            "R103",
+            5,
+            "/providers/local/rate_limit_headers",
+            "did you mean 'groq'?",
+        ),
         ("    timeouts: {total: 10 min}\n", "R104", 5, "/providers/local/timeouts/total", "write seconds"),
         ("    health: {interval: -1}\n", "R104", 5, "/providers/local/health/interval", "write seconds"),
-        ("    simulate: {failure_rate: 2}\n", "R107", 5, "/providers/local/simulate/failure_rate", "at most 1"),
+        (
+            "    simulate: {failure_rate: 2}\n",
+            "R107",
+            5,
+            "/providers/local/simulate/failure_rate",
+            "at most 1",
+        ),
         ("    headers: {x-a: 1}\n", "R100", 5, "/providers/local/headers/x-a", ""),
     ],
 )
@@ -48,7 +66,9 @@ def test_all_errors_of_all_files_are_reported(compile_set: CompileSet) -> None:
             "b.yaml": "version: 1\nchains:\n  c: {steps: [y/m], strategy: random}\n",
         }
     )
-    assert {(d.code, d.file.rsplit("/", 1)[-1], d.line) for d in result.diagnostics if d.severity == "error"} == {
+    assert {
+        (d.code, d.file.rsplit("/", 1)[-1], d.line) for d in result.diagnostics if d.severity == "error"
+    } == {
         ("R103", "a.yaml", 3),
         ("R101", "a.yaml", 4),
         ("R103", "b.yaml", 3),
@@ -57,5 +77,7 @@ def test_all_errors_of_all_files_are_reported(compile_set: CompileSet) -> None:
 
 def test_entries_with_schema_errors_do_not_cascade(compile_set: CompileSet) -> None:
     """The provider is broken, so the step naming it is not reported as unknown too."""
-    result = compile_set({"d.yaml": "version: 1\nproviders:\n  p: {api: nope}\nchains:\n  c: {steps: [p/m]}\n"})
+    result = compile_set(
+        {"d.yaml": "version: 1\nproviders:\n  p: {api: nope}\nchains:\n  c: {steps: [p/m]}\n"}
+    )
     assert [d.code for d in result.diagnostics] == ["R103"]
