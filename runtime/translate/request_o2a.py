@@ -16,7 +16,12 @@ from typing import Any
 from runtime.translate.content_o2a import blocks_of, text_of, tool_result_block, tool_use_block
 from runtime.translate.errors import TranslationError
 from runtime.translate.ids import tool_id
-from runtime.translate.thinking import MIN_BUDGET, effort_to_budget, openai_effort_to_anthropic
+from runtime.translate.thinking import (
+    MIN_BUDGET,
+    effort_to_budget,
+    last_tool_turn_lacks_thinking,
+    openai_effort_to_anthropic,
+)
 
 SAMPLING_CUTOFF_VERSION = "2026-10-21"
 """From this `anthropic-version` on, `temperature`/`top_p`/`top_k` are a 400 (protocols §0)."""
@@ -63,9 +68,6 @@ def openai_request_to_anthropic(
     if not isinstance(max_tokens, int) or max_tokens < 1:
         raise TranslationError("max_completion_tokens", "must be a positive integer")
     out["max_tokens"] = max_tokens
-    thinking = _thinking(body.get("reasoning_effort"), max_tokens, adaptive_thinking, out)
-    if not thinking and anthropic_version < SAMPLING_CUTOFF_VERSION:
-        _sampling(body, out)
     stop = body.get("stop")
     if isinstance(stop, str) and stop:
         out["stop_sequences"] = [stop]
@@ -75,6 +77,9 @@ def openai_request_to_anthropic(
     if isinstance(user, str) and user:
         out["metadata"] = {"user_id": user}
     _tools(body, out)
+    thinking = _thinking(body.get("reasoning_effort"), max_tokens, adaptive_thinking, out)
+    if not thinking and anthropic_version < SAMPLING_CUTOFF_VERSION:
+        _sampling(body, out)
     if body.get("stream") is True:
         out["stream"] = True
     return out
@@ -155,11 +160,20 @@ def _messages(raw: object) -> tuple[list[str], list[dict[str, Any]]]:
     return system, messages
 
 
+def _can_think(out: dict[str, Any]) -> bool:
+    """Anthropic refuses thinking with a forced tool choice, and after a tool-use turn that
+    carries no signed thinking, which is every tool-use turn an OpenAI client sends back."""
+    choice = out.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+        return False
+    return not last_tool_turn_lacks_thinking(out["messages"])
+
+
 def _thinking(effort: object, max_tokens: int, adaptive: bool, out: dict[str, Any]) -> bool:
     if not isinstance(effort, str):
         return False
     budget = effort_to_budget(effort)
-    if budget is None:
+    if budget is None or not _can_think(out):
         return False
     if adaptive:
         out["thinking"] = {"type": "adaptive"}

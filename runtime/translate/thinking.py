@@ -107,12 +107,17 @@ def strip_thinking(body: dict[str, Any], *, synthesized_only: bool = False) -> d
                 message = {**message, "content": kept}
         out.append(message)
     result = {**body, "messages": out} if changed else body
-    if thinking_enabled(result) and _last_tool_turn_lacks_thinking(out):
+    if thinking_enabled(result) and last_tool_turn_lacks_thinking(out):
         result = {k: v for k, v in result.items() if k != "thinking"}
     return result
 
 
-def _last_tool_turn_lacks_thinking(messages: list[Any]) -> bool:
+def last_tool_turn_lacks_thinking(messages: list[Any]) -> bool:
+    """True when the latest assistant turn used tools without a leading thinking block.
+
+    Anthropic rejects such a request while thinking is on, because it continues that turn's
+    reasoning; relay cannot supply signed blocks, so the request must go without thinking.
+    """
     for message in reversed(messages):
         if not isinstance(message, Mapping) or message.get("role") != "assistant":
             continue

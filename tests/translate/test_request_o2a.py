@@ -249,6 +249,23 @@ def test_parameters(extra: dict[str, Any], version: str, expected: dict[str, Any
     assert out == expected
 
 
+def test_no_thinking_with_a_forced_tool_or_after_an_unsigned_tool_turn() -> None:
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    assert "thinking" not in o2a({"tools": tools, "tool_choice": "required", "reasoning_effort": "high"})
+    assert "thinking" in o2a({"tools": tools, "tool_choice": "auto", "reasoning_effort": "high"})
+    loop = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": None, "tool_calls": [call("c1")]},
+        {"role": "tool", "tool_call_id": "c1", "content": "r"},
+    ]
+    out = o2a({"reasoning_effort": "high", "temperature": 0.5}, messages=loop)
+    assert "thinking" not in out and out["temperature"] == 0.5
+    assert "thinking" in o2a(
+        {"reasoning_effort": "high"},
+        messages=[*loop, {"role": "assistant", "content": "done"}, {"role": "user", "content": "next"}],
+    )
+
+
 def test_adaptive_thinking() -> None:
     out = o2a({"reasoning_effort": "xhigh"}, adaptive_thinking=True)
     assert out["thinking"] == {"type": "adaptive"} and out["output_config"] == {"effort": "max"}
