@@ -19,7 +19,7 @@ _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 def text_line(d: Diagnostic, colour: bool = False) -> str:
     place = f"{d.file}:{d.line}:{d.col}:"
-    severity = d.severity
+    severity: str = d.severity
     if colour:
         place, severity = f"{_BOLD}{place}{_RESET}", f"{_COLOURS[d.severity]}{severity}{_RESET}"
     line = f"{place} {severity} {d.code} {d.message}"

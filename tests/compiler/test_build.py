@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -129,9 +130,12 @@ def test_manifest_is_written_last_and_hashes_every_file(
 
     order: list[str] = []
     real = emit.write_atomic
-    monkeypatch.setattr(
-        emit, "write_atomic", lambda path, data, mode=0o644: (order.append(path.name), real(path, data, mode))
-    )
+
+    def recording(path: Path, data: bytes, mode: int = 0o644) -> None:
+        order.append(path.name)
+        real(path, data, mode)
+
+    monkeypatch.setattr(emit, "write_atomic", recording)
     out = tmp_path / "out"
     build(defs, out)
     assert order[-1] == "manifest.json"
@@ -169,7 +173,7 @@ def test_failed_write_keeps_the_old_file_and_no_temp(tmp_path: Path, monkeypatch
     def broken_replace(src: str, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(emit.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError):
         emit.write_atomic(target, b"new")
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["routing.json"]
@@ -217,9 +221,12 @@ def test_generated_modules_follow_the_protocol(
     import runtime.ratelimit
 
     calls: list[tuple[object, float]] = []
-    monkeypatch.setattr(
-        runtime.ratelimit, f"parse_{family}", lambda h, now: calls.append((h, now)) or runtime.ratelimit.EMPTY
-    )
+
+    def parser(headers: object, now: float) -> runtime.ratelimit.RateInfo:
+        calls.append((headers, now))
+        return runtime.ratelimit.EMPTY
+
+    monkeypatch.setattr(runtime.ratelimit, f"parse_{family}", parser)
     out = tmp_path / "out"
     build(defs, out)
     module = load_module(out / "providers" / f"{name}.py")
