@@ -17,6 +17,8 @@ Strategy = Literal["failover", "round-robin", "shuffle", "latency", "cost", "usa
 
 
 class KeysDef(Strict):
+    """A list of accepted keys."""
+
     keys: list[str] = Field(
         default_factory=list,
         description="Accepted keys, each an environment reference such as `${RELAY_API_KEY}`.",
@@ -24,12 +26,16 @@ class KeysDef(Strict):
 
 
 class LogDef(Strict):
+    """Logging settings."""
+
     level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level logged.")
     format: Literal["json", "text"] = Field("json", description="One JSON object per line, or plain text.")
     prompts: bool = Field(False, description="Log prompt and completion bodies (off: never logged).")
 
 
 class ServerDef(Strict):
+    """How relay serves."""
+
     listen: str = Field(
         "127.0.0.1:8787",
         pattern=LISTEN_RE,
@@ -56,16 +62,22 @@ class ServerDef(Strict):
 
 
 class CostDef(Strict):
+    """Price in USD per million tokens."""
+
     input: float = Field(ge=0, description="USD per million input tokens.")
     output: float = Field(ge=0, description="USD per million output tokens.")
 
 
 class ModelTargetDef(Strict):
+    """A provider's id for a model, with an optional price of its own."""
+
     id: str = Field(min_length=1, description="Upstream model id sent in the request body.")
     cost: CostDef | None = Field(None, description="This provider's price, overriding the model's cost.")
 
 
 class ModelDef(Strict):
+    """A logical model name and what each provider calls it."""
+
     context: int | None = Field(None, ge=1, description="Context window in tokens.")
     capabilities: list[Capability] = Field(
         default_factory=list, description="What the model supports: tools, vision, thinking, json, stream."
@@ -81,6 +93,8 @@ class ModelDef(Strict):
 
 
 class StepDef(Strict):
+    """One chain step with options."""
+
     use: str = Field(
         pattern=STEP_RE,
         description="provider/model: a model alias from models:, or a raw upstream id passed verbatim.",
@@ -89,6 +103,8 @@ class StepDef(Strict):
 
 
 class QueueDef(Strict):
+    """Waiting for capacity when every step is cooling down."""
+
     max_wait: Duration = Field(
         0.0, description="When every step cools down, wait up to this for one to recover."
     )
@@ -98,6 +114,8 @@ class QueueDef(Strict):
 
 
 class ChainDef(Strict):
+    """A named, ordered list of provider/model steps."""
+
     strategy: Strategy = Field(
         "failover", description="How steps are tried: failover is the ordered waterfall."
     )

@@ -19,6 +19,8 @@ RateLimitHeaders = Literal["auto", "anthropic", "openai", "groq", "cerebras", "o
 
 
 class LimitsDef(Strict):
+    """Per-key ceilings. Unset means no configured limit."""
+
     rpm: int | None = Field(None, ge=1, description="Requests per minute allowed for one key.")
     rpd: int | None = Field(None, ge=1, description="Requests per day allowed for one key.")
     tpm: int | None = Field(None, ge=1, description="Tokens per minute allowed for one key.")
@@ -27,6 +29,8 @@ class LimitsDef(Strict):
 
 
 class TimeoutsDef(Strict):
+    """Upstream timeouts; unset fields inherit from server.timeouts."""
+
     connect: Duration | None = Field(None, description="Time to open the upstream connection.")
     first_byte: Duration | None = Field(None, description="Time until the first response byte arrives.")
     stream_idle: Duration | None = Field(None, description="Longest silence allowed inside a stream.")
@@ -34,6 +38,8 @@ class TimeoutsDef(Strict):
 
 
 class KeyDef(Strict):
+    """One credential with its own name and limit overrides."""
+
     key: str = Field(
         description="The secret, as an environment reference: `${NAME}` or optional `${NAME:-}`."
     )
@@ -46,6 +52,8 @@ class KeyDef(Strict):
 
 
 class BreakerDef(Strict):
+    """Circuit breaker: after `failures` within `window`, skip the provider for `open_for`."""
+
     failures: int = Field(5, ge=1, description="Failures within `window` that open the circuit breaker.")
     window: Duration = Field(30.0, description="Sliding window in which failures are counted.")
     open_for: Duration = Field(
@@ -54,12 +62,16 @@ class BreakerDef(Strict):
 
 
 class HealthDef(Strict):
+    """Active health probing."""
+
     interval: Duration | None = Field(
         None, description="Seconds between active probes; unset: passive health only."
     )
 
 
 class SimulateDef(Strict):
+    """Behaviour of the built-in simulated upstream."""
+
     latency: Duration = Field(0.2, description="Delay before the first byte of a simulated answer.")
     tokens_per_s: float = Field(80.0, gt=0, description="Streaming speed of simulated answers.")
     rpm: int | None = Field(None, ge=1, description="Requests per minute before the simulator answers 429.")
@@ -69,6 +81,8 @@ class SimulateDef(Strict):
 
 
 class ProviderDef(Strict):
+    """One upstream: its wire format, address, keys and limits."""
+
     api: Api = Field(description="Wire format the upstream speaks.")
     base_url: Url | None = Field(
         None,
