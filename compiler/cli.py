@@ -68,7 +68,10 @@ def check(
 ) -> None:
     """Validate definitions and report every problem with file:line:col. Writes nothing.
 
-    Missing environment variables are warnings here (CI has no secrets); exit 1 only on errors.
+    Missing environment variables are warnings here (CI has no secrets; --strict makes them
+    errors). Exit 0 when clean or warnings only, 1 on errors, 2 when DIR cannot be read.
+
+    Example: relay check chains/ --format github
     """
     result = compile_dir(directory, os.environ, "check", strict)
     show(result, fmt)
@@ -86,7 +89,9 @@ def build(
     """Compile definitions into OUT: routing.json, providers/*.py, lint report, secrets.json (0600).
 
     Keys are read from the environment now; rebuild after rotating one and a running relay
-    picks the new build up. Nothing is written when there are errors.
+    picks the new build up. Nothing is written when there are errors (exit 1).
+
+    Example: relay build chains/ -o generated/ && relay run generated/
     """
     from compiler.emit import write_build
 
@@ -110,7 +115,10 @@ def explain(
     ],
     directory: Annotated[Path, typer.Option("--dir", help="Definitions folder.")] = Path("chains"),
 ) -> None:
-    """Show how a request for MODEL resolves: the chain, why, and each step with its limits."""
+    """Show how a request for MODEL resolves: the chain, why, and each step with its limits.
+
+    Example: relay explain claude-sonnet-4-5 --dir chains/
+    """
     from compiler.explain import explain as explain_model
 
     result = compile_dir(directory, os.environ, "check")
@@ -130,7 +138,12 @@ def run(
         int | None, typer.Option(min=1, help="Worker processes (default: the runtime's).")
     ] = None,
 ) -> None:
-    """Serve a build. Replaces this process with `python -m runtime.serve GENERATED`."""
+    """Serve a build made by `relay build`; rebuild while it runs to reload.
+
+    Replaces this process with `python -m runtime.serve GENERATED`.
+
+    Example: relay run generated/ --listen 127.0.0.1:8787
+    """
     argv = [sys.executable, "-m", "runtime.serve", str(generated)]
     argv += ["--listen", listen] if listen else []
     argv += ["--workers", str(workers)] if workers else []
