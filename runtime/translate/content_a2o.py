@@ -2,7 +2,8 @@
 
 Builds new dicts from the fields that carry meaning, so `cache_control`, `citations` and other
 hints vanish without a list of exclusions. A block with no counterpart raises
-`TranslationError` with the JSON path of the block.
+`TranslationError` with a field relative to the value at hand; callers add their path segment
+(`TranslationError.at`), so a refusal names e.g. `messages[3].content[1].source`.
 """
 
 from __future__ import annotations
@@ -17,57 +18,58 @@ BILLING_HEADER = "x-anthropic-billing-header"
 """Claude Code's per-request system block: it defeats every prefix cache but Anthropic's."""
 
 
-def _text(block: dict[str, Any], path: str) -> str:
+def _text(block: dict[str, Any]) -> str:
     text = block.get("text")
     if not isinstance(text, str):
-        raise TranslationError(f"{path}.text", "must be a string")
+        raise TranslationError("text", "must be a string")
     return text
 
 
-def _block(block: object, path: str) -> tuple[str, dict[str, Any]]:
-    """The block's `type` and the block itself, or a located error for anything else."""
+def _block(block: object) -> tuple[str, dict[str, Any]]:
+    """The block's `type` and the block itself, or an error for anything else."""
     kind = block.get("type") if isinstance(block, dict) else None
     if not isinstance(kind, str) or not isinstance(block, dict):
-        raise TranslationError(path, "must be a content block object with a `type`")
+        raise TranslationError("", "must be a content block object with a `type`")
     return kind, block
 
 
-def system_text(system: object, path: str) -> str:
+def system_text(system: object) -> str:
     """A `system` value (string or text blocks) as one string, without the billing header."""
     if system is None:
         return ""
     if isinstance(system, str):
         return "" if system.startswith(BILLING_HEADER) else system
     if not isinstance(system, list):
-        raise TranslationError(path, "must be a string or an array of text blocks")
+        raise TranslationError("", "must be a string or an array of text blocks")
     texts = []
-    for i, block in enumerate(system):
-        kind, block = _block(block, f"{path}[{i}]")
-        if kind != "text":
-            raise TranslationError(f"{path}[{i}].type", "only text blocks can be sent as a system prompt")
-        text = _text(block, f"{path}[{i}]")
+    for i, raw in enumerate(system):
+        try:
+            kind, block = _block(raw)
+            if kind != "text":
+                raise TranslationError("type", "only text blocks can be sent as a system prompt")
+            text = _text(block)
+        except TranslationError as err:
+            raise err.at(f"[{i}]") from None
         if text and not text.startswith(BILLING_HEADER):
             texts.append(text)
     return "\n\n".join(texts)
 
 
-def image_part(block: dict[str, Any], path: str, hints: OpenAIHints) -> dict[str, Any]:
+def image_part(block: dict[str, Any], hints: OpenAIHints) -> dict[str, Any]:
     source = block.get("source")
     kind = source.get("type") if isinstance(source, dict) else None
     if kind == "base64" and isinstance(source, dict):
         url = f"data:{source.get('media_type')};base64,{source.get('data')}"
     elif kind == "url" and isinstance(source, dict) and isinstance(source.get("url"), str):
         if not hints.url_images:
-            raise TranslationError(f"{path}.source", "this upstream accepts only base64 images, not URLs")
+            raise TranslationError("source", "this upstream accepts only base64 images, not URLs")
         url = source["url"]
     else:
-        raise TranslationError(
-            f"{path}.source.type", f"image source {kind!r} cannot be sent to this upstream"
-        )
+        raise TranslationError("source.type", f"image source {kind!r} cannot be sent to this upstream")
     return {"type": "image_url", "image_url": {"url": url}}
 
 
-def _document_part(block: dict[str, Any], path: str, hints: OpenAIHints) -> dict[str, Any]:
+def _document_part(block: dict[str, Any], hints: OpenAIHints) -> dict[str, Any]:
     source = block.get("source")
     kind = source.get("type") if isinstance(source, dict) else None
     if kind == "text" and isinstance(source, dict) and isinstance(source.get("data"), str):
@@ -86,66 +88,70 @@ def _document_part(block: dict[str, Any], path: str, hints: OpenAIHints) -> dict
                 "file_data": f"data:application/pdf;base64,{source.get('data')}",
             },
         }
-    raise TranslationError(f"{path}.source", f"a {kind!r} document cannot be sent to this upstream")
+    raise TranslationError("source", f"a {kind!r} document cannot be sent to this upstream")
 
 
-def user_part(raw: object, path: str, hints: OpenAIHints) -> dict[str, Any]:
-    kind, block = _block(raw, path)
+def _user_part(kind: str, block: dict[str, Any], hints: OpenAIHints) -> dict[str, Any]:
     if kind == "text":
-        return {"type": "text", "text": _text(block, path)}
+        return {"type": "text", "text": _text(block)}
     if kind == "image":
-        return image_part(block, path, hints)
+        return image_part(block, hints)
     if kind == "document":
-        return _document_part(block, path, hints)
-    raise TranslationError(f"{path}.type", f"{kind!r} blocks cannot be sent to an OpenAI-format upstream")
+        return _document_part(block, hints)
+    raise TranslationError("type", f"{kind!r} blocks cannot be sent to an OpenAI-format upstream")
 
 
-def tool_message(
-    block: dict[str, Any], path: str, hints: OpenAIHints, images: list[dict[str, Any]]
-) -> dict[str, Any]:
+def _tool_result_text(content: object, hints: OpenAIHints, images: list[dict[str, Any]]) -> str:
+    if isinstance(content, str):
+        return content
+    if content is None:
+        return ""
+    if not isinstance(content, list):
+        raise TranslationError("content", "must be a string or an array of blocks")
+    texts = []
+    for k, raw in enumerate(content):
+        try:
+            kind, part = _block(raw)
+            if kind == "image":
+                images.append(image_part(part, hints))
+            elif kind == "text":
+                texts.append(_text(part))
+            else:
+                raise TranslationError("type", f"{kind!r} in a tool result cannot be sent")
+        except TranslationError as err:
+            raise err.at(f"content[{k}]") from None
+    return "\n".join(texts)
+
+
+def tool_message(block: dict[str, Any], hints: OpenAIHints, images: list[dict[str, Any]]) -> dict[str, Any]:
     """A `role: tool` message; images in the result go to `images` for a following user turn."""
     tool_id = block.get("tool_use_id")
     if not isinstance(tool_id, str) or not tool_id:
-        raise TranslationError(f"{path}.tool_use_id", "must be a non-empty string")
-    content = block.get("content")
-    if isinstance(content, str):
-        text = content
-    elif isinstance(content, list):
-        texts = []
-        for k, part in enumerate(content):
-            part_path = f"{path}.content[{k}]"
-            kind, part = _block(part, part_path)
-            if kind == "image":
-                images.append(image_part(part, part_path, hints))
-            elif kind == "text":
-                texts.append(_text(part, part_path))
-            else:
-                raise TranslationError(f"{part_path}.type", f"{kind!r} in a tool result cannot be sent")
-        text = "\n".join(texts)
-    elif content is None:
-        text = ""
-    else:
-        raise TranslationError(f"{path}.content", "must be a string or an array of blocks")
+        raise TranslationError("tool_use_id", "must be a non-empty string")
+    text = _tool_result_text(block.get("content"), hints, images)
     if block.get("is_error") is True:
         text = f"Error: {text}" if text else "Error"
     return {"role": "tool", "tool_call_id": tool_id, "content": text}
 
 
-def user_messages(content: object, path: str, hints: OpenAIHints, out: list[dict[str, Any]]) -> None:
+def user_messages(content: object, hints: OpenAIHints, out: list[dict[str, Any]]) -> None:
     """Tool results first, as `role: tool` messages, then the rest of the turn as one user message."""
     if isinstance(content, str):
         out.append({"role": "user", "content": content})
         return
     if not isinstance(content, list):
-        raise TranslationError(f"{path}.content", "must be a string or an array of blocks")
+        raise TranslationError("content", "must be a string or an array of blocks")
     parts: list[dict[str, Any]] = []
     images: list[dict[str, Any]] = []
-    for j, block in enumerate(content):
-        block_path = f"{path}.content[{j}]"
-        if isinstance(block, dict) and block.get("type") == "tool_result":
-            out.append(tool_message(block, block_path, hints, images))
-        else:
-            parts.append(user_part(block, block_path, hints))
+    for j, raw in enumerate(content):
+        try:
+            kind, block = _block(raw)
+            if kind == "tool_result":
+                out.append(tool_message(block, hints, images))
+            else:
+                parts.append(_user_part(kind, block, hints))
+        except TranslationError as err:
+            raise err.at(f"content[{j}]") from None
     parts = images + parts
     if len(parts) == 1 and parts[0]["type"] == "text":
         out.append({"role": "user", "content": parts[0]["text"]})
@@ -153,7 +159,7 @@ def user_messages(content: object, path: str, hints: OpenAIHints, out: list[dict
         out.append({"role": "user", "content": parts})
 
 
-def assistant_message(content: object, path: str, hints: OpenAIHints) -> dict[str, Any] | None:
+def assistant_message(content: object, hints: OpenAIHints) -> dict[str, Any] | None:
     """One assistant message: joined text, `tool_calls` with ids kept, reasoning when echoed.
 
     None for a turn that carries nothing the upstream can read (only thinking, not echoed).
@@ -161,27 +167,27 @@ def assistant_message(content: object, path: str, hints: OpenAIHints) -> dict[st
     if isinstance(content, str):
         return {"role": "assistant", "content": content}
     if not isinstance(content, list):
-        raise TranslationError(f"{path}.content", "must be a string or an array of blocks")
+        raise TranslationError("content", "must be a string or an array of blocks")
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     reasoning: list[str] = []
-    for j, block in enumerate(content):
-        block_path = f"{path}.content[{j}]"
-        kind, block = _block(block, block_path)
-        if kind == "text":
-            text = _text(block, block_path)
-            if text:
-                texts.append(text)
-        elif kind == "tool_use":
-            calls.append(_tool_call(block, block_path))
-        elif kind == "thinking":
-            thought = block.get("thinking")
-            if isinstance(thought, str):
-                reasoning.append(thought)
-        elif kind != "redacted_thinking":
-            raise TranslationError(
-                f"{block_path}.type", f"{kind!r} blocks cannot be sent to an OpenAI-format upstream"
-            )
+    for j, raw in enumerate(content):
+        try:
+            kind, block = _block(raw)
+            if kind == "text":
+                text = _text(block)
+                if text:
+                    texts.append(text)
+            elif kind == "tool_use":
+                calls.append(_tool_call(block))
+            elif kind == "thinking":
+                thought = block.get("thinking")
+                if isinstance(thought, str):
+                    reasoning.append(thought)
+            elif kind != "redacted_thinking":
+                raise TranslationError("type", f"{kind!r} blocks cannot be sent to an OpenAI-format upstream")
+        except TranslationError as err:
+            raise err.at(f"content[{j}]") from None
     # `content: null` is valid only beside tool calls
     joined = "\n\n".join(texts) if texts else (None if calls else "")
     message: dict[str, Any] = {"role": "assistant", "content": joined}
@@ -195,11 +201,11 @@ def assistant_message(content: object, path: str, hints: OpenAIHints) -> dict[st
     return message
 
 
-def _tool_call(block: dict[str, Any], path: str) -> dict[str, Any]:
+def _tool_call(block: dict[str, Any]) -> dict[str, Any]:
     tool_id, name = block.get("id"), block.get("name")
     if not isinstance(tool_id, str) or not tool_id:
-        raise TranslationError(f"{path}.id", "must be a non-empty string")
+        raise TranslationError("id", "must be a non-empty string")
     if not isinstance(name, str) or not name:
-        raise TranslationError(f"{path}.name", "must be a non-empty string")
+        raise TranslationError("name", "must be a non-empty string")
     arguments = input_to_arguments(block.get("input"))
     return {"id": tool_id, "type": "function", "function": {"name": name, "arguments": arguments}}

@@ -1,6 +1,7 @@
 """OpenAI message content as Anthropic content blocks (protocols.md §3.2).
 
 Anthropic rejects empty text blocks, so empty strings vanish here rather than upstream.
+Errors carry fields relative to the value at hand; callers add their segment (`TranslationError.at`).
 """
 
 from __future__ import annotations
@@ -16,97 +17,101 @@ _UNSUPPORTED_PARTS = {
 }
 
 
-def text_of(content: object, path: str) -> str:
+def text_of(content: object) -> str:
     """A system, developer or tool message's content (string or text parts) as one string."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
-        raise TranslationError(path, "must be a string or an array of content parts")
+        raise TranslationError("", "must be a string or an array of content parts")
     texts = []
     for i, part in enumerate(content):
         if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-            raise TranslationError(f"{path}[{i}]", "only text parts are allowed here")
+            raise TranslationError(f"[{i}]", "only text parts are allowed here")
         texts.append(part["text"])
     return "\n".join(texts)
 
 
-def _data_url(url: str, path: str) -> tuple[str, str]:
+def _data_url(url: str, field: str) -> tuple[str, str]:
     """Media type and base64 payload of a `data:<type>;base64,<data>` URL."""
     head, comma, data = url.partition(",")
     if not comma or not head.startswith("data:") or not head.endswith(";base64"):
-        raise TranslationError(path, "a data URL must look like data:<media type>;base64,<data>")
+        raise TranslationError(field, "a data URL must look like data:<media type>;base64,<data>")
     return head[5:-7], data
 
 
-def _image(part: dict[str, Any], path: str) -> dict[str, Any]:
+def _image(part: dict[str, Any]) -> dict[str, Any]:
     image = part.get("image_url")
     url = image.get("url") if isinstance(image, dict) else image
     if not isinstance(url, str):
-        raise TranslationError(f"{path}.image_url.url", "must be a string")
+        raise TranslationError("image_url.url", "must be a string")
     if url.startswith("data:"):
-        media_type, data = _data_url(url, f"{path}.image_url.url")
+        media_type, data = _data_url(url, "image_url.url")
         return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
     if url.startswith(("http://", "https://")):
         return {"type": "image", "source": {"type": "url", "url": url}}
-    raise TranslationError(f"{path}.image_url.url", "must be an http(s) or data: URL")
+    raise TranslationError("image_url.url", "must be an http(s) or data: URL")
 
 
-def _file(part: dict[str, Any], path: str) -> dict[str, Any]:
+def _file(part: dict[str, Any]) -> dict[str, Any]:
     file = part.get("file")
     data_url = file.get("file_data") if isinstance(file, dict) else None
     if not isinstance(data_url, str):
-        raise TranslationError(f"{path}.file", "only inline file_data (a base64 PDF) can be sent")
-    media_type, data = _data_url(data_url, f"{path}.file.file_data")
+        raise TranslationError("file", "only inline file_data (a base64 PDF) can be sent")
+    media_type, data = _data_url(data_url, "file.file_data")
     if media_type != "application/pdf":
-        raise TranslationError(f"{path}.file.file_data", f"{media_type!r} files cannot be sent; only PDF")
+        raise TranslationError("file.file_data", f"{media_type!r} files cannot be sent; only PDF")
     return {"type": "document", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
 
-def blocks_of(content: object, path: str) -> list[dict[str, Any]]:
+def blocks_of(content: object) -> list[dict[str, Any]]:
     """User or assistant content (string or parts) as Anthropic blocks, without empty text."""
     if content is None:
         return []
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     if not isinstance(content, list):
-        raise TranslationError(path, "must be a string or an array of content parts")
+        raise TranslationError("", "must be a string or an array of content parts")
     blocks = []
     for i, part in enumerate(content):
-        part_path = f"{path}[{i}]"
-        kind = part.get("type") if isinstance(part, dict) else None
-        if not isinstance(part, dict) or not isinstance(kind, str):
-            raise TranslationError(part_path, "must be a content part object with a `type`")
-        if kind in ("text", "refusal"):
-            text = part.get(kind)
-            if not isinstance(text, str):
-                raise TranslationError(f"{part_path}.{kind}", "must be a string")
-            if text:
-                blocks.append({"type": "text", "text": text})
-        elif kind == "image_url":
-            blocks.append(_image(part, part_path))
-        elif kind == "file":
-            blocks.append(_file(part, part_path))
-        else:
-            why = _UNSUPPORTED_PARTS.get(
-                kind, f"{kind!r} parts cannot be sent to an Anthropic-format upstream"
-            )
-            raise TranslationError(f"{part_path}.type", why)
+        try:
+            block = _part(part)
+        except TranslationError as err:
+            raise err.at(f"[{i}]") from None
+        if block is not None:
+            blocks.append(block)
     return blocks
 
 
-def tool_use_block(call: object, path: str) -> dict[str, Any]:
+def _part(part: object) -> dict[str, Any] | None:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if not isinstance(part, dict) or not isinstance(kind, str):
+        raise TranslationError("", "must be a content part object with a `type`")
+    if kind in ("text", "refusal"):
+        text = part.get(kind)
+        if not isinstance(text, str):
+            raise TranslationError(kind, "must be a string")
+        return {"type": "text", "text": text} if text else None
+    if kind == "image_url":
+        return _image(part)
+    if kind == "file":
+        return _file(part)
+    why = _UNSUPPORTED_PARTS.get(kind, f"{kind!r} parts cannot be sent to an Anthropic-format upstream")
+    raise TranslationError("type", why)
+
+
+def tool_use_block(call: object) -> dict[str, Any]:
     """A `tool_use` block for one entry of `tool_calls`; the id is kept (sanitized only if needed)."""
     function = call.get("function") if isinstance(call, dict) else None
     call_id = call.get("id") if isinstance(call, dict) else None
     if not isinstance(function, dict):
-        raise TranslationError(f"{path}.function", "must be an object")
+        raise TranslationError("function", "must be an object")
     if not isinstance(call_id, str) or not call_id:
-        raise TranslationError(f"{path}.id", "must be a non-empty string")
+        raise TranslationError("id", "must be a non-empty string")
     name = function.get("name")
     if not isinstance(name, str) or not name:
-        raise TranslationError(f"{path}.function.name", "must be a non-empty string")
+        raise TranslationError("function.name", "must be a non-empty string")
     return {
         "type": "tool_use",
         "id": anthropic_tool_id(call_id),
@@ -115,8 +120,11 @@ def tool_use_block(call: object, path: str) -> dict[str, Any]:
     }
 
 
-def tool_result_block(tool_id: str, content: object, path: str) -> dict[str, Any]:
-    text = text_of(content, path)
+def tool_result_block(tool_id: str, content: object) -> dict[str, Any]:
+    try:
+        text = text_of(content)
+    except TranslationError as err:
+        raise err.at("content") from None
     block: dict[str, Any] = {"type": "tool_result", "tool_use_id": anthropic_tool_id(tool_id)}
     if text:
         block["content"] = text

@@ -27,6 +27,20 @@ class TranslationError(Exception):
         self.field = field
         self.message = message
 
+    def at(self, prefix: str) -> TranslationError:
+        """The same error seen one level up, its field under `prefix`.
+
+        Translators raise fields relative to what they look at and each enclosing loop adds
+        its segment on the way out, so the success path formats no path strings at all.
+        """
+        if not self.field:
+            field = prefix
+        elif self.field.startswith("["):
+            field = prefix + self.field
+        else:
+            field = f"{prefix}.{self.field}"
+        return TranslationError(field, self.message)
+
 
 class _Row(NamedTuple):
     anthropic_status: int

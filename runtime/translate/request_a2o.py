@@ -44,14 +44,20 @@ def anthropic_request_to_openai(
         if body.get(field):
             raise TranslationError(field, why)
     messages: list[dict[str, Any]] = []
-    system = system_text(body.get("system"), "system")
+    try:
+        system = system_text(body.get("system"))
+    except TranslationError as err:
+        raise err.at("system") from None
     if system:
         messages.append({"role": "system", "content": system})
     raw_messages = body.get("messages")
     if not isinstance(raw_messages, list):
         raise TranslationError("messages", "must be an array")
     for i, message in enumerate(raw_messages):
-        _message(message, f"messages[{i}]", provider_hints, messages)
+        try:
+            _message(message, provider_hints, messages)
+        except TranslationError as err:
+            raise err.at(f"messages[{i}]") from None
     out: dict[str, Any] = {"model": upstream_model, "messages": messages}
     _tools(body, out, provider_hints)
     _sampling(body, out, provider_hints)
@@ -64,22 +70,25 @@ def anthropic_request_to_openai(
     return out
 
 
-def _message(message: object, path: str, hints: OpenAIHints, out: list[dict[str, Any]]) -> None:
+def _message(message: object, hints: OpenAIHints, out: list[dict[str, Any]]) -> None:
     if not isinstance(message, dict):
-        raise TranslationError(path, "must be an object")
+        raise TranslationError("", "must be an object")
     role, content = message.get("role"), message.get("content")
     if role == "user":
-        user_messages(content, path, hints, out)
+        user_messages(content, hints, out)
     elif role == "assistant":
-        converted = assistant_message(content, path, hints)
+        converted = assistant_message(content, hints)
         if converted is not None:
             out.append(converted)
     elif role == "system":  # mid-conversation system turns keep their position
-        text = system_text(content, f"{path}.content")
+        try:
+            text = system_text(content)
+        except TranslationError as err:
+            raise err.at("content") from None
         if text:
             out.append({"role": "system", "content": text})
     else:
-        raise TranslationError(f"{path}.role", f"unsupported role {role!r}")
+        raise TranslationError("role", f"unsupported role {role!r}")
 
 
 def _tools(body: dict[str, Any], out: dict[str, Any], hints: OpenAIHints) -> None:
@@ -88,7 +97,13 @@ def _tools(body: dict[str, Any], out: dict[str, Any], hints: OpenAIHints) -> Non
         return  # a tool_choice without tools is meaningless and rejected by many servers
     if not isinstance(tools, list):
         raise TranslationError("tools", "must be an array")
-    out["tools"] = [_tool(tool, f"tools[{i}]", hints) for i, tool in enumerate(tools)]
+    converted = []
+    for i, tool in enumerate(tools):
+        try:
+            converted.append(_tool(tool, hints))
+        except TranslationError as err:
+            raise err.at(f"tools[{i}]") from None
+    out["tools"] = converted
     choice = body.get("tool_choice")
     if choice is None:
         return
@@ -107,21 +122,17 @@ def _tools(body: dict[str, Any], out: dict[str, Any], hints: OpenAIHints) -> Non
         out["parallel_tool_calls"] = False
 
 
-def _tool(tool: object, path: str, hints: OpenAIHints) -> dict[str, Any]:
+def _tool(tool: object, hints: OpenAIHints) -> dict[str, Any]:
     if not isinstance(tool, dict):
-        raise TranslationError(path, "must be an object")
+        raise TranslationError("", "must be an object")
     kind = tool.get("type")
     if kind not in (None, "custom"):
-        raise TranslationError(
-            f"{path}.type", f"{kind!r} is an Anthropic server tool; it cannot run elsewhere"
-        )
+        raise TranslationError("type", f"{kind!r} is an Anthropic server tool; it cannot run elsewhere")
     name = tool.get("name")
     if not isinstance(name, str) or not name:
-        raise TranslationError(f"{path}.name", "must be a non-empty string")
+        raise TranslationError("name", "must be a non-empty string")
     if len(name) > _MAX_TOOL_NAME:
-        raise TranslationError(
-            f"{path}.name", f"OpenAI-format upstreams take at most {_MAX_TOOL_NAME} characters"
-        )
+        raise TranslationError("name", f"OpenAI-format upstreams take at most {_MAX_TOOL_NAME} characters")
     schema = tool.get("input_schema")
     function: dict[str, Any] = {"name": name}
     description = tool.get("description")

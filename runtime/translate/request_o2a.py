@@ -107,57 +107,85 @@ def _messages(raw: object) -> tuple[list[str], list[dict[str, Any]]]:
     """Hoisted system texts and the Anthropic turns; tool results merge into the next user turn."""
     if not isinstance(raw, list):
         raise TranslationError("messages", "must be an array")
-    system: list[str] = []
-    messages: list[dict[str, Any]] = []
-    results: list[dict[str, Any]] = []
-    call_ids: set[str] = set()
-    legacy_id = ""
+    turns = _Turns()
     for i, message in enumerate(raw):
-        path = f"messages[{i}]"
+        try:
+            turns.add(message)
+        except TranslationError as err:
+            raise err.at(f"messages[{i}]") from None
+    turns.flush_results()
+    return turns.system, turns.messages
+
+
+class _Turns:
+    """The conversation being rebuilt; `add` takes one OpenAI message at a time."""
+
+    def __init__(self) -> None:
+        self.system: list[str] = []
+        self.messages: list[dict[str, Any]] = []
+        self._results: list[dict[str, Any]] = []
+        self._call_ids: set[str] = set()
+        self._legacy_id = ""
+
+    def flush_results(self) -> None:
+        if self._results:
+            self.messages.append({"role": "user", "content": self._results})
+            self._results = []
+
+    def add(self, message: object) -> None:
         if not isinstance(message, dict):
-            raise TranslationError(path, "must be an object")
-        role, content = message.get("role"), message.get("content")
-        if role in ("system", "developer"):
-            text = text_of(content, f"{path}.content")
-            if text:
-                system.append(text)
-        elif role == "tool":
+            raise TranslationError("", "must be an object")
+        role = message.get("role")
+        if role == "tool":
             call_id = message.get("tool_call_id")
-            if not isinstance(call_id, str) or call_id not in call_ids:
-                raise TranslationError(f"{path}.tool_call_id", "matches no earlier tool call")
-            results.append(tool_result_block(call_id, content, f"{path}.content"))
-        elif role == "function":  # legacy: no id, answers the latest function_call
-            if not legacy_id:
-                raise TranslationError(path, "a function message must follow an assistant function_call")
-            results.append(tool_result_block(legacy_id, content, f"{path}.content"))
+            if not isinstance(call_id, str) or call_id not in self._call_ids:
+                raise TranslationError("tool_call_id", "matches no earlier tool call")
+            self._results.append(tool_result_block(call_id, message.get("content")))
+        elif role == "assistant":
+            self.flush_results()
+            self._assistant(message)
         elif role == "user":
-            blocks = results + blocks_of(content, f"{path}.content")
-            results = []
+            try:
+                blocks = self._results + blocks_of(message.get("content"))
+            except TranslationError as err:
+                raise err.at("content") from None
+            self._results = []
             if blocks:
                 plain = len(blocks) == 1 and blocks[0]["type"] == "text"
-                messages.append({"role": "user", "content": blocks[0]["text"] if plain else blocks})
-        elif role == "assistant":
-            if results:
-                messages.append({"role": "user", "content": results})
-                results = []
-            blocks = blocks_of(content, f"{path}.content") + blocks_of(
-                message.get("refusal"), f"{path}.refusal"
-            )
+                self.messages.append({"role": "user", "content": blocks[0]["text"] if plain else blocks})
+        elif role in ("system", "developer"):
+            try:
+                text = text_of(message.get("content"))
+            except TranslationError as err:
+                raise err.at("content") from None
+            if text:
+                self.system.append(text)
+        elif role == "function":  # legacy: no id, answers the latest function_call
+            if not self._legacy_id:
+                raise TranslationError("", "a function message must follow an assistant function_call")
+            self._results.append(tool_result_block(self._legacy_id, message.get("content")))
+        else:
+            raise TranslationError("role", f"unsupported role {role!r}")
+
+    def _assistant(self, message: dict[str, Any]) -> None:
+        field = "content"
+        try:
+            blocks = blocks_of(message.get("content"))
+            field = "refusal"
+            blocks += blocks_of(message.get("refusal"))
             for j, call in enumerate(message.get("tool_calls") or ()):
-                block = tool_use_block(call, f"{path}.tool_calls[{j}]")
-                call_ids.add(call["id"])
-                blocks.append(block)
+                field = f"tool_calls[{j}]"
+                blocks.append(tool_use_block(call))
+                self._call_ids.add(call["id"])
             legacy = message.get("function_call")
             if isinstance(legacy, dict):
-                legacy_id = tool_id("toolu_")
-                blocks.append(tool_use_block({"id": legacy_id, "function": legacy}, f"{path}.function_call"))
-            if blocks:
-                messages.append({"role": "assistant", "content": blocks})
-        else:
-            raise TranslationError(f"{path}.role", f"unsupported role {role!r}")
-    if results:
-        messages.append({"role": "user", "content": results})
-    return system, messages
+                field = "function_call"
+                self._legacy_id = tool_id("toolu_")
+                blocks.append(tool_use_block({"id": self._legacy_id, "function": legacy}))
+        except TranslationError as err:
+            raise err.at(field) from None
+        if blocks:
+            self.messages.append({"role": "assistant", "content": blocks})
 
 
 def _can_think(out: dict[str, Any]) -> bool:
@@ -195,8 +223,16 @@ def _sampling(body: dict[str, Any], out: dict[str, Any]) -> None:
 
 
 def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
-    tools = [_tool(t, f"tools[{i}]") for i, t in enumerate(body.get("tools") or ())]
-    tools += [_function(f, f"functions[{i}]") for i, f in enumerate(body.get("functions") or ())]
+    tools = []
+    for field, entries, convert in (
+        ("tools", body.get("tools"), _tool),
+        ("functions", body.get("functions"), _function),
+    ):
+        for i, entry in enumerate(entries or ()):
+            try:
+                tools.append(convert(entry))
+            except TranslationError as err:
+                raise err.at(f"{field}[{i}]") from None
     if not tools:
         return
     out["tools"] = tools
@@ -209,15 +245,18 @@ def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:
         out["tool_choice"] = choice
 
 
-def _tool(tool: object, path: str) -> dict[str, Any]:
+def _tool(tool: object) -> dict[str, Any]:
     if not isinstance(tool, dict) or tool.get("type") != "function":
-        raise TranslationError(f"{path}.type", "only function tools can be carried to Anthropic")
-    return _function(tool.get("function"), f"{path}.function")
+        raise TranslationError("type", "only function tools can be carried to Anthropic")
+    try:
+        return _function(tool.get("function"))
+    except TranslationError as err:
+        raise err.at("function") from None
 
 
-def _function(function: object, path: str) -> dict[str, Any]:
+def _function(function: object) -> dict[str, Any]:
     if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-        raise TranslationError(f"{path}.name", "must be a string")
+        raise TranslationError("name", "must be a string")
     parameters = function.get("parameters")
     tool: dict[str, Any] = {"name": function["name"]}
     if isinstance(function.get("description"), str):
