@@ -52,11 +52,12 @@ class CircuitBreaker:
         self.probing = False
         self._failures.clear()
 
-    def failure(self, now: float, probe: bool) -> None:
+    def failure(self, now: float, probe: bool) -> bool:
+        """Count a failure; True when this one (re)opened the breaker."""
         if self.tripped:
             if probe:
                 self._trip(now)
-            return
+            return probe
         failures = self._failures
         failures.append(now)
         cutoff = now - self.config.window
@@ -64,10 +65,19 @@ class CircuitBreaker:
             failures.popleft()
         if len(failures) >= self.config.failures:
             self._trip(now)
+            return True
+        return False
 
     def abandon(self) -> None:
         """The probe ended without a verdict; let another request probe."""
         self.probing = False
+
+    def force_open(self, until: float) -> None:
+        """Adopt an open state another process decided (shared state backends)."""
+        if until > self.open_until or not self.tripped:
+            self.tripped = True
+            self.probing = False
+            self.open_until = until
 
     def _trip(self, now: float) -> None:
         self.tripped = True

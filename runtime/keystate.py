@@ -26,6 +26,8 @@ class Reservation(NamedTuple):
     tokens: int
     request_entries: tuple[tuple[SlidingWindow, Entry], ...]
     token_entries: tuple[tuple[SlidingWindow, Entry], ...]
+    shared: object = None
+    """What a shared state backend needs to undo its side of the reservation."""
 
 
 def _windows(pairs: tuple[tuple[float, int | None], ...]) -> tuple[SlidingWindow, ...]:
@@ -200,6 +202,14 @@ class KeyState:
             return
         for window, entry in reservation.token_entries:
             window.adjust(entry, tokens_used)
+
+    def cancel(self, reservation: Reservation) -> None:
+        """Undo a reservation that was never used (a shared backend refused it)."""
+        self.release(reservation, 0)
+        for window, entry in reservation.request_entries:
+            window.adjust(entry, 0)
+        self.request_quota.spend(-1)
+        self.token_quota.spend(-reservation.tokens)
 
     def learn(self, now: float, info: RateInfo) -> None:
         """Believe the upstream's counters; its limits may lower configured windows, never raise them."""

@@ -19,6 +19,7 @@ from runtime.health import ProviderHealth
 from runtime.keystate import KeyState, Reservation
 from runtime.plan import Candidate, Plan, Skip
 from runtime.ratelimit import RateInfo
+from runtime.state_backend import MemoryBackend, StateBackend
 from runtime.strategies import Context, StepView, order
 from runtime.waitqueue import Waited, WaitQueues
 
@@ -69,8 +70,11 @@ def _slot(provider: Provider, key: Key | None) -> str:
 
 
 class RoutingState:
-    def __init__(self, clock: Clock = monotonic, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, clock: Clock = monotonic, rng: random.Random | None = None, backend: StateBackend | None = None
+    ) -> None:
         self._clock = clock
+        self._backend: StateBackend = backend if backend is not None else MemoryBackend()
         self._rng = rng if rng is not None else random.Random()
         self._keys: dict[str, KeyState] = {}
         self._health: dict[str, ProviderHealth] = {}
@@ -316,8 +320,12 @@ class RoutingState:
         if not health.breaker.allows(now):
             return None
         state = self._state(cand.provider, cand.key)
-        reservation = state.reserve(now, est_tokens)
+        reservation = await self._backend.reserve(state, health, now, est_tokens)
         if reservation is None:
+            return None
+        now = self._clock()
+        if not health.breaker.allows(now):  # tripped while a shared backend was asked
+            self._backend.release(state, reservation, 0)
             return None
         health.breaker.admit(now)
         if state.breaker.admit(now) and state.breaker.tripped:
@@ -333,6 +341,7 @@ class RoutingState:
         """Learn limits from response headers (any status)."""
         lease.info = info
         lease.state.learn(self._clock(), info)
+        self._backend.learned(lease.state, info)
 
     def succeed(self, lease: Lease, ttfb: float) -> None:
         """The attempt produced a response for the client (first byte after `ttfb` seconds)."""
@@ -363,9 +372,13 @@ class RoutingState:
             state.strikes += 1
         if cost.seconds is not None:
             state.cool(now + cost.seconds, cost.reason)
+            self._backend.cooled(state, now + cost.seconds, cost.reason)
         if kind in HEALTH_KINDS:
-            lease.health.breaker.failure(now, lease.provider_probe)
-            state.breaker.failure(now, lease.key_probe)
+            provider = lease.health.breaker
+            if provider.failure(now, lease.provider_probe):
+                self._backend.tripped(state.provider, None, provider.open_until)
+            if state.breaker.failure(now, lease.key_probe):
+                self._backend.tripped(state.provider, state, state.breaker.open_until)
             state.invalidate()
             lease.health.record(ok=False)
         else:
@@ -383,7 +396,7 @@ class RoutingState:
         if lease.closed:
             return
         lease.closed = True
-        lease.state.release(lease.reservation, tokens_used)
+        self._backend.release(lease.state, lease.reservation, tokens_used)
         self._queues.notify()
         if not lease.verdict:
             if lease.provider_probe:
@@ -401,4 +414,9 @@ class RoutingState:
             "keys": {slot: state.snapshot(now) for slot, state in sorted(self._keys.items())},
             "providers": {name: health.snapshot(now) for name, health in sorted(self._health.items())},
             "affinity_entries": len(self._affinity),
+            "state": self._backend.snapshot(),
         }
+
+    async def close(self) -> None:
+        """Flush and close the shared state backend (at shutdown)."""
+        await self._backend.close()

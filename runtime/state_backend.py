@@ -1,0 +1,77 @@
+"""Where routing state is shared: one small interface, a memory and a Redis implementation.
+
+`RoutingState` keeps every policy and a local view of every key; a backend only decides
+whether a reservation is granted and spreads what one process learned to the others. The
+memory backend (default) is the local view itself, so nothing but asyncio sits on the hot
+path. The Redis backend (`runtime.redis_state`, imported only when configured) makes one
+round trip per `reserve` and sends everything else behind it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from runtime.health import ProviderHealth
+from runtime.keystate import KeyState, Reservation
+from runtime.ratelimit import RateInfo
+
+
+class StateBackend(Protocol):
+    async def reserve(
+        self, state: KeyState, health: ProviderHealth, now: float, tokens: int
+    ) -> Reservation | None:
+        """Grant one attempt on `state`'s key, or None when any shared limit says no; what
+        other processes learned (cooldowns, open breakers, quotas) is applied to the local view."""
+        ...
+
+    def release(self, state: KeyState, reservation: Reservation, tokens_used: int | None) -> None: ...
+
+    def cooled(self, state: KeyState, until: float, reason: str) -> None:
+        """A key's cooldown was set or extended to `until` (local clock)."""
+        ...
+
+    def learned(self, state: KeyState, info: RateInfo) -> None: ...
+
+    def tripped(self, provider: str, state: KeyState | None, until: float) -> None:
+        """A breaker opened until `until`: the provider's when `state` is None, else the key's."""
+        ...
+
+    def snapshot(self) -> dict[str, object]: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryBackend:
+    """One process: the local key state is the whole truth."""
+
+    async def reserve(
+        self, state: KeyState, health: ProviderHealth, now: float, tokens: int
+    ) -> Reservation | None:
+        return state.reserve(now, tokens)
+
+    def release(self, state: KeyState, reservation: Reservation, tokens_used: int | None) -> None:
+        state.release(reservation, tokens_used)
+
+    def cooled(self, state: KeyState, until: float, reason: str) -> None:
+        pass
+
+    def learned(self, state: KeyState, info: RateInfo) -> None:
+        pass
+
+    def tripped(self, provider: str, state: KeyState | None, until: float) -> None:
+        pass
+
+    def snapshot(self) -> dict[str, object]:
+        return {"backend": "memory"}
+
+    async def close(self) -> None:
+        pass
+
+
+def make_backend(url: str) -> StateBackend:
+    """`memory`, or a `redis://` / `rediss://` / `unix://` URL (`Server.state`)."""
+    if url == "memory":
+        return MemoryBackend()
+    from runtime.redis_state import RedisBackend
+
+    return RedisBackend.from_url(url)
