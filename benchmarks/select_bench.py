@@ -13,10 +13,13 @@ import argparse
 import asyncio
 import random
 import time
+from collections.abc import Callable
 
 from runtime.artifact import Artifact, Chain, Key, Limits, Provider, Routes, Server, Step, Strategy
-from runtime.clock import FakeClock
+from runtime.clock import Clock, FakeClock, monotonic
 from runtime.routing_state import RoutingState
+
+STRATEGIES: tuple[Strategy, ...] = ("failover", "round-robin", "usage", "latency")
 
 
 def build(keys: int, providers: int, strategy: Strategy) -> tuple[Artifact, Chain]:
@@ -51,11 +54,13 @@ def build(keys: int, providers: int, strategy: Strategy) -> tuple[Artifact, Chai
     return art, chain
 
 
-async def run(state: RoutingState, art: Artifact, chain: Chain, requests: int, clock: FakeClock) -> float:
+async def run(
+    state: RoutingState, art: Artifact, chain: Chain, requests: int, tick: Callable[[], None]
+) -> float:
     providers = art.providers
     start = time.perf_counter()
     for _ in range(requests):
-        clock.advance(0.001)
+        tick()
         plan = state.plan(chain, providers, est_tokens=1200)
         lease = await state.begin(plan.candidates[0], 1200)
         assert lease is not None
@@ -64,22 +69,55 @@ async def run(state: RoutingState, art: Artifact, chain: Chain, requests: int, c
     return (time.perf_counter() - start) / requests * 1e6
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=20_000)
-    parser.add_argument("--keys", type=int, default=100)
-    parser.add_argument("--providers", type=int, default=5)
-    args = parser.parse_args()
-    for strategy in ("failover", "round-robin", "usage", "latency"):
+def memory(args: argparse.Namespace) -> None:
+    for strategy in STRATEGIES:
         art, chain = build(args.keys, args.providers, strategy)
         clock = FakeClock()
         state = RoutingState(clock, random.Random(1))
         state.sync(art)
-        asyncio.run(run(state, art, chain, 500, clock))  # warm up
-        micros = asyncio.run(run(state, art, chain, args.requests, clock))
+
+        def tick(clock: FakeClock = clock) -> None:
+            clock.advance(0.001)
+
+        asyncio.run(run(state, art, chain, 500, tick))  # warm up
+        micros = asyncio.run(run(state, art, chain, args.requests, tick))
         print(
             f"memory  {strategy:<12} {args.keys} keys / {args.providers} providers: {micros:7.1f} µs per request"
         )
+
+
+def shared(args: argparse.Namespace) -> None:
+    from runtime.redis_state import RedisBackend
+
+    art, chain = build(args.keys, args.providers, "failover")
+
+    async def measure() -> None:
+        backend = RedisBackend.from_url(args.redis)
+        clock: Clock = monotonic
+        state = RoutingState(clock, random.Random(1), backend=backend)
+        state.sync(art)
+        await run(state, art, chain, 200, lambda: None)
+        trips, reserves = backend.round_trips, backend.reserves
+        micros = await run(state, art, chain, args.requests, lambda: None)
+        per = (backend.round_trips - trips) / (backend.reserves - reserves)
+        print(
+            f"redis   failover     {args.keys} keys: {micros:7.1f} µs per request, {per:.2f} round trips per request"
+        )
+        await state.close()
+
+    asyncio.run(measure())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--keys", type=int, default=100)
+    parser.add_argument("--providers", type=int, default=5)
+    parser.add_argument("--redis", help="redis:// URL of a scratch Redis to measure the shared backend too")
+    args = parser.parse_args()
+    memory(args)
+    if args.redis:
+        shared(args)
 
 
 if __name__ == "__main__":
