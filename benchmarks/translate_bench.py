@@ -97,9 +97,10 @@ def openai_chunks(n_text: int) -> list[bytes]:
 
 def anthropic_events(n_text: int) -> list[bytes]:
     def event(payload: dict[str, Any]) -> bytes:
-        return b"event: " + payload["type"].encode() + b"\ndata: " + encode(payload) + b"\n\n"
+        name: str = payload["type"]
+        return b"event: " + name.encode() + b"\ndata: " + encode(payload) + b"\n\n"
 
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_up",
         "type": "message",
         "role": "assistant",

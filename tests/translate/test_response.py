@@ -217,7 +217,7 @@ def test_stop_reasons(stop: Any, finish: str) -> None:
 def _sse_from_openai_response(resp: dict[str, Any]) -> bytes:
     """The same answer an OpenAI-format upstream would stream: one delta per field."""
     message = resp["choices"][0]["message"]
-    chunks = []
+    chunks: list[dict[str, Any]] = []
     for key in ("reasoning_content", "content"):
         if message.get(key):
             chunks.append({"choices": [{"index": 0, "delta": {key: message[key]}}]})
@@ -263,7 +263,7 @@ def _sse_from_anthropic_response(resp: dict[str, Any]) -> bytes:
     start = {**resp, "content": [], "stop_reason": None}
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
     for i, block in enumerate(resp["content"]):
-        empty = {
+        empty: dict[str, dict[str, Any]] = {
             "text": {"text": ""},
             "thinking": {"thinking": "", "signature": ""},
             "tool_use": {"input": {}},

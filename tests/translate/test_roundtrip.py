@@ -17,7 +17,7 @@ from runtime.translate.request_a2o import anthropic_request_to_openai
 from runtime.translate.request_o2a import openai_request_to_anthropic
 from tests.translate.upstreams import tool_ids, tool_inputs, tool_names
 
-_texts = st.text(st.characters(codec="utf-8", blacklist_categories=("Cs",)), min_size=1, max_size=20).filter(
+_texts = st.text(st.characters(codec="utf-8", blacklist_categories=["Cs"]), min_size=1, max_size=20).filter(
     lambda t: not t.startswith("x-anthropic-billing-header")
 )
 _cache = st.sampled_from([{}, {"cache_control": {"type": "ephemeral"}}])
@@ -66,7 +66,7 @@ def conversations(draw: st.DrawFn) -> dict[str, Any]:
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": t} for t in pending]}
         )
     body: dict[str, Any] = {"model": "claude-x", "max_tokens": 2048, "messages": messages}
-    system = draw(
+    system: Any = draw(
         st.one_of(st.none(), _texts, st.lists(st.builds(dict, type=st.just("text"), text=_texts), max_size=3))
     )
     if system is not None:

@@ -66,7 +66,7 @@ def test_empty_chunk_keeps_a_pending_cr() -> None:
     assert parser.feed(b"\n\n") == [SSEEvent(None, "a")]
 
 
-_text = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=30)
+_text = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=30)
 _line_end = st.sampled_from(["\n", "\r\n", "\r"])
 
 

@@ -122,7 +122,10 @@ def test_reasoning_text(delta: dict[str, Any], text: str) -> None:
     assert reasoning_text(delta) == text
 
 
-IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "x"}}
+IMAGE: dict[str, Any] = {
+    "type": "image",
+    "source": {"type": "base64", "media_type": "image/png", "data": "x"},
+}
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-_words = st.text(st.characters(codec="utf-8", blacklist_categories=("Cs",)), min_size=1, max_size=12)
+_words = st.text(st.characters(codec="utf-8", blacklist_categories=["Cs"]), min_size=1, max_size=12)
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-1000, 1000) | _words,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_words, inner, max_size=3),
@@ -123,10 +123,13 @@ def openai_streams(draw: st.DrawFn) -> tuple[list[str], Expected]:
     expected.stop = {"length": "max_tokens", "content_filter": "refusal"}.get(finish) or (
         "tool_use" if expected.tools else "end_turn"
     )
-    usage = None
+    usage: dict[str, Any] | None = None
     if draw(st.booleans()):
         cached = draw(st.integers(0, 50))
-        usage = {"prompt_tokens": 100 + cached, "completion_tokens": draw(st.integers(0, 500))}
+        usage = {
+            "prompt_tokens": 100 + cached,
+            "completion_tokens": draw(st.integers(0, 500)),
+        }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         usage["prompt_tokens_details"] = {"cached_tokens": cached}
         expected.usage = {
@@ -154,9 +157,19 @@ def anthropic_frame(payload: dict[str, Any]) -> str:
 def anthropic_streams(draw: st.DrawFn) -> tuple[list[str], Expected]:
     """A valid Anthropic-format upstream stream, with pings anywhere after message_start."""
     cached = draw(st.integers(0, 50))
-    start_usage = {"input_tokens": 40, "cache_creation_input_tokens": 0, "cache_read_input_tokens": cached}
+    start_usage: dict[str, Any] = {
+        "input_tokens": 40,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": cached,
+    }
     start_usage["output_tokens"] = 1
-    message = {"id": "msg_up", "type": "message", "role": "assistant", "model": "up", "content": []}
+    message: dict[str, Any] = {
+        "id": "msg_up",
+        "type": "message",
+        "role": "assistant",
+        "model": "up",
+        "content": [],
+    }
     message |= {"stop_reason": None, "stop_sequence": None, "usage": start_usage}
     frames = [anthropic_frame({"type": "message_start", "message": message})]
     expected = Expected()

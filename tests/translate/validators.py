@@ -101,7 +101,7 @@ def validate_anthropic(raw: bytes) -> AnthropicResult:
                 signed = True
             else:
                 assert delta["type"] == "input_json_delta" and block["type"] == "tool_use", delta
-                json_bufs[open_index] += delta["partial_json"]
+                json_bufs[p["index"]] += delta["partial_json"]
         elif kind == "content_block_stop":
             assert p["index"] == open_index, "stop for a block that is not open"
             open_index = None
@@ -147,7 +147,7 @@ def validate_openai(raw: bytes, include_usage: bool) -> OpenAIResult:
     finish: str | None = None
     usage: dict[str, Any] | None = None
     head: tuple[Any, ...] | None = None
-    chunks = []
+    chunks: list[dict[str, Any]] = []
     for pos, (name, data) in enumerate(events):
         last = pos == len(events) - 1
         assert name is None, "OpenAI streams carry no event names"
@@ -217,7 +217,7 @@ def sdk_anthropic_message(raw: bytes) -> dict[str, Any]:
         event = json.loads(data)
         if event["type"] in ("ping", "error", "message_stop"):
             continue
-        snapshot = accumulate_event(event=event, current_snapshot=snapshot, json_bufs=json_bufs)  # type: ignore[arg-type]
+        snapshot = accumulate_event(event=event, current_snapshot=snapshot, json_bufs=json_bufs)
     result: dict[str, Any] = snapshot.to_dict()
     return result
 
