@@ -16,3 +16,10 @@ def test_every_code_is_documented() -> None:
 
 def test_codes_are_unique() -> None:
     assert len({c.code for c in ALL}) == len(ALL)
+
+
+def test_tests_do_not_shadow_the_compiler_package() -> None:
+    """tests/compiler/ must not be importable as `compiler` (needs tests/__init__.py)."""
+    import compiler
+
+    assert Path(compiler.__file__).resolve() == README.parent / "__init__.py"
