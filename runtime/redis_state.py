@@ -368,7 +368,9 @@ class RedisBackend:
 
     def _degrade(self, exc: BaseException) -> None:
         if not self._degraded:
-            self.log.warning("redis state unreachable, routing on local state until it returns: %s", exc)
+            self.log.warning(
+                "redis state unreachable or failing, routing on local state until it answers: %s", exc
+            )
         self._degraded = True
         with contextlib.suppress(RuntimeError):
             if self._reconnect is None or self._reconnect.done():

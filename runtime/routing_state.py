@@ -38,7 +38,6 @@ class Lease:
         "key_probe",
         "provider_probe",
         "reservation",
-        "started",
         "state",
         "verdict",
     )
@@ -49,13 +48,11 @@ class Lease:
         state: KeyState,
         health: ProviderHealth,
         reservation: Reservation,
-        now: float,
     ) -> None:
         self.candidate = candidate
         self.state = state
         self.health = health
         self.reservation = reservation
-        self.started = now
         self.provider_probe = health.breaker.tripped
         """Whether this attempt is the half-open probe of the provider's (or key's) breaker."""
         self.key_probe = state.breaker.tripped
@@ -333,7 +330,7 @@ class RoutingState:
         keys = cand.provider.keys
         if cand.key is not None and len(keys) > 1:
             self._next_key[cand.provider.name] = (keys.index(cand.key) + 1) % len(keys)
-        lease = Lease(cand, state, health, reservation, now)
+        lease = Lease(cand, state, health, reservation)
         lease.affinity = affinity
         return lease
 
@@ -414,6 +411,7 @@ class RoutingState:
             "keys": {slot: state.snapshot(now) for slot, state in sorted(self._keys.items())},
             "providers": {name: health.snapshot(now) for name, health in sorted(self._health.items())},
             "affinity_entries": len(self._affinity),
+            "queued": self._queues.depths(),
             "state": self._backend.snapshot(),
         }
 

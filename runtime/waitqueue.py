@@ -38,6 +38,9 @@ class WaitQueues:
         queue = self._queues.get(chain)
         return len(queue) if queue else 0
 
+    def depths(self) -> dict[str, int]:
+        return {chain: len(queue) for chain, queue in sorted(self._queues.items()) if queue}
+
     def notify(self) -> None:
         """Capacity may have changed: let each chain's head look again."""
         for queue in self._queues.values():
