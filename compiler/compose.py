@@ -10,7 +10,6 @@ anchored object; the count is what a later walk would visit).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,41 +19,15 @@ from ruamel.yaml.error import YAMLError
 from compiler import codes
 from compiler.diagnostics import Diagnostic, Where, make, pointer
 from compiler.nodes import Pos, YMap, YSeq
+from compiler.scalars import TAG, plain_scalar, short
 
 MAX_NODES = 500_000
 """Nodes a file may expand to, aliases counted at full size: far above any real definition set."""
 MAX_DEPTH = 64
 
-_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
-_SPECIAL: dict[str, Any] = {
-    **dict.fromkeys(("", "~", "null", "Null", "NULL")),
-    **dict.fromkeys(("true", "True", "TRUE"), True),
-    **dict.fromkeys(("false", "False", "FALSE"), False),
-    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), float("inf")),
-    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), float("-inf")),
-    **dict.fromkeys((".nan", ".NaN", ".NAN"), float("nan")),
-}
-_TAG = "tag:yaml.org,2002:"
-
-
-def short(tag: str) -> str:
-    return tag.replace(_TAG, "!!")
-
 
 class _Stop(Exception):
     """Composition cannot go on (cap reached); the diagnostic is already recorded."""
-
-
-def plain_scalar(text: str) -> Any:
-    """YAML 1.2 core schema: `yes`/`no`/`on` stay strings (no Norway problem)."""
-    if text in _SPECIAL:
-        return _SPECIAL[text]
-    if _INT.fullmatch(text):
-        return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
-    if _FLOAT.fullmatch(text):
-        return float(text)
-    return text
 
 
 @dataclass
@@ -142,15 +115,15 @@ class Composer:
 
     @staticmethod
     def is_merge_key(event: Any) -> bool:
-        return bool(event.value == "<<" and not event.style and event.tag in (None, _TAG + "merge"))
+        return bool(event.value == "<<" and not event.style and event.tag in (None, TAG + "merge"))
 
     def scalar(self, event: Any, pos: Pos) -> Any:
         tag, text = event.tag, event.value
-        if tag in (None, "!") or tag == _TAG + "merge":
+        if tag in (None, "!") or tag == TAG + "merge":
             return plain_scalar(text) if event.implicit[0] and not event.style else text
-        if tag == _TAG + "str":
+        if tag == TAG + "str":
             return text
-        if tag in (_TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"):
+        if tag in (TAG + "int", TAG + "float", TAG + "bool", TAG + "null"):
             return plain_scalar(text)
         self.error(
             codes.SYNTAX, pos, f"unsupported YAML tag {short(tag)}", "remove the tag; write a plain value"
@@ -191,7 +164,7 @@ class Composer:
                 codes.ALIAS_BOMB, pos, f"nesting deeper than {MAX_DEPTH} levels", "flatten the structure"
             )
             raise _Stop
-        if event.tag not in (None, _TAG + "map", _TAG + "seq"):
+        if event.tag not in (None, TAG + "map", TAG + "seq"):
             self.error(codes.SYNTAX, pos, f"unsupported YAML tag {short(event.tag)}", "remove the tag")
         if event.anchor:
             self.anchors[event.anchor] = _Anchor(node, pos)

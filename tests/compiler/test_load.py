@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.compose import MAX_NODES, compose, plain_scalar
+from compiler.compose import MAX_NODES, compose
 from compiler.load import decode, find_files, load_dir, tab_diagnostics
 from compiler.nodes import YMap, YSeq, locate
+from compiler.scalars import plain_scalar
 
 
 @pytest.mark.parametrize(
