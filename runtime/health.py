@@ -10,13 +10,26 @@ ALPHA = 0.2
 
 
 class ProviderHealth:
-    __slots__ = ("breaker", "error_rate", "ttfb")
+    __slots__ = ("breaker", "error_rate", "last_probe", "ttfb")
 
     def __init__(self, config: Breaker) -> None:
         self.breaker = CircuitBreaker(config)
         self.error_rate = 0.0
         self.ttfb: dict[str, float] = {}
         """Model → moving average of seconds to first byte."""
+        self.last_probe = -float("inf")
+
+    def probed(self, now: float, ok: bool) -> None:
+        """An active probe's verdict. A success closes a tripped breaker at once (that is what
+        probing is for); a failure counts like a request's, or reopens a tripped breaker."""
+        self.last_probe = now
+        breaker = self.breaker
+        if ok:
+            if breaker.tripped and not breaker.probing:
+                breaker.success(probe=True)
+        else:
+            breaker.failure(now, probe=breaker.tripped and not breaker.probing)
+        self.record(ok)
 
     def record(self, ok: bool) -> None:
         self.error_rate += ALPHA * ((0.0 if ok else 1.0) - self.error_rate)

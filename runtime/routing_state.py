@@ -402,6 +402,28 @@ class RoutingState:
                 lease.state.breaker.abandon()
                 lease.state.invalidate()
 
+    # -- active health ----------------------------------------------------------------------
+
+    def probes_due(self, providers: Mapping[str, Provider]) -> list[Provider]:
+        """Enabled providers with `health.interval` set whose last probe is that old."""
+        now = self._clock()
+        return [
+            p
+            for p in providers.values()
+            if p.enabled
+            and p.health.interval is not None
+            and now - self._provider_health(p).last_probe >= p.health.interval
+        ]
+
+    def record_probe(self, provider: Provider, ok: bool) -> None:
+        """Feed an active probe's verdict to the provider's health; keys, windows and
+        quotas are untouched, since a probe is not user traffic."""
+        health = self._provider_health(provider)
+        was_open = health.breaker.tripped
+        health.probed(self._clock(), ok)
+        if health.breaker.tripped and not was_open:
+            self._backend.tripped(provider.name, None, health.breaker.open_until)
+
     # -- views ------------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, object]:
