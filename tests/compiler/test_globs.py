@@ -71,3 +71,16 @@ def test_overlap_cases(a: str, b: str, expected: bool) -> None:
 )
 def test_literal_prefix(pattern: str, prefix: str) -> None:
     assert literal_prefix(pattern) == prefix
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="ab*?[]!-", max_size=4), st.text(alphabet="ab*?[]!-", max_size=4))
+def test_overlap_with_classes_agrees_with_brute_force(a: str, b: str) -> None:
+    assume(not reversed_range(a) and not reversed_range(b))
+    alphabet = sorted(set(a + b + "z"))
+    names = ("".join(p) for n in range(6) for p in itertools.product(alphabet, repeat=n))
+    witness = any(fnmatch.fnmatchcase(n, a) and fnmatch.fnmatchcase(n, b) for n in names)
+    if witness:
+        assert overlap(a, b)
+    elif len(a) + len(b) <= 4:
+        assert not overlap(a, b)
