@@ -18,6 +18,7 @@ from runtime.cooldown import HEALTH_KINDS, FailureKind, penalty
 from runtime.health import ProviderHealth
 from runtime.keystate import KeyState, Reservation
 from runtime.plan import Candidate, Plan, Skip
+from runtime.planner import pool_view, step_refusal
 from runtime.ratelimit import RateInfo
 from runtime.state_backend import MemoryBackend, StateBackend
 from runtime.strategies import Context, StepView, order
@@ -212,59 +213,12 @@ class RoutingState:
         tokens: int,
         capabilities: frozenset[str],
     ) -> StepView | Skip:
-        """Usable keys of a step, the one with most headroom first and the rest in turn (so equal
-        keys rotate); a Skip when none is usable."""
-        if not provider.enabled:
-            return Skip(index, step, f"disabled: {provider.disabled_reason or 'provider disabled'}", None)
-        if capabilities and step.capabilities is not None:
-            missing = sorted(capabilities.difference(step.capabilities))
-            if missing:
-                return Skip(index, step, f"lacks capability {', '.join(missing)}", None)
         breaker = self._provider_health(provider).breaker
-        if not breaker.allows(now):
-            if breaker.probing:
-                return Skip(index, step, "breaker half-open (probe in flight)", None)
-            return Skip(index, step, "breaker open", breaker.open_until)
+        refused = step_refusal(index, step, provider, breaker, now, capabilities)
+        if refused is not None:
+            return refused
         candidates, states = self._step_candidates(index, step, provider)
-        count = len(candidates)
-        if count == 1:
-            room = states[0].usable(now, tokens)
-            if room < 0:
-                return self._skip_step(index, step, candidates, states, now, tokens)
-            return StepView(index, step, list(candidates), room)
-        usable: list[Candidate] = []
-        best, best_room = 0, -1.0
-        start = self._next_key.get(provider.name, 0) % count
-        for position in (*range(start, count), *range(start)):
-            room = states[position].usable(now, tokens)
-            if room >= 0:
-                if room > best_room:
-                    best, best_room = len(usable), room
-                usable.append(candidates[position])
-        if not usable:
-            return self._skip_step(index, step, candidates, states, now, tokens)
-        if best:
-            usable.insert(0, usable.pop(best))
-        return StepView(index, step, usable, best_room)
-
-    @staticmethod
-    def _skip_step(
-        index: int,
-        step: Step,
-        candidates: tuple[Candidate, ...],
-        states: tuple[KeyState, ...],
-        now: float,
-        tokens: int,
-    ) -> Skip:
-        reasons = [state.blocked(now, tokens) for state in states]
-        known = [r for r in reasons if r is not None]
-        if not known:  # usable() and blocked() disagree only through float drift
-            return Skip(index, step, "no usable key", now)
-        timed = [r for r in known if r[1] is not None]
-        reason, until = min(timed, key=lambda r: r[1] or 0.0) if timed else known[0]
-        if len(candidates) > 1:
-            reason = f"{reason} (all {len(candidates)} keys)"
-        return Skip(index, step, reason, until)
+        return pool_view(index, step, candidates, states, self._next_key.get(provider.name, 0), now, tokens)
 
     def soonest_recovery(
         self, chain: Chain, providers: Mapping[str, Provider], *, est_tokens: int = 0
