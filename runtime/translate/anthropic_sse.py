@@ -6,6 +6,7 @@ only the string goes through the encoder. Payload shapes are protocols.md §1.5 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from runtime.sse import anthropic_event
@@ -46,34 +47,19 @@ def tool_start(index: int, tool_id: str, name: str) -> bytes:
     return _START + b"%d" % index + b',"content_block":' + block + b"}\n\n"
 
 
-def text_delta(index: int, text: str) -> bytes:
-    return _DELTA + b"%d" % index + b',"delta":{"type":"text_delta","text":' + encode(text) + b"}}\n\n"
+def _delta_emitter(kind: str, key: str) -> Callable[[int, str], bytes]:
+    middle = f',"delta":{{"type":"{kind}","{key}":'.encode()
+
+    def emit(index: int, value: str) -> bytes:
+        return _DELTA + b"%d" % index + middle + encode(value) + b"}}\n\n"
+
+    return emit
 
 
-def thinking_delta(index: int, text: str) -> bytes:
-    return (
-        _DELTA + b"%d" % index + b',"delta":{"type":"thinking_delta","thinking":' + encode(text) + b"}}\n\n"
-    )
-
-
-def signature_delta(index: int, signature: str) -> bytes:
-    return (
-        _DELTA
-        + b"%d" % index
-        + b',"delta":{"type":"signature_delta","signature":'
-        + encode(signature)
-        + b"}}\n\n"
-    )
-
-
-def input_json_delta(index: int, partial_json: str) -> bytes:
-    return (
-        _DELTA
-        + b"%d" % index
-        + b',"delta":{"type":"input_json_delta","partial_json":'
-        + encode(partial_json)
-        + b"}}\n\n"
-    )
+text_delta = _delta_emitter("text_delta", "text")
+thinking_delta = _delta_emitter("thinking_delta", "thinking")
+signature_delta = _delta_emitter("signature_delta", "signature")
+input_json_delta = _delta_emitter("input_json_delta", "partial_json")
 
 
 def block_stop(index: int) -> bytes:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from runtime.sse import OPENAI_DONE, OPENAI_KEEPALIVE, SSEParser
+from runtime.sse import OPENAI_DONE, OPENAI_KEEPALIVE
 from runtime.translate import ids
 from runtime.translate.codec import DecodeError, decode, encode
 from runtime.translate.errors import ANTHROPIC_TYPE_STATUS, openai_error, row
 from runtime.translate.reasons import finish_reason
+from runtime.translate.stream_driver import StreamDriver
 from runtime.translate.tool_args import input_to_arguments
 from runtime.translate.upstream_errors import anthropic_stream_error_status, client_error, message_of
 from runtime.translate.usage import anthropic_usage_to_openai
@@ -38,7 +39,7 @@ class _Block:
         """Whether any text or argument bytes of this block went out."""
 
 
-class AnthropicToOpenAIStream:
+class AnthropicToOpenAIStream(StreamDriver):
     """Feed raw upstream bytes in any split; send what each call returns to the client as is."""
 
     def __init__(
@@ -50,7 +51,7 @@ class AnthropicToOpenAIStream:
         completion_id: str | None = None,
         created: int | None = None,
     ) -> None:
-        self._parser = SSEParser()
+        super().__init__()
         self._include_usage = include_usage
         self._provider = provider
         stamp = int(time.time()) if created is None else created
@@ -69,11 +70,6 @@ class AnthropicToOpenAIStream:
         self._reasoning_sent = False
         self._finish_sent = False
         self._usage: dict[str, Any] = {}
-        self._done = False
-
-    @property
-    def done(self) -> bool:
-        return self._done
 
     @property
     def usage(self) -> dict[str, Any]:
@@ -86,30 +82,11 @@ class AnthropicToOpenAIStream:
     def keepalive(self) -> bytes:
         return OPENAI_KEEPALIVE if not self._done else b""
 
-    def feed(self, chunk: bytes) -> bytes:
-        if self._done:
-            return b""
-        out: list[bytes] = []
-        for event in self._parser.feed(chunk):
-            self._event(event.data, out)
-            if self._done:
-                break
-        return b"".join(out)
-
-    def finish(self) -> bytes:
-        """At upstream EOF: finish properly after `message_delta`, else end with an error."""
-        if self._done:
-            return b""
-        out: list[bytes] = []
-        for event in self._parser.close():
-            self._event(event.data, out)
-            if self._done:
-                return b"".join(out)
+    def _eof(self, out: list[bytes]) -> None:
         if self._finish_sent:
             self._complete(out)
         else:
             self._error(500, "upstream closed the stream before it finished", out)
-        return b"".join(out)
 
     def fail(self, error_type: str, message: str) -> bytes:
         """End the stream with an error chunk carrying the relay's own `message`.

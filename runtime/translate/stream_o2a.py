@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.sse import SSEParser
 from runtime.translate import anthropic_sse as ev
 from runtime.translate import ids
 from runtime.translate.codec import DecodeError, decode, dumps
 from runtime.translate.errors import anthropic_error
 from runtime.translate.reasons import stop_reason
+from runtime.translate.stream_driver import StreamDriver
 from runtime.translate.thinking import reasoning_text, synthesized_signature
 from runtime.translate.tokens import text_tokens
 from runtime.translate.tool_args import arguments_to_input
@@ -48,7 +48,7 @@ class _Tool:
         self.parts: list[str] = []
 
 
-class OpenAIToAnthropicStream:
+class OpenAIToAnthropicStream(StreamDriver):
     """Feed raw upstream bytes in any split; send what each call returns to the client as is."""
 
     def __init__(
@@ -60,14 +60,13 @@ class OpenAIToAnthropicStream:
         buffer_tools: bool = False,
         message_id: str | None = None,
     ) -> None:
-        self._parser = SSEParser()
+        super().__init__()
         self._model = client_model
         self._input_estimate = input_estimate
         self._provider = provider
         self._buffer_tools = buffer_tools
         self._id = message_id or ids.message_id()
         self._started = False
-        self._done = False
         self._next_index = 0
         self._open_kind = _NONE
         self._open_index = -1
@@ -79,10 +78,6 @@ class OpenAIToAnthropicStream:
         self._finish: str | None = None
         self._upstream_usage: dict[str, Any] | None = None
         self._out_chars = 0
-
-    @property
-    def done(self) -> bool:
-        return self._done
 
     @property
     def usage(self) -> dict[str, int]:
@@ -117,36 +112,20 @@ class OpenAIToAnthropicStream:
         """A `ping` for long upstream silences (the caller owns the timer)."""
         return ev.PING if self._started and not self._done else b""
 
-    def feed(self, chunk: bytes) -> bytes:
-        if self._done:
-            return b""
-        out = [] if self._started else [self.start()]
-        for event in self._parser.feed(chunk):
-            self._event(event.data, out)
-            if self._done:
-                break
-        return b"".join(out)
+    def _opening(self) -> list[bytes]:
+        return [] if self._started else [self.start()]
 
-    def finish(self) -> bytes:
-        """At upstream EOF: close properly after a finish_reason, else end with an error."""
-        if self._done:
-            return b""
-        out = [] if self._started else [self.start()]
-        for event in self._parser.close():
-            self._event(event.data, out)
-            if self._done:
-                return b"".join(out)
+    def _eof(self, out: list[bytes]) -> None:
         if self._finish is not None:
             self._complete(out)
         else:
             self._upstream_error(500, "upstream closed the stream before it finished", out)
-        return b"".join(out)
 
     def fail(self, error_type: str, message: str) -> bytes:
         """End the stream with an Anthropic `error` event (timeouts, disconnects)."""
         if self._done:
             return b""
-        out = [] if self._started else [self.start()]
+        out = self._opening()
         self._close(out, check=False)
         out.append(ev.error(anthropic_error(error_type, message)))
         self._done = True

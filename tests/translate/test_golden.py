@@ -22,6 +22,7 @@ from runtime.translate.request_o2a import openai_request_to_anthropic
 from runtime.translate.response import anthropic_response_to_openai, openai_response_to_anthropic
 from runtime.translate.stream_a2o import AnthropicToOpenAIStream
 from runtime.translate.stream_o2a import OpenAIToAnthropicStream
+from tests.translate.upstreams import drive
 from tests.translate.validators import validate_anthropic, validate_openai
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -89,18 +90,11 @@ def a2o_stream() -> AnthropicToOpenAIStream:
     )
 
 
-def run(machine: OpenAIToAnthropicStream | AnthropicToOpenAIStream, chunks: list[bytes]) -> bytes:
-    out = machine.start()
-    for chunk in chunks:
-        out += machine.feed(chunk)
-    return out + machine.finish()
-
-
 @pytest.mark.parametrize("source", cases("stream_o2a"), ids=lambda p: p.stem)
 def test_stream_o2a_golden(source: Path) -> None:
     raw = source.read_bytes()
-    out = run(o2a_stream(), [raw])
-    assert run(o2a_stream(), [raw[i : i + 1] for i in range(len(raw))]) == out
+    out = drive(o2a_stream(), [raw])
+    assert drive(o2a_stream(), [raw[i : i + 1] for i in range(len(raw))]) == out
     validate_anthropic(out)
     check(source, out)
 
@@ -108,8 +102,8 @@ def test_stream_o2a_golden(source: Path) -> None:
 @pytest.mark.parametrize("source", cases("stream_a2o"), ids=lambda p: p.stem)
 def test_stream_a2o_golden(source: Path) -> None:
     raw = source.read_bytes()
-    out = run(a2o_stream(), [raw])
-    assert run(a2o_stream(), [raw[i : i + 1] for i in range(len(raw))]) == out
+    out = drive(a2o_stream(), [raw])
+    assert drive(a2o_stream(), [raw[i : i + 1] for i in range(len(raw))]) == out
     validate_openai(out, include_usage=True)
     check(source, out)
 

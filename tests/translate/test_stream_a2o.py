@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runtime.translate.stream_a2o import AnthropicToOpenAIStream
-from tests.translate.upstreams import Expected, anthropic_frame, anthropic_streams, split
+from tests.translate.upstreams import Expected, anthropic_frame, anthropic_streams, drive, split
 from tests.translate.validators import sdk_openai_message, validate_openai
 
 
@@ -18,13 +18,7 @@ def run(chunks: list[bytes], include_usage: bool = True) -> bytes:
     machine = AnthropicToOpenAIStream(
         "gpt-client", include_usage, provider="zai", completion_id="chatcmpl-test", created=1700000000
     )
-    out = machine.start()
-    for chunk in chunks:
-        out += machine.feed(chunk)
-    out += machine.finish()
-    assert machine.done
-    assert machine.finish() == b"" and machine.feed(b"data: {}\n\n") == b""
-    return out
+    return drive(machine, chunks)
 
 
 def frames(*payloads: dict[str, Any]) -> list[bytes]:
@@ -56,6 +50,14 @@ def delta(index: int, d: dict[str, Any]) -> dict[str, Any]:
 
 def stop(index: int) -> dict[str, Any]:
     return {"type": "content_block_stop", "index": index}
+
+
+def text_block(index: int, text: str) -> list[dict[str, Any]]:
+    return [
+        block(index, {"type": "text", "text": ""}),
+        delta(index, {"type": "text_delta", "text": text}),
+        stop(index),
+    ]
 
 
 def end(reason: str, output: int = 5) -> list[dict[str, Any]]:
@@ -160,9 +162,7 @@ def test_without_include_usage_there_is_no_usage_chunk() -> None:
     out = run(
         frames(
             START,
-            block(0, {"type": "text", "text": ""}),
-            delta(0, {"type": "text_delta", "text": "hi"}),
-            stop(0),
+            *text_block(0, "hi"),
             *end("max_tokens"),
         ),
         include_usage=False,
@@ -201,9 +201,7 @@ def test_message_delta_without_message_stop_still_finishes() -> None:
     out = run(
         frames(
             START,
-            block(0, {"type": "text", "text": ""}),
-            delta(0, {"type": "text_delta", "text": "x"}),
-            stop(0),
+            *text_block(0, "x"),
             end("end_turn")[0],
         )
     )

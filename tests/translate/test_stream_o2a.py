@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runtime.translate.stream_o2a import OpenAIToAnthropicStream
-from tests.translate.upstreams import Expected, openai_streams, split
+from tests.translate.upstreams import Expected, drive, openai_streams, split
 from tests.translate.validators import AnthropicResult, sdk_anthropic_message, validate_anthropic
 
 
@@ -18,13 +18,7 @@ def run(chunks: list[bytes], *, buffer_tools: bool = False) -> bytes:
     machine = OpenAIToAnthropicStream(
         "claude-client", 42, provider="groq", buffer_tools=buffer_tools, message_id="msg_test"
     )
-    out = machine.start()
-    for chunk in chunks:
-        out += machine.feed(chunk)
-    out += machine.finish()
-    assert machine.done
-    assert machine.finish() == b"" and machine.feed(b"data: {}\n\n") == b""
-    return out
+    return drive(machine, chunks)
 
 
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> bytes:

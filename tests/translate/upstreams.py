@@ -16,6 +16,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from runtime.translate.stream_a2o import AnthropicToOpenAIStream
+from runtime.translate.stream_o2a import OpenAIToAnthropicStream
+
 _words = st.text(st.characters(codec="utf-8", blacklist_categories=["Cs"]), min_size=1, max_size=12)
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-1000, 1000) | _words,
@@ -234,3 +237,14 @@ def split(raw: bytes, cuts: list[int]) -> list[bytes]:
     bounds = sorted({c for c in cuts if 0 < c < len(raw)})
     edges = [0, *bounds, len(raw)]
     return [raw[a:b] for a, b in itertools.pairwise(edges)]
+
+
+def drive(machine: OpenAIToAnthropicStream | AnthropicToOpenAIStream, chunks: list[bytes]) -> bytes:
+    """Everything a client receives: start, each chunk, the upstream EOF; then nothing more."""
+    out = machine.start()
+    for chunk in chunks:
+        out += machine.feed(chunk)
+    out += machine.finish()
+    assert machine.done
+    assert machine.finish() == b"" and machine.feed(b"data: {}\n\n") == b""
+    return out
