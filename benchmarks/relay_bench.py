@@ -107,9 +107,9 @@ async def latency_report(direct: str, relay: str, seconds: float) -> None:
             d = await open_loop(session, direct, rate, seconds)
             r = await open_loop(session, relay, rate, seconds)
             print(
-                f"open loop {rate:>3}/s: direct p50 {pct(d, .5):.2f} ms p99 {pct(d, .99):.2f} ms | "
-                f"relay p50 {pct(r, .5):.2f} ms p99 {pct(r, .99):.2f} ms | "
-                f"added p50 {pct(r, .5) - pct(d, .5):.2f} ms p99 {pct(r, .99) - pct(d, .99):.2f} ms"
+                f"open loop {rate:>3}/s: direct p50 {pct(d, 0.5):.2f} ms p99 {pct(d, 0.99):.2f} ms | "
+                f"relay p50 {pct(r, 0.5):.2f} ms p99 {pct(r, 0.99):.2f} ms | "
+                f"added p50 {pct(r, 0.5) - pct(d, 0.5):.2f} ms p99 {pct(r, 0.99) - pct(d, 0.99):.2f} ms"
             )
         d_t = await ttfb(session, direct, 200)
         r_t = await ttfb(session, relay, 200)
@@ -128,7 +128,10 @@ def wrk(url: str, seconds: int, tmp: Path) -> float | None:
         f"wrk.body = '{BODY.decode()}'\n"
     )
     out = subprocess.run(
-        ["wrk", "-t2", "-c64", f"-d{seconds}s", "-s", str(script), url], capture_output=True, text=True, check=True
+        ["wrk", "-t2", "-c64", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
@@ -145,16 +148,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         up_port, relay_port = free_port(), free_port()
-        upstream = subprocess.Popen([sys.executable, "-m", "benchmarks.upstream_server", str(up_port)], cwd=repo, env=env)
+        upstream = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.upstream_server", str(up_port)], cwd=repo, env=env
+        )
         (tmp / "chains").mkdir()
         (tmp / "chains" / "bench.yaml").write_text(DEFS.format(port=up_port))
         subprocess.run(
-            [sys.executable, "-m", "compiler.cli", "build", str(tmp / "chains"), "-o", str(tmp / "gen")],
-            cwd=repo, env=env, check=True, capture_output=True,
+            [sys.executable, "-m", "compiler", "build", str(tmp / "chains"), "-o", str(tmp / "gen")],
+            cwd=repo,
+            env=env,
+            check=True,
+            capture_output=True,
         )
         relay = subprocess.Popen(
             [sys.executable, "-m", "runtime.serve", str(tmp / "gen"), "--listen", f"127.0.0.1:{relay_port}"],
-            cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=repo,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             wait_port(up_port)
@@ -181,7 +192,9 @@ def main() -> None:
             if relay_rps is None:
                 print("throughput: wrk not installed (apt-get install wrk), skipped")
             else:
-                print(f"throughput, 64 connections: direct {direct_rps:.0f} req/s | relay {relay_rps:.0f} req/s")
+                print(
+                    f"throughput, 64 connections: direct {direct_rps:.0f} req/s | relay {relay_rps:.0f} req/s"
+                )
                 print(f"relay RSS under load (peak): {peak[0]:.1f} MB")
         finally:
             for proc in (relay, upstream):

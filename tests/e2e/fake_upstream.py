@@ -115,6 +115,16 @@ def default_stream(fmt: str, model: str, text: str) -> list[bytes]:
     ]
 
 
+async def _hold(request: web.Request, limit: float = 120.0) -> None:
+    """Stay silent while the peer keeps the connection open (bounded), so `open` in
+    /_stats counts exactly the upstream requests a client of ours has not closed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    transport = request.transport  # aiohttp detaches it from the request later; keep our own
+    while loop.time() < deadline and transport is not None and not transport.is_closing():
+        await asyncio.sleep(0.02)
+
+
 async def generate(request: web.Request) -> web.StreamResponse:
     fmt = "anthropic" if request.path.endswith("/messages") else "openai"
     raw = await request.read()
@@ -140,7 +150,8 @@ async def _answer(
     if step.get("delay"):
         await asyncio.sleep(step["delay"])
     if step.get("hang"):
-        await asyncio.sleep(3600)
+        await _hold(request)
+        return web.Response(status=204)
     status = int(step.get("status", 200))
     headers = dict(step.get("headers", {}))
     if "frames" in step or (status == 200 and body.get("stream") and "body" not in step):
@@ -160,7 +171,7 @@ async def _answer(
             if step.get("frame_delay"):
                 await asyncio.sleep(step["frame_delay"])
         if step.get("hang_after"):
-            await asyncio.sleep(3600)
+            await _hold(request)
         return resp
     if "body" in step:
         payload = step["body"]
@@ -211,5 +222,4 @@ if __name__ == "__main__":
         port=int(sys.argv[1]),
         print=None,
         access_log=None,
-        handler_cancellation=True,
     )

@@ -37,12 +37,20 @@ def free_port() -> int:
 
 
 def wait_until(
-    check: Callable[[], bool], what: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None
+    check: Callable[[], bool],
+    what: str,
+    timeout: float = 20.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
+            out = (
+                log.read_text(errors="replace")
+                if log
+                else (proc.stdout.read().decode() if proc.stdout else "")
+            )
             raise RuntimeError(f"{what}: process exited with {proc.returncode}:\n{out[-3000:]}")
         if check():
             return
@@ -109,7 +117,7 @@ class FakeUpstream:
 
 def build(chains: Path, out: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "compiler.cli", "build", str(chains), "-o", str(out)],
+        [sys.executable, "-m", "compiler", "build", str(chains), "-o", str(out)],
         cwd=REPO,
         env=clean_env(env),
         capture_output=True,
@@ -127,29 +135,32 @@ def write_defs(folder: Path, files: dict[str, str]) -> Path:
 
 
 class Relay:
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, generated: Path) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, generated: Path, log: Path) -> None:
         self.proc = proc
         self.url = url
         self.generated = generated
+        self.log = log
 
     def output(self) -> str:
-        """Everything the relay printed so far (call after stopping it)."""
-        return self.proc.stdout.read().decode() if self.proc.stdout else ""
+        """Everything the relay printed so far: its log file, which never fills up like a pipe."""
+        return self.log.read_text(errors="replace")
 
 
 @contextmanager
 def relay_run(generated: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Relay]:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "compiler.cli", "run", str(generated), "--listen", f"127.0.0.1:{port}", *args],
-        cwd=REPO,
-        env=clean_env(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    relay = Relay(proc, f"http://127.0.0.1:{port}", generated)
+    log = generated.parent / f"relay-{port}.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "compiler", "run", str(generated), "--listen", f"127.0.0.1:{port}", *args],
+            cwd=REPO,
+            env=clean_env(env),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    relay = Relay(proc, f"http://127.0.0.1:{port}", generated, log)
     try:
-        wait_until(lambda: _answers(relay.url + "/ready"), "relay run", proc=proc)
+        wait_until(lambda: _answers(relay.url + "/ready"), "relay run", proc=proc, log=log)
         yield relay
     finally:
         stop(proc)

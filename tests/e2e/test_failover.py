@@ -48,7 +48,7 @@ def test_429_fails_over_and_cools_the_key_down(fake: FakeUpstream, start_relay: 
             model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
         )
         assert raw.headers["x-relay-provider"] == "anth_b" and raw.headers["x-relay-attempts"] == "1"
-        assert "anth_a/claude-up-a: cooldown" in raw.headers["x-relay-skipped"]
+        assert "anth_a/claude-up-a: rate limited" in raw.headers["x-relay-skipped"]
         assert len(fake.requests()) == 1  # the cooling step cost no network call
 
 
@@ -103,7 +103,7 @@ def test_every_step_rate_limited_gives_429_with_retry_after_and_attempts(
             openai.OpenAI(base_url=relay.url + "/v1", api_key="k", max_retries=0).chat.completions.create(
                 model="claude-x", messages=[{"role": "user", "content": "hi"}]
             )
-        assert "skipped: cooldown" in str(oerr.value)
+        assert "skipped: rate limited" in str(oerr.value)
         assert fake.requests() == []
 
 
@@ -169,7 +169,7 @@ def test_drop_after_first_byte_ends_stream_with_error_event(
     with start_relay({"r.yaml": BASIC.format(url=fake.url)}) as relay:
         fake.script({"frames": frames, "drop_after": 4})
         body = {
-            "model": "claude-x",
+            "model": "claude-up-a",
             "max_tokens": 5,
             "stream": True,
             "messages": [{"role": "user", "content": "x"}],

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 AUTHED = BASIC.replace(
     "version: 1\n",
-    'version: 1\nserver:\n  auth:\n    keys: ["${RELAY_TEST_CLIENT_KEY}"]\n  max_body_bytes: 2000\n',
+    'version: 1\nserver:\n  auth:\n    keys: ["${{RELAY_TEST_CLIENT_KEY}}"]\n  max_body_bytes: 2000\n',
 )
 CLIENT_KEY = {"RELAY_TEST_CLIENT_KEY": "relay-client-key-1234"}
 
@@ -96,7 +96,7 @@ def _serve_refusal(tmp_path: Path, defs: str, *args: str) -> subprocess.Complete
     chains = write_defs(tmp_path / "chains", {"r.yaml": defs})
     assert build(chains, tmp_path / "gen", UPSTREAM_KEYS).returncode == 0
     return subprocess.run(
-        [sys.executable, "-m", "compiler.cli", "run", str(tmp_path / "gen"), *args],
+        [sys.executable, "-m", "compiler", "run", str(tmp_path / "gen"), *args],
         cwd=REPO,
         env=clean_env(UPSTREAM_KEYS),
         capture_output=True,

@@ -16,7 +16,7 @@ def _write(line):
 
 
 def _after_fork():
-    if "runtime.serve" not in sys.modules:
+    if "runtime.app" not in sys.modules:
         return
     _IN_WORKER.append(True)
     present = sorted(m for m in sys.modules if m.split(".")[0] in _FORBIDDEN)
