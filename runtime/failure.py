@@ -52,6 +52,8 @@ def all_failed(chain: str, attempts: Sequence[_Attempt], plan: Plan, now: float)
         return Overloaded(f"every step of chain {chain!r} is overloaded: {listing}")
     if outcomes and outcomes <= {"timeout"}:
         return GatewayTimeout(f"every step of chain {chain!r} timed out: {listing}")
+    if not attempts and plan.skipped and all(s.reason.startswith("lacks capability") for s in plan.skipped):
+        return BadRequest(f"no step of chain {chain!r} can take this request: {listing}")
     if not attempts:
         return Overloaded(f"no step of chain {chain!r} is available: {listing}")
     return BadGateway(f"every step of chain {chain!r} failed: {listing}")

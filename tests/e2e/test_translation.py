@@ -1,0 +1,236 @@
+"""Cross-format chains through a real `relay run`: the client never sees the upstream's format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.e2e.conftest import UPSTREAM_KEYS
+from tests.e2e.procs import FakeUpstream, Relay, build, relay_run, write_defs
+from tests.e2e.sse import (
+    WEATHER_TOOL_ANTHROPIC,
+    WEATHER_TOOL_OPENAI,
+    anthropic_tool_message,
+    anthropic_tool_stream,
+    openai_tool_completion,
+    openai_tool_stream,
+)
+
+pytestmark = pytest.mark.e2e
+
+CROSS = """\
+version: 1
+providers:
+  oai:
+    api: openai
+    base_url: {url}/v1
+    keys: ["${{UP_KEY_O}}"]
+  anth:
+    api: anthropic
+    base_url: {url}
+    keys: ["${{UP_KEY_A}}"]
+models:
+  text-only:
+    capabilities: [tools, stream]
+    providers: {{oai: llama-text}}
+chains:
+  claude:
+    match: ["claude-*"]
+    steps: [oai/llama-up]
+  gpt:
+    steps: [anth/claude-up]
+  text:
+    steps: [oai/text-only]
+"""
+
+
+@pytest.fixture(scope="module")
+def cross(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
+    root = tmp_path_factory.mktemp("cross")
+    chains = write_defs(root / "chains", {"r.yaml": CROSS.format(url=fake.url)})
+    result = build(chains, root / "generated", UPSTREAM_KEYS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with relay_run(root / "generated", env=UPSTREAM_KEYS) as relay:
+        yield relay
+
+
+def _anthropic(relay: Relay) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
+
+
+def _openai(relay: Relay) -> openai.OpenAI:
+    return openai.OpenAI(base_url=relay.url + "/v1", api_key="k", max_retries=0)
+
+
+def test_claude_code_tool_round_trip_on_an_openai_upstream(cross: Relay, fake: FakeUpstream) -> None:
+    fake.script(
+        {"frames": openai_tool_stream("llama-up")},
+        {"body": openai_tool_completion("llama-up")},
+        {"text": "Sunny."},
+    )
+    client = _anthropic(cross)
+    kwargs = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 200,
+        "tools": [WEATHER_TOOL_ANTHROPIC],
+        "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=1; cch=abcde;"},
+            {"type": "text", "text": "You are helpful."},
+        ],
+        "messages": [{"role": "user", "content": "weather in Paris?"}],
+    }
+    with client.messages.stream(**kwargs) as stream:  # type: ignore[arg-type]
+        streamed = stream.get_final_message()
+    whole = client.messages.create(**kwargs)  # type: ignore[arg-type]
+    assert streamed.model_dump(exclude={"id"}) == whole.model_dump(exclude={"id"})
+    assert streamed.model == "claude-sonnet-4-5" and streamed.stop_reason == "tool_use"
+    tool = next(b for b in streamed.content if b.type == "tool_use")
+    assert tool.id == "call_Xy9" and tool.input == {"city": "Paris"} and tool.name == "get_weather"
+    sent = fake.requests()[0]["body"]
+    assert sent["model"] == "llama-up" and sent["messages"][0] == {
+        "role": "system",
+        "content": "You are helpful.",
+    }
+    assert sent["tools"][0]["function"]["name"] == "get_weather" and sent["stream_options"] == {
+        "include_usage": True
+    }
+
+    answer = client.messages.create(
+        **{
+            **kwargs,
+            "messages": [
+                {"role": "user", "content": "weather in Paris?"},
+                {"role": "assistant", "content": [b.model_dump() for b in whole.content]},
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": tool.id, "content": "18C, sun"}],
+                },
+            ],
+        }
+    )  # type: ignore[arg-type]
+    assert answer.content[0].text == "Sunny."  # type: ignore[union-attr]
+    history = fake.requests()[2]["body"]["messages"]
+    assert history[2]["tool_calls"][0]["id"] == "call_Xy9"
+    assert history[3] == {"role": "tool", "tool_call_id": "call_Xy9", "content": "18C, sun"}
+
+
+def test_openai_sdk_tool_round_trip_on_an_anthropic_upstream(cross: Relay, fake: FakeUpstream) -> None:
+    fake.script(
+        {"frames": anthropic_tool_stream("claude-up")},
+        {"body": anthropic_tool_message("claude-up")},
+        {"text": "Sunny."},
+    )
+    client = _openai(cross)
+    kwargs = {
+        "model": "gpt",
+        "tools": [WEATHER_TOOL_OPENAI],
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "weather in Paris?"},
+        ],
+    }
+    with client.chat.completions.stream(**kwargs, stream_options={"include_usage": True}) as stream:  # type: ignore[arg-type]
+        streamed = stream.get_final_completion()
+    whole = client.chat.completions.create(**kwargs)  # type: ignore[arg-type]
+    s_msg, w_msg = streamed.choices[0].message, whole.choices[0].message
+    assert s_msg.content == w_msg.content == "Checking."
+    assert [c.id for c in s_msg.tool_calls or []] == [c.id for c in w_msg.tool_calls or []] == ["toolu_01AbC"]
+    s_args, w_args = s_msg.tool_calls[0].function.arguments, w_msg.tool_calls[0].function.arguments  # type: ignore[index]
+    assert json.loads(s_args) == json.loads(w_args) == {"city": "Paris"}
+    assert streamed.choices[0].finish_reason == whole.choices[0].finish_reason == "tool_calls"
+    assert (
+        streamed.usage is not None
+        and streamed.usage.prompt_tokens == 25
+        and streamed.usage.completion_tokens == 30
+    )
+    assert streamed.model == whole.model == "gpt"
+    sent = fake.requests()[1]
+    assert sent["body"]["system"] == "Be brief." and sent["body"]["max_tokens"] > 0
+    assert {k.lower(): v for k, v in sent["headers"].items()}["anthropic-version"] == "2023-06-01"
+
+    call = w_msg.tool_calls[0]  # type: ignore[index]
+    answer = client.chat.completions.create(
+        model="gpt",
+        tools=[WEATHER_TOOL_OPENAI],
+        messages=[  # type: ignore[list-item]
+            {"role": "user", "content": "weather in Paris?"},
+            {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+            {"role": "tool", "tool_call_id": call.id, "content": "18C, sun"},
+        ],
+    )
+    assert answer.choices[0].message.content == "Sunny."
+    history = fake.requests()[2]["body"]["messages"]
+    assert history[1]["content"][0] == {
+        "type": "tool_use",
+        "id": "toolu_01AbC",
+        "name": "get_weather",
+        "input": {"city": "Paris"},
+    }
+    assert history[2]["content"][0]["tool_use_id"] == "toolu_01AbC"
+
+
+def test_upstream_errors_arrive_in_the_clients_format(cross: Relay, fake: FakeUpstream) -> None:
+    fake.script(
+        {
+            "status": 404,
+            "body": {"error": {"message": "model llama-up does not exist", "type": "invalid_request_error"}},
+        }
+    )
+    with pytest.raises(anthropic.NotFoundError) as err:
+        _anthropic(cross).messages.create(
+            model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        )
+    assert err.value.body["type"] == "error" and "does not exist" in err.value.message  # type: ignore[index]
+
+
+def test_mid_stream_failure_on_a_translated_stream_ends_with_an_error_event(
+    cross: Relay, fake: FakeUpstream
+) -> None:
+    fake.script({"frames": openai_tool_stream("llama-up"), "drop_after": 3})
+    body = {
+        "model": "claude-x",
+        "max_tokens": 5,
+        "stream": True,
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    with httpx.stream("POST", cross.url + "/v1/messages", json=body, timeout=10) as resp:
+        data = b"".join(resp.iter_raw())
+    assert data.startswith(b"event: message_start") and data.endswith(b"\n\n")
+    assert b"event: error\n" in data and b"event: message_stop" not in data
+
+
+def test_a_request_no_step_can_take_is_a_400_naming_what(cross: Relay, fake: FakeUpstream) -> None:
+    fake.script()
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    with pytest.raises(openai.BadRequestError) as err:
+        _openai(cross).chat.completions.create(
+            model="text",
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "what is this"},
+                        {
+                            "type": "image_url",
+                            "image_url": {"url": "data:image/png;base64," + image["source"]["data"]},
+                        },
+                    ],
+                }
+            ],
+        )  # type: ignore[index]
+    assert "vision" in str(err.value)
+    assert fake.requests() == []
+    raw = _anthropic(cross).messages.with_raw_response.count_tokens(
+        model="claude-x", messages=[{"role": "user", "content": "count these words please"}]
+    )
+    assert raw.headers["x-relay-token-count"] == "estimate" and raw.parse().input_tokens > 0
+
+
+def test_root_count_of_chains_in_models(cross: Relay) -> None:
+    assert [m.id for m in _openai(cross).models.list()] == ["claude", "gpt", "text", "text-only"]
