@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import statistics
@@ -48,23 +49,23 @@ chains:
 """
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MB."""
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process and its children in MB. Granian forks its worker from the
+    main process, so summed RSS counts their shared pages twice; PSS splits them fairly."""
     pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    total = 0
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    rss = pss = 0
     for p in pids:
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
         except OSError:
             continue
-    return total / 1024
+    return rss / 1024, pss / 1024
 
 
 def pct(values: list[float], q: float) -> float:
@@ -72,22 +73,26 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def open_loop(session: aiohttp.ClientSession, url: str, rate: float, seconds: float) -> list[float]:
-    """Latency in ms of requests sent on a fixed schedule, measured from their scheduled time."""
-    loop = asyncio.get_running_loop()
-    latencies: list[float] = []
-    start = loop.time() + 0.05
+async def open_loop(
+    session: aiohttp.ClientSession, urls: tuple[str, str], rate: float, seconds: float
+) -> tuple[list[float], list[float]]:
+    """Latencies in ms for each of two URLs, both sent `rate` times a second on one fixed,
+    interleaved schedule (so machine noise hits both alike), measured from the scheduled
+    time with perf_counter (uvloop's loop.time() has only millisecond resolution)."""
+    results: tuple[list[float], list[float]] = ([], [])
+    start = time.perf_counter() + 0.05
+    step = 1.0 / (2 * rate)
 
-    async def one(at: float) -> None:
-        await asyncio.sleep(max(0.0, at - loop.time()))
-        async with session.post(url, data=BODY, headers={"content-type": "application/json"}) as resp:
+    async def one(i: int) -> None:
+        at = start + i * step
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        async with session.post(urls[i % 2], data=BODY, headers={"content-type": "application/json"}) as resp:
             await resp.read()
             assert resp.status == 200, resp.status
-        latencies.append((loop.time() - at) * 1000)
+        results[i % 2].append((time.perf_counter() - at) * 1000)
 
-    count = int(rate * seconds)
-    await asyncio.gather(*(one(start + i / rate) for i in range(count)))
-    return latencies
+    await asyncio.gather(*(one(i) for i in range(int(2 * rate * seconds))))
+    return results
 
 
 async def ttfb(session: aiohttp.ClientSession, url: str, n: int) -> list[float]:
@@ -104,8 +109,7 @@ async def ttfb(session: aiohttp.ClientSession, url: str, n: int) -> list[float]:
 async def latency_report(direct: str, relay: str, seconds: float) -> None:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         for rate in (25, 200):
-            d = await open_loop(session, direct, rate, seconds)
-            r = await open_loop(session, relay, rate, seconds)
+            d, r = await open_loop(session, (direct, relay), rate, seconds)
             print(
                 f"open loop {rate:>3}/s: direct p50 {pct(d, 0.5):.2f} ms p99 {pct(d, 0.99):.2f} ms | "
                 f"relay p50 {pct(r, 0.5):.2f} ms p99 {pct(r, 0.99):.2f} ms | "
@@ -173,16 +177,18 @@ def main() -> None:
             direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
             via = f"http://127.0.0.1:{relay_port}/v1/chat/completions"
             uvloop.run(latency_report(direct, via, 1.0))  # warm both paths
-            print(f"relay RSS idle: {rss_mb(relay.pid):.1f} MB")
+            rss, pss = memory_mb(relay.pid)
+            print(f"relay memory idle (main + worker): RSS {rss:.1f} MB, PSS {pss:.1f} MB")
             uvloop.run(latency_report(direct, via, args.seconds))
             seconds = max(int(args.seconds), 3)
             direct_rps = wrk(direct, seconds, tmp)
-            peak = [0.0]
+            peak = [0.0, 0.0]
             stop = threading.Event()
 
             def sample() -> None:
                 while not stop.wait(0.2):
-                    peak[0] = max(peak[0], rss_mb(relay.pid))
+                    rss, pss = memory_mb(relay.pid)
+                    peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
 
             sampler = threading.Thread(target=sample)
             sampler.start()
@@ -195,7 +201,7 @@ def main() -> None:
                 print(
                     f"throughput, 64 connections: direct {direct_rps:.0f} req/s | relay {relay_rps:.0f} req/s"
                 )
-                print(f"relay RSS under load (peak): {peak[0]:.1f} MB")
+                print(f"relay memory under load (peak): RSS {peak[0]:.1f} MB, PSS {peak[1]:.1f} MB")
         finally:
             for proc in (relay, upstream):
                 proc.terminate()
