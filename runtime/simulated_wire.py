@@ -1,7 +1,8 @@
 """Wire shapes the simulated provider answers with, exactly as real upstreams frame them.
 
 Split from `simulated` so that module keeps the behaviour (limits, latency, failures)
-and this one only the bytes: full bodies, Anthropic SSE events and OpenAI chunks.
+and this one only the bytes: full bodies, Anthropic SSE events (on the same byte templates
+the translator emits) and OpenAI chunks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import time
 from typing import Any
 
 import msgspec
+
+from runtime.sse import OPENAI_DONE, openai_data
+from runtime.translate import anthropic_sse as sse
 
 _encode = msgspec.json.Encoder().encode
 ToolCall = tuple[str, dict[str, Any]] | None
@@ -20,12 +24,8 @@ def _words(text: str) -> list[str]:
     return [w if i == 0 else " " + w for i, w in enumerate(words)]
 
 
-def _event(name: str, payload: dict[str, Any]) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + _encode(payload) + b"\n\n"
-
-
 def _data(payload: dict[str, Any]) -> bytes:
-    return b"data: " + _encode(payload) + b"\n\n"
+    return openai_data(_encode(payload))
 
 
 def _usage(usage_in: int, usage_out: int) -> dict[str, int]:
@@ -58,49 +58,24 @@ def anthropic_body(serial: int, model: str, reply: str, call: ToolCall, usage_in
 
 
 def anthropic_events(serial: int, model: str, reply: str, call: ToolCall, usage_in: int) -> list[bytes]:
-    message: dict[str, Any] = {
-        "id": f"msg_sim{serial:06d}",
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": _usage(usage_in, 1),
-    }
     words = _words(reply)
     parts = [
-        _event("message_start", {"type": "message_start", "message": message}),
-        _event(
-            "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        ),
-        _event("ping", {"type": "ping"}),
+        sse.message_start(f"msg_sim{serial:06d}", model, _usage(usage_in, 1)),
+        sse.text_start(0),
+        sse.PING,
+        *(sse.text_delta(0, w) for w in words),
+        sse.block_stop(0),
     ]
-    parts += [
-        _event(
-            "content_block_delta",
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}},
-        )
-        for w in words
-    ]
-    parts.append(_event("content_block_stop", {"type": "content_block_stop", "index": 0}))
     if call is not None:
-        block = {"type": "tool_use", "id": f"toolu_sim{serial:06d}", "name": call[0], "input": {}}
-        delta = {"type": "input_json_delta", "partial_json": _encode(call[1]).decode()}
         parts += [
-            _event(
-                "content_block_start", {"type": "content_block_start", "index": 1, "content_block": block}
-            ),
-            _event("content_block_delta", {"type": "content_block_delta", "index": 1, "delta": delta}),
-            _event("content_block_stop", {"type": "content_block_stop", "index": 1}),
+            sse.tool_start(1, f"toolu_sim{serial:06d}", call[0]),
+            sse.input_json_delta(1, _encode(call[1]).decode()),
+            sse.block_stop(1),
         ]
-    final = {
-        "type": "message_delta",
-        "delta": {"stop_reason": "tool_use" if call else "end_turn", "stop_sequence": None},
-        "usage": {"output_tokens": len(words)},
-    }
-    parts += [_event("message_delta", final), _event("message_stop", {"type": "message_stop"})]
+    parts += [
+        sse.message_delta("tool_use" if call else "end_turn", {"output_tokens": len(words)}),
+        sse.MESSAGE_STOP,
+    ]
     return parts
 
 
@@ -159,5 +134,5 @@ def openai_chunks(
     parts.append(chunk({}, "tool_calls" if call else "stop"))
     if include_usage:
         parts.append(_data({**head, "choices": [], "usage": _openai_usage(usage_in, len(words))}))
-    parts.append(b"data: [DONE]\n\n")
+    parts.append(OPENAI_DONE)
     return parts

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.procs import FakeUpstream, Relay, build, fake_upstream, relay_run, write_defs
+from tests.e2e.procs import FakeUpstream, Relay, build, fake_upstream, relay_run, served, write_defs
 
 UPSTREAM_KEYS = {
     "UP_KEY_A": "test-upstream-key-a",
@@ -77,9 +77,5 @@ def start_relay(tmp_path: Path) -> RelayFactory:
 @pytest.fixture(scope="module")
 def basic_relay(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     """One relay for the many tests that only script the upstream."""
-    root = tmp_path_factory.mktemp("basic")
-    chains = write_defs(root / "chains", {"relay.yaml": BASIC.format(url=fake.url)})
-    result = build(chains, root / "generated", UPSTREAM_KEYS)
-    assert result.returncode == 0, result.stdout + result.stderr
-    with relay_run(root / "generated", env=UPSTREAM_KEYS) as relay:
+    with served(tmp_path_factory.mktemp("basic"), BASIC.format(url=fake.url), UPSTREAM_KEYS) as relay:
         yield relay

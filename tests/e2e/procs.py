@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import httpx
+import openai
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_KEY_VARS = (
@@ -164,3 +166,27 @@ def relay_run(generated: Path, *args: str, env: dict[str, str] | None = None) ->
         yield relay
     finally:
         stop(proc)
+
+
+@contextmanager
+def served(root: Path, defs: str, env: dict[str, str] | None = None) -> Iterator[Relay]:
+    """Write one definition file, `relay build` it and `relay run` the result."""
+    chains = write_defs(root / "chains", {"relay.yaml": defs})
+    result = build(chains, root / "generated", env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with relay_run(root / "generated", env=env) as relay:
+        yield relay
+
+
+def anthropic_client(relay: Relay, **kw: Any) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=relay.url, api_key="unused-client-key", max_retries=0, **kw)
+
+
+def openai_client(relay: Relay) -> openai.OpenAI:
+    return openai.OpenAI(base_url=relay.url + "/v1", api_key="unused-client-key", max_retries=0)
+
+
+def stream_raw(relay: Relay, body: dict[str, Any], path: str = "/v1/messages") -> bytes:
+    """Every byte of a streamed answer, exactly as the relay sent it."""
+    with httpx.stream("POST", relay.url + path, json=body, timeout=20) as resp:
+        return b"".join(resp.iter_raw())

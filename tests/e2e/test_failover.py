@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from tests.e2e.conftest import BASIC, RelayFactory
-from tests.e2e.procs import FakeUpstream, Relay, wait_until
+from tests.e2e.procs import FakeUpstream, Relay, stream_raw, wait_until
 from tests.e2e.sse import anthropic_tool_stream, frame
 
 pytestmark = pytest.mark.e2e
@@ -174,8 +174,7 @@ def test_drop_after_first_byte_ends_stream_with_error_event(
             "stream": True,
             "messages": [{"role": "user", "content": "x"}],
         }
-        with httpx.stream("POST", relay.url + "/v1/messages", json=body, timeout=10) as resp:
-            data = b"".join(resp.iter_raw())
+        data = stream_raw(relay, body)
         assert data.startswith("".join(frames[:4]).encode())
         assert data.endswith(b"\n\n") and b"event: error\n" in data and b"message_stop" not in data
         with pytest.raises(anthropic.APIStatusError):
@@ -196,8 +195,7 @@ def test_stalled_stream_ends_with_error_after_stream_idle(
             "messages": [{"role": "user", "content": "x"}],
         }
         started = time.monotonic()
-        with httpx.stream("POST", relay.url + "/v1/messages", json=body, timeout=10) as resp:
-            data = b"".join(resp.iter_raw())
+        data = stream_raw(relay, body)
         assert b"event: error\n" in data and b"timeout_error" in data
         assert time.monotonic() - started < 8
 

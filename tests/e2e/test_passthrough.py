@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import anthropic
-import httpx
-import openai
 import pytest
 
-from tests.e2e.procs import FakeUpstream, Relay
+from tests.e2e.procs import FakeUpstream, Relay, anthropic_client, openai_client, stream_raw
 from tests.e2e.sse import (
     WEATHER_TOOL_ANTHROPIC,
     WEATHER_TOOL_OPENAI,
@@ -20,19 +17,11 @@ from tests.e2e.sse import (
 pytestmark = pytest.mark.e2e
 
 
-def _anthropic(relay: Relay, **kw: object) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=relay.url, api_key="unused-client-key", max_retries=0, **kw)  # type: ignore[arg-type]
-
-
-def _openai(relay: Relay) -> openai.OpenAI:
-    return openai.OpenAI(base_url=relay.url + "/v1", api_key="unused-client-key", max_retries=0)
-
-
 def test_anthropic_text_round_trip_forwards_headers_and_rewrites_model(
     basic_relay: Relay, fake: FakeUpstream
 ) -> None:
     fake.script({"text": "hi from upstream"})
-    client = _anthropic(
+    client = anthropic_client(
         basic_relay,
         default_headers={
             "anthropic-beta": "claude-code-20250219,future-beta-2099-01-01",
@@ -67,7 +56,7 @@ def test_both_anthropic_versions_are_forwarded_unchanged(
     basic_relay: Relay, fake: FakeUpstream, version: str
 ) -> None:
     fake.script({})
-    client = _anthropic(basic_relay, default_headers={"anthropic-version": version})
+    client = anthropic_client(basic_relay, default_headers={"anthropic-version": version})
     client.messages.create(model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "v"}])
     headers = {k.lower(): v for k, v in fake.requests()[-1]["headers"].items()}
     assert headers["anthropic-version"] == version
@@ -79,7 +68,7 @@ def test_anthropic_streaming_tool_use_keeps_ids_and_matches_non_streaming(
     fake.script(
         {"frames": anthropic_tool_stream("claude-up-a")}, {"body": anthropic_tool_message("claude-up-a")}
     )
-    client = _anthropic(basic_relay)
+    client = anthropic_client(basic_relay)
     kwargs = {
         "model": "claude-opus-4",
         "max_tokens": 100,
@@ -105,9 +94,7 @@ def test_stream_bytes_pass_through_unchanged_except_model(basic_relay: Relay, fa
         "stream": True,
         "messages": [{"role": "user", "content": "x"}],
     }
-    with httpx.stream("POST", basic_relay.url + "/v1/messages?beta=true", json=body, timeout=10) as resp:
-        data = b"".join(resp.iter_raw())
-    assert resp.headers["content-type"].startswith("text/event-stream")
+    data = stream_raw(basic_relay, body, "/v1/messages?beta=true")
     assert data == "".join(frames).encode()
 
 
@@ -117,7 +104,7 @@ def test_openai_text_and_streaming_tool_calls(basic_relay: Relay, fake: FakeUpst
         {"frames": openai_tool_stream("llama-up-a")},
         {"body": openai_tool_completion("llama-up-a")},
     )
-    client = _openai(basic_relay)
+    client = openai_client(basic_relay)
     first = client.chat.completions.create(model="free", messages=[{"role": "user", "content": "hi"}])
     assert first.choices[0].message.content == "plain" and first.model == "free"
     kwargs = {
@@ -141,13 +128,13 @@ def test_openai_text_and_streaming_tool_calls(basic_relay: Relay, fake: FakeUpst
 
 
 def test_models_endpoint_answers_in_each_shape(basic_relay: Relay) -> None:
-    anthropic_ids = [m.id for m in _anthropic(basic_relay).models.list()]
-    openai_ids = [m.id for m in _openai(basic_relay).models.list()]
+    anthropic_ids = [m.id for m in anthropic_client(basic_relay).models.list()]
+    openai_ids = [m.id for m in openai_client(basic_relay).models.list()]
     assert anthropic_ids == openai_ids == ["claude", "free"]
 
 
 def test_count_tokens_uses_the_upstream_endpoint(basic_relay: Relay) -> None:
-    raw = _anthropic(basic_relay).messages.with_raw_response.count_tokens(
+    raw = anthropic_client(basic_relay).messages.with_raw_response.count_tokens(
         model="claude-x", messages=[{"role": "user", "content": "count me"}]
     )
     assert raw.parse().input_tokens == 42 and raw.headers["x-relay-token-count"] == "upstream"

@@ -6,12 +6,11 @@ import json
 from collections.abc import Iterator
 
 import anthropic
-import httpx
 import openai
 import pytest
 
 from tests.e2e.conftest import UPSTREAM_KEYS
-from tests.e2e.procs import FakeUpstream, Relay, build, relay_run, write_defs
+from tests.e2e.procs import FakeUpstream, Relay, anthropic_client, openai_client, served, stream_raw
 from tests.e2e.sse import (
     WEATHER_TOOL_ANTHROPIC,
     WEATHER_TOOL_OPENAI,
@@ -51,20 +50,8 @@ chains:
 
 @pytest.fixture(scope="module")
 def cross(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
-    root = tmp_path_factory.mktemp("cross")
-    chains = write_defs(root / "chains", {"r.yaml": CROSS.format(url=fake.url)})
-    result = build(chains, root / "generated", UPSTREAM_KEYS)
-    assert result.returncode == 0, result.stdout + result.stderr
-    with relay_run(root / "generated", env=UPSTREAM_KEYS) as relay:
+    with served(tmp_path_factory.mktemp("cross"), CROSS.format(url=fake.url), UPSTREAM_KEYS) as relay:
         yield relay
-
-
-def _anthropic(relay: Relay) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
-
-
-def _openai(relay: Relay) -> openai.OpenAI:
-    return openai.OpenAI(base_url=relay.url + "/v1", api_key="k", max_retries=0)
 
 
 def test_claude_code_tool_round_trip_on_an_openai_upstream(cross: Relay, fake: FakeUpstream) -> None:
@@ -73,7 +60,7 @@ def test_claude_code_tool_round_trip_on_an_openai_upstream(cross: Relay, fake: F
         {"body": openai_tool_completion("llama-up")},
         {"text": "Sunny."},
     )
-    client = _anthropic(cross)
+    client = anthropic_client(cross)
     kwargs = {
         "model": "claude-sonnet-4-5",
         "max_tokens": 200,
@@ -125,7 +112,7 @@ def test_openai_sdk_tool_round_trip_on_an_anthropic_upstream(cross: Relay, fake:
         {"body": anthropic_tool_message("claude-up")},
         {"text": "Sunny."},
     )
-    client = _openai(cross)
+    client = openai_client(cross)
     kwargs = {
         "model": "gpt",
         "tools": [WEATHER_TOOL_OPENAI],
@@ -182,7 +169,7 @@ def test_upstream_errors_arrive_in_the_clients_format(cross: Relay, fake: FakeUp
         }
     )
     with pytest.raises(anthropic.NotFoundError) as err:
-        _anthropic(cross).messages.create(
+        anthropic_client(cross).messages.create(
             model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "x"}]
         )
     assert err.value.body["type"] == "error" and "does not exist" in err.value.message  # type: ignore[index]
@@ -198,8 +185,7 @@ def test_mid_stream_failure_on_a_translated_stream_ends_with_an_error_event(
         "stream": True,
         "messages": [{"role": "user", "content": "x"}],
     }
-    with httpx.stream("POST", cross.url + "/v1/messages", json=body, timeout=10) as resp:
-        data = b"".join(resp.iter_raw())
+    data = stream_raw(cross, body)
     assert data.startswith(b"event: message_start") and data.endswith(b"\n\n")
     assert b"event: error\n" in data and b"event: message_stop" not in data
 
@@ -208,7 +194,7 @@ def test_a_request_no_step_can_take_is_a_400_naming_what(cross: Relay, fake: Fak
     fake.script()
     image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
     with pytest.raises(openai.BadRequestError) as err:
-        _openai(cross).chat.completions.create(
+        openai_client(cross).chat.completions.create(
             model="text",
             messages=[
                 {
@@ -225,11 +211,11 @@ def test_a_request_no_step_can_take_is_a_400_naming_what(cross: Relay, fake: Fak
         )  # type: ignore[index]
     assert "vision" in str(err.value)
     assert fake.requests() == []
-    raw = _anthropic(cross).messages.with_raw_response.count_tokens(
+    raw = anthropic_client(cross).messages.with_raw_response.count_tokens(
         model="claude-x", messages=[{"role": "user", "content": "count these words please"}]
     )
     assert raw.headers["x-relay-token-count"] == "estimate" and raw.parse().input_tokens > 0
 
 
 def test_root_count_of_chains_in_models(cross: Relay) -> None:
-    assert [m.id for m in _openai(cross).models.list()] == ["claude", "gpt", "text", "text-only"]
+    assert [m.id for m in openai_client(cross).models.list()] == ["claude", "gpt", "text", "text-only"]

@@ -1,0 +1,107 @@
+"""The built-in simulated provider: its own rpm with real-looking headers, failures, tool calls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import msgspec
+
+from runtime.artifact import Provider, Simulate
+from runtime.clock import FakeClock
+from runtime.simulated import SimulatedUpstream
+from runtime.sse import SSEParser
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+def _upstream(clock: FakeClock, **sim: Any) -> SimulatedUpstream:
+    provider = Provider(
+        name="sim",
+        api="simulated",
+        base_url="",
+        module="sim",
+        rate_limit_family="none",
+        simulate=Simulate(latency=0.0, tokens_per_s=0, **sim),
+    )
+    return SimulatedUpstream(provider, clock=clock, sleep=_no_sleep)
+
+
+def _open(up: SimulatedUpstream, fmt: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    async def go() -> tuple[int, dict[str, str], bytes]:
+        resp = await up.open(f"simulated:{fmt}", [], msgspec.json.encode(body))
+        return resp.status, dict(resp.headers), b"".join([c async for c in resp.chunks()])
+
+    return asyncio.run(go())
+
+
+def test_rpm_limit_answers_429_with_headers_until_the_window_moves() -> None:
+    clock = FakeClock()
+    up = _upstream(clock, rpm=2)
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    assert _open(up, "openai", body)[0] == 200
+    status, headers, _ = _open(up, "openai", body)
+    assert status == 200 and headers["x-ratelimit-remaining-requests"] == "0"
+    status, headers, payload = _open(up, "openai", body)
+    assert status == 429 and int(headers["retry-after"]) == 60
+    assert json.loads(payload)["error"]["code"] == "rate_limit_exceeded"
+    status, headers, _ = _open(up, "anthropic", {**body, "max_tokens": 5})
+    assert status == 429 and headers["anthropic-ratelimit-requests-remaining"] == "0"
+    clock.advance(60.0)
+    assert _open(up, "anthropic", {**body, "max_tokens": 5})[0] == 200
+
+
+def test_injected_failures() -> None:
+    status, _, payload = _open(
+        _upstream(FakeClock(), failure_rate=1.0), "anthropic", {"model": "m", "messages": []}
+    )
+    assert status == 500 and json.loads(payload)["error"]["type"] == "api_error"
+
+
+def test_anthropic_stream_calls_the_offered_tool_then_answers_its_result() -> None:
+    up = _upstream(FakeClock())
+    tool = {
+        "name": "get_weather",
+        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    body = {
+        "model": "m",
+        "max_tokens": 50,
+        "stream": True,
+        "tools": [tool],
+        "messages": [{"role": "user", "content": "weather?"}],
+    }
+    status, headers, data = _open(up, "anthropic", body)
+    events = SSEParser().feed(data)
+    assert status == 200 and headers["content-type"] == "text/event-stream"
+    names = [e.event for e in events]
+    assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
+    start = json.loads(
+        next(e.data for e in events if e.event == "content_block_start" and '"tool_use"' in e.data)
+    )
+    args = json.loads(next(e.data for e in events if "input_json_delta" in e.data))["delta"]["partial_json"]
+    assert start["content_block"]["name"] == "get_weather" and json.loads(args) == {"city": "example"}
+    result = {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": start["content_block"]["id"], "content": "sunny"}],
+    }
+    status, _, payload = _open(
+        up, "anthropic", {**body, "stream": False, "messages": [*body["messages"], result]}
+    )
+    answer = json.loads(payload)
+    assert answer["stop_reason"] == "end_turn" and "The tool said: sunny" in answer["content"][0]["text"]
+
+
+def test_openai_stream_with_usage_ends_with_done() -> None:
+    body = {
+        "model": "m",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    _, _, data = _open(_upstream(FakeClock()), "openai", body)
+    events = SSEParser().feed(data)
+    assert events[-1].data == "[DONE]" and json.loads(events[-2].data)["usage"]["completion_tokens"] > 0
