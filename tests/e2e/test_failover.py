@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import anthropic
@@ -50,6 +51,15 @@ def test_429_fails_over_and_cools_the_key_down(fake: FakeUpstream, start_relay: 
         assert raw.headers["x-relay-provider"] == "anth_b" and raw.headers["x-relay-attempts"] == "1"
         assert "anth_a/claude-up-a: rate limited" in raw.headers["x-relay-skipped"]
         assert len(fake.requests()) == 1  # the cooling step cost no network call
+    lines = [json.loads(line) for line in relay.output().splitlines() if line.startswith("{")]
+    first = next(line for line in lines if line.get("msg") == "request")
+    assert [(a["provider"], a["outcome"]) for a in first["attempts"]] == [
+        ("anth_a", "rate_limited"),
+        ("anth_b", "ok"),
+    ]
+    assert first["provider"] == "anth_b" and first["status"] == 200 and first["tokens"]["total"] == 13
+    text = relay.output()
+    assert "test-upstream-key" not in text and '"hi"' not in text  # no secrets, no prompts
 
 
 @pytest.mark.parametrize(
@@ -71,6 +81,7 @@ def test_429_fails_over_and_cools_the_key_down(fake: FakeUpstream, start_relay: 
         },
         {"status": 200, "frames": ["data: this is not json\n\n"]},
         {"status": 200, "frames": [], "drop_after": 0},
+        {"status": 200, "body": "<html>definitely not json</html>"},
     ],
 )
 @pytest.mark.parametrize("stream", [False, True])
