@@ -16,6 +16,7 @@ from tests.e2e.sse import (
     WEATHER_TOOL_OPENAI,
     anthropic_tool_message,
     anthropic_tool_stream,
+    frame,
     openai_tool_completion,
     openai_tool_stream,
 )
@@ -219,3 +220,46 @@ def test_a_request_no_step_can_take_is_a_400_naming_what(cross: Relay, fake: Fak
 
 def test_root_count_of_chains_in_models(cross: Relay) -> None:
     assert [m.id for m in openai_client(cross).models.list()] == ["claude", "gpt", "text", "text-only"]
+
+
+def _reasoning_stream(model: str) -> list[str]:
+    head = {"id": "chatcmpl-r", "object": "chat.completion.chunk", "created": 1, "model": model}
+
+    def chunk(delta: dict[str, object], finish: str | None = None) -> str:
+        return frame(None, {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+    return [
+        chunk({"role": "assistant", "reasoning_content": "Let me "}),
+        chunk({"reasoning_content": "think."}),
+        chunk({"content": "Answer."}),
+        chunk({}, "stop"),
+        "data: [DONE]\n\n",
+    ]
+
+
+def test_reasoning_becomes_thinking_and_never_reaches_anthropic_with_a_forged_signature(
+    cross: Relay, fake: FakeUpstream
+) -> None:
+    fake.script({"frames": _reasoning_stream("llama-up")}, {"text": "Sure."})
+    client = anthropic_client(cross)
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    question = {"role": "user", "content": "why?"}
+    with client.messages.stream(
+        model="claude-x", max_tokens=2000, thinking=thinking, messages=[question]
+    ) as stream:  # type: ignore[arg-type]
+        first = stream.get_final_message()
+    block = first.content[0]
+    assert block.type == "thinking" and block.thinking == "Let me think." and block.signature == "relay:oai"
+    assert first.content[1].text == "Answer."  # type: ignore[union-attr]
+    assert fake.requests()[0]["body"]["reasoning_effort"] == "low"
+
+    history = [
+        question,
+        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {"role": "user", "content": "and then?"},
+    ]
+    client.messages.create(model="gpt", max_tokens=2000, thinking=thinking, messages=history)  # type: ignore[arg-type]
+    sent = fake.requests()[1]["body"]
+    assert sent["model"] == "claude-up"
+    assert [b["type"] for b in sent["messages"][1]["content"]] == ["text"]
+    assert "relay:oai" not in json.dumps(sent)
