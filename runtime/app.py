@@ -83,6 +83,7 @@ class RelayApp:
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.service = Service(Path(os.environ.get(ROOT_ENV, "generated")))
+        self.service.start(loop)
         loop.add_signal_handler(signal.SIGHUP, self._reload_now)
         interval = float(os.environ.get(POLL_ENV, "0.5") or 0)
         if interval > 0:
@@ -197,16 +198,16 @@ async def _send(proto: Any, reply: Reply, rid: str, fmt: ClientFormat) -> None:
     if reply.rest is None:
         proto.response_bytes(reply.status, headers, reply.body)
         return
-    transport = proto.response_stream(reply.status, headers)
     rest = reply.rest
     try:
+        transport = proto.response_stream(reply.status, headers)
         await transport.send_bytes(reply.body)
         async for part in rest:
             await transport.send_bytes(part)
     except (OSError, RuntimeError):  # the client went away mid-stream: stop pulling
         pass
     finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+        await rest.aclose()
 
 
 app = RelayApp()

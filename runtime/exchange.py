@@ -2,7 +2,8 @@
 
 Response headers tell a user what relay did without reading logs: `x-relay-chain`,
 `x-relay-provider`, `x-relay-attempts`, `x-relay-overhead-ms` (time spent in relay itself,
-upstream waiting excluded) and `x-relay-skipped` (why each untried step was passed over).
+upstream waiting and queueing excluded), `x-relay-queued-ms` (time waited for a step of the
+chain to recover, when it did) and `x-relay-skipped` (why each untried step was passed over).
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from runtime import bridge, incoming
+from runtime.artifact import Chain, Provider
 from runtime.errors import ClientFormat, RelayError, error_body, error_headers, status_of
-from runtime.proxy import Reply, Waterfall
+from runtime.proxy import Reply, Tail, Waterfall
 from runtime.routing_state import Plan
 from runtime.service import Service
 from runtime.translate import estimate_tokens, required_capabilities
@@ -36,12 +38,14 @@ def _skipped(plan: Plan, now: float) -> str:
 
 
 def _relay_headers(wf: Waterfall, chain: str, plan: Plan, now: float) -> list[tuple[str, str]]:
-    overhead = (time.perf_counter() - wf.started) * 1000 - wf.upstream_ms
+    overhead = (time.perf_counter() - wf.started) * 1000 - wf.upstream_ms - wf.queued_ms
     headers = [
         ("x-relay-chain", chain),
         ("x-relay-attempts", str(len(wf.attempts))),
         ("x-relay-overhead-ms", f"{max(overhead, 0.0):.2f}"),
     ]
+    if wf.queued_ms:
+        headers.append(("x-relay-queued-ms", f"{wf.queued_ms:.0f}"))
     if wf.provider:
         headers.append(("x-relay-provider", wf.provider))
     skipped = _skipped(plan, now)
@@ -65,19 +69,35 @@ def _log(svc: Service, wf: Waterfall, chain: str, status: int, ttfb_ms: float | 
         attempts=[msgspec.structs.asdict(a) for a in wf.attempts],
         latency_ms=round((time.perf_counter() - wf.started) * 1000, 2),
         ttfb_ms=ttfb_ms,
+        queued_ms=round(wf.queued_ms, 2) if wf.queued_ms else None,
         tokens=wf.usage,
     )
 
 
-async def _logged_stream(
-    svc: Service, wf: Waterfall, chain: str, rest: AsyncIterator[bytes], ttfb_ms: float
-) -> AsyncIterator[bytes]:
+async def _queue(
+    svc: Service,
+    wf: Waterfall,
+    chain: Chain,
+    providers: Mapping[str, Provider],
+    est_tokens: int,
+    caps: frozenset[str],
+) -> Plan:
+    """Wait (FIFO, bounded by `queue.max_wait` and `max_depth`) for a step to recover; the
+    plan to run either way, empty when waiting did not help. A client that disconnects
+    cancels this task, which takes it out of the queue."""
+    t0 = time.perf_counter()
     try:
-        async for part in rest:
-            yield part
+        waited = await svc.state.wait_for_capacity(
+            chain, providers, est_tokens=est_tokens, affinity=wf.inc.affinity, capabilities=caps
+        )
+    except asyncio.CancelledError:
+        svc.log.info("client left the queue", id=wf.inc.request_id, chain=chain.name)
+        raise
     finally:
-        await rest.aclose()  # type: ignore[attr-defined]
-        _log(svc, wf, chain, 200, ttfb_ms)
+        wf.queued_ms = (time.perf_counter() - t0) * 1000
+    if waited.outcome != "ready":
+        svc.log.info("queue gave up", id=wf.inc.request_id, chain=chain.name, outcome=waited.outcome)
+    return waited.plan
 
 
 async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
@@ -89,14 +109,12 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
         if any(step.capabilities is not None for step in chain.steps)
         else frozenset()
     )
-    plan = svc.state.plan(
-        chain,
-        snap.artifact.providers,
-        est_tokens=bridge.estimate(inc),
-        affinity=inc.affinity,
-        capabilities=caps,
-    )
+    providers = snap.artifact.providers
+    est_tokens = bridge.estimate(inc)
+    plan = svc.state.plan(chain, providers, est_tokens=est_tokens, affinity=inc.affinity, capabilities=caps)
     wf = Waterfall(svc, snap, inc)
+    if not plan.candidates and chain.queue.max_wait > 0:
+        plan = await _queue(svc, wf, chain, providers, est_tokens, caps)
     try:
         reply = await wf.run(plan, chain.name)
     except RelayError as exc:
@@ -109,7 +127,7 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
         _log(svc, wf, chain.name, reply.status, None)
         return reply
     ttfb = round((time.perf_counter() - wf.started) * 1000, 2)
-    reply.rest = _logged_stream(svc, wf, chain.name, reply.rest, ttfb)
+    reply.rest = Tail(reply.rest, lambda: _log(svc, wf, chain.name, 200, ttfb))
     return reply
 
 

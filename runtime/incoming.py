@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from runtime.affinity import conversation_key
 from runtime.errors import BadRequest, ClientFormat
 
 _top = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -59,6 +60,7 @@ class Incoming:
     request_id: str
     forward_headers: list[tuple[str, str]]
     affinity: str | None
+    """Which conversation this is (`runtime.affinity.conversation_key`), None if unknown."""
     max_tokens: int
     include_usage: bool
     anthropic_version: str
@@ -124,7 +126,7 @@ def parse(body: bytes, headers: list[tuple[str, str]], fmt: ClientFormat, reques
         stream=stream,
         request_id=request_id,
         forward_headers=forwarded(headers, fmt),
-        affinity=header_map.get("x-claude-code-session-id"),
+        affinity=conversation_key(top, fmt == "openai", header_map.get("x-claude-code-session-id")),
         max_tokens=max_tokens,
         include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
         anthropic_version=header_map.get("anthropic-version", "2023-06-01"),

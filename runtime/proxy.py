@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import msgspec
 
 from runtime import bridge
 from runtime.bridge import StreamAdapter
-from runtime.errors import BadGateway, ClientFormat, BadRequest, GatewayTimeout, RelayError
+from runtime.cooldown import FailureKind
+from runtime.errors import BadGateway, BadRequest, ClientFormat, GatewayTimeout, RelayError
 from runtime.failure import all_failed
 from runtime.incoming import Incoming
 from runtime.loader import Snapshot
-from runtime.cooldown import FailureKind
 from runtime.outcome import KEY_LEVEL, classify
 from runtime.routing_state import Candidate, Lease, Plan
 from runtime.service import Service
@@ -44,13 +44,41 @@ class Attempt(msgspec.Struct):
     cooldown_left: float | None = None
 
 
+class Tail:
+    """The rest of a streamed body, pulled as the client takes it.
+
+    `aclose()` always runs `cleanup`, once: a bare async generator closed before its first
+    item never runs its `finally`, and then a client that left early would keep the
+    attempt's key slot (and a half-open probe) taken for good."""
+
+    __slots__ = ("_cleanup", "_parts")
+
+    def __init__(self, parts: AsyncGenerator[bytes, None] | Tail, cleanup: Callable[[], None]) -> None:
+        self._parts = parts
+        self._cleanup: Callable[[], None] | None = cleanup
+
+    def __aiter__(self) -> Tail:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._parts.__anext__()
+
+    async def aclose(self) -> None:
+        cleanup, self._cleanup = self._cleanup, None
+        try:
+            await self._parts.aclose()
+        finally:
+            if cleanup is not None:
+                cleanup()
+
+
 @dataclass(slots=True)
 class Reply:
     status: int
     headers: list[tuple[str, str]]
     body: bytes = b""
-    rest: AsyncIterator[bytes] | None = None
-    """For streams: the body after `body`, pulled as the client takes it."""
+    rest: Tail | None = None
+    """For streams: the body after `body`; whoever sends it must `aclose()` it."""
 
 
 @dataclass
@@ -61,6 +89,8 @@ class Waterfall:
     attempts: list[Attempt] = field(default_factory=list)
     provider: str | None = None
     upstream_ms: float = 0.0
+    queued_ms: float = 0.0
+    """Time spent waiting in the chain's queue for capacity (not relay overhead either)."""
     usage: dict[str, int] | None = None
     started: float = field(default_factory=time.perf_counter)
 
@@ -110,10 +140,20 @@ class Waterfall:
                 "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
             )
         body = bridge.request_body(inc, cand.step, cand.provider, target)
-        lease = await svc.state.begin(cand, bridge.estimate(inc))
+        lease = await svc.state.begin(cand, bridge.estimate(inc), affinity=inc.affinity)
         if lease is None:
             self._record(cand, "full", None, "key filled up meanwhile", 0.0)
             return None, "rate_limited"
+        try:
+            return await self._attempt(cand, lease, target, body)
+        except BaseException:  # cancelled (the client left) or a bug: free the key's slot
+            svc.state.end(lease, None)
+            raise
+
+    async def _attempt(
+        self, cand: Candidate, lease: Lease, target: ClientFormat, body: bytes
+    ) -> tuple[Reply | None, FailureKind | None]:
+        svc, inc = self.service, self.inc
         t0 = time.perf_counter()
         timeouts = cand.provider.timeouts
         try:
@@ -208,9 +248,8 @@ class Waterfall:
         elapsed = time.perf_counter() - t0
         self.upstream_ms += elapsed * 1000
         self.service.state.succeed(lease, elapsed)
-        if usage is not None:
-            self.usage = usage
-            self.service.state.end(lease, usage.get("total"))
+        self.usage = usage
+        self.service.state.end(lease, usage.get("total") if usage else None)
         self.provider = cand.provider.name
         self._record(cand, "ok", 200, "", elapsed * 1000)
 
@@ -244,7 +283,7 @@ class Waterfall:
         self.service.state.succeed(lease, elapsed)
         self.provider = cand.provider.name
         self._record(cand, "ok", 200, "", elapsed * 1000)
-        rest = self._pump(cand, lease, resp, chunks, adapter)
+        rest = Tail(self._pump(cand, lease, resp, chunks, adapter), lambda: self._abandoned(lease, resp))
         return Reply(
             200, [("content-type", "text/event-stream"), ("cache-control", "no-cache")], head + first, rest
         ), None
@@ -256,7 +295,7 @@ class Waterfall:
         resp: UpstreamResponse,
         chunks: AsyncIterator[bytes],
         adapter: StreamAdapter,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The stream after its first bytes: failures here end it with an error event."""
         idle = cand.provider.timeouts.stream_idle
         try:
@@ -282,6 +321,11 @@ class Waterfall:
             resp.close()
             self.usage = adapter.usage
             self.service.state.end(lease, adapter.usage.get("total") if adapter.usage else None)
+
+    def _abandoned(self, lease: Lease, resp: UpstreamResponse) -> None:
+        """After the stream's tail closed: a no-op unless it closed before it started."""
+        resp.close()
+        self.service.state.end(lease, None)
 
 
 def relay_error_for(exc: Exception) -> RelayError:

@@ -3,23 +3,55 @@
 The snapshot sits behind one attribute. A request reads it once and keeps that object to
 the end, so a reload (`reload()`: load, verify, swap the reference) never changes the
 table under a request in flight; routing state is re-synced so cooldowns and windows of
-keys whose fingerprint did not change carry over.
+keys whose fingerprint did not change carry over. Routing state lives in the backend
+`server.state` names (memory, or Redis shared by every worker and instance); switching
+backends takes a restart, since state cannot move between them mid-flight.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from runtime import ratelimit
+from runtime import health_check, ratelimit
+from runtime.artifact import Provider
 from runtime.clock import Clock, monotonic
 from runtime.errors import ClientFormat
 from runtime.incoming import Incoming
 from runtime.loader import LoadError, Snapshot, load, manifest_stamp
 from runtime.log import Log
+from runtime.probes import probe_forever
 from runtime.ratelimit import RateInfo
 from runtime.routing_state import Candidate, RoutingState
+from runtime.state_backend import make_backend
 from runtime.upstream import UpstreamRegistry, UpstreamResponse
+
+_LEVEL_NAMES = ((logging.ERROR, "error"), (logging.WARNING, "warning"), (logging.INFO, "info"))
+
+
+class _ToLog(logging.Handler):
+    """Routing modules log through `logging` ("relay.*") to stay free of server details;
+    this sends their records to the worker's structured log."""
+
+    def __init__(self, log: Log) -> None:
+        super().__init__(logging.DEBUG)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = next((name for number, name in _LEVEL_NAMES if record.levelno >= number), "debug")
+        self.log.emit(level, record.getMessage(), logger=record.name)
+
+
+def _route_logging(log: Log) -> None:
+    logger = logging.getLogger("relay")
+    for handler in [h for h in logger.handlers if isinstance(h, _ToLog)]:
+        logger.removeHandler(handler)
+    logger.addHandler(_ToLog(log))
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
 
 
 class Service:
@@ -30,11 +62,35 @@ class Service:
         self.clock = clock
         self.snapshot: Snapshot = load(root)
         self.log = log or Log(self.snapshot.artifact.server.log.level)
-        self.state = RoutingState(clock)
+        _route_logging(self.log)
+        server = self.snapshot.artifact.server
+        self.state = RoutingState(clock, backend=make_backend(server.state, clock=clock))
         self.state.sync(self.snapshot.artifact)
+        self._state_url = server.state
         self.upstreams = UpstreamRegistry()
         self._stamp = manifest_stamp(root)
         self.reloads = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._probes: asyncio.Task[None] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the worker's background work on `loop` (it may not be running yet)."""
+        self._loop = loop
+        self._start_probes()
+
+    def _start_probes(self) -> None:
+        """Active probes run once any provider has `health.interval`; the loop reads the
+        current snapshot each tick, so reloads need no restart of it."""
+        providers = self.snapshot.artifact.providers.values()
+        if self._loop is None or self._probes is not None:
+            return
+        if any(p.health.interval is not None for p in providers):
+            self._probes = self._loop.create_task(
+                probe_forever(self.state, lambda: self.snapshot.artifact.providers, self.probe)
+            )
+
+    async def probe(self, provider: Provider) -> bool:
+        return await health_check.probe(self.snapshot, self.upstreams, provider)
 
     def changed_on_disk(self) -> bool:
         return manifest_stamp(self.root) != self._stamp
@@ -56,6 +112,9 @@ class Service:
         self.log.set_level(fresh.artifact.server.log.level)
         self.reloads += 1
         self.log.info("artifact reloaded", source_hash=fresh.artifact.source_hash, reloads=self.reloads)
+        if fresh.artifact.server.state != self._state_url:
+            self.log.warning("server.state changed: restart relay to use the new state backend")
+        self._start_probes()
         return True
 
     def request_headers(
@@ -96,4 +155,10 @@ class Service:
         return snap.modules[cand.provider.name].parse_rate_limits(headers, now)
 
     async def aclose(self) -> None:
+        """Worker shutdown: stop probing, flush shared state, close transports."""
+        if self._probes is not None:
+            self._probes.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probes
+        await self.state.close()
         await self.upstreams.aclose()

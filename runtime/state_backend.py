@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from runtime.clock import Clock, monotonic
 from runtime.health import ProviderHealth
 from runtime.keystate import KeyState, Reservation
 from runtime.ratelimit import RateInfo
@@ -68,10 +69,11 @@ class MemoryBackend:
         pass
 
 
-def make_backend(url: str) -> StateBackend:
-    """`memory`, or a `redis://` / `rediss://` / `unix://` URL (`Server.state`)."""
+def make_backend(url: str, *, clock: Clock = monotonic) -> StateBackend:
+    """`memory`, or a `redis://` / `rediss://` / `unix://` URL (`Server.state`); `clock` is
+    the routing state's, so shared deadlines convert onto it."""
     if url == "memory":
         return MemoryBackend()
     from runtime.redis_state import RedisBackend
 
-    return RedisBackend.from_url(url)
+    return RedisBackend.from_url(url, clock=clock)

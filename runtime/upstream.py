@@ -94,8 +94,17 @@ class AiohttpUpstream:
         return self._session
 
     async def open(self, url: str, headers: list[tuple[str, str]], body: bytes) -> _AiohttpResponse:
+        return await self._request("POST", url, headers, body)
+
+    async def get(self, url: str, headers: list[tuple[str, str]]) -> _AiohttpResponse:
+        """A GET: active health probes ask for the models list, which costs no tokens."""
+        return await self._request("GET", url, headers, None)
+
+    async def _request(
+        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None
+    ) -> _AiohttpResponse:
         try:
-            resp = await self._get_session().post(url, data=body, headers=headers)
+            resp = await self._get_session().request(method, url, data=body, headers=headers)
         except (aiohttp.ClientError, OSError) as exc:
             raise UpstreamConnectError(f"{type(exc).__name__}: {exc}") from None
         return _AiohttpResponse(resp)
