@@ -72,6 +72,14 @@ class CircuitBreaker:
         """The probe ended without a verdict; let another request probe."""
         self.probing = False
 
+    def cut_short(self, now: float) -> bool:
+        """End the open period now, so the next request is the half-open probe (an active
+        probe saw the provider answer); True when the breaker was open."""
+        if not self.tripped or self.open_until <= now:
+            return False
+        self.open_until = now
+        return True
+
     def force_open(self, until: float) -> None:
         """Adopt an open state another process decided (shared state backends)."""
         if until > self.open_until or not self.tripped:

@@ -269,6 +269,14 @@ class RedisBackend:
         key = self._provider_key(provider) if state is None else self._key(state, "k")
         self._extend(key, "open_until", until, "", "")
 
+    def recovered(self, provider: str, state: KeyState | None) -> None:
+        key = self._provider_key(provider) if state is None else self._key(state, "k")
+
+        def write(pipe: Any) -> None:
+            pipe.hdel(key, "open_until")
+
+        self._enqueue(write)
+
     def learned(self, state: KeyState, info: RateInfo) -> None:
         fields: dict[str, float] = {}
         for prefix, remaining, reset in (

@@ -370,13 +370,25 @@ class RoutingState:
         ]
 
     def record_probe(self, provider: Provider, ok: bool) -> None:
-        """Feed an active probe's verdict to the provider's health; keys, windows and
-        quotas are untouched, since a probe is not user traffic."""
+        """Feed an active probe's verdict to the provider's health; windows and quotas are
+        untouched, since a probe is not user traffic. A good verdict closes the provider's
+        breaker and ends its keys' open periods: the failures that tripped a key's breaker
+        also tripped the provider's, so each such key gets its half-open request now
+        instead of staying out for the rest of `open_for`."""
+        now = self._clock()
         health = self._provider_health(provider)
         was_open = health.breaker.tripped
-        health.probed(self._clock(), ok)
+        health.probed(now, ok)
         if health.breaker.tripped and not was_open:
             self._backend.tripped(provider.name, None, health.breaker.open_until)
+        if not ok:
+            return
+        if was_open and not health.breaker.tripped:
+            self._backend.recovered(provider.name, None)
+        for state in self._keys.values():
+            if state.provider == provider.name and state.breaker.cut_short(now):
+                state.invalidate()
+                self._backend.recovered(provider.name, state)
 
     # -- views ------------------------------------------------------------------------------
 

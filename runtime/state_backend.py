@@ -37,6 +37,11 @@ class StateBackend(Protocol):
         """A breaker opened until `until`: the provider's when `state` is None, else the key's."""
         ...
 
+    def recovered(self, provider: str, state: KeyState | None) -> None:
+        """An active probe saw the provider answer: its open breaker (`state` None) or the
+        key's ends now, for every process."""
+        ...
+
     def snapshot(self) -> dict[str, object]: ...
 
     async def close(self) -> None: ...
@@ -60,6 +65,9 @@ class MemoryBackend:
         pass
 
     def tripped(self, provider: str, state: KeyState | None, until: float) -> None:
+        pass
+
+    def recovered(self, provider: str, state: KeyState | None) -> None:
         pass
 
     def snapshot(self) -> dict[str, object]:

@@ -6,6 +6,7 @@ import asyncio
 import random
 
 import msgspec
+import pytest
 
 from runtime.artifact import Breaker, Health, Limits, Provider
 from runtime.clock import FakeClock
@@ -14,9 +15,11 @@ from runtime.routing_state import RoutingState
 
 from .routing_helpers import chain, key, provider, step
 
+ONE_RPM = Limits(rpm=1)
 
-def probed(name: str, interval: float | None) -> Provider:
-    base = provider(name, (key(name, "k", limits=Limits(rpm=1)),), breaker=Breaker(failures=2, open_for=300))
+
+def probed(name: str, interval: float | None, limits: Limits = ONE_RPM) -> Provider:
+    base = provider(name, (key(name, "k", limits=limits),), breaker=Breaker(failures=2, open_for=300))
     return msgspec.structs.replace(base, health=Health(interval=interval))
 
 
@@ -58,3 +61,36 @@ def test_failed_probes_open_the_breaker_and_a_good_one_closes_it() -> None:
     assert plan.skipped[0].reason == "breaker open"
     asyncio.run(probe_once(state, providers, check))
     assert state.plan(chain(step("a")), providers, est_tokens=1).candidates
+
+
+@pytest.mark.parametrize(("verdict", "usable_after"), [("succeed", True), ("fail", False)])
+def test_a_good_probe_after_request_failures_lets_each_key_probe_at_once(
+    verdict: str, usable_after: bool
+) -> None:
+    clock = FakeClock()
+    state = RoutingState(clock, random.Random(0))
+    providers = {"a": probed("a", 5.0, Limits())}
+    c = chain(step("a"))
+    for _ in range(2):  # server errors trip the provider's breaker and the key's alike
+        lease = asyncio.run(state.begin(state.plan(c, providers, est_tokens=1).candidates[0], 1))
+        assert lease is not None
+        state.fail(lease, "server_error")
+        state.end(lease, None)
+    assert state.plan(c, providers, est_tokens=1).skipped[0].reason == "breaker open"
+
+    async def up(p: Provider) -> bool:
+        return True
+
+    clock.advance(5)
+    asyncio.run(probe_once(state, providers, up))
+    plan = state.plan(c, providers, est_tokens=1)
+    assert plan.candidates, plan.skipped  # not "key breaker open" for the rest of open_for
+    lease = asyncio.run(state.begin(plan.candidates[0], 1))
+    assert lease is not None and lease.key_probe  # the key's half-open request
+    assert asyncio.run(state.begin(plan.candidates[0], 1)) is None  # and the only one
+    if verdict == "succeed":
+        state.succeed(lease, 0.1)
+    else:
+        state.fail(lease, "server_error")
+    state.end(lease, None)
+    assert bool(state.plan(c, providers, est_tokens=1).candidates) is usable_after

@@ -89,6 +89,29 @@ def test_what_one_worker_learns_the_other_obeys(redis_server: RedisServer, kind:
     run(scenario)
 
 
+def test_a_good_probe_ends_a_shared_open_breaker(redis_server: RedisServer) -> None:
+    providers = pool(Limits())
+    up = providers["p"]
+
+    async def scenario() -> None:
+        (a, ab), (b, _bb) = worker(redis_server.url, providers), worker(redis_server.url, providers)
+        for _ in range(2):
+            lease = await attempt(a, providers)
+            assert lease is not None
+            a.fail(lease, "server_error")
+            a.end(lease, None)
+        await ab.flush()
+        assert await attempt(b, providers) is None  # b adopted the open breakers
+        a.record_probe(up, ok=True)
+        assert await attempt(a, providers) is not None  # Redis no longer refuses it either
+        b.record_probe(up, ok=True)
+        assert await attempt(b, providers) is not None
+        await a.close()
+        await b.close()
+
+    run(scenario)
+
+
 def test_shared_concurrency_released_by_end(redis_server: RedisServer) -> None:
     providers = pool(Limits(concurrency=1))
 
