@@ -20,6 +20,7 @@ from typing import Any
 from runtime.app import ROOT_ENV
 from runtime.artifact import Server
 from runtime.loader import LoadError, load
+from runtime.state_backend import StateUrlError, check_state_url
 
 
 class ListenError(Exception):
@@ -88,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         server = snapshot.artifact.server
         host, port = parse_listen(args.listen or server.listen)
         check_policy(server, host, args.workers)
-    except (LoadError, ListenError) as exc:
+        check_state_url(server.state)
+    except (LoadError, ListenError, StateUrlError) as exc:
         print(f"relay run: {exc}", file=sys.stderr)
         return 2
     os.environ[ROOT_ENV] = str(root)

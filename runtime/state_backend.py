@@ -77,6 +77,23 @@ class MemoryBackend:
         pass
 
 
+class StateUrlError(ValueError):
+    """`server.state` names no backend relay can use; raised before any worker starts."""
+
+
+def check_state_url(url: str) -> None:
+    """Parse `url` as `make_backend` would, without connecting. The message never repeats
+    the URL, which may carry a Redis password."""
+    if url == "memory":
+        return
+    from redis.asyncio.connection import parse_url
+
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        raise StateUrlError(f"server.state is not a usable Redis URL: {exc}") from None
+
+
 def make_backend(url: str, *, clock: Clock = monotonic) -> StateBackend:
     """`memory`, or a `redis://` / `rediss://` / `unix://` URL (`Server.state`); `clock` is
     the routing state's, so shared deadlines convert onto it."""

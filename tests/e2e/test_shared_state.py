@@ -13,7 +13,7 @@ import redis
 
 from tests.e2e.conftest import UPSTREAM_KEYS
 from tests.e2e.procs import FakeUpstream, Relay, build, relay_run, wait_until, write_defs
-from tests.routing.redis_server import RedisServer
+from tests.routing.redis_server import RedisServer, running_redis
 
 pytestmark = pytest.mark.e2e
 
@@ -45,12 +45,8 @@ chains:
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with running_redis(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _generated(tmp_path: Path, fake: FakeUpstream, state: str, rpm: int = RPM) -> Path:

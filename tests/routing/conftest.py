@@ -5,14 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from .redis_server import RedisServer
+from .redis_server import RedisServer, running_redis
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with running_redis(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
