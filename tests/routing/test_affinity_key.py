@@ -87,6 +87,4 @@ def test_later_turns_and_moved_cache_markers_never_change_the_key(
     system: str, texts: list[str], marked: int
 ) -> None:
     turns = [user(t, cached=i == marked) for i, t in enumerate(texts)]
-    assert key({"system": system, "messages": turns}) == key(
-        {"system": system, "messages": [user(texts[0])]}
-    )
+    assert key({"system": system, "messages": turns}) == key({"system": system, "messages": [user(texts[0])]})
