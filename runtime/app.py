@@ -27,10 +27,10 @@ from runtime.errors import (
     status_of,
 )
 from runtime.exchange import count_tokens, generate, list_models
+from runtime.loader import ROOT_ENV
 from runtime.proxy import Reply, relay_error_for
 from runtime.service import Service
 
-ROOT_ENV = "RELAY_GENERATED_DIR"
 POLL_ENV = "RELAY_RELOAD_POLL"
 """Seconds between checks of the manifest for a new build; 0 reloads on SIGHUP only."""
 

@@ -25,6 +25,9 @@ from runtime.routes import Router
 
 T = TypeVar("T")
 
+ROOT_ENV = "RELAY_GENERATED_DIR"
+"""How `relay run` tells each worker which build folder to serve."""
+
 
 class LoadError(Exception):
     """The folder does not hold a usable artifact; the message says what to do."""

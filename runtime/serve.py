@@ -1,7 +1,9 @@
 """`python -m runtime.serve GENERATED_DIR [--listen HOST:PORT] [--workers N]`
 
 What `relay run` execs into: a fresh interpreter that imports only `runtime`, so Granian's
-forked workers never carry the compiler, jsonschema, ruamel, jinja2 or typer. It checks
+forked workers never carry the compiler, jsonschema, ruamel, jinja2 or typer. This main
+process only checks the build; the app itself (aiohttp, translation) is imported by the
+worker alone, which keeps the supervisor's memory small. It checks
 the artifact and the listen policy before binding, then hands over to Granian (RSGI,
 uvloop). SIGHUP is forwarded to the workers, which reload the artifact in place instead
 of being respawned, so cooldowns and rate windows survive a reload.
@@ -17,9 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runtime.app import ROOT_ENV
 from runtime.artifact import Server
-from runtime.loader import LoadError, load
+from runtime.loader import ROOT_ENV, LoadError, load
 from runtime.state_backend import StateUrlError, check_state_url
 
 

@@ -16,8 +16,9 @@ def _write(line):
 
 
 def _after_fork():
-    if "runtime.app" not in sys.modules:
-        return
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is None or spec.name != "runtime.serve":
+        return  # only forks of `python -m runtime.serve` are Granian workers
     _IN_WORKER.append(True)
     present = sorted(m for m in sys.modules if m.split(".")[0] in _FORBIDDEN)
     _write(f"worker {os.getpid()} forked")
