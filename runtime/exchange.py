@@ -18,7 +18,7 @@ import msgspec
 
 from runtime import bridge, incoming
 from runtime.artifact import Chain, Provider
-from runtime.errors import ClientFormat, RelayError, error_body, error_headers, status_of
+from runtime.errors import ClientFormat, RateLimited, RelayError, error_body, error_headers, status_of
 from runtime.proxy import Reply, Tail, Waterfall
 from runtime.routing_state import Plan
 from runtime.service import Service
@@ -100,6 +100,43 @@ async def _queue(
     return waited.plan
 
 
+class _Failed(Exception):
+    def __init__(self, error: RelayError, plan: Plan) -> None:
+        self.error = error
+        self.plan = plan
+
+
+async def _run(
+    svc: Service,
+    wf: Waterfall,
+    chain: Chain,
+    plan: Plan,
+    providers: Mapping[str, Provider],
+    est_tokens: int,
+    caps: frozenset[str],
+) -> tuple[Reply, Plan]:
+    """Run the plan. A chain with a queue waits once for its soonest recovery when nothing
+    can serve: either from the start, or because every candidate just answered 429 (each
+    is cooling down now, so the fresh plan is empty and the same wait applies)."""
+    waited = False
+    while True:
+        if not plan.candidates and chain.queue.max_wait > 0 and not waited:
+            waited = True
+            plan = await _queue(svc, wf, chain, providers, est_tokens, caps)
+        try:
+            return await wf.run(plan, chain.name), plan
+        except RateLimited as exc:
+            if waited or chain.queue.max_wait <= 0:
+                raise _Failed(exc, plan) from None
+            plan = svc.state.plan(
+                chain, providers, est_tokens=est_tokens, affinity=wf.inc.affinity, capabilities=caps
+            )
+            if plan.candidates:
+                raise _Failed(exc, plan) from None
+        except RelayError as exc:
+            raise _Failed(exc, plan) from None
+
+
 async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
     snap = svc.snapshot
     inc = incoming.parse(body, scope.headers.items(), fmt, rid)
@@ -113,15 +150,13 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
     est_tokens = bridge.estimate(inc)
     plan = svc.state.plan(chain, providers, est_tokens=est_tokens, affinity=inc.affinity, capabilities=caps)
     wf = Waterfall(svc, snap, inc)
-    if not plan.candidates and chain.queue.max_wait > 0:
-        plan = await _queue(svc, wf, chain, providers, est_tokens, caps)
     try:
-        reply = await wf.run(plan, chain.name)
-    except RelayError as exc:
-        status = status_of(exc, fmt)
-        headers = error_headers(exc) + _relay_headers(wf, chain.name, plan, svc.clock())
+        reply, plan = await _run(svc, wf, chain, plan, providers, est_tokens, caps)
+    except _Failed as failed:
+        status = status_of(failed.error, fmt)
+        headers = error_headers(failed.error) + _relay_headers(wf, chain.name, failed.plan, svc.clock())
         _log(svc, wf, chain.name, status, None)
-        return Reply(status, headers, error_body(exc, fmt, rid))
+        return Reply(status, headers, error_body(failed.error, fmt, rid))
     reply.headers.extend(_relay_headers(wf, chain.name, plan, svc.clock()))
     if reply.rest is None:
         _log(svc, wf, chain.name, reply.status, None)

@@ -63,6 +63,19 @@ def test_a_request_waits_for_the_cooling_step_instead_of_failing(
         assert [r["body"]["model"] for r in fake.requests()] == ["llama-fail", "llama-wait"]
 
 
+def test_a_request_whose_own_attempt_is_rate_limited_waits_and_retries(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
+    with start_relay({"r.yaml": QUEUED.format(url=fake.url)}) as relay:
+        fake.script(_limited(1), {})
+        t0 = time.monotonic()
+        reply = _ask(relay, "waits")
+        assert reply.status_code == 200, reply.text
+        assert time.monotonic() - t0 >= 0.8 and float(reply.headers["x-relay-queued-ms"]) >= 800
+        assert reply.headers["x-relay-attempts"] == "2"
+        assert [r["body"]["model"] for r in fake.requests()] == ["llama-wait", "llama-wait"]
+
+
 def test_a_step_that_recovers_too_late_fails_without_waiting(
     fake: FakeUpstream, start_relay: RelayFactory
 ) -> None:
