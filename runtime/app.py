@@ -27,6 +27,7 @@ from runtime.errors import (
     status_of,
 )
 from runtime.exchange import count_tokens, generate, list_models
+from runtime.incoming import new_request_id
 from runtime.loader import ROOT_ENV
 from runtime.proxy import Reply, relay_error_for
 from runtime.service import Service
@@ -116,7 +117,7 @@ class RelayApp:
             proto.response_empty(200, [])
             return
         fmt = _client_format(path, scope.headers)
-        rid = _request_id()
+        rid = new_request_id()
         task = asyncio.ensure_future(self._serve(svc, scope, proto, fmt, rid))
         gone = asyncio.ensure_future(proto.client_disconnect())
         try:
@@ -165,12 +166,6 @@ class RelayApp:
             raise Unauthorized(
                 "invalid or missing API key: send one of relay's client keys as x-api-key or Bearer"
             )
-
-
-def _request_id() -> str:
-    from runtime.incoming import new_request_id
-
-    return new_request_id()
 
 
 async def _read_body(proto: Any, headers: Any, limit: int) -> bytes:

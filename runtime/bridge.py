@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from runtime import usage as usage_of
 from runtime.artifact import Api, Provider, Step
 from runtime.errors import ClientFormat, RelayError
 from runtime.incoming import Incoming
@@ -29,7 +30,7 @@ from runtime.translate import (
     translate_error_body,
 )
 from runtime.translate.thinking import SIGNATURE_PREFIX
-from runtime.usage import Usage, from_anthropic, from_openai
+from runtime.usage import Usage
 
 _encode = msgspec.json.Encoder().encode
 _top = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -117,7 +118,7 @@ def response_body(raw: bytes, target: ClientFormat, inc: Incoming, step: Step) -
         top = _top.decode(raw)
         usage_raw = top.get("usage")
         usage_obj: Any = _any.decode(usage_raw) if usage_raw is not None else None
-        usage = (from_anthropic if target == "anthropic" else from_openai)(usage_obj)
+        usage = usage_of.of(target, usage_obj)
         if inc.model != step.model and "model" in top:
             top["model"] = msgspec.Raw(_encode(inc.model))
             raw = _encode(top)
@@ -125,9 +126,9 @@ def response_body(raw: bytes, target: ClientFormat, inc: Incoming, step: Step) -
     body = _any.decode(raw)
     if target == "openai":
         out = openai_response_to_anthropic(body, client_model=inc.model)
-        return _encode(out), from_openai(body.get("usage"))
+        return _encode(out), usage_of.of("openai", body.get("usage"))
     out = anthropic_response_to_openai(body, client_model=inc.model)
-    return _encode(out), from_anthropic(body.get("usage"))
+    return _encode(out), usage_of.of("anthropic", body.get("usage"))
 
 
 class _Translated:
@@ -147,7 +148,7 @@ class _Translated:
         raw = self._m.usage
         if raw is None:
             return None
-        return (from_anthropic if self._client == "anthropic" else from_openai)(raw)
+        return usage_of.of(self._client, raw)
 
     def _watch(self, out: bytes) -> bytes:
         marker = b"event: error" if self._client == "anthropic" else b'data: {"error"'

@@ -88,7 +88,7 @@ def _field(top: dict[str, msgspec.Raw], name: str, decoder: msgspec.json.Decoder
         raise BadRequest(f"{name}: expected {what}", param=name) from None
 
 
-def forwarded(headers: Iterable[tuple[str, str]], fmt: ClientFormat) -> list[tuple[str, str]]:
+def forwarded(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """Client headers that go upstream: every `anthropic-*` (no allow-list that breaks on
     the next client release), the Claude Code session id and content type; never client
     credentials, hop-by-hop headers or the SDKs' `x-stainless-*` telemetry."""
@@ -125,7 +125,7 @@ def parse(body: bytes, headers: list[tuple[str, str]], fmt: ClientFormat, reques
         model=model,
         stream=stream,
         request_id=request_id,
-        forward_headers=forwarded(headers, fmt),
+        forward_headers=forwarded(headers),
         affinity=conversation_key(top, fmt == "openai", header_map.get("x-claude-code-session-id")),
         max_tokens=max_tokens,
         include_usage=bool(isinstance(options, dict) and options.get("include_usage")),

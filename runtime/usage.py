@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from runtime.errors import ClientFormat
+from runtime.translate.usage import openai_usage_to_anthropic
+
 Usage = dict[str, int]
 
 
@@ -24,15 +27,13 @@ def from_anthropic(raw: Any) -> Usage | None:
 
 
 def from_openai(raw: Any) -> Usage | None:
+    """Via the translator's own OpenAI → Anthropic mapping, so cache reads and writes (and
+    providers' variants of them) are counted the same way in both places."""
     if not isinstance(raw, dict):
         return None
-    prompt = _int(raw.get("prompt_tokens"))
-    output = _int(raw.get("completion_tokens"))
-    details = raw.get("prompt_tokens_details")
-    cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else 0
-    return {
-        "input": prompt,
-        "output": output,
-        "cached": cached,
-        "total": _int(raw.get("total_tokens")) or prompt + output,
-    }
+    return from_anthropic(openai_usage_to_anthropic(raw))
+
+
+def of(fmt: ClientFormat, raw: Any) -> Usage | None:
+    """Usage reported in `fmt`'s own shape, normalised."""
+    return from_anthropic(raw) if fmt == "anthropic" else from_openai(raw)

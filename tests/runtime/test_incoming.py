@@ -48,7 +48,7 @@ def test_forwarded_headers_keep_every_anthropic_header_and_drop_credentials() ->
         ("x-stainless-lang", "python"),
         ("content-length", "99"),
     ]
-    out = forwarded(headers, "anthropic")
+    out = forwarded(headers)
     assert out == [
         ("content-type", "application/json"),
         ("anthropic-version", "2023-06-01"),
