@@ -1,15 +1,15 @@
 """`relay explain MODEL`: how a requested model name resolves, step by step, and why.
 
-Follows the resolution order of config-format.md over the compiled `Routes`, the same
-table the runtime reads, so the answer describes what the built artifact will do.
+Asks the runtime's own router (`runtime.routes`, pure) over the compiled `Routes`, so the
+answer is what the built artifact will do, not a second reading of the rules.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from runtime.artifact import Artifact, Limits, Provider, Step
+from runtime.routes import Router
 
 
 @dataclass(frozen=True)
@@ -20,24 +20,21 @@ class Route:
 
 
 def route(artifact: Artifact, model: str) -> Route:
-    routes = artifact.routes
-    if model in artifact.chains:
-        return Route(model, "exact chain name")
-    if model in routes.exact:
-        return Route(routes.exact[model], f"literal match pattern {model!r}")
-    for rule in routes.globs:
-        if model.startswith(rule.prefix) and re.match(rule.regex, model):
-            return Route(rule.chain, f"match pattern {rule.pattern!r} (literal prefix {rule.prefix!r})")
-    provider, _, upstream = model.partition("/")
-    if routes.allow_direct and upstream and provider in artifact.providers:
+    found = Router(artifact).match(model)
+    if found is None:
+        return Route(None, "no chain name, match pattern or default_chain fits")
+    if found.kind == "direct":
+        return Route(None, "provider/model requested directly (server.allow_direct)", found.chain.steps[0])
+    if found.kind == "glob" and found.glob is not None:
         return Route(
-            None,
-            "provider/model requested directly (server.allow_direct)",
-            Step(provider=provider, model=upstream),
+            found.chain.name, f"match pattern {found.glob.pattern!r} (literal prefix {found.glob.prefix!r})"
         )
-    if routes.default_chain:
-        return Route(routes.default_chain, "nothing else matched: server.default_chain")
-    return Route(None, "no chain name, match pattern or default_chain fits")
+    why = {
+        "chain": "exact chain name",
+        "literal": f"literal match pattern {model!r}",
+        "default": "nothing else matched: server.default_chain",
+    }[found.kind]
+    return Route(found.chain.name, why)
 
 
 def limits_text(limits: Limits) -> str:

@@ -6,16 +6,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
-from runtime.artifact import Artifact, Chain, Step
+from runtime.artifact import Artifact, Chain, GlobRule, Step
 from runtime.errors import ModelNotFound
+
+RouteKind = Literal["chain", "literal", "glob", "direct", "default"]
 
 
 @dataclass(frozen=True, slots=True)
 class _Glob:
-    prefix: str
     regex: re.Pattern[str]
-    chain: str
+    rule: GlobRule
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """How a name resolved: `relay explain` shows it, the request path uses `chain`."""
+
+    chain: Chain
+    kind: RouteKind
+    glob: GlobRule | None = None
 
 
 class Router:
@@ -24,24 +35,30 @@ class Router:
     def __init__(self, artifact: Artifact) -> None:
         self._artifact = artifact
         self._exact = artifact.routes.exact
-        self._globs = tuple(_Glob(g.prefix, re.compile(g.regex), g.chain) for g in artifact.routes.globs)
+        self._globs = tuple(_Glob(re.compile(g.regex), g) for g in artifact.routes.globs)
 
-    def resolve(self, model: str) -> Chain:
+    def match(self, model: str) -> Match | None:
         chains = self._artifact.chains
         name = self._exact.get(model)
         if name is not None:
-            return chains[name]
+            return Match(chains[name], "chain" if model in chains else "literal")
         for glob in self._globs:
-            if model.startswith(glob.prefix) and glob.regex.match(model):
-                return chains[glob.chain]
+            if model.startswith(glob.rule.prefix) and glob.regex.match(model):
+                return Match(chains[glob.rule.chain], "glob", glob.rule)
         direct = self._direct(model)
         if direct is not None:
-            return direct
+            return Match(direct, "direct")
         default = self._artifact.routes.default_chain
         if default is not None:
-            return chains[default]
-        names = ", ".join(sorted(chains))
-        raise ModelNotFound(f"model {model!r} matches no chain; available chains: {names}", param="model")
+            return Match(chains[default], "default")
+        return None
+
+    def resolve(self, model: str) -> Chain:
+        found = self.match(model)
+        if found is None:
+            names = ", ".join(sorted(self._artifact.chains))
+            raise ModelNotFound(f"model {model!r} matches no chain; available chains: {names}", param="model")
+        return found.chain
 
     def _direct(self, model: str) -> Chain | None:
         if not self._artifact.routes.allow_direct or "/" not in model:
