@@ -6,6 +6,11 @@ import json
 from typing import Any
 
 
+def stream_body(model: str) -> dict[str, Any]:
+    """The smallest streamed Anthropic request, for tests about stream framing."""
+    return {"model": model, "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": "x"}]}
+
+
 def frame(name: str | None, payload: Any) -> str:
     head = f"event: {name}\n" if name else ""
     return f"{head}data: {json.dumps(payload)}\n\n"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import BASIC, RelayFactory
 from tests.e2e.procs import FakeUpstream, Relay, stream_raw, wait_until
-from tests.e2e.sse import anthropic_tool_stream, frame
+from tests.e2e.sse import anthropic_tool_stream, frame, stream_body
 
 pytestmark = pytest.mark.e2e
 
@@ -179,12 +179,7 @@ def test_drop_after_first_byte_ends_stream_with_error_event(
     frames = anthropic_tool_stream("claude-up-a")
     with start_relay({"r.yaml": BASIC.format(url=fake.url)}) as relay:
         fake.script({"frames": frames, "drop_after": 4})
-        body = {
-            "model": "claude-up-a",
-            "max_tokens": 5,
-            "stream": True,
-            "messages": [{"role": "user", "content": "x"}],
-        }
+        body = stream_body("claude-up-a")
         data = stream_raw(relay, body)
         assert data.startswith("".join(frames[:4]).encode())
         assert data.endswith(b"\n\n") and b"event: error\n" in data and b"message_stop" not in data
@@ -199,12 +194,7 @@ def test_stalled_stream_ends_with_error_after_stream_idle(
     frames = anthropic_tool_stream("claude-up-a")[:3]
     with start_relay({"r.yaml": BASIC.format(url=fake.url)}) as relay:
         fake.script({"frames": frames, "hang_after": True})
-        body = {
-            "model": "claude-x",
-            "max_tokens": 5,
-            "stream": True,
-            "messages": [{"role": "user", "content": "x"}],
-        }
+        body = stream_body("claude-x")
         started = time.monotonic()
         data = stream_raw(relay, body)
         assert b"event: error\n" in data and b"timeout_error" in data
@@ -219,12 +209,7 @@ def test_client_disconnect_mid_stream_closes_the_upstream_request(
         {"r.yaml": BASIC.format(url=fake.url).replace("stream_idle: 2s", "stream_idle: 60s")}
     ) as relay:
         fake.script({"frames": frames, "hang_after": True})
-        body = {
-            "model": "claude-x",
-            "max_tokens": 5,
-            "stream": True,
-            "messages": [{"role": "user", "content": "x"}],
-        }
+        body = stream_body("claude-x")
         with httpx.stream("POST", relay.url + "/v1/messages", json=body, timeout=10) as resp:
             next(resp.iter_raw())
             wait_until(lambda: fake.stats()["open"] == 1, "upstream request open")

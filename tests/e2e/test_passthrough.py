@@ -12,6 +12,7 @@ from tests.e2e.sse import (
     anthropic_tool_stream,
     openai_tool_completion,
     openai_tool_stream,
+    stream_body,
 )
 
 pytestmark = pytest.mark.e2e
@@ -88,12 +89,7 @@ def test_anthropic_streaming_tool_use_keeps_ids_and_matches_non_streaming(
 def test_stream_bytes_pass_through_unchanged_except_model(basic_relay: Relay, fake: FakeUpstream) -> None:
     frames = anthropic_tool_stream("claude-up-a")
     fake.script({"frames": frames})
-    body = {
-        "model": "claude-up-a",
-        "max_tokens": 5,
-        "stream": True,
-        "messages": [{"role": "user", "content": "x"}],
-    }
+    body = stream_body("claude-up-a")
     data = stream_raw(basic_relay, body, "/v1/messages?beta=true")
     assert data == "".join(frames).encode()
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import BASIC, UPSTREAM_KEYS, RelayFactory
 from tests.e2e.procs import FakeUpstream, Relay, build, stop, wait_until, write_defs
-from tests.e2e.sse import anthropic_tool_stream
+from tests.e2e.sse import anthropic_tool_stream, stream_body
 
 pytestmark = pytest.mark.e2e
 
@@ -130,12 +130,7 @@ def test_sigterm_lets_a_running_stream_finish_then_exits_0(
     frames = anthropic_tool_stream("claude-up-a")
     with start_relay({"r.yaml": BASIC.format(url=fake.url)}) as relay:
         fake.script({"frames": frames, "frame_delay": 0.2})
-        body = {
-            "model": "claude-x",
-            "max_tokens": 5,
-            "stream": True,
-            "messages": [{"role": "user", "content": "x"}],
-        }
+        body = stream_body("claude-x")
         with httpx.stream("POST", relay.url + "/v1/messages", json=body, timeout=20) as resp:
             parts = resp.iter_raw()
             data = next(parts)

@@ -19,6 +19,7 @@ from tests.e2e.sse import (
     frame,
     openai_tool_completion,
     openai_tool_stream,
+    stream_body,
 )
 
 pytestmark = pytest.mark.e2e
@@ -180,12 +181,7 @@ def test_mid_stream_failure_on_a_translated_stream_ends_with_an_error_event(
     cross: Relay, fake: FakeUpstream
 ) -> None:
     fake.script({"frames": openai_tool_stream("llama-up"), "drop_after": 3})
-    body = {
-        "model": "claude-x",
-        "max_tokens": 5,
-        "stream": True,
-        "messages": [{"role": "user", "content": "x"}],
-    }
+    body = stream_body("claude-x")
     data = stream_raw(cross, body)
     assert data.startswith(b"event: message_start") and data.endswith(b"\n\n")
     assert b"event: error\n" in data and b"event: message_stop" not in data
