@@ -59,6 +59,12 @@ class ServerDef(Strict):
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
     )
+    keepalive: Duration = Field(
+        15.0,
+        description="Seconds of upstream silence in a stream after which the client gets a keep-alive "
+        "(`event: ping` for Anthropic clients, an SSE comment for OpenAI clients); 0 sends none. "
+        "timeouts.stream_idle still ends a dead upstream.",
+    )
 
 
 class CostDef(Strict):

@@ -67,5 +67,6 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
         timeouts=timeouts(Timeouts(), server.timeouts),
         log=LogConfig(**log),
         max_body_bytes=server.max_body_bytes,
+        keepalive=server.keepalive,
     )
     return resolved, client_values, admin_values

@@ -174,6 +174,8 @@ class Server(_Frozen, frozen=True):
     timeouts: Timeouts = Timeouts()
     log: LogConfig = LogConfig()
     max_body_bytes: int = 32 * 1024 * 1024
+    keepalive: float = 15.0
+    """Seconds of upstream silence in a stream before the client gets a keep-alive frame; 0: never."""
 
 
 class ModelInfo(_Frozen, frozen=True):

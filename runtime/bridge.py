@@ -6,6 +6,7 @@ the translation code stays pure in `runtime.translate`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from runtime.artifact import Api, Provider, Step
 from runtime.errors import ClientFormat, RelayError
 from runtime.incoming import Incoming
 from runtime.passthrough import PassthroughStream
+from runtime.stream_watch import FrameWatch, Malformed, last_frame_end, split_frames
 from runtime.translate import (
     AnthropicToOpenAIStream,
     OpenAIHints,
@@ -48,12 +50,25 @@ class StreamAdapter(Protocol):
     @property
     def errored(self) -> bool: ...
     @property
+    def content(self) -> bool:
+        """Real content began: from here on a failure can no longer fall over unseen."""
+        ...
+
+    @property
+    def upstream_error(self) -> dict[str, Any] | None:
+        """The error object the upstream sent in-band, if it did."""
+        ...
+
+    @property
     def usage(self) -> Usage | None: ...
 
     def start(self) -> bytes: ...
     def feed(self, chunk: bytes) -> bytes: ...
     def finish(self) -> bytes: ...
     def fail(self, err: RelayError) -> bytes: ...
+    def keepalive(self) -> bytes:
+        """A frame that keeps the client's connection alive through upstream silence."""
+        ...
 
 
 def upstream_format(api: Api, client: ClientFormat) -> ClientFormat | None:
@@ -132,16 +147,27 @@ def response_body(raw: bytes, target: ClientFormat, inc: Incoming, step: Step) -
 
 
 class _Translated:
-    """Gives the translation state machines the loop's adapter interface."""
+    """Gives the translation state machines the loop's adapter interface; a `FrameWatch` on
+    the upstream's own frames tells where content begins and what error it reported."""
 
-    def __init__(self, machine: Any, client: ClientFormat) -> None:
+    def __init__(self, machine: Any, client: ClientFormat, upstream: ClientFormat) -> None:
         self._m = machine
         self._client = client
+        self._watch = FrameWatch(upstream)
+        self._buf = b""
         self.errored = False
 
     @property
     def done(self) -> bool:
         return bool(self._m.done)
+
+    @property
+    def content(self) -> bool:
+        return self._watch.content
+
+    @property
+    def upstream_error(self) -> dict[str, Any] | None:
+        return self._watch.error
 
     @property
     def usage(self) -> Usage | None:
@@ -150,20 +176,36 @@ class _Translated:
             return None
         return usage_of.of(self._client, raw)
 
-    def _watch(self, out: bytes) -> bytes:
+    def _watch_out(self, out: bytes) -> bytes:
         marker = b"event: error" if self._client == "anthropic" else b'data: {"error"'
         if marker in out:
             self.errored = True
         return out
 
+    def _watch_in(self, chunk: bytes) -> None:
+        if self._watch.done:
+            return
+        self._buf += chunk
+        end = last_frame_end(self._buf)
+        if not end:
+            return
+        frames, self._buf = self._buf[:end], self._buf[end:]
+        for frame in split_frames(frames):
+            with contextlib.suppress(Malformed):  # the machine's SSE parser skips such lines
+                self._watch.take(frame)
+
     def start(self) -> bytes:
         return bytes(self._m.start())
 
+    def keepalive(self) -> bytes:
+        return bytes(self._m.keepalive())
+
     def feed(self, chunk: bytes) -> bytes:
-        return self._watch(self._m.feed(chunk))
+        self._watch_in(chunk)
+        return self._watch_out(self._m.feed(chunk))
 
     def finish(self) -> bytes:
-        return self._watch(self._m.finish())
+        return self._watch_out(self._m.finish())
 
     def fail(self, err: RelayError) -> bytes:
         self.errored = True
@@ -179,7 +221,7 @@ def stream_adapter(inc: Incoming, target: ClientFormat, step: Step) -> StreamAda
         machine: Any = OpenAIToAnthropicStream(inc.model, len(inc.body) // 4, provider=step.provider)
     else:
         machine = AnthropicToOpenAIStream(inc.model, inc.include_usage, provider=step.provider)
-    return _Translated(machine, inc.fmt)
+    return _Translated(machine, inc.fmt, target)
 
 
 def error_body(status: int, body: bytes, target: ClientFormat, client: ClientFormat, provider: str) -> bytes:

@@ -21,7 +21,7 @@ from runtime.artifact import Chain, Provider
 from runtime.errors import ClientFormat, RateLimited, RelayError, error_body, error_headers, status_of
 from runtime.proxy import Reply, Tail, Waterfall
 from runtime.routing_state import Plan
-from runtime.service import Service
+from runtime.service import Service, with_query
 from runtime.translate import estimate_tokens, required_capabilities
 from runtime.upstream import UpstreamConnectError
 
@@ -88,7 +88,7 @@ async def _queue(
     t0 = time.perf_counter()
     try:
         waited = await svc.state.wait_for_capacity(
-            chain, providers, est_tokens=est_tokens, affinity=wf.inc.affinity, capabilities=caps
+            chain, providers, est_tokens=est_tokens, affinity=wf.affinity, capabilities=caps
         )
     except asyncio.CancelledError:
         svc.log.info("client left the queue", id=wf.inc.request_id, chain=chain.name)
@@ -129,7 +129,7 @@ async def _run(
             if waited or chain.queue.max_wait <= 0:
                 raise _Failed(exc, plan) from None
             plan = svc.state.plan(
-                chain, providers, est_tokens=est_tokens, affinity=wf.inc.affinity, capabilities=caps
+                chain, providers, est_tokens=est_tokens, affinity=wf.affinity, capabilities=caps
             )
             if plan.candidates:
                 raise _Failed(exc, plan) from None
@@ -139,8 +139,9 @@ async def _run(
 
 async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
     snap = svc.snapshot
-    inc = incoming.parse(body, scope.headers.items(), fmt, rid)
+    inc = incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string)
     chain = snap.router.resolve(inc.model)
+    affinity = f"{chain.name}\0{inc.affinity}" if inc.affinity else None
     caps = (
         required_capabilities(inc.full(), fmt)
         if any(step.capabilities is not None for step in chain.steps)
@@ -148,8 +149,8 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
     )
     providers = snap.artifact.providers
     est_tokens = bridge.estimate(inc)
-    plan = svc.state.plan(chain, providers, est_tokens=est_tokens, affinity=inc.affinity, capabilities=caps)
-    wf = Waterfall(svc, snap, inc)
+    plan = svc.state.plan(chain, providers, est_tokens=est_tokens, affinity=affinity, capabilities=caps)
+    wf = Waterfall(svc, snap, inc, affinity)
     try:
         reply, plan = await _run(svc, wf, chain, plan, providers, est_tokens, caps)
     except _Failed as failed:
@@ -172,9 +173,9 @@ async def count_tokens(
     """The upstream's own count where a step has a count endpoint, else a local estimate,
     labelled in `x-relay-token-count` so a client can tell which it got."""
     snap = svc.snapshot
-    inc = incoming.parse(body, scope.headers.items(), fmt, rid)
+    inc = incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string)
     chain = snap.router.resolve(inc.model)
-    plan = svc.state.plan(chain, snap.artifact.providers, est_tokens=0, affinity=inc.affinity)
+    plan = svc.state.plan(chain, snap.artifact.providers, est_tokens=0)
     for cand in plan.candidates:
         module = snap.modules[cand.provider.name]
         if cand.provider.api != "anthropic" or not module.COUNT_TOKENS_URL:
@@ -183,9 +184,11 @@ async def count_tokens(
         try:
             async with asyncio.timeout(_COUNT_TIMEOUT):
                 resp = await svc.upstreams.get(cand.provider).open(
-                    module.COUNT_TOKENS_URL, headers, inc.body_with_model(cand.step.model)
+                    with_query(module.COUNT_TOKENS_URL, inc.query),
+                    headers,
+                    inc.body_with_model(cand.step.model),
                 )
-                counted = await resp.read(64 * 1024)
+                counted = await resp.read(64 * 1024, _COUNT_TIMEOUT)
                 resp.close()
         except (TimeoutError, UpstreamConnectError):
             continue

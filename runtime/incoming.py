@@ -64,6 +64,8 @@ class Incoming:
     max_tokens: int
     include_usage: bool
     anthropic_version: str
+    query: str = ""
+    """The client's query string (Claude Code sends `beta=true`), forwarded to same-format upstreams."""
     _full: dict[str, Any] | None = field(default=None, repr=False)
 
     def full(self) -> dict[str, Any]:
@@ -102,7 +104,9 @@ def forwarded(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def parse(body: bytes, headers: list[tuple[str, str]], fmt: ClientFormat, request_id: str) -> Incoming:
+def parse(
+    body: bytes, headers: list[tuple[str, str]], fmt: ClientFormat, request_id: str, query: str = ""
+) -> Incoming:
     """Validate just enough to route; the upstream validates the rest in its own words."""
     try:
         top = _top.decode(body)
@@ -130,4 +134,5 @@ def parse(body: bytes, headers: list[tuple[str, str]], fmt: ClientFormat, reques
         max_tokens=max_tokens,
         include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
         anthropic_version=header_map.get("anthropic-version", "2023-06-01"),
+        query=query,
     )

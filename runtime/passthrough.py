@@ -2,9 +2,10 @@
 
 Two things are done to them. The `model` field is rewritten to the name the client asked
 for (a chain or alias) when it differs from the upstream id: only in `message_start` for
-Anthropic, in every chunk for OpenAI, where each chunk carries it. And the stream's end is
-tracked, so an upstream that closes without `message_stop` / `[DONE]` gives the client a
-proper error event instead of a silently truncated answer.
+Anthropic, in every chunk for OpenAI, where each chunk carries it. And every frame is
+checked (`runtime.stream_watch`): garbage lines are dropped, a malformed event ends the
+stream with a proper error event instead of reaching the client, and an upstream that closes without `message_stop` /
+`[DONE]` gives the client an error event instead of a silently truncated answer.
 
 Frames are emitted whole: a partial frame at a chunk boundary waits for its end, which
 also lets a failure before the first complete frame fall over to the next step unseen.
@@ -13,34 +14,17 @@ also lets a failure before the first complete frame fall over to the next step u
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import msgspec
 
 from runtime.errors import BadGateway, ClientFormat, RelayError, stream_error_event
-from runtime.usage import Usage, from_anthropic, from_openai
+from runtime.sse import OPENAI_KEEPALIVE, anthropic_event
+from runtime.stream_watch import FRAME_END, FrameWatch, Malformed, clean_frame, last_frame_end
+from runtime.usage import Usage
 
-_FRAME_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _MODEL = re.compile(rb'("model"\s*:\s*)"(?:[^"\\]|\\.)*"')
-_decode = msgspec.json.Decoder().decode
-
-
-def _last_frame_end(buf: bytes) -> int:
-    """Index just past the last complete frame in `buf`, or 0."""
-    end = 0
-    for match in _FRAME_END.finditer(buf):
-        end = match.end()
-    return end
-
-
-def _frame_data(frame: bytes) -> bytes:
-    return b"\n".join(line[5:].strip() for line in frame.splitlines() if line.startswith(b"data:"))
-
-
-def _event_name(frame: bytes) -> bytes | None:
-    for line in frame.splitlines():
-        if line.startswith(b"event:"):
-            return line[6:].strip()
-    return None
+_PING = anthropic_event("ping", b'{"type":"ping"}')
 
 
 class PassthroughStream:
@@ -52,76 +36,75 @@ class PassthroughStream:
         self._replacement = b'\\1"' + msgspec.json.encode(client_model)[1:-1].replace(b"\\", b"\\\\") + b'"'
         self._rewrite = client_model != upstream_model
         self._rewrite_once = fmt == "anthropic"
-        self.done = False
-        self.errored = False
-        self.usage: Usage | None = None
+        self.watch = FrameWatch(fmt)
+        self._failed = False
+
+    @property
+    def done(self) -> bool:
+        return self.watch.done or self._failed
+
+    @property
+    def errored(self) -> bool:
+        """Ended by an error: the upstream's own error event or one relay wrote."""
+        return self._failed or self.watch.error is not None
+
+    @property
+    def content(self) -> bool:
+        return self.watch.content
+
+    @property
+    def upstream_error(self) -> dict[str, Any] | None:
+        return self.watch.error
+
+    @property
+    def usage(self) -> Usage | None:
+        return self.watch.usage
 
     def start(self) -> bytes:
         return b""
+
+    def keepalive(self) -> bytes:
+        return b"" if self.done else (_PING if self._fmt == "anthropic" else OPENAI_KEEPALIVE)
 
     def feed(self, chunk: bytes) -> bytes:
         if self.done:
             return b""
         self._buf += chunk
-        end = _last_frame_end(self._buf)
+        end = last_frame_end(self._buf)
         if not end:
             return b""
         frames, self._buf = self._buf[:end], self._buf[end:]
-        bad = self._track(frames)
-        tail = b""
-        if bad is not None:
-            frames = frames[:bad]
-            tail = self.fail(BadGateway("upstream sent a malformed stream event"))
+        frames, malformed = self._track(frames)
+        tail = self.fail(BadGateway("upstream sent a malformed stream event")) if malformed else b""
         if self._rewrite and frames:
             frames = _MODEL.sub(self._replacement, frames, count=1 if self._rewrite_once else 0)
             self._rewrite = not self._rewrite_once
         return frames + tail
 
-    def _track(self, frames: bytes) -> int | None:
-        """Follow the stream's state; the offset of the first malformed frame, if any."""
+    def _track(self, frames: bytes) -> tuple[bytes, bool]:
+        """Follow the stream's state frame by frame: the frames to pass on (garbage lines
+        dropped, nothing after the stream's end or a malformed frame), and whether one was
+        malformed. Usually `frames` itself: rebuilt only when something must go."""
+        kept: list[bytes] = []
         start = 0
-        for match in _FRAME_END.finditer(frames):
-            if not self._take(frames[start : match.start()]):
-                return start
+        changed = malformed = False
+        for match in FRAME_END.finditer(frames):
+            frame = frames[start : match.start()]
+            try:
+                garbage = self.watch.take(frame)
+            except Malformed:
+                changed = malformed = True
+                break
+            if garbage:
+                changed = True
+                frame = clean_frame(frame)
+            if frame:
+                kept.append(frame + b"\n\n")
             start = match.end()
-        return None
-
-    def _take(self, frame: bytes) -> bool:
-        data = _frame_data(frame)
-        if not data:
-            return True  # comments and keep-alives
-        if data == b"[DONE]":
-            self.done = True
-            return True
-        try:
-            event = _decode(data)
-        except msgspec.DecodeError:
-            return False
-        if not isinstance(event, dict):
-            return False
-        if self._fmt == "openai":
-            if "error" in event:
-                self.done = self.errored = True
-            elif event.get("usage"):
-                self.usage = from_openai(event["usage"]) or self.usage
-            return True
-        kind = _event_name(frame) or str(event.get("type", "")).encode()
-        if kind == b"error":
-            self.done = self.errored = True
-        elif kind == b"message_stop":
-            self.done = True
-        elif kind == b"message_start":
-            self.usage = from_anthropic(event.get("message", {}).get("usage")) or self.usage
-        elif kind == b"message_delta":
-            self._add_final_usage(from_anthropic(event.get("usage")))
-        return True
-
-    def _add_final_usage(self, update: Usage | None) -> None:
-        """`message_delta` usage is cumulative output; input may be absent there."""
-        if update is None:
-            return
-        prompt = update["input"] or (self.usage["input"] if self.usage else 0)
-        self.usage = {**update, "input": prompt, "total": prompt + update["output"]}
+            if self.watch.done:
+                changed = changed or start < len(frames)
+                break
+        return (b"".join(kept) if changed else frames), malformed
 
     def finish(self) -> bytes:
         """Upstream EOF: nothing more if the stream ended properly, else an error frame."""
@@ -130,5 +113,5 @@ class PassthroughStream:
         return self.fail(BadGateway("upstream closed the stream before it was complete"))
 
     def fail(self, err: RelayError) -> bytes:
-        self.done = self.errored = True
+        self._failed = True
         return stream_error_event(err, self._fmt)

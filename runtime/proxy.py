@@ -1,47 +1,41 @@
 """The waterfall: execute a plan, one candidate at a time, until one answers.
 
 The plan (which candidates, in which order, which were skipped and why) is decided by
-`RoutingState.plan`, a pure policy; this module is the thin async loop around it. A
-candidate that fails before the first byte reaches the client is recorded and the next
-one is tried, invisibly to the client; after the first byte, failures become an error
-event that ends the stream (never a hang, never a silent truncation).
+`RoutingState.plan`, a pure policy; this module is the thin async loop around it. Each
+candidate is one `Attempt`, begun once and ended once. A candidate that fails before its
+content reaches the client is recorded and the next one is tried, invisibly to the client;
+after that, failures end the stream with an error event (never a hang, never a silent
+truncation) and still count against the provider. When the last candidate fails in a way
+the client would have seen going direct (an error event inside a 200 stream), the client
+gets exactly that, translated into its format, rather than an error relay made up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import msgspec
 
 from runtime import bridge
+from runtime.attempt import Attempt, AttemptRecord
 from runtime.bridge import StreamAdapter
 from runtime.cooldown import FailureKind
 from runtime.errors import BadGateway, BadRequest, ClientFormat, GatewayTimeout, RelayError
 from runtime.failure import all_failed
 from runtime.incoming import Incoming
 from runtime.loader import Snapshot
-from runtime.outcome import KEY_LEVEL, classify
-from runtime.routing_state import Candidate, Lease, Plan
+from runtime.outcome import KEY_LEVEL, classify, classify_stream_error, excerpt
+from runtime.plan import Candidate, Plan
 from runtime.service import Service
 from runtime.translate import TranslationError
 from runtime.upstream import UpstreamConnectError, UpstreamResponse
 
 _ERROR_BODY_LIMIT = 64 * 1024
-
-
-class Attempt(msgspec.Struct):
-    """One try, as it appears in logs, headers and the all-failed error message."""
-
-    provider: str
-    model: str
-    outcome: str
-    status: int | None = None
-    detail: str = ""
-    ms: float = 0.0
-    cooldown_left: float | None = None
+_STREAM_HEADERS = (("content-type", "text/event-stream"), ("cache-control", "no-cache"))
 
 
 class Tail:
@@ -81,12 +75,23 @@ class Reply:
     """For streams: the body after `body`; whoever sends it must `aclose()` it."""
 
 
+class Tried(NamedTuple):
+    """What one candidate came to: a reply for the client, or a failure of some kind."""
+
+    reply: Reply | None
+    kind: FailureKind | None
+    as_direct: Reply | None = None
+    """For a failure the client would have seen going direct: exactly what it would have got."""
+
+
 @dataclass
 class Waterfall:
     service: Service
     snap: Snapshot
     inc: Incoming
-    attempts: list[Attempt] = field(default_factory=list)
+    affinity: str | None = None
+    """The conversation's key within the chain being served."""
+    attempts: list[AttemptRecord] = field(default_factory=list)
     provider: str | None = None
     upstream_ms: float = 0.0
     queued_ms: float = 0.0
@@ -97,19 +102,23 @@ class Waterfall:
     async def run(self, plan: Plan, chain_name: str) -> Reply:
         dead_steps: set[int] = set()
         unsupported: list[TranslationError] = []
+        as_direct: Reply | None = None
         for cand in plan.candidates:
             if cand.step_index in dead_steps:
                 continue
             try:
-                reply, kind = await self._try(cand)
+                tried = await self._try(cand)
             except TranslationError as exc:
                 unsupported.append(exc)
-                self._record(cand, "unsupported", None, f"{exc.field}: {exc.message}", 0.0)
+                self._unsupported(cand, exc)
                 continue
-            if reply is not None:
-                return reply
-            if kind not in KEY_LEVEL:
+            if tried.reply is not None:
+                return tried.reply
+            as_direct = tried.as_direct
+            if tried.kind not in KEY_LEVEL:
                 dead_steps.add(cand.step_index)
+        if as_direct is not None:
+            return as_direct
         if unsupported and len(unsupported) == len(self.attempts):
             first = unsupported[0]
             raise BadRequest(
@@ -118,21 +127,14 @@ class Waterfall:
             )
         raise all_failed(chain_name, self.attempts, plan, self.service.clock())
 
-    def _record(self, cand: Candidate, outcome: str, status: int | None, detail: str, ms: float) -> None:
-        left = self.service.state.cooldown_left(cand) if outcome != "ok" else None
+    def _unsupported(self, cand: Candidate, exc: TranslationError) -> None:
         self.attempts.append(
-            Attempt(
-                provider=cand.provider.name,
-                model=cand.step.model,
-                outcome=outcome,
-                status=status,
-                detail=detail,
-                ms=round(ms, 1),
-                cooldown_left=left,
+            AttemptRecord(
+                cand.provider.name, cand.step.model, "unsupported", None, f"{exc.field}: {exc.message}"
             )
         )
 
-    async def _try(self, cand: Candidate) -> tuple[Reply | None, FailureKind | None]:
+    async def _try(self, cand: Candidate) -> Tried:
         svc, inc = self.service, self.inc
         target = bridge.upstream_format(cand.provider.api, inc.fmt)
         if target is None:
@@ -140,72 +142,60 @@ class Waterfall:
                 "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
             )
         body = bridge.request_body(inc, cand.step, cand.provider, target)
-        lease = await svc.state.begin(cand, bridge.estimate(inc), affinity=inc.affinity)
-        if lease is None:
-            self._record(cand, "full", None, "key filled up meanwhile", 0.0)
-            return None, "rate_limited"
-        try:
-            return await self._attempt(cand, lease, target, body)
-        except BaseException:  # cancelled (the client left) or a bug: free the key's slot
-            svc.state.end(lease, None)
-            raise
+        attempt = await Attempt.begin(svc.state, cand, bridge.estimate(inc), self.affinity, self.attempts)
+        if attempt is None:
+            self.attempts.append(
+                AttemptRecord(cand.provider.name, cand.step.model, "full", None, "key filled up meanwhile")
+            )
+            return Tried(None, "rate_limited")
+        with attempt:
+            return await self._exchange(attempt, target, body)
 
-    async def _attempt(
-        self, cand: Candidate, lease: Lease, target: ClientFormat, body: bytes
-    ) -> tuple[Reply | None, FailureKind | None]:
-        svc, inc = self.service, self.inc
-        t0 = time.perf_counter()
+    async def _exchange(self, attempt: Attempt, target: ClientFormat, body: bytes) -> Tried:
+        svc, cand = self.service, attempt.candidate
         timeouts = cand.provider.timeouts
         try:
             async with asyncio.timeout(timeouts.first_byte):
-                resp = await svc.open(self.snap, cand, target, inc, body)
+                resp = await svc.open(self.snap, cand, target, self.inc, body)
         except TimeoutError:
-            return self._failed(cand, lease, "timeout", None, f"no response in {timeouts.first_byte:g}s", t0)
+            return self._failed(attempt, "timeout", None, f"no response in {timeouts.first_byte:g}s")
         except UpstreamConnectError as exc:
-            return self._failed(cand, lease, "connect", None, str(exc), t0)
+            return self._failed(attempt, "connect", None, str(exc))
         info = svc.rate_info(self.snap, cand, target, resp.headers)
-        svc.state.observe(lease, info)
+        attempt.observe(info)
         if resp.status >= 300:
-            return await self._upstream_error(cand, lease, resp, target, info.retry_after, t0)
-        if inc.stream:
-            return await self._stream(cand, lease, resp, target, t0)
-        return await self._whole(cand, lease, resp, target, t0)
+            return await self._upstream_error(attempt, resp, target, info.retry_after)
+        if self.inc.stream:
+            return await self._stream(attempt, resp, target)
+        return await self._whole(attempt, resp, target)
 
     def _failed(
         self,
-        cand: Candidate,
-        lease: Lease,
+        attempt: Attempt,
         kind: FailureKind,
         status: int | None,
         detail: str,
-        t0: float,
         retry_after: float | None = None,
-    ) -> tuple[None, FailureKind]:
-        state = self.service.state
-        state.fail(lease, kind, retry_after)
-        state.end(lease, None)
-        self._record(cand, kind, status, detail, (time.perf_counter() - t0) * 1000)
+        as_direct: Reply | None = None,
+    ) -> Tried:
+        attempt.failed(kind, status, detail, retry_after)
         if kind == "auth":
+            cand = attempt.candidate
             self.service.log.warning(
                 "upstream rejected a key",
                 provider=cand.provider.name,
                 key=cand.key.fingerprint if cand.key else None,
                 status=status,
             )
-        return None, kind
+        return Tried(None, kind, as_direct)
 
     async def _upstream_error(
-        self,
-        cand: Candidate,
-        lease: Lease,
-        resp: UpstreamResponse,
-        target: ClientFormat,
-        retry_after: float | None,
-        t0: float,
-    ) -> tuple[Reply | None, FailureKind | None]:
+        self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat, retry_after: float | None
+    ) -> Tried:
+        timeouts = attempt.candidate.provider.timeouts
         try:
-            async with asyncio.timeout(cand.provider.timeouts.first_byte):
-                body = await resp.read(_ERROR_BODY_LIMIT)
+            async with asyncio.timeout(timeouts.first_byte):
+                body = await resp.read(_ERROR_BODY_LIMIT, timeouts.stream_idle)
         except (TimeoutError, UpstreamConnectError):
             body = b""
         finally:
@@ -213,119 +203,132 @@ class Waterfall:
         kind = classify(resp.status, body)
         assert kind is not None
         if kind != "client_error":
-            detail = body[:300].decode("utf-8", "replace")
-            return self._failed(cand, lease, kind, resp.status, detail, t0, retry_after)
-        self.service.state.end(lease, None)
-        self._record(
-            cand, "client_error", resp.status, "returned to the client", (time.perf_counter() - t0) * 1000
-        )
-        self.provider = cand.provider.name
-        out = bridge.error_body(resp.status, body, target, self.inc.fmt, cand.provider.name)
-        return Reply(resp.status, [("content-type", "application/json")], out), None
+            return self._failed(attempt, kind, resp.status, excerpt(body), retry_after)
+        attempt.returned(resp.status, "returned to the client")
+        self.provider = attempt.candidate.provider.name
+        out = bridge.error_body(resp.status, body, target, self.inc.fmt, self.provider)
+        return Tried(Reply(resp.status, [("content-type", "application/json")], out), None)
 
-    async def _whole(
-        self, cand: Candidate, lease: Lease, resp: UpstreamResponse, target: ClientFormat, t0: float
-    ) -> tuple[Reply | None, FailureKind | None]:
+    async def _whole(self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat) -> Tried:
+        timeouts = attempt.candidate.provider.timeouts
         try:
-            async with asyncio.timeout(cand.provider.timeouts.total):
-                raw = await resp.read(self.service.max_response_bytes)
+            async with asyncio.timeout(timeouts.total):
+                raw = await resp.read(self.service.max_response_bytes, timeouts.stream_idle)
         except TimeoutError:
-            resp.close()
-            return self._failed(cand, lease, "timeout", resp.status, "response body timed out", t0)
+            return self._failed(attempt, "timeout", resp.status, "response body stalled or timed out")
         except UpstreamConnectError as exc:
+            return self._failed(attempt, "connect", resp.status, str(exc))
+        finally:
             resp.close()
-            return self._failed(cand, lease, "connect", resp.status, str(exc), t0)
         try:
-            out, usage = bridge.response_body(raw, target, self.inc, cand.step)
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
-            return self._failed(
-                cand, lease, "server_error", resp.status, "upstream sent a body that is not JSON", t0
-            )
-        self._succeeded(cand, lease, t0, usage)
-        return Reply(200, [("content-type", "application/json")], out), None
-
-    def _succeeded(self, cand: Candidate, lease: Lease, t0: float, usage: dict[str, int] | None) -> None:
-        elapsed = time.perf_counter() - t0
-        self.upstream_ms += elapsed * 1000
-        self.service.state.succeed(lease, elapsed)
+            out, usage = bridge.response_body(raw, target, self.inc, attempt.candidate.step)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError):
+            return self._failed(attempt, "server_error", resp.status, "upstream sent a body that is not JSON")
+        self._answered(attempt, 200)
+        attempt.succeeded(usage)
         self.usage = usage
-        self.service.state.end(lease, usage.get("total") if usage else None)
-        self.provider = cand.provider.name
-        self._record(cand, "ok", 200, "", elapsed * 1000)
+        return Tried(Reply(200, [("content-type", "application/json")], out), None)
 
-    async def _stream(
-        self, cand: Candidate, lease: Lease, resp: UpstreamResponse, target: ClientFormat, t0: float
-    ) -> tuple[Reply | None, FailureKind | None]:
+    def _answered(self, attempt: Attempt, status: int) -> None:
+        attempt.answered(status)
+        self.upstream_ms += attempt.ttfb * 1000
+        self.provider = attempt.candidate.provider.name
+
+    async def _stream(self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat) -> Tried:
+        """Hold the upstream's bytes until its content begins, so a failure before that
+        (an error event, a drop, garbage, silence) can still fall over unseen."""
+        cand = attempt.candidate
         adapter = bridge.stream_adapter(self.inc, target, cand.step)
-        chunks = resp.chunks().__aiter__()
-        head = adapter.start()
-        first = b""
+        held = [adapter.start()]
         try:
             async with asyncio.timeout(cand.provider.timeouts.first_byte):
-                while not first:
-                    try:
-                        chunk = await anext(chunks)
-                    except StopAsyncIteration:
-                        first = adapter.finish()
-                        break
-                    first = adapter.feed(chunk)
+                while not adapter.content and not adapter.done:
+                    chunk = await resp.next_chunk()
+                    held.append(adapter.feed(chunk) if chunk else adapter.finish())
         except TimeoutError:
             resp.close()
-            return self._failed(cand, lease, "timeout", 200, "stream sent nothing in time", t0)
+            return self._failed(attempt, "timeout", 200, "stream sent no content in time")
         except UpstreamConnectError as exc:
             resp.close()
-            return self._failed(cand, lease, "connect", 200, str(exc), t0)
+            return self._failed(attempt, "connect", 200, str(exc))
+        first = b"".join(held)
+        error = adapter.upstream_error
+        if error is not None and not adapter.content:
+            resp.close()
+            kind = classify_stream_error(error)
+            detail = excerpt(msgspec.json.encode({"error": error}))
+            if kind == "client_error":
+                attempt.returned(200, detail)
+                self.provider = cand.provider.name
+                return Tried(Reply(200, list(_STREAM_HEADERS), first), None)
+            return self._failed(
+                attempt, kind, 200, detail, as_direct=Reply(200, list(_STREAM_HEADERS), first)
+            )
         if adapter.errored:
             resp.close()
-            return self._failed(cand, lease, "overloaded", 200, first[:300].decode("utf-8", "replace"), t0)
-        elapsed = time.perf_counter() - t0
-        self.upstream_ms += elapsed * 1000
-        self.service.state.succeed(lease, elapsed)
-        self.provider = cand.provider.name
-        self._record(cand, "ok", 200, "", elapsed * 1000)
-        rest = Tail(self._pump(cand, lease, resp, chunks, adapter), lambda: self._abandoned(lease, resp))
-        return Reply(
-            200, [("content-type", "text/event-stream"), ("cache-control", "no-cache")], head + first, rest
-        ), None
+            return self._failed(
+                attempt,
+                "server_error",
+                200,
+                "the stream broke off or sent a malformed event before relay passed anything on",
+            )
+        self._answered(attempt, 200)
+        close = attempt.hand_off()
+
+        def cleanup() -> None:
+            resp.close()
+            close()
+
+        rest = Tail(self._pump(attempt, resp, adapter), cleanup)
+        return Tried(Reply(200, list(_STREAM_HEADERS), first, rest), None)
 
     async def _pump(
-        self,
-        cand: Candidate,
-        lease: Lease,
-        resp: UpstreamResponse,
-        chunks: AsyncIterator[bytes],
-        adapter: StreamAdapter,
+        self, attempt: Attempt, resp: UpstreamResponse, adapter: StreamAdapter
     ) -> AsyncGenerator[bytes, None]:
-        """The stream after its first bytes: failures here end it with an error event."""
-        idle = cand.provider.timeouts.stream_idle
+        """The stream after its content began: keep-alives through upstream silence, and
+        failures end it with an error event and count against the provider."""
+        provider = attempt.candidate.provider
+        idle = provider.timeouts.stream_idle
+        ping = self.snap.artifact.server.keepalive
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        failure: tuple[FailureKind, str] | None = None
         try:
             while not adapter.done:
+                silent = loop.time() - last
+                wait = idle - silent if ping <= 0 else min(ping, idle - silent)
                 try:
-                    async with asyncio.timeout(idle):
-                        chunk = await anext(chunks)
-                except StopAsyncIteration:
-                    tail = adapter.finish()
-                    if tail:
-                        yield tail
-                    break
+                    async with asyncio.timeout(max(wait, 0.0)):
+                        chunk = await resp.next_chunk()
                 except TimeoutError:
-                    yield adapter.fail(GatewayTimeout(f"{cand.provider.name}: stream idle for {idle:g}s"))
-                    break
+                    if loop.time() - last >= idle:
+                        failure = ("timeout", f"stream idle for {idle:g}s")
+                        yield adapter.fail(GatewayTimeout(f"{provider.name}: stream idle for {idle:g}s"))
+                        break
+                    yield adapter.keepalive()
+                    continue
                 except UpstreamConnectError as exc:
-                    yield adapter.fail(BadGateway(f"{cand.provider.name}: {exc}"))
+                    failure = ("connect", str(exc))
+                    yield adapter.fail(BadGateway(f"{provider.name}: {exc}"))
                     break
-                out = adapter.feed(chunk)
+                last = loop.time()
+                out = adapter.feed(chunk) if chunk else adapter.finish()
                 if out:
                     yield out
+            if failure is None and adapter.errored:
+                error = adapter.upstream_error
+                if error is not None:
+                    failure = (classify_stream_error(error), excerpt(msgspec.json.encode({"error": error})))
+                else:
+                    failure = ("server_error", "stream broke off or sent a malformed event")
         finally:
             resp.close()
             self.usage = adapter.usage
-            self.service.state.end(lease, adapter.usage.get("total") if adapter.usage else None)
-
-    def _abandoned(self, lease: Lease, resp: UpstreamResponse) -> None:
-        """After the stream's tail closed: a no-op unless it closed before it started."""
-        resp.close()
-        self.service.state.end(lease, None)
+            if failure is not None:
+                attempt.failed(failure[0], 200, failure[1])
+            elif adapter.done:
+                attempt.succeeded(adapter.usage)
+            attempt.close()
 
 
 def relay_error_for(exc: Exception) -> RelayError:

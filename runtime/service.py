@@ -54,6 +54,13 @@ def _route_logging(log: Log) -> None:
     logger.propagate = False
 
 
+def with_query(url: str, query: str) -> str:
+    """`url` with the client's query string appended (same-format passthrough keeps it)."""
+    if not query:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
 class Service:
     max_response_bytes = 64 * 1024 * 1024
 
@@ -142,6 +149,8 @@ class Service:
             url = f"simulated:{target}"
         else:
             url = (module.MESSAGES_URL if target == "anthropic" else module.CHAT_URL) or ""
+            if target == inc.fmt:
+                url = with_query(url, inc.query)
         upstream = self.upstreams.get(cand.provider)
         return await upstream.open(url, self.request_headers(snap, cand, target, inc), body)
 

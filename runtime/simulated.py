@@ -15,7 +15,7 @@ import itertools
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,13 +36,14 @@ class SimulatedResponse:
         self._parts = parts
         self._pace = pace
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        for part in self._parts:
-            if self._pace:
-                await asyncio.sleep(self._pace)
-            yield part
+    async def next_chunk(self) -> bytes:
+        if not self._parts:
+            return b""
+        if self._pace:
+            await asyncio.sleep(self._pace)  # cancelled: the part stays for the next call
+        return self._parts.pop(0)
 
-    async def read(self, limit: int) -> bytes:
+    async def read(self, limit: int, idle: float) -> bytes:
         return b"".join(self._parts)[:limit]
 
     def close(self) -> None:

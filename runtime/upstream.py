@@ -9,7 +9,7 @@ implementation needs to know them beyond the connect limit.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Protocol
 
 import aiohttp
@@ -21,17 +21,33 @@ class UpstreamResponse(Protocol):
     status: int
     headers: Mapping[str, str]
 
-    def chunks(self) -> AsyncIterator[bytes]:
-        """Body bytes as they arrive."""
+    async def next_chunk(self) -> bytes:
+        """The next body bytes as they arrive, b"" at the end. Cancelling a call (a timeout
+        that fires to send a keep-alive) loses nothing: the next call picks up the same data."""
         ...
 
-    async def read(self, limit: int) -> bytes:
-        """The whole body, at most `limit` bytes (the rest is dropped)."""
+    async def read(self, limit: int, idle: float) -> bytes:
+        """The whole body, at most `limit` bytes (the rest is dropped); TimeoutError when no
+        byte arrives for `idle` seconds."""
         ...
 
     def close(self) -> None:
         """Abandon the response; an unread connection is closed, never reused."""
         ...
+
+
+async def read_body(resp: UpstreamResponse, limit: int, idle: float) -> bytes:
+    """`UpstreamResponse.read` for any implementation of `next_chunk`."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        async with asyncio.timeout(idle):
+            chunk = await resp.next_chunk()
+        if not chunk:
+            break
+        parts.append(chunk[: limit - size])
+        size += len(parts[-1])
+    return b"".join(parts)
 
 
 class Upstream(Protocol):
@@ -54,22 +70,14 @@ class _AiohttpResponse:
         self.status = resp.status
         self.headers: Mapping[str, str] = resp.headers
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def next_chunk(self) -> bytes:
         try:
-            async for chunk in self._resp.content.iter_any():
-                yield chunk
+            return await self._resp.content.readany()
         except aiohttp.ClientError as exc:
             raise UpstreamConnectError(f"connection lost mid-body: {type(exc).__name__}") from None
 
-    async def read(self, limit: int) -> bytes:
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in self.chunks():
-            parts.append(chunk[: limit - size])
-            size += len(parts[-1])
-            if size >= limit:
-                break
-        return b"".join(parts)
+    async def read(self, limit: int, idle: float) -> bytes:
+        return await read_body(self, limit, idle)
 
     def close(self) -> None:
         self._resp.close()

@@ -3,8 +3,9 @@
 It speaks both wire formats (`POST /v1/messages` Anthropic, `POST .../chat/completions`
 OpenAI) and is scripted per request: a test POSTs a list of steps to `/_script`, each
 request pops the next one (none left: a normal answer). A step can answer with any
-status, headers and body, stream given SSE frames, wait before the first byte, hang,
-drop the connection mid-stream, or send garbage. `/_requests` returns what was received
+status, headers and body, stream given SSE frames (with a delay between them), wait before
+the first byte, hang, stall after the first bytes of a body, drop the connection
+mid-stream, or send garbage. `/_requests` returns what was received
 (so tests can check forwarded headers and bodies) and `/_stats` the connections open right
 now (so tests can prove a cancelled client request closed its upstream request).
 
@@ -132,7 +133,9 @@ async def generate(request: web.Request) -> web.StreamResponse:
         body = json.loads(raw)
     except ValueError:
         body = {}
-    STATE["requests"].append({"path": request.path, "headers": dict(request.headers), "body": body})
+    STATE["requests"].append(
+        {"path": request.path, "query": request.query_string, "headers": dict(request.headers), "body": body}
+    )
     STATE["open"] += 1
     STATE["peak"] = max(STATE["peak"], STATE["open"])
     try:
@@ -152,6 +155,12 @@ async def _answer(
     if step.get("hang"):
         await _hold(request)
         return web.Response(status=204)
+    if step.get("stall_body"):  # headers and a first piece of the body, then silence
+        stalled = web.StreamResponse(status=200, headers={"content-type": "application/json"})
+        await stalled.prepare(request)
+        await stalled.write(b'{"id": "msg_stalled", ')
+        await _hold(request)
+        return stalled
     status = int(step.get("status", 200))
     headers = dict(step.get("headers", {}))
     if "frames" in step or (status == 200 and body.get("stream") and "body" not in step):
@@ -211,7 +220,10 @@ def make_app() -> web.Application:
 
 
 async def count(request: web.Request) -> web.Response:
-    await request.read()
+    body = await request.json()
+    STATE["requests"].append(
+        {"path": request.path, "query": request.query_string, "headers": dict(request.headers), "body": body}
+    )
     return web.json_response({"input_tokens": 42})
 
 

@@ -105,3 +105,16 @@ def test_an_active_probe_closes_the_breaker_early_without_user_traffic(
         )
         paths = {r["path"] for r in fake.requests()}
         assert paths == {"/v1/messages"}  # probes asked for the models list, not a generation
+
+
+def test_affinity_stays_within_its_chain(fake: FakeUpstream, start_relay: RelayFactory) -> None:
+    """A conversation served by step 2 of one chain does not skip step 1 of another."""
+    defs = _defs(fake)["r.yaml"] + '  other:\n    match: ["other-*"]\n    steps: [anth_b/up-b]\n'
+    with start_relay({"r.yaml": defs}) as relay:
+        body = {"max_tokens": 5, "messages": HI}
+        headers = {"x-claude-code-session-id": "s1"}
+        served = [
+            httpx.post(relay.url + "/v1/messages", json={**body, "model": m}, headers=headers, timeout=10)
+            for m in ("other-x", "claude-x")
+        ]
+        assert [r.headers["x-relay-provider"] for r in served] == ["anth_b", "anth_a"]

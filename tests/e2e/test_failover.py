@@ -211,7 +211,8 @@ def test_client_disconnect_mid_stream_closes_the_upstream_request(
         fake.script({"frames": frames, "hang_after": True})
         body = stream_body("claude-x")
         with httpx.stream("POST", relay.url + "/v1/messages", json=body, timeout=10) as resp:
-            next(resp.iter_raw())
+            raw = resp.iter_raw()  # kept: dropping the generator would close the response now
+            next(raw)
             wait_until(lambda: fake.stats()["open"] == 1, "upstream request open")
         wait_until(lambda: fake.stats()["open"] == 0, "upstream request closed after client left", timeout=10)
         fake.script({})

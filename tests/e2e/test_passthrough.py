@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.e2e.procs import FakeUpstream, Relay, anthropic_client, openai_client, stream_raw
@@ -134,3 +135,17 @@ def test_count_tokens_uses_the_upstream_endpoint(basic_relay: Relay) -> None:
         model="claude-x", messages=[{"role": "user", "content": "count me"}]
     )
     assert raw.parse().input_tokens == 42 and raw.headers["x-relay-token-count"] == "upstream"
+
+
+def test_the_client_query_string_reaches_a_same_format_upstream(
+    basic_relay: Relay, fake: FakeUpstream
+) -> None:
+    """Claude Code sends `?beta=true` on both endpoints; going direct, Anthropic sees it."""
+    fake.script({}, {})
+    body = {"model": "claude-x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    for path in ("/v1/messages?beta=true", "/v1/messages/count_tokens?beta=true"):
+        assert httpx.post(basic_relay.url + path, json=body, timeout=10).status_code == 200
+    assert [(r["path"], r["query"]) for r in fake.requests()] == [
+        ("/v1/messages", "beta=true"),
+        ("/v1/messages/count_tokens", "beta=true"),
+    ]

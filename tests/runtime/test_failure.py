@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from runtime.artifact import Step
+from runtime.attempt import AttemptRecord as Attempt
 from runtime.errors import BadGateway, BadRequest, GatewayTimeout, Overloaded, RateLimited, RelayError
 from runtime.failure import all_failed
 from runtime.plan import Plan, Skip
-from runtime.proxy import Attempt
 
 NOW = 1000.0
 

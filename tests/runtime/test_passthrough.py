@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runtime.errors import ClientFormat
 from runtime.passthrough import PassthroughStream
 
 
@@ -145,3 +147,54 @@ def test_garbage_frame_becomes_an_error_event_after_the_good_frames() -> None:
     assert out.startswith(good) and out.count(b"event: message_start") == 1
     assert out.endswith(b"\n\n") and b"event: error\n" in out and stream.errored
     assert stream.feed(good) == b""
+
+
+GARBAGE = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n:"),
+    min_size=1,
+    max_size=20,
+).filter(lambda s: not s.startswith(("data", "event", "id", "retry")))
+
+
+@given(st.integers(min_value=0, max_value=ANTHROPIC.count(b"\n\n")), GARBAGE, st.lists(st.integers(0, 4000)))
+def test_garbage_lines_are_dropped_whatever_the_chunking(at: int, junk: str, cuts: list[int]) -> None:
+    """A line of no SSE field never reaches the client; the stream is otherwise unchanged."""
+    frames = ANTHROPIC.split(b"\n\n")[:-1]
+    frames.insert(at, junk.encode())
+    data = b"".join(f + b"\n\n" for f in frames)
+    stream = PassthroughStream("anthropic", "claude-up", "claude-up")
+    assert _run(stream, data, [c % (len(data) + 1) for c in cuts]) == ANTHROPIC
+    assert stream.done and not stream.errored
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "content"),
+    [
+        ("anthropic", ANTHROPIC.split(b"\n\n")[0] + b"\n\n", False),
+        ("anthropic", b'event: ping\ndata: {"type": "ping"}\n\n', False),
+        ("anthropic", b"".join(f + b"\n\n" for f in ANTHROPIC.split(b"\n\n")[:2]), True),
+        ("openai", OPENAI.split(b"\n\n")[0] + b"\n\n", False),
+        ("openai", b"".join(f + b"\n\n" for f in OPENAI.split(b"\n\n")[:2]), True),
+        ("openai", b"data: [DONE]\n\n", True),
+    ],
+)
+def test_content_begins_with_the_first_real_content(fmt: ClientFormat, data: bytes, content: bool) -> None:
+    stream = PassthroughStream(fmt, "m", "m")
+    stream.feed(data)
+    assert stream.content is content
+
+
+def test_an_error_before_content_is_reported_with_its_type() -> None:
+    stream = PassthroughStream("openai", "m", "m")
+    stream.feed(OPENAI.split(b"\n\n")[0] + b'\n\ndata: {"error": {"message": "busy", "code": 503}}\n\n')
+    assert not stream.content and stream.done and stream.upstream_error == {"message": "busy", "code": 503}
+
+
+def test_frames_after_the_end_are_not_passed_on() -> None:
+    stream = PassthroughStream("anthropic", "claude-up", "claude-up")
+    assert stream.feed(ANTHROPIC + b'event: ping\ndata: {"type": "ping"}\n\n') == ANTHROPIC
+
+
+def test_keepalive_frames_in_each_format() -> None:
+    assert PassthroughStream("anthropic", "m", "m").keepalive() == b'event: ping\ndata: {"type":"ping"}\n\n'
+    assert PassthroughStream("openai", "m", "m").keepalive() == b": keep-alive\n\n"

@@ -33,7 +33,10 @@ def _upstream(clock: FakeClock, **sim: Any) -> SimulatedUpstream:
 def _open(up: SimulatedUpstream, fmt: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
     async def go() -> tuple[int, dict[str, str], bytes]:
         resp = await up.open(f"simulated:{fmt}", [], msgspec.json.encode(body))
-        return resp.status, dict(resp.headers), b"".join([c async for c in resp.chunks()])
+        parts = []
+        while chunk := await resp.next_chunk():
+            parts.append(chunk)
+        return resp.status, dict(resp.headers), b"".join(parts)
 
     return asyncio.run(go())
 
