@@ -116,3 +116,24 @@ def resolve_chains(
     ctx: Context, chains: dict[str, ChainDef], models: dict[str, ModelDef], providers: dict[str, Provider]
 ) -> dict[str, Chain]:
     return {name: resolve_chain(ctx, name, c, models, providers) for name, c in sorted(chains.items())}
+
+
+def model_chains(
+    ctx: Context, taken: set[str], models: dict[str, ModelDef], providers: dict[str, Provider]
+) -> dict[str, Chain]:
+    """A chain per logical model that no chain name claims: a client asking for `glm` is
+    served by the providers that map `glm`, in the order written (failover), not by whatever
+    chain the name would otherwise fall through to."""
+    built: dict[str, Chain] = {}
+    for name, model in sorted(models.items()):
+        if name in taken:
+            continue
+        steps = [
+            step
+            for provider in model.providers
+            if provider in providers
+            and (step := alias_step(ctx, ["models", name], provider, name, model)) is not None
+        ]
+        if steps:
+            built[name] = Chain(name=name, steps=tuple(steps), model=name)
+    return built

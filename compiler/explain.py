@@ -22,7 +22,7 @@ class Route:
 def route(artifact: Artifact, model: str) -> Route:
     found = Router(artifact).match(model)
     if found is None:
-        return Route(None, "no chain name, match pattern or default_chain fits")
+        return Route(None, "no chain name, logical model, match pattern or default_chain fits")
     if found.kind == "direct":
         return Route(None, "provider/model requested directly (server.allow_direct)", found.chain.steps[0])
     if found.kind == "glob" and found.glob is not None:
@@ -32,6 +32,7 @@ def route(artifact: Artifact, model: str) -> Route:
     why = {
         "chain": "exact chain name",
         "literal": f"literal match pattern {model!r}",
+        "model": "logical model from models:, served by the providers that map it, in order",
         "default": "nothing else matched: server.default_chain",
     }[found.kind]
     return Route(found.chain.name, why)

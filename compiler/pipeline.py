@@ -16,7 +16,7 @@ from typing import Literal
 
 from compiler import codes, typed
 from compiler.capacity import Capacity, capacities
-from compiler.chains import resolve_chains
+from compiler.chains import model_chains, resolve_chains
 from compiler.checks import check_claude_tools, check_unused
 from compiler.context import Context
 from compiler.diagnostics import Diagnostic, Where, has_errors, make, ordered, promote
@@ -25,7 +25,7 @@ from compiler.load import Source, load_dir
 from compiler.merge import DefinitionSet, merge
 from compiler.model import DefinitionFile, ModelDef, ModelTargetDef, ServerDef
 from compiler.providers import ProviderPlan, resolve_providers
-from compiler.routes import build_routes
+from compiler.routes import build_routes, claimed_names
 from compiler.server import resolve_server
 from compiler.validate import Broken, validate
 from runtime.artifact import FORMAT_VERSION, Artifact, ModelInfo, Secrets
@@ -86,9 +86,11 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
     plans = resolve_providers(ctx, defs.providers, server.timeouts)
     providers = {name: plan.provider for name, plan in plans.items()}
     chains = resolve_chains(ctx, defs.chains, defs.models, providers)
-    routes = build_routes(ctx, defs.chains, server_def)
     check_unused(ctx, defs.providers, defs.models, chains)
     check_claude_tools(ctx, chains)
+    by_model = model_chains(ctx, claimed_names(defs.chains), defs.models, providers)
+    routes = build_routes(ctx, defs.chains, server_def, by_model)
+    chains.update(by_model)
     artifact = Artifact(
         format_version=FORMAT_VERSION,
         relay_version=relay_version(),

@@ -1,11 +1,14 @@
 """Flatten chain names and `match` patterns into the runtime's `Routes` table, proving no ties.
 
-Resolution order (config-format.md): chain name, literal pattern, glob with the longest
-literal prefix, `provider/model` when allowed, `default_chain`. Globs that share a literal
+Resolution order (config-format.md): chain name, literal pattern, logical model name (served
+by the steps of the providers that map it), glob with the longest literal prefix,
+`provider/model` when allowed, `default_chain`. Globs that share a literal
 prefix are the only ones that can tie; for those, `globs.overlap` decides.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from compiler import codes
 from compiler.context import Context
@@ -68,7 +71,21 @@ def glob_rules(ctx: Context, chains: dict[str, ChainDef]) -> tuple[GlobRule, ...
     return tuple(sorted(rules, key=lambda r: (-len(r.prefix), r.pattern)))
 
 
-def build_routes(ctx: Context, chains: dict[str, ChainDef], server: ServerDef) -> Routes:
+def claimed_names(chains: dict[str, ChainDef]) -> set[str]:
+    """Names a chain claims exactly (its name, its literal patterns): a logical model of the
+    same name is reached through that chain instead."""
+    return set(chains) | {p for chain in chains.values() for p in chain.match if not is_glob(p)}
+
+
+def model_routes(exact: dict[str, str], models: Iterable[str]) -> dict[str, str]:
+    """Logical model names a client may ask for, each to the chain relay builds for it
+    (`compiler.chains.model_chains`); a chain name or literal pattern of the same text wins."""
+    return {**{name: name for name in models if name not in exact}, **exact}
+
+
+def build_routes(
+    ctx: Context, chains: dict[str, ChainDef], server: ServerDef, models: Iterable[str] = ()
+) -> Routes:
     default = server.default_chain
     if default is not None and default not in chains and not ctx.is_broken("chains", default):
         ctx.report(
@@ -79,7 +96,7 @@ def build_routes(ctx: Context, chains: dict[str, ChainDef], server: ServerDef) -
         )
         default = None
     return Routes(
-        exact=literal_routes(ctx, chains),
+        exact=model_routes(literal_routes(ctx, chains), models),
         globs=glob_rules(ctx, chains),
         default_chain=default,
         allow_direct=server.allow_direct,

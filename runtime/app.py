@@ -26,7 +26,7 @@ from runtime.errors import (
     error_headers,
     status_of,
 )
-from runtime.exchange import count_tokens, generate, list_models
+from runtime.exchange import MODELS_PREFIX, count_tokens, generate, list_models, retrieve_model
 from runtime.incoming import new_request_id
 from runtime.loader import ROOT_ENV
 from runtime.proxy import Reply, relay_error_for
@@ -150,6 +150,10 @@ class RelayApp:
         table = POST_ROUTES if method == "POST" else GET_ROUTES if method == "GET" else None
         if table is not None and path in table:
             return table[path]
+        if path.startswith(MODELS_PREFIX) and len(path) > len(MODELS_PREFIX):
+            if method == "GET":
+                return retrieve_model
+            raise MethodNotAllowed(f"{method} is not allowed on {path}")
         if path in POST_ROUTES or path in GET_ROUTES:
             raise MethodNotAllowed(f"{method} is not allowed on {path}")
         raise NotFound(

@@ -135,6 +135,8 @@ class Chain(_Frozen, frozen=True):
     steps: tuple[Step, ...] = ()
     match: tuple[str, ...] = ()
     queue: Queue = Queue()
+    model: str | None = None
+    """Set on the chain relay builds for a logical model of `models:` asked for by its name."""
 
 
 class GlobRule(_Frozen, frozen=True):

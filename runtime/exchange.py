@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,15 @@ import msgspec
 
 from runtime import bridge, incoming
 from runtime.artifact import Chain, Provider
-from runtime.errors import ClientFormat, RateLimited, RelayError, error_body, error_headers, status_of
+from runtime.errors import (
+    ClientFormat,
+    ModelNotFound,
+    RateLimited,
+    RelayError,
+    error_body,
+    error_headers,
+    status_of,
+)
 from runtime.proxy import Reply, Tail, Waterfall
 from runtime.routing_state import Plan
 from runtime.service import Service, with_query
@@ -210,24 +219,41 @@ async def count_tokens(
     )
 
 
+def _model_object(name: str, fmt: ClientFormat) -> dict[str, Any]:
+    if fmt == "anthropic":
+        return {"type": "model", "id": name, "display_name": name, "created_at": "2025-01-01T00:00:00Z"}
+    return {"id": name, "object": "model", "created": 0, "owned_by": "relay"}
+
+
 async def list_models(
     svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str
 ) -> Reply:
-    """Chains and aliases, in the shape the caller's API expects."""
+    """Chains and logical models, in the shape the caller's API expects."""
     names = svc.snapshot.router.listing()
+    data = [_model_object(n, fmt) for n in names]
+    payload: dict[str, Any]
     if fmt == "anthropic":
-        data = [
-            {"type": "model", "id": n, "display_name": n, "created_at": "2025-01-01T00:00:00Z"} for n in names
-        ]
-        payload: dict[str, Any] = {
+        payload = {
             "data": data,
             "has_more": False,
             "first_id": names[0] if names else None,
             "last_id": names[-1] if names else None,
         }
     else:
-        payload = {
-            "object": "list",
-            "data": [{"id": n, "object": "model", "created": 0, "owned_by": "relay"} for n in names],
-        }
+        payload = {"object": "list", "data": data}
     return Reply(200, [("content-type", "application/json")], _encode(payload))
+
+
+MODELS_PREFIX = "/v1/models/"
+
+
+async def retrieve_model(
+    svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str
+) -> Reply:
+    """`GET /v1/models/{id}` (both SDKs' `models.retrieve()`): a name relay serves by what it
+    names; one that would only fall through to the default chain is not a model here."""
+    name = urllib.parse.unquote(scope.path[len(MODELS_PREFIX) :])
+    found = svc.snapshot.router.match(name)
+    if found is None or found.kind == "default":
+        raise ModelNotFound(f"model {name!r} is not served by this relay", param="model")
+    return Reply(200, [("content-type", "application/json")], _encode(_model_object(name, fmt)))

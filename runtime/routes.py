@@ -1,6 +1,7 @@
 """Model name → chain, evaluated on precompiled routes (config-format.md, "How a requested
-`model` resolves"): exact name, then `match` globs by literal prefix, then `provider/model`
-when direct access is allowed, then the default chain."""
+`model` resolves"): exact name (a chain, a literal `match` pattern, or a logical model of
+`models:`, served by the chain built for it), then `match` globs by literal prefix, then
+`provider/model` when direct access is allowed, then the default chain."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Literal
 from runtime.artifact import Artifact, Chain, GlobRule, Step
 from runtime.errors import ModelNotFound
 
-RouteKind = Literal["chain", "literal", "glob", "direct", "default"]
+RouteKind = Literal["chain", "literal", "model", "glob", "direct", "default"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,9 @@ class Router:
         chains = self._artifact.chains
         name = self._exact.get(model)
         if name is not None:
-            return Match(chains[name], "chain" if model in chains else "literal")
+            chain = chains[name]
+            kind: RouteKind = "literal" if model not in chains else "model" if chain.model else "chain"
+            return Match(chain, kind)
         for glob in self._globs:
             if model.startswith(glob.rule.prefix) and glob.regex.match(model):
                 return Match(chains[glob.rule.chain], "glob", glob.rule)
@@ -69,5 +72,7 @@ class Router:
         return Chain(name=model, steps=(Step(provider=provider, model=upstream_model),))
 
     def listing(self) -> list[str]:
-        """Names a client may ask for: chains, then logical models, sorted."""
-        return sorted(self._artifact.chains) + sorted(set(self._artifact.models) - set(self._artifact.chains))
+        """Names a client may ask for, each served by what it names: chains, and logical
+        models (through the chain built for them or a chain that claims the name)."""
+        art = self._artifact
+        return sorted(set(art.chains) | (set(art.models) & set(self._exact)))

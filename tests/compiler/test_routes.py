@@ -51,6 +51,7 @@ def test_globs_are_ordered_by_literal_prefix_length(compile_set: CompileSet) -> 
         "exact": "exact",
         "best": "opus",
         "claude-opus-4": "exact",
+        "demo": "demo",  # the logical model, served by its own chain
     }
 
 
@@ -62,4 +63,32 @@ def test_explain_lists_steps_and_unknown_models(compile_set: CompileSet) -> None
     text, found = explain(result.artifact, "claude-3-haiku")
     assert found and "→ chain claude" in text and "1. local → relay-demo (alias demo)" in text
     text, found = explain(result.artifact, "mystery")
-    assert not found and "chains: claude, exact, fallback, opus" in text
+    assert not found and "chains: claude, demo, exact, fallback, opus" in text  # demo: a logical model
+
+
+MODELS = """version: 1
+providers:
+  a: {api: simulated}
+  b: {api: simulated}
+models:
+  glm: {providers: {b: glm-b, a: glm-a}}
+  named: {providers: {a: x}}
+  claimed: {providers: {a: y}}
+chains:
+  named: {steps: [a/named]}
+  other: {match: ["claimed", "glm-*"], steps: [a/claimed]}
+"""
+
+
+def test_a_logical_model_gets_a_chain_of_its_providers_unless_a_chain_claims_its_name(
+    compile_set: CompileSet,
+) -> None:
+    result = compile_set({"d.yaml": MODELS})
+    assert result.artifact is not None
+    chains = result.artifact.chains
+    assert sorted(chains) == ["glm", "named", "other"]
+    assert [(s.provider, s.model) for s in chains["glm"].steps] == [("b", "glm-b"), ("a", "glm-a")]
+    assert chains["glm"].model == "glm" and chains["named"].model is None
+    assert route(result.artifact, "glm").chain == "glm"  # a logical model beats a glob
+    assert "logical model" in route(result.artifact, "glm").why
+    assert route(result.artifact, "claimed").chain == "other"  # a literal pattern beats it
