@@ -50,13 +50,8 @@ class StreamAdapter(Protocol):
     @property
     def errored(self) -> bool: ...
     @property
-    def content(self) -> bool:
-        """Real content began: from here on a failure can no longer fall over unseen."""
-        ...
-
-    @property
-    def upstream_error(self) -> dict[str, Any] | None:
-        """The error object the upstream sent in-band, if it did."""
+    def watch(self) -> FrameWatch:
+        """The upstream's own frames: where content began, its in-band error, its usage."""
         ...
 
     @property
@@ -153,21 +148,13 @@ class _Translated:
     def __init__(self, machine: Any, client: ClientFormat, upstream: ClientFormat) -> None:
         self._m = machine
         self._client = client
-        self._watch = FrameWatch(upstream)
+        self.watch = FrameWatch(upstream)
         self._buf = b""
         self.errored = False
 
     @property
     def done(self) -> bool:
         return bool(self._m.done)
-
-    @property
-    def content(self) -> bool:
-        return self._watch.content
-
-    @property
-    def upstream_error(self) -> dict[str, Any] | None:
-        return self._watch.error
 
     @property
     def usage(self) -> Usage | None:
@@ -183,7 +170,7 @@ class _Translated:
         return out
 
     def _watch_in(self, chunk: bytes) -> None:
-        if self._watch.done:
+        if self.watch.done:
             return
         self._buf += chunk
         end = last_frame_end(self._buf)
@@ -192,7 +179,7 @@ class _Translated:
         frames, self._buf = self._buf[:end], self._buf[end:]
         for frame in split_frames(frames):
             with contextlib.suppress(Malformed):  # the machine's SSE parser skips such lines
-                self._watch.take(frame)
+                self.watch.take(frame)
 
     def start(self) -> bytes:
         return bytes(self._m.start())

@@ -24,6 +24,7 @@ import msgspec
 
 from runtime.cooldown import FailureKind
 from runtime.translate import is_context_overflow
+from runtime.translate.upstream_errors import message_of
 
 _ZAI_QUOTA = re.compile(rb'"code"\s*:\s*"?(1308|1309|1310|1113)\b')
 
@@ -53,53 +54,18 @@ KEY_LEVEL: frozenset[FailureKind] = frozenset({"rate_limited", "auth", "payment"
 """Failures of one key: another key of the same provider may still work."""
 
 
-_TYPE_STATUS = {
-    "overloaded_error": 529,
-    "overloaded": 529,
-    "service_unavailable": 503,
-    "rate_limit_error": 429,
-    "rate_limit_exceeded": 429,
-    "insufficient_quota": 402,
-    "billing_error": 402,
-    "api_error": 500,
-    "server_error": 500,
-    "internal_server_error": 500,
-    "timeout_error": 504,
-    "authentication_error": 401,
-    "invalid_api_key": 401,
-    "permission_error": 403,
-    "invalid_request_error": 400,
-    "not_found_error": 404,
-    "request_too_large": 413,
-}
-
-
-def stream_error_status(error: dict[str, Any]) -> int:
-    """The status an in-band stream error stands for: its numeric `code` or `status` when it
-    carries one (OpenRouter), else its type (Anthropic `type`, OpenAI `code` then `type`)."""
-    for field in ("status", "code"):
-        value = error.get(field)
-        if isinstance(value, int) and not isinstance(value, bool) and 400 <= value < 600:
-            return value
-    for field in ("code", "type"):
-        status = _TYPE_STATUS.get(str(error.get(field)))
-        if status is not None:
-            return status
-    return 500
-
-
-def classify_stream_error(error: dict[str, Any]) -> FailureKind:
-    """An error the upstream reported inside a 200 stream, classified like the same error
-    answered as a status code (an in-band `overloaded_error` is an overload, not garbage)."""
-    message = error.get("message")
-    body = message.encode("utf-8", "replace") if isinstance(message, str) else b""
-    kind = classify(stream_error_status(error), body)
+def classify_stream_error(status: int, error: dict[str, Any]) -> FailureKind:
+    """An error the upstream reported inside a 200 stream (`status`: what it stands for,
+    `runtime.stream_watch`), classified like the same error answered as a status code: an
+    in-band `overloaded_error` is an overload, not garbage."""
+    kind = classify(status, _encode(error))
     return kind if kind is not None else "server_error"
 
 
 _EXCERPT = 160
 _SPACE = re.compile(r"\s+")
 _decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
 
 
 def excerpt(body: bytes) -> str:
@@ -123,12 +89,9 @@ def _json_message(body: bytes) -> str | None:
         value = _decode(data)
     except (msgspec.DecodeError, RecursionError):
         return None
-    error = value.get("error", value) if isinstance(value, dict) else None
-    if isinstance(error, dict):
-        message = error.get("message") or error.get("detail")
-        kind = error.get("type") or error.get("code")
-        if isinstance(message, str):
-            return f"{kind}: {message}" if isinstance(kind, str) and kind not in message else message
-    if isinstance(error, str):
-        return error
-    return None
+    message = message_of(value)
+    if not message:
+        return None
+    error = value.get("error")
+    kind = error.get("type") or error.get("code") if isinstance(error, dict) else None
+    return f"{kind}: {message}" if isinstance(kind, str) and kind not in message else message

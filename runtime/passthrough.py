@@ -14,7 +14,6 @@ also lets a failure before the first complete frame fall over to the next step u
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import msgspec
 
@@ -47,14 +46,6 @@ class PassthroughStream:
     def errored(self) -> bool:
         """Ended by an error: the upstream's own error event or one relay wrote."""
         return self._failed or self.watch.error is not None
-
-    @property
-    def content(self) -> bool:
-        return self.watch.content
-
-    @property
-    def upstream_error(self) -> dict[str, Any] | None:
-        return self.watch.error
 
     @property
     def usage(self) -> Usage | None:

@@ -242,7 +242,7 @@ class Waterfall:
         held = [adapter.start()]
         try:
             async with asyncio.timeout(cand.provider.timeouts.first_byte):
-                while not adapter.content and not adapter.done:
+                while not adapter.watch.content and not adapter.done:
                     chunk = await resp.next_chunk()
                     held.append(adapter.feed(chunk) if chunk else adapter.finish())
         except TimeoutError:
@@ -252,10 +252,10 @@ class Waterfall:
             resp.close()
             return self._failed(attempt, "connect", 200, str(exc))
         first = b"".join(held)
-        error = adapter.upstream_error
-        if error is not None and not adapter.content:
+        error = adapter.watch.error
+        if error is not None and not adapter.watch.content:
             resp.close()
-            kind = classify_stream_error(error)
+            kind = classify_stream_error(adapter.watch.error_status, error)
             detail = excerpt(msgspec.json.encode({"error": error}))
             if kind == "client_error":
                 attempt.returned(200, detail)
@@ -316,9 +316,10 @@ class Waterfall:
                 if out:
                     yield out
             if failure is None and adapter.errored:
-                error = adapter.upstream_error
+                error = adapter.watch.error
                 if error is not None:
-                    failure = (classify_stream_error(error), excerpt(msgspec.json.encode({"error": error})))
+                    kind = classify_stream_error(adapter.watch.error_status, error)
+                    failure = (kind, excerpt(msgspec.json.encode({"error": error})))
                 else:
                     failure = ("server_error", "stream broke off or sent a malformed event")
         finally:

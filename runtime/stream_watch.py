@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from runtime.errors import ClientFormat
+from runtime.translate.upstream_errors import anthropic_stream_error_status, openai_stream_error_status
 from runtime.usage import Usage, from_anthropic, from_openai
 
 FRAME_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
@@ -77,7 +78,7 @@ def clean_frame(frame: bytes) -> bytes:
 class FrameWatch:
     """Tracks one upstream stream frame by frame (frames must be whole: see `last_frame_end`)."""
 
-    __slots__ = ("content", "done", "error", "fmt", "usage")
+    __slots__ = ("content", "done", "error", "error_status", "fmt", "usage")
 
     def __init__(self, fmt: ClientFormat) -> None:
         self.fmt = fmt
@@ -86,6 +87,8 @@ class FrameWatch:
         self.done = False
         self.error: dict[str, Any] | None = None
         """The upstream's in-band error object (`{"type": …, "message": …}`), if it sent one."""
+        self.error_status = 0
+        """The status that error stands for (its type, or the `code` OpenRouter puts there)."""
         self.usage: Usage | None = None
 
     def take(self, frame: bytes) -> bool:
@@ -138,6 +141,8 @@ class FrameWatch:
     def _failed(self, error: Any) -> None:
         self.done = True
         self.error = error if isinstance(error, dict) else {"message": str(error)}
+        status_of = anthropic_stream_error_status if self.fmt == "anthropic" else openai_stream_error_status
+        self.error_status = status_of(self.error)
 
     def _add_final_usage(self, update: Usage | None) -> None:
         """`message_delta` usage is cumulative output; input may be absent there."""

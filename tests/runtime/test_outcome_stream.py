@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runtime.errors import ClientFormat
 from runtime.outcome import classify_stream_error, excerpt
+from runtime.stream_watch import FrameWatch
 
 
 @pytest.mark.parametrize(
-    ("error", "kind"),
+    ("fmt", "error", "kind"),
     [
-        ({"type": "overloaded_error", "message": "Overloaded"}, "overloaded"),
-        ({"type": "rate_limit_error", "message": "slow"}, "rate_limited"),
-        ({"type": "api_error", "message": "boom"}, "server_error"),
-        ({"type": "invalid_request_error", "message": "bad field"}, "client_error"),
-        (
-            {"type": "invalid_request_error", "message": "prompt is too long: 210000 tokens > 200000"},
-            "context",
-        ),
-        ({"message": "Provider returned error", "code": 429}, "rate_limited"),
-        ({"message": "busy", "code": 503}, "overloaded"),
-        ({"message": "x", "type": "server_error", "code": "insufficient_quota"}, "payment"),
-        ({"message": "who knows"}, "server_error"),
+        ("anthropic", {"type": "overloaded_error", "message": "Overloaded"}, "overloaded"),
+        ("anthropic", {"type": "rate_limit_error", "message": "slow"}, "rate_limited"),
+        ("anthropic", {"type": "api_error", "message": "boom"}, "server_error"),
+        ("anthropic", {"type": "invalid_request_error", "message": "bad field"}, "client_error"),
+        ("anthropic", {"type": "invalid_request_error", "message": "prompt is too long: 2 > 1"}, "context"),
+        ("openai", {"message": "Provider returned error", "code": 429}, "rate_limited"),
+        ("openai", {"message": "busy", "code": 503}, "overloaded"),
+        ("openai", {"message": "x", "type": "server_error", "code": "insufficient_quota"}, "payment"),
+        ("openai", {"message": "who knows"}, "server_error"),
     ],
 )
-def test_stream_errors_are_classified_like_statuses(error: dict[str, Any], kind: str) -> None:
-    assert classify_stream_error(error) == kind
+def test_stream_errors_are_classified_like_statuses(
+    fmt: ClientFormat, error: dict[str, Any], kind: str
+) -> None:
+    """The watch reads the status an in-band error stands for; the kind follows from it."""
+    watch = FrameWatch(fmt)
+    if fmt == "anthropic":
+        watch.take(b"event: error\ndata: " + json.dumps({"type": "error", "error": error}).encode())
+    else:
+        watch.take(b"data: " + json.dumps({"error": error}).encode())
+    assert watch.error == error and classify_stream_error(watch.error_status, error) == kind
 
 
 @pytest.mark.parametrize(

@@ -181,13 +181,14 @@ def test_garbage_lines_are_dropped_whatever_the_chunking(at: int, junk: str, cut
 def test_content_begins_with_the_first_real_content(fmt: ClientFormat, data: bytes, content: bool) -> None:
     stream = PassthroughStream(fmt, "m", "m")
     stream.feed(data)
-    assert stream.content is content
+    assert stream.watch.content is content
 
 
 def test_an_error_before_content_is_reported_with_its_type() -> None:
     stream = PassthroughStream("openai", "m", "m")
     stream.feed(OPENAI.split(b"\n\n")[0] + b'\n\ndata: {"error": {"message": "busy", "code": 503}}\n\n')
-    assert not stream.content and stream.done and stream.upstream_error == {"message": "busy", "code": 503}
+    assert not stream.watch.content and stream.done
+    assert stream.watch.error == {"message": "busy", "code": 503} and stream.watch.error_status == 503
 
 
 def test_frames_after_the_end_are_not_passed_on() -> None:
