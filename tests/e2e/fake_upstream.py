@@ -12,7 +12,7 @@ Steps can also say what to answer rather than how, in whichever format and mode 
 not) the request uses, so one script serves a same-format and a cross-format chain:
 `text`, `tool_call: {id, name, input}` (a tool-use turn), and `error_after_text` (a stream
 that sends that text, pauses `pause` seconds, then an in-stream error with the text block
-still open, as real upstreams fail). For clients that send several requests per turn
+still open, as real upstreams fail; with `drop: true` the connection just closes instead). For clients that send several requests per turn
 (Claude Code), a step with `match: {stream: bool, contains: str}` is taken only by the
 first request it matches (`contains`: a substring of the raw body); other requests skip it.
 
@@ -221,13 +221,14 @@ async def _answer(
             frames = default_stream(fmt, model, text, tool)
         resp = web.StreamResponse(status=status, headers={"content-type": "text/event-stream", **headers})
         await resp.prepare(request)
+        failing = "error_after_text" in step
         for i, frame in enumerate(frames):
-            if step.get("drop_after") == i:
+            if failing and i == len(frames) - 1:
+                await asyncio.sleep(step.get("pause", 0.3))
+            if step.get("drop_after") == i or (failing and step.get("drop") and i == len(frames) - 1):
                 assert request.transport is not None
                 request.transport.close()
                 return resp
-            if "error_after_text" in step and i == len(frames) - 1:
-                await asyncio.sleep(step.get("pause", 0.3))
             await resp.write(frame)
             if step.get("frame_delay"):
                 await asyncio.sleep(step["frame_delay"])

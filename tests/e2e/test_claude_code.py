@@ -98,11 +98,12 @@ def test_tool_round_trip_keeps_the_tool_use_id(
         assert "7f3c-relay" in str(answer["content"])
 
 
+@pytest.mark.parametrize("failure", ["error event", "dropped connection"])
 def test_a_stream_that_fails_mid_answer_is_recovered_without_streaming(
-    upstream: tuple[str, Relay], fake: FakeUpstream, tmp_path: Path
+    upstream: tuple[str, Relay], fake: FakeUpstream, tmp_path: Path, failure: str
 ) -> None:
     fake.script(
-        {"match": {"stream": True}, "error_after_text": "Half an answer"},
+        {"match": {"stream": True}, "error_after_text": "Half an answer", "drop": failure != "error event"},
         {"match": {"stream": False}, "text": "A whole answer."},
     )
     result = run_claude(upstream[1].url, tmp_path, "hello")
