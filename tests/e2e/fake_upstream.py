@@ -12,7 +12,8 @@ Steps can also say what to answer rather than how, in whichever format and mode 
 not) the request uses, so one script serves a same-format and a cross-format chain:
 `text`, `tool_call: {id, name, input}` (a tool-use turn), and `error_after_text` (a stream
 that sends that text, pauses `pause` seconds, then an in-stream error with the text block
-still open, as real upstreams fail; with `drop: true` the connection just closes instead). For clients that send several requests per turn
+still open, as real upstreams fail; with `drop: true` the connection just closes instead).
+`one_write: true` sends a whole stream in one write, so the peer reads it all at once. For clients that send several requests per turn
 (Claude Code), a step with `match: {stream: bool, contains: str}` is taken only by the
 first request it matches (`contains`: a substring of the raw body); other requests skip it.
 
@@ -221,6 +222,9 @@ async def _answer(
             frames = default_stream(fmt, model, text, tool)
         resp = web.StreamResponse(status=status, headers={"content-type": "text/event-stream", **headers})
         await resp.prepare(request)
+        if step.get("one_write"):  # the whole stream in one read of the peer's
+            await resp.write(b"".join(frames))
+            return resp
         failing = "error_after_text" in step
         for i, frame in enumerate(frames):
             if failing and i == len(frames) - 1:
