@@ -15,6 +15,31 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+_SCHEMA = {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}
+CLAUDE_CODE_TOOLS = [
+    {"name": "Bash", "input_schema": _SCHEMA},
+    *({"name": f"Tool{i}", "input_schema": _SCHEMA} for i in range(23)),
+]
+
+
+def claude_code_body(**extra: Any) -> dict[str, Any]:
+    """The shape of every request Claude Code 2.1.197 sends (captured; the system prompt and
+    the 24 tools' descriptions are stand-ins), for tests that do not run the CLI."""
+    return {
+        "model": "claude-opus-4-8",
+        "max_tokens": 64000,
+        "stream": True,
+        "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "high"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "metadata": {"user_id": "u"},
+        "system": [{"type": "text", "text": "You are Claude Code. " * 2000}],
+        "tools": CLAUDE_CODE_TOOLS,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hello"}]}],
+        **extra,
+    }
+
+
 CLAUDE = shutil.which("claude")
 INSTALL_HINT = "Claude Code CLI not found: npm install -g @anthropic-ai/claude-code (bash .ci/run does)"
 RUN_TIMEOUT = 60.0

@@ -14,6 +14,7 @@ from runtime.artifact import Provider, Simulate
 from runtime.clock import FakeClock
 from runtime.simulated import SimulatedUpstream
 from runtime.sse import SSEParser
+from tests.e2e.claude_code import CLAUDE_CODE_TOOLS, claude_code_body
 from tests.translate.validators import sdk_anthropic_message, validate_anthropic, validate_openai
 
 
@@ -114,25 +115,7 @@ WEATHER = {
     "name": "get_weather",
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
 }
-BASH = {"name": "Bash", "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}
-
-
-def claude_code_body(**extra: Any) -> dict[str, Any]:
-    """The shape Claude Code 2.1 sends on every turn (captured), with 24 tools."""
-    tools = [BASH, *({**WEATHER, "name": f"Tool{i}"} for i in range(23))]
-    return {
-        "model": "claude-opus-4-8",
-        "max_tokens": 64000,
-        "stream": True,
-        "thinking": {"type": "adaptive"},
-        "output_config": {"effort": "high"},
-        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
-        "metadata": {"user_id": "u"},
-        "system": [{"type": "text", "text": "You are Claude Code."}],
-        "tools": tools,
-        "messages": [{"role": "user", "content": [{"type": "text", "text": "hello"}]}],
-        **extra,
-    }
+BASH = CLAUDE_CODE_TOOLS[0]
 
 
 def test_claude_code_turn_gets_signed_thinking_then_text_and_no_tool_call() -> None:
