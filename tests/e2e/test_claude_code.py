@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.claude_code import CLAUDE, INSTALL_HINT, run_claude
 from tests.e2e.conftest import UPSTREAM_KEYS
-from tests.e2e.procs import REPO, FakeUpstream, Relay, build, relay_run, served
+from tests.e2e.procs import FakeUpstream, Relay, served
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(CLAUDE is None, reason=INSTALL_HINT)]
 
@@ -35,15 +35,6 @@ chains:
     steps: [up/model-up]
 """
 TOOL_ID = "toolu_e2eRead01"
-
-
-@pytest.fixture(scope="module")
-def examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
-    out = tmp_path_factory.mktemp("examples") / "generated"
-    result = build(REPO / "chains", out)
-    assert result.returncode == 0, result.stdout + result.stderr
-    with relay_run(out) as relay:
-        yield relay
 
 
 @pytest.fixture(scope="module", params=["anthropic", "openai"])
