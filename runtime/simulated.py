@@ -127,7 +127,7 @@ def _sample(schema: Any) -> Any:
     return _SAMPLE.get(str(schema.get("type")), "example")
 
 
-def tool_to_call(req: dict[str, Any], fmt: str, call_tools: bool) -> tuple[str, dict[str, Any]] | None:
+def _tool_to_call(req: dict[str, Any], fmt: str, call_tools: bool) -> tuple[str, dict[str, Any]] | None:
     """The tool this answer calls: only when configured to call tools or when `tool_choice`
     forces one, since a client such as Claude Code really runs what it is asked to."""
     choice, name = _tool_choice(req, fmt)
@@ -224,7 +224,7 @@ class SimulatedUpstream:
             if _wants_reasoning(req, fmt)
             else None,
             signature=synthesized_signature(self._name),
-            call=None if after_tool else tool_to_call(req, fmt, self._sim.call_tools),
+            call=None if after_tool else _tool_to_call(req, fmt, self._sim.call_tools),
         )
         pace = 1.0 / self._sim.tokens_per_s if self._sim.tokens_per_s > 0 else 0.0
         if req.get("stream"):
