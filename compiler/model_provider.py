@@ -78,6 +78,12 @@ class SimulateDef(Strict):
     failure_rate: float = Field(
         0.0, ge=0, le=1, description="Share of requests answered with a 500 (0 to 1)."
     )
+    call_tools: bool = Field(
+        False,
+        description="Call the first tool a request offers, with sample arguments, and answer its "
+        "result on the next turn. Default false: answer with text (a tool the client runs for real, "
+        "such as Claude Code's Bash, is only called when asked for here or forced by tool_choice).",
+    )
 
 
 class ProviderDef(Strict):

@@ -85,6 +85,8 @@ class Simulate(_Frozen, frozen=True):
     tokens_per_s: float = 80.0
     rpm: int | None = None
     failure_rate: float = 0.0
+    call_tools: bool = False
+    """Call an offered tool unasked; otherwise only a forced `tool_choice` gets a tool call."""
 
 
 class Provider(_Frozen, frozen=True):

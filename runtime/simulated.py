@@ -4,8 +4,13 @@ It lets `relay run` on the example chains work with no keys and shows failover f
 real: it answers in whichever wire format the request used, enforces its own `rpm` with
 a 429 and the rate-limit headers a real provider sends, fails at `failure_rate`, waits
 `latency` before answering and streams at `tokens_per_s` (0: as fast as possible).
-When tools are offered it calls one, and answers the tool result on the next turn, so a
-whole tool-use round trip can be demonstrated without a model.
+
+It answers with text. Asked for reasoning (Anthropic `thinking`, OpenAI `reasoning_effort`)
+it reasons first, in a thinking block signed `relay:<provider>` like any thinking relay makes
+itself, so it is stripped before history reaches a real Anthropic upstream. It calls a tool
+only when `call_tools` is set or `tool_choice` forces one (a client such as Claude Code runs
+what it is asked to run, so the demo never does so unasked), and answers the tool result
+on the next turn, so a whole round trip can be shown without a model.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ import msgspec
 
 from runtime.artifact import Provider, Simulate
 from runtime.clock import Clock, monotonic
-from runtime.simulated_wire import anthropic_body, anthropic_events, openai_body, openai_chunks
+from runtime.simulated_wire import Answer, anthropic_body, anthropic_events, openai_body, openai_chunks
+from runtime.translate.thinking import synthesized_signature, thinking_enabled
 
 _decode = msgspec.json.Decoder().decode
 _ids = itertools.count(1)
@@ -50,6 +56,15 @@ class SimulatedResponse:
         self._parts = []
 
 
+def _text_of(content: Any) -> str:
+    """A string, or the last text part of a list of parts (Claude Code puts its reminders
+    first and the prompt last)."""
+    if isinstance(content, str):
+        return content
+    texts = [str(b.get("text", "")) for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
+    return texts[-1] if texts else ""
+
+
 def _last_user_text(messages: list[Any]) -> tuple[str, bool]:
     """The latest user text, and whether that turn carries tool results."""
     for message in reversed(messages):
@@ -57,29 +72,75 @@ def _last_user_text(messages: list[Any]) -> tuple[str, bool]:
             continue
         role, content = message.get("role"), message.get("content")
         if role == "tool":
-            return str(content), True
+            return _text_of(content), True
         if role != "user":
             continue
-        if isinstance(content, str):
-            return content, False
-        blocks = [b for b in content or [] if isinstance(b, dict)]
-        if any(b.get("type") == "tool_result" for b in blocks):
-            return " ".join(str(b.get("content", "")) for b in blocks if b.get("type") == "tool_result"), True
-        return " ".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text"), False
+        results = (
+            [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+            if isinstance(content, list)
+            else []
+        )
+        if results:
+            return " ".join(_text_of(b.get("content")) for b in results), True
+        return _text_of(content), False
     return "", False
 
 
-def _tool_to_call(req: dict[str, Any], fmt: str) -> tuple[str, dict[str, Any]] | None:
-    tools = req.get("tools") or []
-    if not tools:
+def _wants_reasoning(req: dict[str, Any], fmt: str) -> bool:
+    if fmt == "anthropic":
+        return thinking_enabled(req)
+    effort = req.get("reasoning_effort")
+    return isinstance(effort, str) and effort != "none"
+
+
+def _tool_choice(req: dict[str, Any], fmt: str) -> tuple[str, str | None]:
+    """`tool_choice` as `auto`, `none` or `forced`, with the tool a forced choice names."""
+    choice = req.get("tool_choice")
+    if isinstance(choice, str):  # OpenAI: auto | none | required
+        return {"required": "forced", "none": "none"}.get(choice, "auto"), None
+    if not isinstance(choice, dict):
+        return "auto", None
+    if fmt == "openai":
+        function = choice.get("function")
+        return ("forced", function.get("name")) if isinstance(function, dict) else ("auto", None)
+    kind = choice.get("type")
+    if kind in ("any", "tool"):
+        return "forced", choice.get("name") if kind == "tool" else None
+    return ("none" if kind == "none" else "auto"), None
+
+
+_SAMPLE: dict[str, Any] = {
+    "string": "example",
+    "integer": 1,
+    "number": 1,
+    "boolean": True,
+    "array": [],
+    "object": {},
+}
+
+
+def _sample(schema: Any) -> Any:
+    if not isinstance(schema, dict):
+        return "example"
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[0]
+    return _SAMPLE.get(str(schema.get("type")), "example")
+
+
+def _tool_to_call(req: dict[str, Any], fmt: str, call_tools: bool) -> tuple[str, dict[str, Any]] | None:
+    """The tool this answer calls: only when configured to call tools or when `tool_choice`
+    forces one, since a client such as Claude Code really runs what it is asked to."""
+    choice, name = _tool_choice(req, fmt)
+    tools = [t for t in req.get("tools") or [] if isinstance(t, dict)]
+    if fmt == "openai":
+        tools = [t["function"] for t in tools if isinstance(t.get("function"), dict)]
+    if not tools or choice == "none" or (choice == "auto" and not call_tools):
         return None
-    first = tools[0]
-    schema = first.get("input_schema") if fmt == "anthropic" else first.get("function", {}).get("parameters")
-    name = first.get("name") if fmt == "anthropic" else first.get("function", {}).get("name")
+    tool = next((t for t in tools if t.get("name") == name), tools[0]) if name else tools[0]
+    schema = tool.get("input_schema") if fmt == "anthropic" else tool.get("parameters")
     props = (schema or {}).get("properties") or {}
-    sample = {"string": "example", "integer": 1, "number": 1, "boolean": True}
-    args = {k: sample.get(str(v.get("type")), "example") for k, v in props.items() if isinstance(v, dict)}
-    return str(name), args
+    return str(tool.get("name")), {k: _sample(v) for k, v in props.items()}
 
 
 class SimulatedUpstream:
@@ -154,27 +215,27 @@ class SimulatedUpstream:
 
     def _answer(self, fmt: str, req: dict[str, Any], rate: dict[str, str], size: int) -> SimulatedResponse:
         text, after_tool = _last_user_text(req.get("messages") or [])
-        call = None if after_tool else _tool_to_call(req, fmt)
-        reply = (
-            f"Simulated provider {self._name} here. The tool said: {text[:200]}"
-            if after_tool
-            else f"Simulated provider {self._name} here. You said: {text[:200]}"
+        said = "The tool said" if after_tool else "You said"
+        answer = Answer(
+            serial=next(_ids),
+            model=str(req.get("model", "")),
+            text=f"Simulated provider {self._name} here. {said}: {text[:200]}",
+            usage_in=max(size // 4, 1),
+            thinking=f"A simulated answer repeats what it was given: {text[:80]}"
+            if _wants_reasoning(req, fmt)
+            else None,
+            signature=synthesized_signature(self._name),
+            call=None if after_tool else _tool_to_call(req, fmt, self._sim.call_tools),
         )
-        model = str(req.get("model", ""))
-        serial = next(_ids)
-        usage_in = max(size // 4, 1)
         pace = 1.0 / self._sim.tokens_per_s if self._sim.tokens_per_s > 0 else 0.0
-        if fmt == "anthropic":
-            if req.get("stream"):
-                parts = anthropic_events(serial, model, reply, call, usage_in)
-                return SimulatedResponse(200, {**rate, "content-type": "text/event-stream"}, parts, pace)
-            payload = anthropic_body(serial, model, reply, call, usage_in)
-        else:
-            if req.get("stream"):
+        if req.get("stream"):
+            if fmt == "anthropic":
+                parts = anthropic_events(answer)
+            else:
                 include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
-                parts = openai_chunks(serial, model, reply, call, usage_in, include_usage)
-                return SimulatedResponse(200, {**rate, "content-type": "text/event-stream"}, parts, pace)
-            payload = openai_body(serial, model, reply, call, usage_in)
+                parts = openai_chunks(answer, include_usage)
+            return SimulatedResponse(200, {**rate, "content-type": "text/event-stream"}, parts, pace)
+        payload = anthropic_body(answer) if fmt == "anthropic" else openai_body(answer)
         return SimulatedResponse(200, {**rate, "content-type": "application/json"}, [payload], 0.0)
 
     async def aclose(self) -> None:

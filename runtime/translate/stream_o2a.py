@@ -7,13 +7,16 @@ Blocks are numbered 0, 1, 2… in start order and a block never gets a delta aft
 Tool arguments. Live mode (default) streams `input_json_delta` as fragments arrive, which is
 what Claude Code shows as progress. Arguments that do not start with `{` are held and sent at
 the block's close as one delta, rewritten by the tool_args policy (`{}` or `{"_raw": …}`).
-Arguments that start with `{` but turn out invalid cannot be retracted: the block closes and
-the stream ends with an `error` event (except after `finish_reason: length`, where a cut-off
-object is what Anthropic itself sends). A fragment for a tool whose block is already closed
+Arguments that start with `{` but turn out invalid cannot be retracted: the stream ends with
+an `error` event instead of the block's stop (except after `finish_reason: length`, where a
+cut-off object is what Anthropic itself sends). A fragment for a tool whose block is already closed
 (an upstream interleaving parallel calls) also ends the stream with an error. Buffered mode
 (`buffer_tools=True`, per provider) holds every tool call until the end and emits each as
 start, one delta, stop: it survives interleaving and invalid JSON, at the cost of live
 progress. Text and thinking stream live in both modes.
+
+Errors (an upstream error chunk, a cut connection, `fail`) end the stream with an `error`
+event straight after the last delta, leaving the open block unstopped, as Anthropic does.
 """
 
 from __future__ import annotations
@@ -122,11 +125,11 @@ class OpenAIToAnthropicStream(StreamDriver):
             self._upstream_error(500, "upstream closed the stream before it finished", out)
 
     def fail(self, error_type: str, message: str) -> bytes:
-        """End the stream with an Anthropic `error` event (timeouts, disconnects)."""
+        """End the stream with an Anthropic `error` event (timeouts, disconnects), the open
+        block left open as Anthropic leaves it (see `_upstream_error`)."""
         if self._done:
             return b""
         out = self._opening()
-        self._close(out, check=False)
         out.append(ev.error(anthropic_error(error_type, message)))
         self._done = True
         return b"".join(out)
@@ -261,19 +264,17 @@ class OpenAIToAnthropicStream(StreamDriver):
             tool.index = index
         return index
 
-    def _close(self, out: list[bytes], *, check: bool = True) -> None:
+    def _close(self, out: list[bytes]) -> None:
         kind, index, tool = self._open_kind, self._open_index, self._open_tool
         if kind == _NONE:
             return
         self._open_kind, self._open_tool = _NONE, None
-        broken = False
         if kind == _THINKING:
             out.append(ev.signature_delta(index, synthesized_signature(self._provider)))
-        elif tool is not None:
-            broken = self._tool_tail(tool, out)
-        out.append(ev.block_stop(index))
-        if broken and check and tool is not None:
+        elif tool is not None and self._tool_tail(tool, out):
             self._upstream_error(500, f"tool call {tool.name!r} has arguments that are not valid JSON", out)
+            return
+        out.append(ev.block_stop(index))
 
     def _tool_tail(self, tool: _Tool, out: list[bytes]) -> bool:
         """Emit held arguments; True when live arguments turned out not to be a JSON object."""
@@ -316,7 +317,10 @@ class OpenAIToAnthropicStream(StreamDriver):
         self._done = True
 
     def _upstream_error(self, status: int, message: str, out: list[bytes]) -> None:
-        self._close(out, check=False)
+        """The `error` event right after the last delta, with no `content_block_stop` for the
+        open block: that is Anthropic's own sequence, and clients read it. Claude Code keeps a
+        block once it is stopped, and a stream that errs after a stopped block with content is
+        a failed turn; with the block still open it retries the request without streaming."""
         _, payload = client_error(status, message, provider=self._provider, target="anthropic")
         out.append(ev.error(payload))
         self._done = True

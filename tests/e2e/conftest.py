@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.procs import FakeUpstream, Relay, build, fake_upstream, relay_run, served, write_defs
+from tests.e2e.procs import REPO, FakeUpstream, Relay, build, fake_upstream, relay_run, served, write_defs
 
 UPSTREAM_KEYS = {
     "UP_KEY_A": "test-upstream-key-a",
@@ -78,4 +78,14 @@ def start_relay(tmp_path: Path) -> RelayFactory:
 def basic_relay(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     """One relay for the many tests that only script the upstream."""
     with served(tmp_path_factory.mktemp("basic"), BASIC.format(url=fake.url), UPSTREAM_KEYS) as relay:
+        yield relay
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
+    """The shipped chains/, built with no keys and served: the README's main job."""
+    out = tmp_path_factory.mktemp("examples") / "generated"
+    result = build(REPO / "chains", out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with relay_run(out) as relay:
         yield relay

@@ -9,6 +9,15 @@ mid-stream, or send garbage. `/_requests` returns what was received
 (so tests can check forwarded headers and bodies) and `/_stats` the connections open right
 now (so tests can prove a cancelled client request closed its upstream request).
 
+Steps can also say what to answer rather than how, in whichever format and mode (stream or
+not) the request uses, so one script serves a same-format and a cross-format chain:
+`text`, `tool_call: {id, name, input}` (a tool-use turn), and `error_after_text` (a stream
+that sends that text, pauses `pause` seconds, then an in-stream error with the text block
+still open, as real upstreams fail; with `drop: true` the connection just closes instead).
+`one_write: true` sends a whole stream in one write, so the peer reads it all at once. For clients that send several requests per turn
+(Claude Code), a step with `match: {stream: bool, contains: str}` is taken only by the
+first request it matches (`contains`: a substring of the raw body); other requests skip it.
+
 Run: python -m tests.e2e.fake_upstream PORT
 """
 
@@ -66,54 +75,87 @@ def _sse(name: str | None, payload: Any) -> bytes:
     return f"{head}data: {data}\n\n".encode()
 
 
-def default_stream(fmt: str, model: str, text: str) -> list[bytes]:
-    if fmt == "anthropic":
-        msg = _anthropic_message(model, "")
-        msg["content"], msg["stop_reason"] = [], None
-        return [
-            _sse("message_start", {"type": "message_start", "message": msg}),
-            _sse(
-                "content_block_start",
-                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-            ),
-            _sse(
-                "content_block_delta",
-                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}},
-            ),
-            _sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            _sse(
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                    "usage": {"output_tokens": 3},
-                },
-            ),
-            _sse("message_stop", {"type": "message_stop"}),
+_USAGE_O = {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}
+
+
+def _anthropic_frames(model: str, text: str, tool: dict[str, Any] | None, error: str | None) -> list[bytes]:
+    msg = _anthropic_message(model, "")
+    msg["content"], msg["stop_reason"] = [], None
+    frames = [
+        _sse("message_start", {"type": "message_start", "message": msg}),
+        _sse(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        _sse(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}},
+        ),
+    ]
+    if error is not None:
+        return [*frames, _sse("error", {"type": "error", "error": {"type": "api_error", "message": error}})]
+    frames.append(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    if tool is not None:
+        block = {"type": "tool_use", "id": tool["id"], "name": tool["name"], "input": {}}
+        partial = {"type": "input_json_delta", "partial_json": json.dumps(tool["input"])}
+        frames += [
+            _sse("content_block_start", {"type": "content_block_start", "index": 1, "content_block": block}),
+            _sse("content_block_delta", {"type": "content_block_delta", "index": 1, "delta": partial}),
+            _sse("content_block_stop", {"type": "content_block_stop", "index": 1}),
         ]
-    head = {"id": "chatcmpl-fake1", "object": "chat.completion.chunk", "created": 1, "model": model}
+    delta = {"stop_reason": "tool_use" if tool else "end_turn", "stop_sequence": None}
     return [
-        _sse(
-            None,
-            {
-                **head,
-                "choices": [
-                    {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-                ],
-            },
-        ),
-        _sse(None, {**head, "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}),
-        _sse(None, {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
-        _sse(
-            None,
-            {
-                **head,
-                "choices": [],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13},
-            },
-        ),
+        *frames,
+        _sse("message_delta", {"type": "message_delta", "delta": delta, "usage": {"output_tokens": 3}}),
+        _sse("message_stop", {"type": "message_stop"}),
+    ]
+
+
+def _openai_call(tool: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": tool["id"],
+        "type": "function",
+        "function": {"name": tool["name"], "arguments": json.dumps(tool["input"])},
+    }
+
+
+def _openai_frames(model: str, text: str, tool: dict[str, Any] | None, error: str | None) -> list[bytes]:
+    head = {"id": "chatcmpl-fake1", "object": "chat.completion.chunk", "created": 1, "model": model}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        return _sse(None, {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+    frames = [chunk({"role": "assistant", "content": ""}), chunk({"content": text})]
+    if error is not None:
+        return [*frames, _sse(None, {"error": {"message": error, "type": "server_error", "code": None}})]
+    if tool is not None:
+        frames.append(chunk({"tool_calls": [{"index": 0, **_openai_call(tool)}]}))
+    return [
+        *frames,
+        chunk({}, "tool_calls" if tool else "stop"),
+        _sse(None, {**head, "choices": [], "usage": _USAGE_O}),
         b"data: [DONE]\n\n",
     ]
+
+
+def default_stream(fmt: str, model: str, text: str, tool: dict[str, Any] | None = None) -> list[bytes]:
+    build = _anthropic_frames if fmt == "anthropic" else _openai_frames
+    return build(model, text, tool, None)
+
+
+def whole_answer(fmt: str, model: str, text: str, tool: dict[str, Any] | None = None) -> dict[str, Any]:
+    if fmt == "anthropic":
+        message = _anthropic_message(model, text)
+        if tool is not None:
+            message["content"].append({"type": "tool_use", **tool})
+            message["stop_reason"] = "tool_use"
+        return message
+    completion = _openai_completion(model, text)
+    if tool is not None:
+        choice = completion["choices"][0]
+        choice["message"]["tool_calls"] = [_openai_call(tool)]
+        choice["finish_reason"] = "tool_calls"
+    return completion
 
 
 async def _hold(request: web.Request, limit: float = 120.0) -> None:
@@ -139,11 +181,26 @@ async def generate(request: web.Request) -> web.StreamResponse:
     STATE["open"] += 1
     STATE["peak"] = max(STATE["peak"], STATE["open"])
     try:
-        step = STATE["script"].pop(0) if STATE["script"] else {}
-        return await _answer(request, fmt, body, step)
+        return await _answer(request, fmt, body, _take_step(body, raw))
     finally:
         STATE["open"] -= 1
         STATE["served"] += 1
+
+
+def _matches(step: dict[str, Any], body: dict[str, Any], raw: bytes) -> bool:
+    match = step.get("match") or {}
+    if "stream" in match and bool(body.get("stream")) != match["stream"]:
+        return False
+    return "contains" not in match or match["contains"].encode() in raw
+
+
+def _take_step(body: dict[str, Any], raw: bytes) -> dict[str, Any]:
+    """The first scripted step this request matches (removed from the script), else {}."""
+    script: list[dict[str, Any]] = STATE["script"]
+    for i, step in enumerate(script):
+        if _matches(step, body, raw):
+            return script.pop(i)
+    return {}
 
 
 async def _answer(
@@ -163,16 +220,25 @@ async def _answer(
         return stalled
     status = int(step.get("status", 200))
     headers = dict(step.get("headers", {}))
+    text, tool = step.get("text", "hello"), step.get("tool_call")
     if "frames" in step or (status == 200 and body.get("stream") and "body" not in step):
-        frames = (
-            [f.encode() for f in step["frames"]]
-            if "frames" in step
-            else default_stream(fmt, model, step.get("text", "hello"))
-        )
+        if "frames" in step:
+            frames = [f.encode() for f in step["frames"]]
+        elif "error_after_text" in step:
+            build = _anthropic_frames if fmt == "anthropic" else _openai_frames
+            frames = build(model, step["error_after_text"], None, "upstream failed mid-stream")
+        else:
+            frames = default_stream(fmt, model, text, tool)
         resp = web.StreamResponse(status=status, headers={"content-type": "text/event-stream", **headers})
         await resp.prepare(request)
+        if step.get("one_write"):  # the whole stream in one read of the peer's
+            await resp.write(b"".join(frames))
+            return resp
+        failing = "error_after_text" in step
         for i, frame in enumerate(frames):
-            if step.get("drop_after") == i:
+            if failing and i == len(frames) - 1:
+                await asyncio.sleep(step.get("pause", 0.3))
+            if step.get("drop_after") == i or (failing and step.get("drop") and i == len(frames) - 1):
                 assert request.transport is not None
                 request.transport.close()
                 return resp
@@ -186,10 +252,7 @@ async def _answer(
         payload = step["body"]
         data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
     else:
-        text = step.get("text", "hello")
-        data = json.dumps(
-            _anthropic_message(model, text) if fmt == "anthropic" else _openai_completion(model, text)
-        ).encode()
+        data = json.dumps(whole_answer(fmt, model, text, tool)).encode()
     headers.setdefault("content-type", "application/json")
     return web.Response(status=status, body=data, headers=headers)
 

@@ -1,4 +1,5 @@
-"""The built-in simulated provider: its own rpm with real-looking headers, failures, tool calls."""
+"""The built-in simulated provider: its own rpm with real-looking headers, failures, thinking,
+tool calls only when configured or forced, and what Claude Code sends."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import json
 from typing import Any
 
 import msgspec
+import pytest
 
 from runtime.artifact import Provider, Simulate
 from runtime.clock import FakeClock
 from runtime.simulated import SimulatedUpstream
 from runtime.sse import SSEParser
+from tests.e2e.claude_code import CLAUDE_CODE_TOOLS, claude_code_body
+from tests.translate.validators import sdk_anthropic_message, validate_anthropic, validate_openai
 
 
 async def _no_sleep(_: float) -> None:
@@ -64,8 +68,8 @@ def test_injected_failures() -> None:
     assert status == 500 and json.loads(payload)["error"]["type"] == "api_error"
 
 
-def test_anthropic_stream_calls_the_offered_tool_then_answers_its_result() -> None:
-    up = _upstream(FakeClock())
+def test_anthropic_stream_calls_the_offered_tool_when_configured_then_answers_its_result() -> None:
+    up = _upstream(FakeClock(), call_tools=True)
     tool = {
         "name": "get_weather",
         "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
@@ -108,3 +112,92 @@ def test_openai_stream_with_usage_ends_with_done() -> None:
     _, _, data = _open(_upstream(FakeClock()), "openai", body)
     events = SSEParser().feed(data)
     assert events[-1].data == "[DONE]" and json.loads(events[-2].data)["usage"]["completion_tokens"] > 0
+
+
+WEATHER = {
+    "name": "get_weather",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+BASH = CLAUDE_CODE_TOOLS[0]
+
+
+def test_claude_code_turn_gets_signed_thinking_then_text_and_no_tool_call() -> None:
+    status, _, data = _open(_upstream(FakeClock()), "anthropic", claude_code_body())
+    result = validate_anthropic(data)
+    assert status == 200 and result.ended == "stop"
+    thinking, text = result.message["content"]
+    assert thinking["type"] == "thinking" and thinking["thinking"] and thinking["signature"] == "relay:sim"
+    assert text["type"] == "text" and "You said: hello" in text["text"]
+    assert result.message["stop_reason"] == "end_turn"
+    assert sdk_anthropic_message(data)["content"] == result.message["content"]
+
+
+def test_non_streaming_thinking_block_comes_first_and_is_signed() -> None:
+    _, _, payload = _open(_upstream(FakeClock()), "anthropic", claude_code_body(stream=False))
+    answer = json.loads(payload)
+    assert [b["type"] for b in answer["content"]] == ["thinking", "text"]
+    assert answer["content"][0]["signature"] == "relay:sim" and answer["stop_reason"] == "end_turn"
+
+
+def test_no_thinking_unless_asked() -> None:
+    body = claude_code_body(stream=False, thinking={"type": "disabled"})
+    _, _, payload = _open(_upstream(FakeClock()), "anthropic", body)
+    assert [b["type"] for b in json.loads(payload)["content"]] == ["text"]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_openai_reasoning_effort_gets_reasoning_content(stream: bool) -> None:
+    body = {
+        "model": "m",
+        "stream": stream,
+        "reasoning_effort": "low",
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": WEATHER["input_schema"]}}],
+    }
+    _, _, data = _open(_upstream(FakeClock()), "openai", body)
+    if stream:
+        result = validate_openai(data, include_usage=False)
+        message, finish = result.message, result.finish_reason
+    else:
+        choice = json.loads(data)["choices"][0]
+        message, finish = choice["message"], choice["finish_reason"]
+    assert message["reasoning_content"] and "You said: hi" in message["content"]
+    assert finish == "stop" and not message.get("tool_calls")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "choice", "called"),
+    [
+        ("anthropic", {"type": "any"}, "Bash"),
+        ("anthropic", {"type": "tool", "name": "get_weather"}, "get_weather"),
+        ("anthropic", {"type": "auto"}, None),
+        ("openai", "required", "Bash"),
+        ("openai", {"type": "function", "function": {"name": "get_weather"}}, "get_weather"),
+        ("openai", "auto", None),
+    ],
+)
+def test_a_forced_tool_choice_is_honoured_without_call_tools(
+    fmt: str, choice: Any, called: str | None
+) -> None:
+    tools: list[dict[str, Any]] = [BASH, WEATHER]
+    if fmt == "openai":
+        tools = [
+            {"type": "function", "function": {"name": t["name"], "parameters": t["input_schema"]}}
+            for t in tools
+        ]
+    body = {"model": "m", "max_tokens": 9, "tool_choice": choice, "tools": tools}
+    body["messages"] = [{"role": "user", "content": "go"}]
+    _, _, payload = _open(_upstream(FakeClock()), fmt, body)
+    answer = json.loads(payload)
+    if fmt == "anthropic":
+        names = [b["name"] for b in answer["content"] if b["type"] == "tool_use"]
+    else:
+        names = [c["function"]["name"] for c in answer["choices"][0]["message"].get("tool_calls") or []]
+    assert names == ([called] if called else [])
+
+
+def test_tool_choice_none_wins_over_call_tools() -> None:
+    body = {"model": "m", "max_tokens": 9, "tool_choice": {"type": "none"}, "tools": [WEATHER]}
+    body["messages"] = [{"role": "user", "content": "go"}]
+    _, _, payload = _open(_upstream(FakeClock(), call_tools=True), "anthropic", body)
+    assert [b["type"] for b in json.loads(payload)["content"]] == ["text"]

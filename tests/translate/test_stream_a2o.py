@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from runtime.translate.stream_a2o import AnthropicToOpenAIStream
 from tests.translate.upstreams import Expected, anthropic_frame, anthropic_streams, drive, split
-from tests.translate.validators import sdk_openai_message, validate_openai
+from tests.translate.validators import sdk_openai_message, sdk_openai_stream, validate_openai
 
 
 def run(chunks: list[bytes], include_usage: bool = True) -> bytes:
@@ -100,6 +100,29 @@ def test_any_valid_stream_split_anywhere_is_well_formed(
     assert [(c["id"], c["function"]["arguments"]) for c in sdk_message.get("tool_calls") or []] == [
         (c["id"], c["function"]["arguments"]) for c in message.get("tool_calls", [])
     ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(anthropic_streams(), st.integers(0, 10**6), st.booleans())
+def test_a_stream_cut_anywhere_makes_the_openai_sdk_raise_after_what_was_sent(
+    stream: tuple[list[str], Expected], cut: int, include_usage: bool
+) -> None:
+    """The mirror of Anthropic's mid-stream `error`: one `data: {"error": …}` chunk after the
+    deltas sent so far, no finish chunk and no `[DONE]`, which the openai SDK turns into an
+    `APIError` (a stream that just stopped would look complete to it)."""
+    upstream, _ = stream
+    raw = "".join(upstream).encode()
+    whole = run([raw], include_usage)
+    cut_off = run([raw[: cut % len(raw)]], include_usage)
+    result = validate_openai(cut_off, include_usage)
+    if result.ended == "done":  # cut after message_delta: EOF then is a proper end
+        return
+    assert result.error is not None and result.error["message"].startswith("zai: ")
+    head = cut_off[: cut_off.rindex(b'data: {"error"')]
+    assert whole.startswith(head)
+    yielded, raised = sdk_openai_stream(cut_off)
+    assert yielded == len(result.chunks) - 1
+    assert raised is not None and raised.message == result.error["message"]
 
 
 def test_thinking_text_and_two_tools() -> None:

@@ -71,6 +71,28 @@ def test_any_valid_stream_split_anywhere_is_well_formed(
     assert sdk["stop_reason"] == expected.stop
 
 
+@settings(max_examples=150, deadline=None)
+@given(openai_streams(), st.integers(0, 10**6), st.booleans())
+def test_a_stream_cut_anywhere_adds_only_the_error_event(
+    stream: tuple[list[str], Expected], cut: int, buffer_tools: bool
+) -> None:
+    """Anthropic's own sequence on a mid-stream failure: the `error` event follows the last
+    delta and nothing is closed first (no `content_block_stop`, no signature, no held tool),
+    which is what lets Claude Code retry instead of keeping a truncated block."""
+    frames, _ = stream
+    raw = "".join(frames).encode()
+    raw = raw[: cut % len(raw)]
+    whole = run(["".join(frames).encode()], buffer_tools=buffer_tools)
+    cut_off = run([raw], buffer_tools=buffer_tools)
+    result = validate_anthropic(cut_off)
+    if result.ended == "stop":  # cut after the finish chunk: EOF then is a proper end
+        return
+    error = result.events[-1]
+    assert error["type"] == "error" and error["error"]["type"] == "api_error"
+    head = cut_off[: cut_off.rindex(b"event: error\n")]
+    assert whole.startswith(head)
+
+
 def test_interleaved_text_and_two_tools_get_indices_in_order() -> None:
     out = run(
         [
@@ -266,11 +288,10 @@ def test_fail_and_keepalive() -> None:
     assert machine.keepalive() == b'event: ping\ndata: {"type":"ping"}\n\n'
     tail = machine.fail("timeout_error", "upstream went quiet")
     assert machine.done and machine.fail("api_error", "again") == b""
-    assert tail.endswith(
+    assert tail == (  # the text block stays open, as Anthropic leaves it
         b'event: error\ndata: {"type":"error","error":{"type":"timeout_error",'
         b'"message":"upstream went quiet"}}\n\n'
     )
-    assert b"content_block_stop" in tail
 
 
 def test_feed_before_start_starts() -> None:

@@ -237,3 +237,35 @@ def sdk_openai_message(raw: bytes) -> tuple[dict[str, Any], str, dict[str, Any] 
     choice = final.choices[0]
     usage = final.usage.to_dict() if final.usage is not None else None
     return choice.message.to_dict(), choice.finish_reason, usage
+
+
+class _BytesResponse:
+    """Just what `openai.Stream` reads from an httpx response."""
+
+    request = None
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+
+    def iter_bytes(self) -> Any:
+        yield self._raw
+
+    def close(self) -> None:
+        return None
+
+
+def sdk_openai_stream(raw: bytes) -> tuple[int, Exception | None]:
+    """How many chunks the openai SDK's own `Stream` yields from `raw`, and what it raises."""
+    import openai
+    from openai._streaming import Stream
+    from openai.types.chat import ChatCompletionChunk
+
+    client = openai.OpenAI(api_key="unused", base_url="http://127.0.0.1:9/v1", max_retries=0)
+    stream = Stream(cast_to=ChatCompletionChunk, response=_BytesResponse(raw), client=client)  # type: ignore[arg-type]
+    count = 0
+    try:
+        for _ in stream:
+            count += 1
+    except openai.APIError as exc:
+        return count, exc
+    return count, None
