@@ -252,26 +252,9 @@ class Waterfall:
             resp.close()
             return self._failed(attempt, "connect", 200, str(exc))
         first = b"".join(held)
-        error = adapter.watch.error
-        if error is not None and not adapter.watch.content:
+        if adapter.errored:  # before relay passed anything on: the next step may still serve
             resp.close()
-            kind = classify_stream_error(adapter.watch.error_status, error)
-            detail = excerpt(msgspec.json.encode({"error": error}))
-            if kind == "client_error":
-                attempt.returned(200, detail)
-                self.provider = cand.provider.name
-                return Tried(Reply(200, list(_STREAM_HEADERS), first), None)
-            return self._failed(
-                attempt, kind, 200, detail, as_direct=Reply(200, list(_STREAM_HEADERS), first)
-            )
-        if adapter.errored:
-            resp.close()
-            return self._failed(
-                attempt,
-                "server_error",
-                200,
-                "the stream broke off or sent a malformed event before relay passed anything on",
-            )
+            return self._held_error(attempt, adapter, Reply(200, list(_STREAM_HEADERS), first))
         self._answered(attempt, 200)
         close = attempt.hand_off()
 
@@ -281,6 +264,23 @@ class Waterfall:
 
         rest = Tail(self._pump(attempt, resp, adapter), cleanup)
         return Tried(Reply(200, list(_STREAM_HEADERS), first, rest), None)
+
+    def _held_error(self, attempt: Attempt, adapter: StreamAdapter, as_direct: Reply) -> Tried:
+        """A stream that ended in an error before relay passed anything on. Its held bytes
+        (whatever content came first, then the error event, translated where needed) are
+        what a client going direct would have got: the answer if this was the last step."""
+        error = adapter.watch.error
+        if error is None:
+            kind: FailureKind = "server_error"
+            detail = "the stream broke off or sent a malformed event before relay passed anything on"
+        else:
+            kind = classify_stream_error(adapter.watch.error_status, error)
+            detail = excerpt(msgspec.json.encode({"error": error}))
+        if kind == "client_error":
+            attempt.returned(200, detail)
+            self.provider = attempt.candidate.provider.name
+            return Tried(as_direct, None)
+        return self._failed(attempt, kind, 200, detail, as_direct=as_direct)
 
     async def _pump(
         self, attempt: Attempt, resp: UpstreamResponse, adapter: StreamAdapter

@@ -103,12 +103,6 @@ def test_a_stream_that_fails_mid_answer_is_recovered_without_streaming(
     assert [bool(r["body"].get("stream")) for r in _generation_requests(fake)] == [True, False]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 8 item 3 (runtime/proxy.py Waterfall._stream): an in-stream error inside the "
-    "first read marks the attempt failed, so with no other step the client gets a 529 quoting the "
-    "raw upstream SSE instead of the content and the error the provider sent",
-)
 def test_content_and_error_in_the_first_read_reach_claude_code_as_sent(
     upstream: tuple[str, Relay], fake: FakeUpstream, tmp_path: Path
 ) -> None:
