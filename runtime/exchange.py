@@ -88,7 +88,12 @@ async def _queue(
     t0 = time.perf_counter()
     try:
         waited = await svc.state.wait_for_capacity(
-            chain, providers, est_tokens=est_tokens, affinity=wf.inc.affinity, capabilities=caps
+            chain,
+            providers,
+            est_tokens=est_tokens,
+            affinity=wf.inc.affinity,
+            capabilities=caps,
+            est_output=bridge.estimate_output(wf.inc),
         )
     except asyncio.CancelledError:
         svc.log.info("client left the queue", id=wf.inc.request_id, chain=chain.name)
@@ -129,7 +134,12 @@ async def _run(
             if waited or chain.queue.max_wait <= 0:
                 raise _Failed(exc, plan) from None
             plan = svc.state.plan(
-                chain, providers, est_tokens=est_tokens, affinity=wf.inc.affinity, capabilities=caps
+                chain,
+                providers,
+                est_tokens=est_tokens,
+                affinity=wf.inc.affinity,
+                capabilities=caps,
+                est_output=bridge.estimate_output(wf.inc),
             )
             if plan.candidates:
                 raise _Failed(exc, plan) from None
@@ -148,7 +158,14 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
     )
     providers = snap.artifact.providers
     est_tokens = bridge.estimate(inc)
-    plan = svc.state.plan(chain, providers, est_tokens=est_tokens, affinity=inc.affinity, capabilities=caps)
+    plan = svc.state.plan(
+        chain,
+        providers,
+        est_tokens=est_tokens,
+        affinity=inc.affinity,
+        capabilities=caps,
+        est_output=bridge.estimate_output(inc),
+    )
     wf = Waterfall(svc, snap, inc)
     try:
         reply, plan = await _run(svc, wf, chain, plan, providers, est_tokens, caps)

@@ -140,7 +140,9 @@ class Waterfall:
                 "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
             )
         body = bridge.request_body(inc, cand.step, cand.provider, target)
-        lease = await svc.state.begin(cand, bridge.estimate(inc), affinity=inc.affinity)
+        lease = await svc.state.begin(
+            cand, bridge.estimate(inc), affinity=inc.affinity, est_output=bridge.estimate_output(inc)
+        )
         if lease is None:
             self._record(cand, "full", None, "key filled up meanwhile", 0.0)
             return None, "rate_limited"

@@ -108,9 +108,12 @@ class SlidingWindow:
 
 
 class LearnedQuota:
-    """Remaining units the upstream last reported, valid until its reset."""
+    """Remaining units the upstream last reported, valid until its reset, counted down locally.
 
-    __slots__ = ("limit", "remaining", "reset_at")
+    `reported` is what the upstream said; `remaining` is that minus what this process spent
+    since, an estimate: the upstream's own window may have freed units meanwhile."""
+
+    __slots__ = ("limit", "remaining", "reported", "reset_at")
 
     DEFAULT_TTL = 60.0
     """How long a count without a reset time is believed: long enough to act, short enough to recheck."""
@@ -118,6 +121,7 @@ class LearnedQuota:
     def __init__(self) -> None:
         self.limit: int | None = None
         self.remaining: float | None = None
+        self.reported: float | None = None
         self.reset_at = 0.0
 
     def learn(self, now: float, limit: int | None, remaining: int | None, reset_at: float | None) -> None:
@@ -126,14 +130,28 @@ class LearnedQuota:
                 self.reset_at = reset_at
             return
         self.limit = limit
-        self.remaining = float(remaining)
+        self.remaining = self.reported = float(remaining)
         self.reset_at = reset_at if reset_at is not None else now + self.DEFAULT_TTL
+
+    def adopt(self, remaining: float, reset_at: float, reported: float | None) -> None:
+        """Take the shared view (state backends): the countdown of every process, and the count
+        the upstream last reported to any of them; `remaining <= reported` holds."""
+        if reported is not None:
+            self.reported = reported
+        self.remaining = remaining if self.reported is None else min(remaining, self.reported)
+        self.reset_at = reset_at
 
     def left(self, now: float) -> float | None:
         """Units believed left, or None when nothing current is known."""
         if self.remaining is None or now >= self.reset_at:
             return None
         return self.remaining
+
+    def stated_left(self, now: float) -> float | None:
+        """Units the upstream itself last said were left, or None when nothing current is known."""
+        if self.reported is None or now >= self.reset_at:
+            return None
+        return self.reported
 
     def spend(self, amount: float) -> None:
         if self.remaining is not None:
