@@ -283,15 +283,19 @@ class KeyState:
                 return None
         elif self.usable(now, tokens, prompt) < 0:
             return None
+        whole = not force and tokens <= self.token_limit  # no limit to clamp to: the common case
         self.invalidate()
         self.inflight += 1
-        quota = token_need(self.token_quota.limit, tokens, prompt)
+        quota = tokens if whole else token_need(self.token_quota.limit, tokens, prompt)
         self.request_quota.spend(1)
         self.token_quota.spend(quota)
         return Reservation(
             quota,
             tuple((w, w.add(now, 1)) for w in self.request_windows),
-            tuple((w, w.add(now, token_need(w.limit, tokens, prompt))) for w in self.token_windows),
+            tuple(
+                (w, w.add(now, tokens if whole else token_need(w.limit, tokens, prompt)))
+                for w in self.token_windows
+            ),
         )
 
     def release(self, reservation: Reservation, tokens_used: int | None) -> None:

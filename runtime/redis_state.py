@@ -179,7 +179,7 @@ class RedisBackend:
         """(Redis key, span, effective limit, units this request needs) per configured window,
         as the local reservation counted them."""
         return [
-            (self._key(state, f"w{w.span:g}{kind}"), w.span, w.limit, entry.amount)
+            (self._key(state, f"w{w.span:g}{kind}"), w.span, w.limit, entry[1])
             for kind, entries in (("r", local.request_entries), ("t", local.token_entries))
             for w, entry in entries
         ]

@@ -16,26 +16,21 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Any
 
 BUCKETS = 60
 """Buckets per span: the Redis backend's resolution, so both views admit the same requests."""
 
 
-class Entry:
-    """One reservation's share of a bucket, so `SlidingWindow.adjust` can reconcile exactly it."""
-
-    __slots__ = ("amount", "bucket")
-
-    def __init__(self, bucket: list[float], amount: float) -> None:
-        self.bucket = bucket
-        """`[index, total]` of the bucket the reservation was counted in (shared with others)."""
-        self.amount = amount
+Entry = list[Any]
+"""`[bucket, amount]` of one reservation: the `[index, total]` bucket it was counted in (shared
+with others) and its own share, so `SlidingWindow.adjust` can reconcile exactly that share."""
 
 
 class SlidingWindow:
     """Units (requests or tokens) reserved in the last `span` seconds, against `limit`."""
 
-    __slots__ = ("_buckets", "_used", "configured", "limit", "size", "span")
+    __slots__ = ("_buckets", "_expiry", "_used", "configured", "limit", "size", "span")
 
     def __init__(self, span: float, limit: int) -> None:
         self.span = span
@@ -46,44 +41,47 @@ class SlidingWindow:
         self._buckets: deque[list[float]] = deque()
         """`[index, total]` per non-empty bucket, oldest first; bucket i covers [i·size, (i+1)·size)."""
         self._used = 0.0
-
-    def _leaves(self, index: float) -> float:
-        """When bucket `index` stops counting: once all of it is more than `span` old."""
-        return (index + BUCKETS + 1) * self.size
+        self._expiry = math.inf
+        """When the oldest bucket stops counting: once all of it is more than `span` old."""
 
     def used(self, now: float) -> float:
-        buckets = self._buckets
-        while buckets and self._leaves(buckets[0][0]) <= now:
-            self._used -= buckets.popleft()[1]
+        if now >= self._expiry:
+            buckets = self._buckets
+            size = self.size
+            while buckets and (buckets[0][0] + BUCKETS + 1) * size <= now:
+                self._used -= buckets.popleft()[1]
+            self._expiry = (buckets[0][0] + BUCKETS + 1) * size if buckets else math.inf
         return self._used
 
     def next_expiry(self) -> float:
         """When the oldest bucket leaves the window (inf if empty): the next free-up."""
-        return self._leaves(self._buckets[0][0]) if self._buckets else math.inf
+        return self._expiry
 
     def room(self, now: float) -> float:
         return self.limit - self.used(now)
 
     def add(self, now: float, amount: float) -> Entry:
-        index = math.floor(now / self.size)
+        index = now // self.size
         buckets = self._buckets
         if buckets and buckets[-1][0] >= index:
             bucket = buckets[-1]
             bucket[1] += amount
         else:
-            bucket = [float(index), amount]
+            bucket = [index, amount]
             buckets.append(bucket)
+            if len(buckets) == 1:
+                self._expiry = (index + BUCKETS + 1) * self.size
         self._used += amount
-        return Entry(bucket, amount)
+        return [bucket, amount]
 
     def adjust(self, entry: Entry, amount: float) -> None:
         """Replace a reservation's amount, if its bucket still counts."""
-        bucket = entry.bucket
+        bucket, before = entry
         buckets = self._buckets
         if buckets and bucket[0] >= buckets[0][0]:
-            bucket[1] += amount - entry.amount
-            self._used += amount - entry.amount
-        entry.amount = amount
+            bucket[1] += amount - before
+            self._used += amount - before
+        entry[1] = amount
 
     def free_at(self, now: float, need: float) -> float | None:
         """Earliest time `need` more units fit, assuming nothing else is reserved; None if never."""
@@ -95,7 +93,7 @@ class SlidingWindow:
         for index, amount in self._buckets:
             excess -= amount
             if excess <= 0:
-                return self._leaves(index)
+                return (index + BUCKETS + 1) * self.size
         return now  # only reachable through float drift; a fresh look will tell
 
     def cap(self, learned: int | None) -> None:
