@@ -1,13 +1,13 @@
 """What a failed attempt costs the key that made it: the waterfall's penalty table.
 
-| kind                          | key cooldown                                    | stated | provider health |
-|-------------------------------|-------------------------------------------------|--------|-----------------|
-| rate_limited                  | retry-after, else exhausted reset, else backoff | yes    | no              |
-| overloaded                    | retry-after or reset (stated), else backoff     | hint   | yes             |
-| auth (401/403)                | 60 s, ×8 per repeated 401 (8 min, 64 min, …, 24 h at most), logged loudly | no | no |
-| payment (402, quota)          | PAYMENT_COOLDOWN                                | yes    | no              |
-| server_error, connect, timeout| none                                            | -      | yes             |
-| context, client_error         | none                                            | -      | no              |
+| kind                           | key cooldown                                           | stated  | health |
+|--------------------------------|--------------------------------------------------------|---------|--------|
+| rate_limited                   | retry-after, else exhausted reset, else backoff        | yes     | no     |
+| overloaded                     | retry-after or reset, else backoff (shorter cap)       | if hint | yes    |
+| auth (401/403), logged loudly  | 60 s, x8 per confirmation (8 min, 64 min, 8.5 h), 24 h | no      | no     |
+| payment (402, quota)           | PAYMENT_COOLDOWN, logged loudly                        | yes     | no     |
+| server_error, connect, timeout | none                                                   | -       | yes    |
+| context, client_error          | none                                                   | -       | no     |
 
 *Stated* cooldowns are limits the upstream said (a 429, `retry-after`, reset headers, a bill):
 they hold even when nothing else can serve. The others are relay's own inference, and the
