@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import cast
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runtime import bridge, incoming
 from runtime.artifact import Breaker, Chain, Limits, Provider
@@ -238,3 +241,55 @@ def test_claude_code_turn_reaches_a_30k_tpm_key() -> None:
     plan = state.plan(chain(step("t")), {"t": TPM}, est_tokens=tokens, est_output=output)
     assert [c.panic for c in plan.candidates] == [False]
     assert asyncio.run(state.begin(plan.candidates[0], tokens, est_output=output)) is not None
+
+
+KINDS: tuple[FailureKind, ...] = (
+    "rate_limited",
+    "overloaded",
+    "server_error",
+    "connect",
+    "timeout",
+    "auth",
+    "payment",
+    "client_error",
+)
+event = st.one_of(
+    st.tuples(st.just("fail"), st.sampled_from(KINDS), st.none() | st.floats(0.5, 120)),
+    st.tuples(st.just("ok"), st.just("x"), st.none()),
+    st.tuples(st.just("broke"), st.sampled_from(KINDS), st.none()),  # failed after its first byte
+    st.tuples(st.just("report0"), st.just("x"), st.floats(1, 90)),
+    st.tuples(st.just("wait"), st.just("x"), st.floats(0, 200)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.none() | st.integers(1, 5), st.lists(event, max_size=40))
+def test_a_lone_step_is_out_only_by_a_stated_limit_and_windows_still_hold(
+    rpm: int | None, events: list[tuple[str, str, float | None]]
+) -> None:
+    """Whatever relay inferred, a one-step chain is tried unless a limit the upstream or the
+    operator stated keeps it out; an offered candidate is admitted; rpm is never exceeded."""
+    lone = provider("only", (key("only", "k", limits=Limits(rpm=rpm)),), breaker=Breaker(failures=2))
+    clock = FakeClock(0.0)
+    state = RoutingState(clock, random.Random(0))
+    sent: list[float] = []
+    for what, kind, value in events:
+        if what == "wait":
+            clock.advance(value or 0.0)
+            continue
+        plan = state.plan(ONE_STEP, {"only": lone}, est_tokens=10)
+        if not plan.candidates:
+            assert [s.kind for s in plan.skipped] == ["limited"], plan.skipped
+            continue
+        lease = asyncio.run(state.begin(plan.candidates[0], 10))
+        assert lease is not None, plan.candidates[0]
+        sent.append(clock())
+        if rpm is not None:
+            assert sum(1 for t in sent if t > clock() - 60) <= rpm
+        if what == "report0":
+            state.observe(lease, RateInfo(remaining_requests=0, reset_requests_at=clock() + (value or 1)))
+        if what in ("ok", "report0", "broke"):
+            state.succeed(lease, 0.1)
+        if what in ("fail", "broke"):
+            state.fail(lease, cast(FailureKind, kind), value)
+        state.end(lease, 10)
