@@ -33,7 +33,7 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.common import free_port, wait_port
+from benchmarks.common import free_port, serve_relay, wait_port
 
 BODY = b'{"model":"%s","messages":[{"role":"user","content":"hi"}]}'
 PROVIDER = """\
@@ -154,32 +154,8 @@ def main() -> None:
                 )
             )
         with tempfile.TemporaryDirectory() as tmp_name:
-            tmp = Path(tmp_name)
-            (tmp / "chains").mkdir()
-            (tmp / "chains" / "bench.yaml").write_text(definitions(relay_up_port, len(cases)))
-            subprocess.run(
-                [sys.executable, "-m", "compiler", "build", str(tmp / "chains"), "-o", str(tmp / "gen")],
-                cwd=repo,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "runtime.serve",
-                        str(tmp / "gen"),
-                        "--listen",
-                        f"127.0.0.1:{relay_port}",
-                    ],
-                    cwd=repo,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            defs = definitions(relay_up_port, len(cases))
+            procs.append(serve_relay(defs, Path(tmp_name), relay_port, repo, env))
             for port in (direct_port, relay_up_port, relay_port):
                 wait_port(port)
             ok = asyncio.run(measure((direct_port, relay_up_port, relay_port), cases, args.requests))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import cast
+from typing import cast, get_args
 
 import msgspec
 import pytest
@@ -243,16 +243,7 @@ def test_claude_code_turn_reaches_a_30k_tpm_key() -> None:
     assert asyncio.run(state.begin(plan.candidates[0], tokens, est_output=output)) is not None
 
 
-KINDS: tuple[FailureKind, ...] = (
-    "rate_limited",
-    "overloaded",
-    "server_error",
-    "connect",
-    "timeout",
-    "auth",
-    "payment",
-    "client_error",
-)
+KINDS: tuple[FailureKind, ...] = get_args(FailureKind)
 event = st.one_of(
     st.tuples(st.just("fail"), st.sampled_from(KINDS), st.none() | st.floats(0.5, 120)),
     st.tuples(st.just("ok"), st.just("x"), st.none()),
