@@ -466,7 +466,8 @@ class RoutingState:
         untouched, since a probe is not user traffic. A good verdict closes the provider's
         breaker and ends its keys' open periods: the failures that tripped a key's breaker
         also tripped the provider's, so each such key gets its half-open request now
-        instead of staying out for the rest of `open_for`."""
+        instead of staying out for the rest of `open_for` (and without the backoff the same
+        failures set)."""
         now = self._clock()
         health = self._provider_health(provider)
         was_open = health.breaker.tripped
@@ -479,7 +480,7 @@ class RoutingState:
             self._backend.recovered(provider.name, None)
         for state in self._keys.values():
             if state.provider == provider.name and state.breaker.cut_short(now):
-                state.invalidate()
+                state.forgive()
                 self._backend.recovered(provider.name, state)
 
     # -- views ------------------------------------------------------------------------------
