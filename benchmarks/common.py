@@ -1,9 +1,12 @@
-"""Shared bits for benchmark scripts: loopback ports and readiness."""
+"""Shared bits for benchmark scripts: loopback ports, readiness, and a built `relay run`."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -20,3 +23,26 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"port {port} not open after {timeout}s")
+
+
+def serve_relay(
+    definitions: str, tmp: Path, port: int, repo: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """Build `definitions` (one YAML file) under `tmp` and start `relay run` (1 worker) on
+    127.0.0.1:`port`, quiet; the caller terminates it."""
+    (tmp / "chains").mkdir()
+    (tmp / "chains" / "bench.yaml").write_text(definitions)
+    subprocess.run(
+        [sys.executable, "-m", "compiler", "build", str(tmp / "chains"), "-o", str(tmp / "gen")],
+        cwd=repo,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "runtime.serve", str(tmp / "gen"), "--listen", f"127.0.0.1:{port}"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

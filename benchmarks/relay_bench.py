@@ -32,7 +32,7 @@ from pathlib import Path
 import aiohttp
 import uvloop
 
-from benchmarks.common import free_port, wait_port
+from benchmarks.common import free_port, serve_relay, wait_port
 
 BODY = b'{"model":"bench","messages":[{"role":"user","content":"hi"}]}'
 STREAM_BODY = b'{"model":"bench","stream":true,"messages":[{"role":"user","content":"hi"}]}'
@@ -155,22 +155,7 @@ def main() -> None:
         upstream = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.upstream_server", str(up_port)], cwd=repo, env=env
         )
-        (tmp / "chains").mkdir()
-        (tmp / "chains" / "bench.yaml").write_text(DEFS.format(port=up_port))
-        subprocess.run(
-            [sys.executable, "-m", "compiler", "build", str(tmp / "chains"), "-o", str(tmp / "gen")],
-            cwd=repo,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        relay = subprocess.Popen(
-            [sys.executable, "-m", "runtime.serve", str(tmp / "gen"), "--listen", f"127.0.0.1:{relay_port}"],
-            cwd=repo,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        relay = serve_relay(DEFS.format(port=up_port), tmp, relay_port, repo, env)
         try:
             wait_port(up_port)
             wait_port(relay_port)

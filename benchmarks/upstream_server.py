@@ -1,11 +1,19 @@
 """A minimal, fast fake upstream for benchmarks: Granian RSGI answering a fixed OpenAI body
 or a short SSE stream, so the relay (not the fake) is what the numbers measure.
 
+Faults, for availability benchmarks: `POST /_faults` with `{"seed": 1, "fail_rate": 0.1,
+"fail_status": 503, "script": {"10": 500}}` restarts the request count and answers the n-th
+request (from 1) with `script[n]` if set, else `fail_status` with probability `fail_rate`
+(a `random.Random(seed)` draw per request, so two servers given the same settings fail the
+same requests); `GET /_faults` returns `{"requests": n, "failed": k}`. Off by default.
+
 Run: python -m benchmarks.upstream_server PORT
 """
 
 from __future__ import annotations
 
+import json
+import random
 import sys
 from typing import Any
 
@@ -20,18 +28,61 @@ CHUNKS = [
     b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"bench-up","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n',
     b"data: [DONE]\n\n",
 ]
+JSON = [("content-type", "application/json")]
+
+
+class Faults:
+    """Which requests fail; one instance per server process (run it with one worker)."""
+
+    def __init__(self) -> None:
+        self.configure({})
+
+    def configure(self, settings: dict[str, Any]) -> None:
+        self.rng = random.Random(settings.get("seed", 0))
+        self.rate = float(settings.get("fail_rate", 0.0))
+        self.status = int(settings.get("fail_status", 503))
+        self.script = {int(n): int(status) for n, status in settings.get("script", {}).items()}
+        self.requests = 0
+        self.failed = 0
+
+    def next_status(self) -> int:
+        self.requests += 1
+        drawn = self.rng.random()
+        status = self.script.get(self.requests) or (self.status if drawn < self.rate else 200)
+        self.failed += status != 200
+        return status
+
+    def stats(self) -> bytes:
+        return json.dumps({"requests": self.requests, "failed": self.failed}).encode()
+
+
+FAULTS = Faults()
+
+
+def error_body(status: int) -> bytes:
+    kind = "authentication_error" if status == 401 else "server_error"
+    return json.dumps({"error": {"message": f"injected {status}", "type": kind}}).encode()
 
 
 async def app(scope: Any, proto: Any) -> None:
     if scope.proto != "http":
         return
     body = await proto()
+    if scope.path == "/_faults":
+        if scope.method == "POST":
+            FAULTS.configure(json.loads(body or b"{}"))
+        proto.response_bytes(200, JSON, FAULTS.stats())
+        return
+    status = FAULTS.next_status()
+    if status != 200:
+        proto.response_bytes(status, JSON, error_body(status))
+        return
     if b'"stream":true' in body or b'"stream": true' in body:
         transport = proto.response_stream(200, [("content-type", "text/event-stream")])
         for chunk in CHUNKS:
             await transport.send_bytes(chunk)
         return
-    proto.response_bytes(200, [("content-type", "application/json")], BODY)
+    proto.response_bytes(200, JSON, BODY)
 
 
 if __name__ == "__main__":
@@ -45,4 +96,5 @@ if __name__ == "__main__":
         interface=Interfaces.RSGI,
         loop=Loops.uvloop,
         log_enabled=False,
+        workers=1,
     ).serve()

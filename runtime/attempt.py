@@ -58,12 +58,14 @@ class Attempt:
         state: RoutingState,
         candidate: Candidate,
         est_tokens: int,
+        est_output: int,
         affinity: str | None,
         records: list[AttemptRecord],
     ) -> Attempt | None:
         """None when the candidate can no longer take the request (lost a race since planning).
-        The attempt appends its record to `records` once it has an outcome."""
-        lease = await state.begin(candidate, est_tokens, affinity=affinity)
+        `est_output` is the output part of `est_tokens`, as passed to `plan`. The attempt
+        appends its record to `records` once it has an outcome."""
+        lease = await state.begin(candidate, est_tokens, affinity=affinity, est_output=est_output)
         return None if lease is None else cls(state, candidate, lease, records)
 
     def elapsed(self) -> float:

@@ -2,6 +2,7 @@
 
 closed --(`failures` within `window` seconds)--> open --(`open_for` elapsed)--> half-open
 half-open admits exactly one probe: its success closes the breaker, its failure reopens it.
+Successes while closed do not reset the count: failures are counted within the window.
 A probe that ends without a verdict (the caller's own error) frees the slot for another probe.
 """
 
@@ -44,9 +45,11 @@ class CircuitBreaker:
         return True
 
     def success(self, probe: bool) -> None:
-        """A request answered; only the probe's answer can close a tripped breaker, because a
-        straggler sent before the trip proves nothing about now."""
-        if self.tripped and not probe:
+        """A request answered. Only the probe's answer closes a tripped breaker, because a
+        straggler sent before the trip proves nothing about now. A closed breaker keeps its
+        failure window: it opens on `failures` errors within `window`, as documented, so a
+        provider that answers one request in two is not kept in by its good answers."""
+        if not self.tripped or not probe:
             return
         self.tripped = False
         self.probing = False

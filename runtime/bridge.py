@@ -40,6 +40,11 @@ _any = msgspec.json.Decoder()
 
 DEFAULT_MAX_TOKENS = 4096
 """Anthropic requires max_tokens; OpenAI clients often omit it."""
+OUTPUT_ESTIMATE = 4096
+"""Output tokens a request is expected to produce when `max_tokens` allows more. Chat and
+agent turns rarely write more, and Claude Code's `max_tokens` of 32,000-64,000 is a ceiling,
+not a forecast: reserving it would keep every such request off a key with a 30,000 tpm for
+good. The reservation is reconciled with the usage the upstream reports."""
 
 
 class StreamAdapter(Protocol):
@@ -77,8 +82,13 @@ def upstream_format(api: Api, client: ClientFormat) -> ClientFormat | None:
 
 
 def estimate(inc: Incoming) -> int:
-    """Tokens this request may cost: a cheap input estimate plus its output ceiling."""
-    return len(inc.body) // 4 + (inc.max_tokens or DEFAULT_MAX_TOKENS)
+    """Tokens this request is expected to cost: a cheap input estimate plus `estimate_output`."""
+    return len(inc.body) // 4 + estimate_output(inc)
+
+
+def estimate_output(inc: Incoming) -> int:
+    """The output part of `estimate`: `max_tokens`, but no more than OUTPUT_ESTIMATE."""
+    return min(inc.max_tokens or DEFAULT_MAX_TOKENS, OUTPUT_ESTIMATE)
 
 
 _SYNTHESIZED = re.compile(rb'"signature"\s*:\s*"(?:' + re.escape(SIGNATURE_PREFIX.encode()) + rb'|")')

@@ -1,13 +1,22 @@
 """What a failed attempt costs the key that made it: the waterfall's penalty table.
 
-| kind                          | key cooldown                                   | provider health |
-|-------------------------------|------------------------------------------------|-----------------|
-| rate_limited                  | retry-after, else exhausted reset, else backoff | no              |
-| overloaded                    | retry-after, else backoff (shorter cap)        | yes             |
-| auth (401/403)                | AUTH_BAD_FOR, logged loudly                    | no              |
-| payment (402)                 | PAYMENT_COOLDOWN                               | no              |
-| server_error, connect, timeout| none                                           | yes             |
-| context, client_error         | none                                           | no              |
+| kind                           | key cooldown                                           | stated  | health |
+|--------------------------------|--------------------------------------------------------|---------|--------|
+| rate_limited                   | retry-after, else exhausted reset, else backoff        | yes     | no     |
+| overloaded                     | retry-after or reset, else backoff (shorter cap)       | if hint | yes    |
+| auth (401/403), logged loudly  | 60 s, x8 per confirmation (8 min, 64 min, 8.5 h), 24 h | no      | no     |
+| payment (402, quota)           | PAYMENT_COOLDOWN, logged loudly                        | yes     | no     |
+| server_error, connect, timeout | none                                                   | -       | yes    |
+| context, client_error          | none                                                   | -       | no     |
+
+*Stated* cooldowns are limits the upstream said (a 429, `retry-after`, reset headers, a bill):
+they hold even when nothing else can serve. The others are relay's own inference, and the
+planner sends to such a key anyway when every candidate is out only by inference (the panic
+rule, `RoutingState.plan`), so relay is never less available than calling the upstream
+directly. A rejected key is such an inference: one 401 may be a blip of the upstream's auth
+service, so it keeps the key out of rotation briefly and lets the next try confirm it; each
+confirmation (another 401 with no success between) makes the wait eight times longer, up to
+a day, and a success forgets them. Only a rebuild with a new key value starts a fresh state.
 
 Backoff uses "equal jitter" (half fixed, half random) so a pool of keys that failed together
 does not come back together, yet a key never retries sooner than half its due delay.
@@ -32,8 +41,10 @@ FailureKind = Literal[
     "client_error",
 ]
 
-AUTH_BAD_FOR = 24 * 3600.0
-"""A rejected key stays out until a rebuild: a new key value has a new fingerprint and a fresh state."""
+AUTH_FIRST = 60.0
+"""Cooldown after a key's first 401/403; confirmed (or forgotten) by the next try."""
+AUTH_GROWTH = 8.0
+AUTH_CAP = 24 * 3600.0
 PAYMENT_COOLDOWN = 3600.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP: dict[str, float] = {"rate_limited": 300.0, "overloaded": 60.0}
@@ -44,7 +55,8 @@ class Penalty(NamedTuple):
     seconds: float | None
     """Key cooldown length; None leaves the key usable."""
     reason: str
-    counts_for_health: bool
+    stated: bool
+    """The upstream stated this limit, so it holds even when no other candidate is left."""
     alert: bool
     """Worth a loud log line: an operator has to fix something (a key, a bill)."""
 
@@ -74,6 +86,11 @@ def hinted_wait(retry_after: float | None, info: RateInfo | None, now: float) ->
     return max(0.0, *resets) if resets else None
 
 
+def auth_cooldown(strikes: int) -> float:
+    """Cooldown after the (`strikes` + 1)-th consecutive rejection of a key."""
+    return min(AUTH_CAP, AUTH_FIRST * AUTH_GROWTH ** min(strikes, 16))
+
+
 def penalty(
     kind: FailureKind,
     *,
@@ -83,15 +100,16 @@ def penalty(
     now: float,
     rng: random.Random,
 ) -> Penalty:
-    health = kind in HEALTH_KINDS
+    """`strikes`: consecutive failures of this key of the same family (rate/overload, or auth)."""
     if kind in ("rate_limited", "overloaded"):
+        label = kind.replace("_", " ")
         hinted = hinted_wait(retry_after, info, now)
         if hinted is not None:
-            return Penalty(hinted, f"{kind.replace('_', ' ')} (upstream asked {hinted:.3g}s)", health, False)
+            return Penalty(hinted, f"{label} (upstream asked {hinted:.3g}s)", True, False)
         delay = backoff(strikes, rng, cap=BACKOFF_CAP[kind])
-        return Penalty(delay, f"{kind.replace('_', ' ')} (backoff {delay:.3g}s)", health, False)
+        return Penalty(delay, f"{label} (backoff {delay:.3g}s)", kind == "rate_limited", False)
     if kind == "auth":
-        return Penalty(AUTH_BAD_FOR, "key rejected by upstream (401/403)", False, True)
+        return Penalty(auth_cooldown(strikes), "key rejected by upstream (401/403)", False, True)
     if kind == "payment":
-        return Penalty(PAYMENT_COOLDOWN, "payment required (402)", False, True)
-    return Penalty(None, kind.replace("_", " "), health, False)
+        return Penalty(PAYMENT_COOLDOWN, "payment required (402)", True, True)
+    return Penalty(None, kind.replace("_", " "), False, False)

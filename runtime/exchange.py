@@ -97,7 +97,12 @@ async def _queue(
     t0 = time.perf_counter()
     try:
         waited = await svc.state.wait_for_capacity(
-            chain, providers, est_tokens=est_tokens, affinity=wf.affinity, capabilities=caps
+            chain,
+            providers,
+            est_tokens=est_tokens,
+            affinity=wf.affinity,
+            capabilities=caps,
+            est_output=bridge.estimate_output(wf.inc),
         )
     except asyncio.CancelledError:
         svc.log.info("client left the queue", id=wf.inc.request_id, chain=chain.name)
@@ -124,26 +129,40 @@ async def _run(
     est_tokens: int,
     caps: frozenset[str],
 ) -> tuple[Reply, Plan]:
-    """Run the plan. A chain with a queue waits once for its soonest recovery when nothing
-    can serve: either from the start, or because every candidate just answered 429 (each
-    is cooling down now, so the fresh plan is empty and the same wait applies)."""
-    waited = False
+    """Run the plan. When every candidate failed, look once more: a step that was out only by
+    relay's own inference (a backoff, an open breaker) is offered now that nothing else can
+    serve, and is tried before giving up (never less available than going direct). A chain
+    with a queue waits once for its soonest recovery when nothing can serve: either from the
+    start, or because every candidate just answered 429 (each is cooling down now)."""
+    waited = second_look = False
+
+    def replan() -> Plan:
+        return svc.state.plan(
+            chain,
+            providers,
+            est_tokens=est_tokens,
+            affinity=wf.affinity,
+            capabilities=caps,
+            est_output=bridge.estimate_output(wf.inc),
+        )
+
     while True:
         if not plan.candidates and chain.queue.max_wait > 0 and not waited:
             waited = True
             plan = await _queue(svc, wf, chain, providers, est_tokens, caps)
         try:
             return await wf.run(plan, chain.name), plan
-        except RateLimited as exc:
-            if waited or chain.queue.max_wait <= 0:
-                raise _Failed(exc, plan) from None
-            plan = svc.state.plan(
-                chain, providers, est_tokens=est_tokens, affinity=wf.affinity, capabilities=caps
-            )
-            if plan.candidates:
-                raise _Failed(exc, plan) from None
         except RelayError as exc:
-            raise _Failed(exc, plan) from None
+            failed = plan
+            plan = replan()
+            tried = {(c.step_index, c.key) for c in failed.candidates}
+            untried = tuple(c for c in plan.candidates if c.panic and (c.step_index, c.key) not in tried)
+            if untried and not second_look:
+                second_look = True
+                plan = msgspec.structs.replace(plan, candidates=untried)
+                continue
+            if not isinstance(exc, RateLimited) or waited or chain.queue.max_wait <= 0 or plan.candidates:
+                raise _Failed(exc, failed) from None
 
 
 async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
@@ -158,7 +177,14 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
     )
     providers = snap.artifact.providers
     est_tokens = bridge.estimate(inc)
-    plan = svc.state.plan(chain, providers, est_tokens=est_tokens, affinity=affinity, capabilities=caps)
+    plan = svc.state.plan(
+        chain,
+        providers,
+        est_tokens=est_tokens,
+        affinity=affinity,
+        capabilities=caps,
+        est_output=bridge.estimate_output(inc),
+    )
     wf = Waterfall(svc, snap, inc, affinity)
     try:
         reply, plan = await _run(svc, wf, chain, plan, providers, est_tokens, caps)

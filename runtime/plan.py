@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from runtime.artifact import Key, Provider, Step
+
+SkipKind = Literal["never", "limited", "unavailable"]
+"""never: this request cannot be served by the step at all (disabled, keyless, a capability
+missing, input over every key's limit); limited: a limit the upstream or operator stated holds
+it out until `until`; unavailable: relay's own inference does (breaker, backoff, rejected key)."""
 
 
 class Candidate(msgspec.Struct, frozen=True):
@@ -15,6 +22,9 @@ class Candidate(msgspec.Struct, frozen=True):
     provider: Provider
     key: Key | None
     """None for keyless providers (`api: simulated`, or providers without auth)."""
+    panic: bool = False
+    """Offered although relay's own inference (breaker, backoff, a local estimate) keeps it out,
+    because nothing else could serve (`RoutingState.plan`); `begin` admits it on that ground."""
 
 
 class Skip(msgspec.Struct, frozen=True):
@@ -26,10 +36,11 @@ class Skip(msgspec.Struct, frozen=True):
     """Like "cooldown", "key exhausted", "breaker open", "disabled: <why>", "no capacity for ~N tokens"."""
     until: float | None
     """When the step could be usable again on the state's clock; None if unknown or never."""
+    kind: SkipKind = "unavailable"
 
 
 class Plan(msgspec.Struct, frozen=True):
     candidates: tuple[Candidate, ...]
     skipped: tuple[Skip, ...]
     soonest_recovery: float | None
-    """Earliest `until` among skipped steps: the `retry-after` for an all-failed 429."""
+    """Earliest `until` among skipped steps: when the queue looks again."""

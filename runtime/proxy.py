@@ -142,7 +142,9 @@ class Waterfall:
                 "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
             )
         body = bridge.request_body(inc, cand.step, cand.provider, target)
-        attempt = await Attempt.begin(svc.state, cand, bridge.estimate(inc), self.affinity, self.attempts)
+        attempt = await Attempt.begin(
+            svc.state, cand, bridge.estimate(inc), bridge.estimate_output(inc), self.affinity, self.attempts
+        )
         if attempt is None:
             self.attempts.append(
                 AttemptRecord(cand.provider.name, cand.step.model, "full", None, "key filled up meanwhile")

@@ -1,8 +1,9 @@
 """Routing state shared through Redis by every worker and every instance (issue 5 §6).
 
 Hot path: `reserve` is one pipelined round trip carrying any writes waiting to go out plus
-one Lua script that, atomically, refuses a key that is cooling, breaker-open or out of shared
-quota, checks and bumps its windows and concurrency, and returns what other processes
+one Lua script that, atomically, refuses a key that is cooling, backing off, breaker-open or
+out of shared quota (under the panic rule only a stated cooldown, windows and concurrency
+count), checks and bumps its windows and concurrency, and returns what other processes
 published so the local view adopts it. Writes (cooldowns, open breakers, learned quotas,
 releases) never wait for Redis: they ride along with the next `reserve`, or go out after
 FLUSH_DELAY when traffic is idle. Keys are named by provider and key fingerprint, so hosts
@@ -50,15 +51,19 @@ RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local tokens = tonumber(ARGV[1])
-local k = redis.call('HMGET', KEYS[1], 'cool_until', 'cool_reason', 'open_until', 'rq_left', 'rq_reset', 'tq_left', 'tq_reset')
+local k = redis.call('HMGET', KEYS[1], 'cool_until', 'cool_reason', 'open_until', 'rq_left', 'rq_reset',
+                     'tq_left', 'tq_reset', 'soft_until', 'soft_reason', 'rq_said', 'tq_said')
 local p_open = tonumber(redis.call('HGET', KEYS[2], 'open_until') or '0')
 local function num(x) return tonumber(x or '0') or 0 end
+local soft = ARGV[6] ~= '1'
 local refuse, until_ = '', 0
 if num(k[1]) > now then refuse, until_ = 'cooldown', num(k[1])
-elseif num(k[3]) > now then refuse, until_ = 'breaker', num(k[3])
-elseif p_open > now then refuse, until_ = 'breaker', p_open
-elseif k[4] and num(k[5]) > now and num(k[4]) < 1 then refuse, until_ = 'quota', num(k[5])
-elseif k[6] and num(k[7]) > now and num(k[6]) < tokens then refuse, until_ = 'quota', num(k[7])
+elseif k[10] and num(k[5]) > now and num(k[10]) < 1 then refuse, until_ = 'quota', num(k[5])
+elseif soft and num(k[8]) > now then refuse, until_ = 'backoff', num(k[8])
+elseif soft and num(k[3]) > now then refuse, until_ = 'breaker', num(k[3])
+elseif soft and p_open > now then refuse, until_ = 'breaker', p_open
+elseif soft and k[4] and num(k[5]) > now and num(k[4]) < 1 then refuse, until_ = 'quota', num(k[5])
+elseif soft and k[6] and num(k[7]) > now and num(k[6]) < tokens then refuse, until_ = 'quota', num(k[7])
 end
 local climit = tonumber(ARGV[4])
 if refuse == '' and climit >= 0 then
@@ -69,7 +74,7 @@ local n = tonumber(ARGV[5])
 local slots = {}
 for i = 1, n do
   if refuse ~= '' then break end
-  local span, limit, need = tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i]), tonumber(ARGV[5 + 3 * i])
+  local span, limit, need = tonumber(ARGV[4 + 3 * i]), tonumber(ARGV[5 + 3 * i]), tonumber(ARGV[6 + 3 * i])
   local size = span / 60
   local current = math.floor(now / size)
   local oldest = current - 60
@@ -89,7 +94,7 @@ for i = 1, n do
 end
 if refuse == '' then
   for i = 1, n do
-    local span, need = tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[5 + 3 * i])
+    local span, need = tonumber(ARGV[4 + 3 * i]), tonumber(ARGV[6 + 3 * i])
     redis.call('HINCRBYFLOAT', KEYS[3 + i], slots[i], need)
     redis.call('EXPIRE', KEYS[3 + i], math.ceil(span * 2))
   end
@@ -101,7 +106,8 @@ if refuse == '' then
   if k[6] and num(k[7]) > now then k[6] = redis.call('HINCRBYFLOAT', KEYS[1], 'tq_left', -tokens) end
 end
 return {refuse, tostring(now), tostring(until_), k[1] or '', k[2] or '', k[3] or '', tostring(p_open),
-        k[4] or '', k[5] or '', k[6] or '', k[7] or '', table.concat(slots, ',')}
+        k[4] or '', k[5] or '', k[6] or '', k[7] or '', table.concat(slots, ','), k[8] or '', k[9] or '',
+        k[10] or '', k[11] or ''}
 """
 
 EXTEND = """
@@ -169,39 +175,48 @@ class RedisBackend:
     def _provider_key(self, provider: str) -> str:
         return f"{self._prefix}:provider:{provider}"
 
-    def _windows(self, state: KeyState, tokens: int) -> list[tuple[str, float, int, int]]:
-        """(Redis key, span, effective limit, units this request needs) per configured window."""
-        return [(self._key(state, f"w{w.span:g}r"), w.span, w.limit, 1) for w in state.request_windows] + [
-            (self._key(state, f"w{w.span:g}t"), w.span, w.limit, tokens) for w in state.token_windows
+    def _windows(self, state: KeyState, local: Reservation) -> list[tuple[str, float, int, float]]:
+        """(Redis key, span, effective limit, units this request needs) per configured window,
+        as the local reservation counted them."""
+        return [
+            (self._key(state, f"w{w.span:g}{kind}"), w.span, w.limit, entry[1])
+            for kind, entries in (("r", local.request_entries), ("t", local.token_entries))
+            for w, entry in entries
         ]
 
     # -- hot path -------------------------------------------------------------------------
 
     async def reserve(
-        self, state: KeyState, health: ProviderHealth, now: float, tokens: int
+        self,
+        state: KeyState,
+        health: ProviderHealth,
+        now: float,
+        tokens: int,
+        prompt: int | None,
+        force: bool,
     ) -> Reservation | None:
-        local = state.reserve(now, tokens)
+        local = state.reserve(now, tokens, prompt, force=force)
         if local is None:
             return None
         self.reserves += 1
+        windows = self._windows(state, local)
         if self._degraded:
-            self._enqueue(self._replay_windows(state, tokens))
+            self._enqueue(self._replay_windows(windows))
             return local
         lease = f"{self._instance}:{next(self._leases)}"
-        windows = self._windows(state, tokens)
         keys = [self._key(state, "k"), self._provider_key(state.provider), self._key(state, "c")]
         keys += [key for key, _, _, _ in windows]
         limit = -1 if state.max_inflight is None else state.max_inflight
-        args: list[Any] = [tokens, lease, LEASE_TTL, limit, len(windows)]
+        args: list[Any] = [local.tokens, lease, LEASE_TTL, limit, len(windows), int(force)]
         for _, span, cap, need in windows:
             args += [span, cap, need]
         try:
             reply = await self._call(keys, args)
         except RedisError as exc:
             self._degrade(exc)
-            self._enqueue(self._replay_windows(state, tokens))
+            self._enqueue(self._replay_windows(windows))
             return local
-        return self._adopt(reply, state, health, local, lease, keys, tokens)
+        return self._adopt(reply, state, health, local, lease, keys, [need for _, _, _, need in windows])
 
     def _adopt(
         self,
@@ -211,7 +226,7 @@ class RedisBackend:
         local: Reservation,
         lease: str,
         keys: list[str],
-        tokens: int,
+        needs: list[float],
     ) -> Reservation | None:
         refuse, redis_now = reply[0], _float(reply[1]) or 0.0
         if refuse:
@@ -221,18 +236,21 @@ class RedisBackend:
         cool_until, key_open, provider_open = _float(reply[3]), _float(reply[5]), _float(reply[6])
         if cool_until and cool_until > redis_now:
             state.cool(cool_until + self._offset, reply[4] or "cooldown (shared)")
+        backoff_until = _float(reply[12])
+        if backoff_until and backoff_until > redis_now:
+            state.cool(backoff_until + self._offset, reply[13] or "backoff (shared)", stated=False)
         if key_open and key_open > redis_now:
             state.breaker.force_open(key_open + self._offset)
             state.invalidate()
         if provider_open and provider_open > redis_now:
             health.breaker.force_open(provider_open + self._offset)
-        for quota, left, reset in (
-            (state.request_quota, reply[7], reply[8]),
-            (state.token_quota, reply[9], reply[10]),
+        for quota, left, reset, said in (
+            (state.request_quota, reply[7], reply[8], reply[14]),
+            (state.token_quota, reply[9], reply[10], reply[15]),
         ):
             remaining, reset_at = _float(left), _float(reset)
             if remaining is not None and reset_at is not None and reset_at > redis_now:
-                quota.learn(local_now, quota.limit, max(0, int(remaining)), reset_at + self._offset)
+                quota.adopt(max(0.0, remaining), reset_at + self._offset, _float(said))
         if refuse:
             until = _float(reply[2]) or 0.0
             if refuse == "window" and until > redis_now:
@@ -242,28 +260,31 @@ class RedisBackend:
             state.invalidate()
             return None
         slots = [int(s) for s in str(reply[11]).split(",") if s]
-        return local._replace(shared=(lease, keys, slots, tokens))
+        return local._replace(shared=(lease, keys, slots, needs))
 
     def release(self, state: KeyState, reservation: Reservation, tokens_used: int | None) -> None:
         state.release(reservation, tokens_used)
         if not isinstance(reservation.shared, tuple):
             return
-        lease, keys, slots, tokens = reservation.shared
-        delta = None if tokens_used is None else tokens_used - tokens
-        token_windows = [(key, slot) for key, slot in zip(keys[3:], slots, strict=False) if key.endswith("t")]
+        lease, keys, slots, needs = reservation.shared
+        corrections = [
+            (key, slot, tokens_used - need)
+            for key, slot, need in zip(keys[3:], slots, needs, strict=False)
+            if tokens_used is not None and key.endswith("t") and tokens_used != need
+        ]
 
         def write(pipe: Any) -> None:
             pipe.zrem(keys[2], lease)
-            if delta:
-                for key, slot in token_windows:
-                    pipe.hincrbyfloat(key, str(slot), delta)
+            for key, slot, delta in corrections:
+                pipe.hincrbyfloat(key, str(slot), delta)
 
         self._enqueue(write)
 
     # -- writes ---------------------------------------------------------------------------
 
-    def cooled(self, state: KeyState, until: float, reason: str) -> None:
-        self._extend(self._key(state, "k"), "cool_until", until, "cool_reason", reason)
+    def cooled(self, state: KeyState, until: float, reason: str, stated: bool) -> None:
+        fields = ("cool_until", "cool_reason") if stated else ("soft_until", "soft_reason")
+        self._extend(self._key(state, "k"), fields[0], until, fields[1], reason)
 
     def tripped(self, provider: str, state: KeyState | None, until: float) -> None:
         key = self._provider_key(provider) if state is None else self._key(state, "k")
@@ -273,7 +294,7 @@ class RedisBackend:
         key = self._provider_key(provider) if state is None else self._key(state, "k")
 
         def write(pipe: Any) -> None:
-            pipe.hdel(key, "open_until")
+            pipe.hdel(key, "open_until", "soft_until")
 
         self._enqueue(write)
 
@@ -284,7 +305,7 @@ class RedisBackend:
             ("tq", info.remaining_tokens, info.reset_tokens_at),
         ):
             if remaining is not None and reset is not None:
-                fields[f"{prefix}_left"] = remaining
+                fields[f"{prefix}_left"] = fields[f"{prefix}_said"] = remaining
                 fields[f"{prefix}_reset"] = reset - self._offset
         if not fields:
             return
@@ -304,10 +325,9 @@ class RedisBackend:
 
         self._enqueue(write)
 
-    def _replay_windows(self, state: KeyState, tokens: int) -> Write:
+    def _replay_windows(self, windows: list[tuple[str, float, int, float]]) -> Write:
         """A reservation granted locally while Redis was away, to count once it is back."""
         epoch = self._clock() - self._offset
-        windows = self._windows(state, tokens)
 
         def write(pipe: Any) -> None:
             for key, span, _, need in windows:

@@ -1,9 +1,24 @@
 """The one routing-state object per process: what the waterfall knows between requests.
 
 The request loop asks `plan()` for candidates, then for each attempt calls `begin()` →
-`observe()` → `succeed()`/`fail()` → `end()` with the returned `Lease`. State is keyed by
-stable ids (key id, provider name), not by artifact objects, so `sync()` after a hot reload
-keeps cooldowns, windows and breakers for keys whose value did not change.
+`observe()` → `succeed()`/`fail()` → `end()` with the returned `Lease`; `fail()` may also
+follow `succeed()` when a stream breaks after its first event, and then counts like any other
+failure. State is keyed by stable ids (key id, provider name), not by artifact objects, so
+`sync()` after a hot reload keeps cooldowns, windows and breakers for keys whose value did
+not change.
+
+Panic rule (Envoy's panic threshold is the model): when no step can serve and some step is
+out only by relay's own inference (an open breaker, a backoff after 5xx, a rejected key, a
+local countdown of a reported quota), the plan offers that step's best key anyway, marked
+`panic`, and `begin()` admits it; its answer is the breaker's probe verdict. Limits the
+upstream stated (429s, retry-after, reset headers, 0 left) and configured windows still hold.
+So relay never fails a request without a call where the upstream, called directly, might
+have answered it.
+
+Estimates: `est_tokens` is the request's expected cost (input + expected output) and
+`est_output` its output part; with it, a request bigger than a key's token window is
+reserved at the whole window when its input fits, and one whose input exceeds every key's
+limit is a "never" skip (a 400, not a retryable status).
 """
 
 from __future__ import annotations
@@ -18,7 +33,7 @@ from runtime.cooldown import HEALTH_KINDS, FailureKind, penalty
 from runtime.health import ProviderHealth
 from runtime.keystate import KeyState, Reservation
 from runtime.plan import Candidate, Plan, Skip
-from runtime.planner import pool_view, step_refusal
+from runtime.planner import panic_pick, pool_view, skip_step, step_refusal
 from runtime.ratelimit import RateInfo
 from runtime.state_backend import MemoryBackend, StateBackend
 from runtime.strategies import Context, StepView, order
@@ -35,6 +50,7 @@ class Lease:
         "candidate",
         "closed",
         "health",
+        "healthy",
         "info",
         "key_probe",
         "provider_probe",
@@ -60,6 +76,9 @@ class Lease:
         self.affinity: str | None = None
         self.info: RateInfo | None = None
         self.verdict = False
+        self.healthy = False
+        """A success not yet counted for passive health: counted at `end()` unless the
+        attempt failed after its first byte (a stream that broke)."""
         self.closed = False
 
 
@@ -160,8 +179,10 @@ class RoutingState:
         """Candidates in the order to try: the chain's strategy orders the steps that can serve,
         each step lists its usable key with most headroom first, the others in turn, and the
         conversation's previous candidate goes first while it can serve. Steps that cannot
-        serve now are skipped with the reason and when they may recover."""
+        serve now are skipped with the reason and when they may recover; when none can, the
+        panic rule may offer one (module docstring)."""
         now = self._clock()
+        prompt = None if est_output is None else max(0, est_tokens - est_output)
         views: list[StepView] = []
         skipped: list[Skip] = []
         for index, step in enumerate(chain.steps):
@@ -169,7 +190,7 @@ class RoutingState:
             if provider is None:
                 skipped.append(Skip(index, step, f"unknown provider {step.provider}", None))
                 continue
-            found = self._step_view(index, step, provider, now, est_tokens, capabilities)
+            found = self._step_view(index, step, provider, now, est_tokens, prompt, capabilities)
             if isinstance(found, Skip):
                 skipped.append(found)
             else:
@@ -177,10 +198,34 @@ class RoutingState:
         if len(views) > 1 and chain.strategy != "failover":
             views = order(chain.strategy, views, self._context(chain, est_tokens, est_output))
         ordered = [c for view in views for c in view.candidates]
-        if affinity is not None and len(ordered) > 1:
+        if not ordered:
+            rescued = self._panic(skipped, providers, now, est_tokens, prompt)
+            if rescued is not None:
+                ordered.append(rescued)
+                skipped = [s for s in skipped if s.step_index != rescued.step_index]
+        elif affinity is not None and len(ordered) > 1:
             self._stick(ordered, affinity, now)
         soonest = min((s.until for s in skipped if s.until is not None), default=None)
         return Plan(tuple(ordered), tuple(skipped), soonest)
+
+    def _panic(
+        self,
+        skipped: list[Skip],
+        providers: Mapping[str, Provider],
+        now: float,
+        tokens: int,
+        prompt: int | None,
+    ) -> Candidate | None:
+        """The first step, in chain order, that only relay's inference keeps out: its best key."""
+        for skip in skipped:
+            provider = providers.get(skip.step.provider)
+            if skip.kind != "unavailable" or provider is None:
+                continue
+            candidates, states = self._step_candidates(skip.step_index, skip.step, provider)
+            picked = panic_pick(candidates, states, now, tokens, prompt)
+            if picked is not None:
+                return picked
+        return None
 
     def _context(self, chain: Chain, est_tokens: int, est_output: int | None) -> Context:
         turn = self._turns.get(chain.name, 0)
@@ -211,20 +256,31 @@ class RoutingState:
         provider: Provider,
         now: float,
         tokens: int,
+        prompt: int | None,
         capabilities: frozenset[str],
     ) -> StepView | Skip:
         breaker = self._provider_health(provider).breaker
         refused = step_refusal(index, step, provider, breaker, now, capabilities)
-        if refused is not None:
+        if refused is not None and refused.kind != "unavailable":
             return refused
         candidates, states = self._step_candidates(index, step, provider)
-        return pool_view(index, step, candidates, states, self._next_key.get(provider.name, 0), now, tokens)
+        if refused is not None:  # an open breaker; keys out by a stated limit say more
+            if all(state.stated_block(now, tokens, prompt) for state in states):
+                return skip_step(index, step, states, now, tokens, prompt)
+            return refused
+        start = self._next_key.get(provider.name, 0)
+        return pool_view(index, step, candidates, states, start, now, tokens, prompt)
 
     def soonest_recovery(
-        self, chain: Chain, providers: Mapping[str, Provider], *, est_tokens: int = 0
+        self,
+        chain: Chain,
+        providers: Mapping[str, Provider],
+        *,
+        est_tokens: int = 0,
+        est_output: int | None = None,
     ) -> float | None:
         """When the chain can next serve: now if it can, else the earliest skipped step's recovery."""
-        plan = self.plan(chain, providers, est_tokens=est_tokens)
+        plan = self.plan(chain, providers, est_tokens=est_tokens, est_output=est_output)
         return self._clock() if plan.candidates else plan.soonest_recovery
 
     async def wait_for_capacity(
@@ -236,6 +292,7 @@ class RoutingState:
         deadline: float | None = None,
         affinity: str | None = None,
         capabilities: frozenset[str] = frozenset(),
+        est_output: int | None = None,
     ) -> Waited:
         """Wait in the chain's FIFO queue until a plan has candidates (`outcome == "ready"`).
 
@@ -247,35 +304,45 @@ class RoutingState:
 
         def replan() -> Plan:
             return self.plan(
-                chain, providers, est_tokens=est_tokens, affinity=affinity, capabilities=capabilities
+                chain,
+                providers,
+                est_tokens=est_tokens,
+                affinity=affinity,
+                capabilities=capabilities,
+                est_output=est_output,
             )
 
         return await self._queues.wait(chain.name, chain.queue.max_depth, deadline, replan)
 
     def cooldown_left(self, cand: Candidate) -> float | None:
-        """Seconds until the candidate's key is out of cooldown, None when it is not cooling."""
+        """Seconds until the candidate's key is out of cooldown or backoff, None when it is not cooling."""
         state = self._keys.get(_slot(cand.provider, cand.key))
         if state is None:
             return None
-        left = state.cooldown_until - self._clock()
+        left = state.out_until() - self._clock()
         return left if left > 0 else None
 
     # -- attempts ---------------------------------------------------------------------------
 
-    async def begin(self, cand: Candidate, est_tokens: int, *, affinity: str | None = None) -> Lease | None:
+    async def begin(
+        self, cand: Candidate, est_tokens: int, *, affinity: str | None = None, est_output: int | None = None
+    ) -> Lease | None:
         """Reserve capacity for one attempt (windows, concurrency, half-open probe slots); None
-        if the key or provider can no longer take it (lost a race since `plan()`).
-        Pass the request's `affinity` to have a success remembered for the conversation."""
+        if the key or provider can no longer take it (lost a race since `plan()`). A panic
+        candidate is admitted past breakers and backoffs, never past a stated limit.
+        Pass the request's `affinity` to have a success remembered for the conversation, and
+        the same estimates as to `plan()`."""
         now = self._clock()
         health = self._provider_health(cand.provider)
-        if not health.breaker.allows(now):
+        if not cand.panic and not health.breaker.allows(now):
             return None
         state = self._state(cand.provider, cand.key)
-        reservation = await self._backend.reserve(state, health, now, est_tokens)
+        prompt = None if est_output is None else max(0, est_tokens - est_output)
+        reservation = await self._backend.reserve(state, health, now, est_tokens, prompt, cand.panic)
         if reservation is None:
             return None
         now = self._clock()
-        if not health.breaker.allows(now):  # tripped while a shared backend was asked
+        if not cand.panic and not health.breaker.allows(now):  # tripped while a shared backend was asked
             self._backend.release(state, reservation, 0)
             return None
         health.breaker.admit(now)
@@ -295,35 +362,55 @@ class RoutingState:
         self._backend.learned(lease.state, info)
 
     def succeed(self, lease: Lease, ttfb: float) -> None:
-        """The attempt produced a response for the client (first byte after `ttfb` seconds)."""
+        """The attempt produced a response for the client (first byte after `ttfb` seconds). A
+        probe closes its breaker and the key's backoff ends, for every process: the answer
+        proves relay's inference wrong. Passive health counts the success at `end()`, unless
+        `fail()` reports the stream broke after all."""
         lease.verdict = True
-        lease.state.strikes = 0
-        self._answered(lease)
+        state = lease.state
+        state.strikes = state.auth_strikes = 0
+        if self._closing(lease) or state.backoff_until > self._clock():
+            state.forgive()
+            self._backend.recovered(state.provider, state)
+        state.invalidate()
+        lease.healthy = True
         lease.health.measured(lease.candidate.step.model, ttfb)
         if lease.affinity is not None:
             cand = lease.candidate
-            self._affinity.remember(lease.affinity, cand.provider.name, lease.state.slot, self._clock())
+            self._affinity.remember(lease.affinity, cand.provider.name, state.slot, self._clock())
 
-    def _answered(self, lease: Lease) -> None:
-        lease.health.breaker.success(lease.provider_probe)
-        lease.state.breaker.success(lease.key_probe)
-        lease.state.invalidate()
-        lease.health.record(ok=True)
+    def _closing(self, lease: Lease) -> bool:
+        """The upstream answered: a probe's success closes its breaker (shared with every
+        process), and its verdict is given. True when the key's breaker closed."""
+        provider, key = lease.health.breaker, lease.state.breaker
+        if lease.provider_probe and provider.tripped:
+            provider.success(probe=True)
+            self._backend.recovered(lease.state.provider, None)
+        closed = lease.key_probe and key.tripped
+        key.success(lease.key_probe)
+        lease.provider_probe = lease.key_probe = False
+        return closed
 
     def fail(self, lease: Lease, kind: FailureKind, retry_after: float | None = None) -> str | None:
         """Apply the penalty table (runtime.cooldown); returns a message worth logging loudly
-        (auth or payment trouble with a key), naming the key by id and fingerprint only."""
+        (auth or payment trouble with a key), naming the key by id and fingerprint only.
+        Also valid after `succeed()`: a stream that broke after its first event counts for the
+        provider's breaker and passive health like a failure before it."""
         now = self._clock()
         lease.verdict = True
+        lease.healthy = False
         state = lease.state
+        strikes = state.auth_strikes if kind == "auth" else state.strikes
         cost = penalty(
-            kind, strikes=state.strikes, retry_after=retry_after, info=lease.info, now=now, rng=self._rng
+            kind, strikes=strikes, retry_after=retry_after, info=lease.info, now=now, rng=self._rng
         )
         if kind in ("rate_limited", "overloaded"):
             state.strikes += 1
+        elif kind == "auth":
+            state.auth_strikes += 1
         if cost.seconds is not None:
-            state.cool(now + cost.seconds, cost.reason)
-            self._backend.cooled(state, now + cost.seconds, cost.reason)
+            state.cool(now + cost.seconds, cost.reason, stated=cost.stated)
+            self._backend.cooled(state, now + cost.seconds, cost.reason, cost.stated)
         if kind in HEALTH_KINDS:
             provider = lease.health.breaker
             if provider.failure(now, lease.provider_probe):
@@ -332,8 +419,11 @@ class RoutingState:
                 self._backend.tripped(state.provider, state, state.breaker.open_until)
             state.invalidate()
             lease.health.record(ok=False)
-        else:
-            self._answered(lease)  # the upstream is up; its answer was about the request or key
+        else:  # the upstream is up; its answer was about the request or key
+            if self._closing(lease):
+                self._backend.recovered(state.provider, state)
+            state.invalidate()
+            lease.health.record(ok=True)
         if not cost.alert:
             return None
         return (
@@ -349,6 +439,8 @@ class RoutingState:
         lease.closed = True
         self._backend.release(lease.state, lease.reservation, tokens_used)
         self._queues.notify()
+        if lease.healthy:
+            lease.health.record(ok=True)
         if not lease.verdict:
             if lease.provider_probe:
                 lease.health.breaker.abandon()
@@ -374,7 +466,8 @@ class RoutingState:
         untouched, since a probe is not user traffic. A good verdict closes the provider's
         breaker and ends its keys' open periods: the failures that tripped a key's breaker
         also tripped the provider's, so each such key gets its half-open request now
-        instead of staying out for the rest of `open_for`."""
+        instead of staying out for the rest of `open_for` (and without the backoff the same
+        failures set)."""
         now = self._clock()
         health = self._provider_health(provider)
         was_open = health.breaker.tripped
@@ -387,7 +480,7 @@ class RoutingState:
             self._backend.recovered(provider.name, None)
         for state in self._keys.values():
             if state.provider == provider.name and state.breaker.cut_short(now):
-                state.invalidate()
+                state.forgive()
                 self._backend.recovered(provider.name, state)
 
     # -- views ------------------------------------------------------------------------------

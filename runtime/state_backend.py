@@ -19,16 +19,23 @@ from runtime.ratelimit import RateInfo
 
 class StateBackend(Protocol):
     async def reserve(
-        self, state: KeyState, health: ProviderHealth, now: float, tokens: int
+        self,
+        state: KeyState,
+        health: ProviderHealth,
+        now: float,
+        tokens: int,
+        prompt: int | None,
+        force: bool,
     ) -> Reservation | None:
         """Grant one attempt on `state`'s key, or None when any shared limit says no; what
-        other processes learned (cooldowns, open breakers, quotas) is applied to the local view."""
+        other processes learned (cooldowns, open breakers, quotas) is applied to the local view.
+        `force` (the panic rule) ignores what is only inference: backoffs, breakers, quota countdowns."""
         ...
 
     def release(self, state: KeyState, reservation: Reservation, tokens_used: int | None) -> None: ...
 
-    def cooled(self, state: KeyState, until: float, reason: str) -> None:
-        """A key's cooldown was set or extended to `until` (local clock)."""
+    def cooled(self, state: KeyState, until: float, reason: str, stated: bool) -> None:
+        """A key's cooldown (`stated`) or backoff was set or extended to `until` (local clock)."""
         ...
 
     def learned(self, state: KeyState, info: RateInfo) -> None: ...
@@ -38,8 +45,8 @@ class StateBackend(Protocol):
         ...
 
     def recovered(self, provider: str, state: KeyState | None) -> None:
-        """An active probe saw the provider answer: its open breaker (`state` None) or the
-        key's ends now, for every process."""
+        """The provider (`state` None) or the key answered a probe or a panic attempt: its open
+        breaker, and a key's backoff, end now for every process."""
         ...
 
     def snapshot(self) -> dict[str, object]: ...
@@ -51,14 +58,20 @@ class MemoryBackend:
     """One process: the local key state is the whole truth."""
 
     async def reserve(
-        self, state: KeyState, health: ProviderHealth, now: float, tokens: int
+        self,
+        state: KeyState,
+        health: ProviderHealth,
+        now: float,
+        tokens: int,
+        prompt: int | None,
+        force: bool,
     ) -> Reservation | None:
-        return state.reserve(now, tokens)
+        return state.reserve(now, tokens, prompt, force=force)
 
     def release(self, state: KeyState, reservation: Reservation, tokens_used: int | None) -> None:
         state.release(reservation, tokens_used)
 
-    def cooled(self, state: KeyState, until: float, reason: str) -> None:
+    def cooled(self, state: KeyState, until: float, reason: str, stated: bool) -> None:
         pass
 
     def learned(self, state: KeyState, info: RateInfo) -> None:

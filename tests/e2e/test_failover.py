@@ -217,3 +217,25 @@ def test_client_disconnect_mid_stream_closes_the_upstream_request(
         wait_until(lambda: fake.stats()["open"] == 0, "upstream request closed after client left", timeout=10)
         fake.script({})
         assert _ask(_client(relay.url)).content  # and the relay keeps serving
+
+
+def test_a_step_out_by_inference_gets_a_second_look_when_the_rest_fail(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
+    """anth_a is in relay's own backoff after a 503; when anth_b then answers 429, relay
+    tries anth_a once more rather than fail without asking it (a client going direct to
+    anth_a would have been served)."""
+    busy = {
+        "status": 503,
+        "body": {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}},
+    }
+    with start_relay({"r.yaml": BASIC.format(url=fake.url)}) as relay:
+        fake.script(busy, {"text": "from b"})
+        assert _ask(_client(relay.url)).content[0].text == "from b"  # type: ignore[union-attr]
+        fake.script(RATE_429, {"text": "from a"})
+        raw = _client(relay.url).messages.with_raw_response.create(
+            model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert raw.parse().content[0].text == "from a"  # type: ignore[union-attr]
+        assert raw.headers["x-relay-provider"] == "anth_a" and raw.headers["x-relay-attempts"] == "2"
+        assert [r["body"]["model"] for r in fake.requests()] == ["claude-up-b", "claude-up-a"]

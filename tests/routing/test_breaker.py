@@ -97,3 +97,13 @@ def test_nothing_admitted_while_open_and_one_probe_at_most(sequence: list[Op]) -
                 breaker.failure(now, probe)
             elif probe:
                 breaker.abandon()
+
+
+def test_successes_between_failures_do_not_reset_the_window() -> None:
+    """Issue 8 §6: N failures within the window open it, whatever answered well in between."""
+    breaker = CircuitBreaker(CONFIG)
+    for t in (0.0, 1.0, 2.0):
+        breaker.failure(t, probe=False)
+        if t < 2.0:
+            breaker.success(probe=False)
+    assert breaker.state(2.0) == "open"

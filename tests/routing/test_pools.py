@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import tracemalloc
 from collections import defaultdict
 
 import pytest
@@ -19,26 +20,49 @@ from runtime.windows import LearnedQuota, SlidingWindow
 from .routing_helpers import assert_cache_exact, chain, key, provider, step
 
 
-def test_sliding_window_expires_exactly() -> None:
+def test_sliding_window_counts_whole_buckets() -> None:
+    """Span 60 → 1 s buckets; a unit counts until its whole bucket is more than 60 s old."""
     window = SlidingWindow(60, 3)
-    for t in (0.0, 10.0, 20.0):
+    for t in (0.5, 10.0, 20.0):
         window.add(t, 1)
-    assert window.room(59.9) == 0
-    assert window.free_at(59.9, 1) == 60.0
-    assert window.free_at(59.9, 2) == 70.0
+    assert window.room(60.9) == 0
+    assert window.free_at(59.9, 1) == 61.0
+    assert window.free_at(59.9, 2) == 71.0
     assert window.free_at(59.9, 4) is None
-    assert window.room(60.0) == 1
+    assert window.next_expiry() == 61.0
+    assert window.room(61.0) == 1
 
 
 def test_sliding_window_adjust_only_while_inside() -> None:
     window = SlidingWindow(60, 1000)
     early = window.add(0, 500)
     late = window.add(30, 500)
+    same_bucket = window.add(30.5, 7)
     window.adjust(late, 100)
-    assert window.used(30) == 600
-    assert window.used(61) == 100
+    assert window.used(30) == 607
+    assert window.used(61) == 107
     window.adjust(early, 900)  # already expired: must not count again
+    assert window.used(61) == 107
+    window.adjust(same_bucket, 0)
     assert window.used(61) == 100
+
+
+def test_day_window_memory_is_fixed_per_key() -> None:
+    """Issue 9 §10: a day window at 100 req/s used to keep ~121 bytes per request for 24 h."""
+    window = SlidingWindow(86400, 10**9)
+    now = 0.0
+    for _ in range(2000):  # warm: the first buckets exist
+        window.add(now, 1)
+        now += 0.01
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(50_000):  # 500 s more at 100 req/s
+        window.add(now, 1)
+        now += 0.01
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown < 4096, grown
+    assert window.used(now) == 52_000
 
 
 def test_learned_cap_never_raises_configured() -> None:

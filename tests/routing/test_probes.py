@@ -57,10 +57,11 @@ def test_failed_probes_open_the_breaker_and_a_good_one_closes_it() -> None:
     for _ in range(2):
         asyncio.run(probe_once(state, providers, check))
         clock.advance(5)
-    plan = state.plan(chain(step("a")), providers, est_tokens=1)
-    assert plan.skipped[0].reason == "breaker open"
+    two = chain(step("a"), step("b"))
+    both = {**providers, "b": probed("b", None)}
+    assert state.plan(two, both, est_tokens=1).skipped[0].reason == "breaker open"
     asyncio.run(probe_once(state, providers, check))
-    assert state.plan(chain(step("a")), providers, est_tokens=1).candidates
+    assert [c.provider.name for c in state.plan(two, both, est_tokens=1).candidates] == ["a", "b"]
 
 
 @pytest.mark.parametrize(("verdict", "usable_after"), [("succeed", True), ("fail", False)])
@@ -76,7 +77,7 @@ def test_a_good_probe_after_request_failures_lets_each_key_probe_at_once(
         assert lease is not None
         state.fail(lease, "server_error")
         state.end(lease, None)
-    assert state.plan(c, providers, est_tokens=1).skipped[0].reason == "breaker open"
+    assert [c.panic for c in state.plan(c, providers, est_tokens=1).candidates] == [True]  # breaker open
 
     async def up(p: Provider) -> bool:
         return True
@@ -84,7 +85,7 @@ def test_a_good_probe_after_request_failures_lets_each_key_probe_at_once(
     clock.advance(5)
     asyncio.run(probe_once(state, providers, up))
     plan = state.plan(c, providers, est_tokens=1)
-    assert plan.candidates, plan.skipped  # not "key breaker open" for the rest of open_for
+    assert [c.panic for c in plan.candidates] == [False]  # not "key breaker open" for the rest of open_for
     lease = asyncio.run(state.begin(plan.candidates[0], 1))
     assert lease is not None and lease.key_probe  # the key's half-open request
     assert asyncio.run(state.begin(plan.candidates[0], 1)) is None  # and the only one
@@ -93,4 +94,5 @@ def test_a_good_probe_after_request_failures_lets_each_key_probe_at_once(
     else:
         state.fail(lease, "server_error")
     state.end(lease, None)
-    assert bool(state.plan(c, providers, est_tokens=1).candidates) is usable_after
+    after = state.plan(c, providers, est_tokens=1).candidates
+    assert [cand.panic for cand in after] == [not usable_after]  # reopened: only the panic rule offers it

@@ -62,9 +62,12 @@ def test_two_workers_never_together_exceed_a_shared_rpm(redis_server: RedisServe
     run(scenario)
 
 
-@pytest.mark.parametrize("kind", ["cooldown", "quota", "provider breaker", "key breaker"])
+@pytest.mark.parametrize("kind", ["cooldown", "quota", "provider breaker", "key breaker", "backoff"])
 def test_what_one_worker_learns_the_other_obeys(redis_server: RedisServer, kind: str) -> None:
+    """Stated limits (a 429's cooldown, 0 left) hold everywhere; what is relay's inference
+    (breakers, a backoff after 529) is shared too, yet yields to the panic rule everywhere."""
     providers = pool(Limits())
+    stated = kind in ("cooldown", "quota")
 
     async def scenario() -> None:
         (a, ab), (b, _bb) = worker(redis_server.url, providers), worker(redis_server.url, providers)
@@ -75,14 +78,21 @@ def test_what_one_worker_learns_the_other_obeys(redis_server: RedisServer, kind:
                 a.fail(lease, "rate_limited", retry_after=30)
             elif kind == "quota":
                 a.observe(lease, RateInfo(remaining_requests=0, reset_requests_at=monotonic() + 30))
+            elif kind == "backoff":
+                a.fail(lease, "overloaded")
             else:
                 a.fail(lease, "server_error")
             a.end(lease, None)
         await ab.flush()
         assert await attempt(b, providers) is None  # refused by the shared state, then adopted:
         plan = b.plan(CHAIN, providers, est_tokens=10)
-        assert plan.candidates == ()
-        assert plan.skipped[0].until is not None and plan.skipped[0].until > monotonic() + 25
+        if stated:
+            assert plan.candidates == ()
+            assert plan.skipped[0].until is not None and plan.skipped[0].until > monotonic() + 25
+            assert plan.skipped[0].kind == "limited"
+        else:
+            assert [c.panic for c in plan.candidates] == [True] and plan.skipped == ()
+            assert await b.begin(plan.candidates[0], 10) is not None  # Redis admits it too
         await a.close()
         await b.close()
 

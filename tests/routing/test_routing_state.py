@@ -10,7 +10,7 @@ import pytest
 
 from runtime.artifact import Limits, Provider
 from runtime.clock import FakeClock
-from runtime.cooldown import AUTH_BAD_FOR, PAYMENT_COOLDOWN
+from runtime.cooldown import AUTH_FIRST, PAYMENT_COOLDOWN
 from runtime.plan import Plan
 from runtime.ratelimit import RateInfo, parse_groq
 from runtime.routing_state import Lease, RoutingState
@@ -149,7 +149,7 @@ def test_step_with_all_keys_cooling_is_skipped_with_soonest_recovery() -> None:
 @pytest.mark.parametrize(
     ("kind", "cooldown", "alert"),
     [
-        ("auth", AUTH_BAD_FOR, True),
+        ("auth", AUTH_FIRST, True),
         ("payment", PAYMENT_COOLDOWN, True),
         ("server_error", 0.0, False),
         ("timeout", 0.0, False),

@@ -39,7 +39,7 @@ def test_ready_at_once_when_capacity_exists() -> None:
 def test_hopeless_when_nothing_recovers_before_the_deadline() -> None:
     async def scenario() -> None:
         state = fresh(FakeClock())
-        await exhaust(state)  # the rpm window frees in 60 s
+        await exhaust(state)  # the rpm window frees in 61 s
         short = chain(step("p"), queue=Queue(max_wait=30.0))
         waited = await state.wait_for_capacity(short, PROVIDERS, est_tokens=1)
         assert waited.outcome == "hopeless" and waited.plan.soonest_recovery is not None
@@ -70,7 +70,7 @@ def test_fifo_head_first_and_next_keeps_waiting() -> None:
         await asyncio.sleep(0)
         full = await state.wait_for_capacity(CHAIN, PROVIDERS, est_tokens=1)
         assert full.outcome == "full"
-        clock.advance(60)
+        clock.advance(61)  # the rpm window's 1 s bucket has wholly left it
         state.end(lease, 1)
         assert await first == "ready"
         await asyncio.sleep(0)
@@ -97,7 +97,7 @@ def test_cancelled_waiter_leaves_and_hands_on_the_head() -> None:
         with pytest.raises(asyncio.CancelledError):
             await first
         assert state._queues.depth("c") == 1
-        clock.advance(60)
+        clock.advance(61)  # the rpm window's 1 s bucket has wholly left it
         state.end(lease, 1)
         assert (await second).outcome == "ready"
         assert state._queues.depth("c") == 0

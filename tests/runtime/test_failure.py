@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import cast
+
 import pytest
 
 from runtime.artifact import Step
 from runtime.attempt import AttemptRecord as Attempt
+from runtime.clock import FakeClock
 from runtime.errors import BadGateway, BadRequest, GatewayTimeout, Overloaded, RateLimited, RelayError
 from runtime.failure import all_failed
-from runtime.plan import Plan, Skip
+from runtime.loader import load
+from runtime.plan import Plan, Skip, SkipKind
+from runtime.routing_state import RoutingState
 
 NOW = 1000.0
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _attempt(outcome: str, status: int | None = None, cooldown: float | None = None) -> Attempt:
@@ -19,13 +26,18 @@ def _attempt(outcome: str, status: int | None = None, cooldown: float | None = N
     )
 
 
-def _plan(*skips: tuple[str, float | None]) -> Plan:
+def _plan(*skips: tuple[str, float | None, str]) -> Plan:
     skipped = tuple(
-        Skip(step_index=i, step=Step(provider="s", model=f"m{i}"), reason=r, until=u)
-        for i, (r, u) in enumerate(skips)
+        Skip(step_index=i, step=Step(provider="s", model=f"m{i}"), reason=r, until=u, kind=cast(SkipKind, k))
+        for i, (r, u, k) in enumerate(skips)
     )
-    soonest = min((u for _, u in skips if u is not None), default=None)
+    soonest = min((u for _, u, _ in skips if u is not None), default=None)
     return Plan(candidates=(), skipped=skipped, soonest_recovery=soonest)
+
+
+BREAKER = ("breaker open", NOW + 20, "unavailable")
+DISABLED = ("disabled: no key set", None, "never")
+LIMITED = ("rate limited", NOW + 7, "limited")
 
 
 @pytest.mark.parametrize(
@@ -37,18 +49,38 @@ def _plan(*skips: tuple[str, float | None]) -> Plan:
             RateLimited,
             "p/m (429 rate_limited, cooling 12s)",
         ),
-        ([], _plan(("rate limited", NOW + 7)), RateLimited, "s/m0 (skipped: rate limited for 7s)"),
+        ([], _plan(LIMITED), RateLimited, "s/m0 (skipped: rate limited for 7s)"),
+        ([], _plan(DISABLED, LIMITED), RateLimited, "rate limited"),
+        ([_attempt("full")], _plan(), RateLimited, "p/m (full)"),
+        ([_attempt("payment", 429)], _plan(), RateLimited, "payment"),
+        ([_attempt("rate_limited", 429, 5.0)], _plan(BREAKER), RateLimited, "skipped: breaker open"),
+        # relay's own inference is never a rate limit; an empty set of attempts is not rate-like
+        ([], _plan(BREAKER), Overloaded, "skipped: breaker open for 20s"),
+        ([], _plan(("key rejected by upstream (401/403)", NOW + 60, "unavailable")), Overloaded, "401"),
+        ([], _plan(("overloaded (backoff 1.5s)", NOW + 1.5, "unavailable")), Overloaded, "backoff"),
+        ([], _plan(BREAKER, LIMITED), Overloaded, "breaker open"),
+        ([_attempt("payment", 402)], _plan(), BadGateway, "402 payment"),
+        ([_attempt("auth", 401)], _plan(), BadGateway, "401 auth"),
         ([_attempt("overloaded", 529)], _plan(), Overloaded, "overloaded"),
         ([_attempt("timeout")], _plan(), GatewayTimeout, "timed out"),
-        ([_attempt("context", 400)], _plan(), BadRequest, "prompt is too long"),
+        ([_attempt("context", 400)], _plan(DISABLED), BadRequest, "prompt is too long"),
         (
             [_attempt("server_error", 500), _attempt("rate_limited", 429, 5.0)],
             _plan(),
             BadGateway,
             "p/m (500 server_error)",
         ),
-        ([], _plan(("lacks capability vision", None)), BadRequest, "lacks capability vision"),
-        ([], _plan(("disabled: no key set", None)), Overloaded, "disabled: no key set"),
+        # nothing could ever serve: a retry cannot help
+        ([], _plan(("lacks capability vision", None, "never")), BadRequest, "lacks capability vision"),
+        ([], _plan(DISABLED), BadRequest, "can take this request: s/m0 (skipped: disabled: no key set)"),
+        ([], _plan(DISABLED, ("lacks capability vision", None, "never")), BadRequest, "vision"),
+        (
+            [],
+            _plan(("request of ~40000 input tokens exceeds 30000 tokens per 60s", None, "never")),
+            BadRequest,
+            "exceeds 30000 tokens per 60s",
+        ),
+        ([], _plan(DISABLED, BREAKER), Overloaded, "disabled"),
     ],
 )
 def test_all_failed(attempts: list[Attempt], plan: Plan, kind: type[RelayError], fragment: str) -> None:
@@ -57,5 +89,19 @@ def test_all_failed(attempts: list[Attempt], plan: Plan, kind: type[RelayError],
 
 
 def test_retry_after_is_the_soonest_recovery() -> None:
-    err = all_failed("free", [_attempt("rate_limited", 429, 30.0)], _plan(("rate limited", NOW + 4)), NOW)
+    plan = _plan(("rate limited", NOW + 4, "limited"))
+    err = all_failed("free", [_attempt("rate_limited", 429, 30.0)], plan, NOW)
     assert err.retry_after == 4
+
+
+def test_an_image_to_the_shipped_free_chain_is_a_400() -> None:
+    """Issue 8 §2: with no keys every free tier is disabled and the simulators lack vision."""
+    snap = load(REPO / "generated")
+    state = RoutingState(FakeClock(), None)
+    state.sync(snap.artifact)
+    chain = snap.artifact.chains["free"]
+    plan = state.plan(chain, snap.artifact.providers, est_tokens=100, capabilities=frozenset({"vision"}))
+    assert plan.candidates == ()
+    err = all_failed("free", [], plan, NOW)
+    assert type(err) is BadRequest
+    assert "lacks capability vision" in err.message and "disabled" in err.message
