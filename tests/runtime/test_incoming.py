@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
+from runtime.artifact import Secrets
 from runtime.errors import BadRequest, ClientFormat
-from runtime.incoming import forwarded, parse
+from runtime.incoming import forwarded, parse, prompt
 
 
 def test_body_with_model_changes_only_model() -> None:
@@ -98,3 +100,16 @@ def test_the_full_decode_for_translation_raises_a_400_too(body: bytes) -> None:
     inc = parse(body, [("x-claude-code-session-id", "s")], "anthropic", "req_1")
     with pytest.raises(BadRequest):
         inc.full()
+
+
+def test_prompt_for_the_log_is_compact_and_never_holds_a_key_value() -> None:
+    body = (
+        b'{"model": "m", "system": "use sk-up-123",\n "messages": [\n  {"role": "user", "content": "key relay-c"}\n ],'
+        b' "tools": []}'
+    )
+    secrets = Secrets(format_version=1, keys={"p#k": "sk-up-123"}, client_keys=("relay-c",))
+    anthropic = prompt(parse(body, [], "anthropic", "r"), secrets)
+    assert msgspec.json.encode(anthropic) == (
+        b'{"system":"use [redacted]","messages":[{"role":"user","content":"key [redacted]"}]}'
+    )
+    assert list(prompt(parse(body, [], "openai", "r"), secrets)) == ["messages"]
