@@ -19,20 +19,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import resource
 import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import aiohttp
 import uvloop
 
-from benchmarks.common import free_port, wait_port
+from benchmarks.common import free_port, relay_stack
 from benchmarks.relay_bench import memory_mb, pct
 
 DEFS = """\
@@ -166,6 +161,7 @@ async def idle_section(bench: Bench, port: int, idle: int, trickling: int) -> No
     stop = asyncio.Event()
     trickler = asyncio.create_task(trickle(slow, stop))
     during = await bench.latencies(20, 5)
+    held_rss = bench.rss()
     silent_closed = await until_closed(silent, t0, 40)
     slow_closed = await until_closed(slow, t0, 60)
     stop.set()
@@ -175,7 +171,7 @@ async def idle_section(bench: Bench, port: int, idle: int, trickling: int) -> No
     print(
         f"idle: {idle} silent + {trickling} trickling connections held; normal requests p50/p99 "
         f"{pct(before, 0.5):.1f}/{pct(before, 0.99):.1f} ms before, {pct(during, 0.5):.1f}/{pct(during, 0.99):.1f} ms "
-        f"while held ({sum(1 for x in during if x < 0)} of {len(during)} failed)"
+        f"while held ({sum(1 for x in during if x < 0)} of {len(during)} failed); relay RSS {held_rss:.0f} MB while held"
     )
     print(
         f"idle: relay closed all silent ones {_secs(silent_closed)}, all trickling ones {_secs(slow_closed)}"
@@ -299,38 +295,10 @@ def main() -> None:
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    repo = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "BENCH_UPSTREAM_KEY": "bench-key-not-secret", "PYTHONPATH": str(repo)}
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        up_port, relay_port, dead = free_port(), free_port(), free_port()
-        upstream = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.upstream_server", str(up_port)], cwd=repo, env=env
-        )
-        (tmp / "chains").mkdir()
-        (tmp / "chains" / "bench.yaml").write_text(DEFS.format(port=up_port, dead=dead))
-        subprocess.run(
-            [sys.executable, "-m", "compiler", "build", str(tmp / "chains"), "-o", str(tmp / "gen")],
-            cwd=repo,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        relay = subprocess.Popen(
-            [sys.executable, "-m", "runtime.serve", str(tmp / "gen"), "--listen", f"127.0.0.1:{relay_port}"],
-            cwd=repo,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_port(up_port)
-            wait_port(relay_port)
-            uvloop.run(run(f"http://127.0.0.1:{relay_port}", relay_port, relay.pid, args))
-        finally:
-            for proc in (relay, upstream):
-                proc.terminate()
-                proc.wait()
+    dead = free_port()  # nothing listens there: the faulty chain's first step
+    with relay_stack(lambda port: DEFS.format(port=port, dead=dead)) as stack:
+        url = f"http://127.0.0.1:{stack.relay_port}"
+        uvloop.run(run(url, stack.relay_port, stack.relay.pid, args))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 
@@ -47,26 +47,41 @@ class Drain:
     def expired(self) -> bool:
         return self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline
 
-    @asynccontextmanager
-    async def scope(self) -> AsyncIterator[None]:
+    def scope(self) -> _Scope:
         """Raises TimeoutError at the drain deadline, if shutdown comes before the block ends."""
-        async with asyncio.timeout_at(self.deadline) as timeout:
-            self._scopes.add(timeout)
-            try:
-                yield
-            finally:
-                self._scopes.discard(timeout)
+        return _Scope(self._scopes, self.deadline)
+
+
+class _Scope:
+    """`asyncio.timeout_at(deadline)` that `Drain.begin` can find and move (a class, not a
+    generator: it wraps every request)."""
+
+    __slots__ = ("_scopes", "_timeout")
+
+    def __init__(self, scopes: set[asyncio.Timeout], deadline: float | None) -> None:
+        self._scopes = scopes
+        self._timeout = asyncio.timeout_at(deadline)
+
+    async def __aenter__(self) -> None:
+        await self._timeout.__aenter__()
+        self._scopes.add(self._timeout)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._scopes.discard(self._timeout)
+        await self._timeout.__aexit__(kind, exc, tb)
 
 
 def hook_worker_signals(on_stop: Callable[[], None]) -> None:
     from granian import _signals
 
-    install = _signals.set_loop_signals
-    if getattr(install, "relay_hooked", False):
-        return
+    install = getattr(_signals, "set_loop_signals", None)
+    if install is None or getattr(install, "relay_hooked", False):
+        return  # another Granian: it still drains, only without relay's deadline
 
     def set_loop_signals(loop: asyncio.AbstractEventLoop) -> Any:
-        event = install(loop)  # type: ignore[no-untyped-call]
+        event = install(loop)
 
         def stop(signum: int) -> None:
             on_stop()
