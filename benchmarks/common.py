@@ -1,12 +1,19 @@
-"""Shared bits for benchmark scripts: loopback ports, readiness, and a built `relay run`."""
+"""Shared bits for benchmark scripts: loopback ports, readiness, the relay stack."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -46,3 +53,33 @@ def serve_relay(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@dataclass
+class Stack:
+    up_port: int
+    relay_port: int
+    relay: subprocess.Popen[bytes]
+    tmp: Path
+
+
+@contextmanager
+def relay_stack(defs: Callable[[int], str]) -> Iterator[Stack]:
+    """The benchmark upstream (benchmarks/upstream_server.py) and `relay run` (1 worker) in
+    front of it, on free loopback ports; `defs(upstream_port)` is the definition file."""
+    env = {**os.environ, "BENCH_UPSTREAM_KEY": "bench-key-not-secret", "PYTHONPATH": str(REPO)}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        up_port, relay_port = free_port(), free_port()
+        upstream = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.upstream_server", str(up_port)], cwd=REPO, env=env
+        )
+        relay = serve_relay(defs(up_port), tmp, relay_port, REPO, env)
+        try:
+            wait_port(up_port)
+            wait_port(relay_port)
+            yield Stack(up_port, relay_port, relay, tmp)
+        finally:
+            for proc in (relay, upstream):
+                proc.terminate()
+                proc.wait()

@@ -19,12 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,7 +29,7 @@ from pathlib import Path
 import aiohttp
 import uvloop
 
-from benchmarks.common import free_port, serve_relay, wait_port
+from benchmarks.common import relay_stack
 
 BODY = b'{"model":"bench","messages":[{"role":"user","content":"hi"}]}'
 STREAM_BODY = b'{"model":"bench","stream":true,"messages":[{"role":"user","content":"hi"}]}'
@@ -147,50 +144,34 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
-    repo = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "BENCH_UPSTREAM_KEY": "bench-key-not-secret", "PYTHONPATH": str(repo)}
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        up_port, relay_port = free_port(), free_port()
-        upstream = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.upstream_server", str(up_port)], cwd=repo, env=env
-        )
-        relay = serve_relay(DEFS.format(port=up_port), tmp, relay_port, repo, env)
-        try:
-            wait_port(up_port)
-            wait_port(relay_port)
-            direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
-            via = f"http://127.0.0.1:{relay_port}/v1/chat/completions"
-            uvloop.run(latency_report(direct, via, 1.0))  # warm both paths
-            rss, pss = memory_mb(relay.pid)
-            print(f"relay memory idle (main + worker): RSS {rss:.1f} MB, PSS {pss:.1f} MB")
-            uvloop.run(latency_report(direct, via, args.seconds))
-            seconds = max(int(args.seconds), 3)
-            direct_rps = wrk(direct, seconds, tmp)
-            peak = [0.0, 0.0]
-            stop = threading.Event()
+    with relay_stack(lambda port: DEFS.format(port=port)) as stack:
+        tmp, relay, up_port, relay_port = stack.tmp, stack.relay, stack.up_port, stack.relay_port
+        direct = f"http://127.0.0.1:{up_port}/v1/chat/completions"
+        via = f"http://127.0.0.1:{relay_port}/v1/chat/completions"
+        uvloop.run(latency_report(direct, via, 1.0))  # warm both paths
+        rss, pss = memory_mb(relay.pid)
+        print(f"relay memory idle (main + worker): RSS {rss:.1f} MB, PSS {pss:.1f} MB")
+        uvloop.run(latency_report(direct, via, args.seconds))
+        seconds = max(int(args.seconds), 3)
+        direct_rps = wrk(direct, seconds, tmp)
+        peak = [0.0, 0.0]
+        stop = threading.Event()
 
-            def sample() -> None:
-                while not stop.wait(0.2):
-                    rss, pss = memory_mb(relay.pid)
-                    peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+        def sample() -> None:
+            while not stop.wait(0.2):
+                rss, pss = memory_mb(relay.pid)
+                peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
 
-            sampler = threading.Thread(target=sample)
-            sampler.start()
-            relay_rps = wrk(via, seconds, tmp)
-            stop.set()
-            sampler.join()
-            if relay_rps is None:
-                print("throughput: wrk not installed (apt-get install wrk), skipped")
-            else:
-                print(
-                    f"throughput, 64 connections: direct {direct_rps:.0f} req/s | relay {relay_rps:.0f} req/s"
-                )
-                print(f"relay memory under load (peak): RSS {peak[0]:.1f} MB, PSS {peak[1]:.1f} MB")
-        finally:
-            for proc in (relay, upstream):
-                proc.terminate()
-                proc.wait()
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        relay_rps = wrk(via, seconds, tmp)
+        stop.set()
+        sampler.join()
+        if relay_rps is None:
+            print("throughput: wrk not installed (apt-get install wrk), skipped")
+        else:
+            print(f"throughput, 64 connections: direct {direct_rps:.0f} req/s | relay {relay_rps:.0f} req/s")
+            print(f"relay memory under load (peak): RSS {peak[0]:.1f} MB, PSS {peak[1]:.1f} MB")
 
 
 if __name__ == "__main__":

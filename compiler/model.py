@@ -33,6 +33,23 @@ class LogDef(Strict):
     prompts: bool = Field(False, description="Log prompt and completion bodies (off: never logged).")
 
 
+class ConnectionsDef(Strict):
+    """Bounds on relay's own client connections."""
+
+    header_timeout: Duration = Field(
+        10.0,
+        gt=0,
+        description="Time to receive a request's headers; also how long an idle kept-alive "
+        "connection stays open. Takes effect at restart.",
+    )
+    body_timeout: Duration = Field(
+        60.0, gt=0, description="Time to receive a whole request body (slower bodies get 408)."
+    )
+    max: int = Field(
+        10_000, ge=16, description="Open client connections per worker; takes effect at restart."
+    )
+
+
 class ServerDef(Strict):
     """How relay serves."""
 
@@ -64,6 +81,21 @@ class ServerDef(Strict):
         description="Seconds of upstream silence in a stream after which the client gets a keep-alive "
         "(`event: ping` for Anthropic clients, an SSE comment for OpenAI clients); 0 sends none. "
         "timeouts.stream_idle still ends a dead upstream.",
+    )
+    max_body_memory: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="Request body bytes one worker holds at once; a request waits for room "
+        "(up to connections.body_timeout), then gets 503 (529 on /v1/messages).",
+    )
+    connections: ConnectionsDef | None = Field(
+        None, description="Timeouts and a ceiling for client connections, so idle ones cannot hold relay up."
+    )
+    drain: Duration = Field(
+        30.0,
+        gt=0,
+        description="On SIGTERM: time running requests and streams get to finish; "
+        "streams still open then end with an error event.",
     )
 
 

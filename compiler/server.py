@@ -13,7 +13,7 @@ from compiler.endpoints import is_loopback
 from compiler.keys import ResolvedKey, fingerprint, resolve_keys
 from compiler.model import KeysDef, ServerDef
 from compiler.providers import timeouts
-from runtime.artifact import LogConfig, Server, Timeouts
+from runtime.artifact import Connections, LogConfig, Server, Timeouts
 
 
 def split_listen(listen: str) -> tuple[str, int] | None:
@@ -68,5 +68,8 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
         log=LogConfig(**log),
         max_body_bytes=server.max_body_bytes,
         keepalive=server.keepalive,
+        max_body_memory=server.max_body_memory,
+        connections=Connections(**server.connections.model_dump()) if server.connections else Connections(),
+        drain=server.drain,
     )
     return resolved, client_values, admin_values

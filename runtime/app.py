@@ -3,7 +3,9 @@
 Routes are a dict built once; a request costs one lookup to find its handler. Every error
 relay answers is rendered in the caller's own format: Anthropic-style under
 `/v1/messages`, OpenAI-style under `/v1/chat/completions`, and for other paths whichever
-the caller's headers say it speaks.
+the caller's headers say it speaks. Order per request: the key (`runtime.access`), then
+the route, then the body (`runtime.body`: size, time, memory budget, gzip), then the
+handler; all of it, and a stream's tail, inside the shutdown deadline (`runtime.drain`).
 """
 
 from __future__ import annotations
@@ -15,16 +17,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from runtime import memory
+from runtime.access import authorized, require_key
+from runtime.body import read_body
+from runtime.body_budget import BodyBudget, Hold
+from runtime.drain import Drain, hook_worker_signals
 from runtime.errors import (
     ClientFormat,
     MethodNotAllowed,
     NotFound,
-    PayloadTooLarge,
+    Overloaded,
     RelayError,
-    Unauthorized,
     error_body,
     error_headers,
     status_of,
+    stream_error_event,
 )
 from runtime.exchange import MODELS_PREFIX, count_tokens, generate, list_models, retrieve_model
 from runtime.incoming import new_request_id
@@ -36,6 +43,7 @@ POLL_ENV = "RELAY_RELOAD_POLL"
 """Seconds between checks of the manifest for a new build; 0 reloads on SIGHUP only."""
 
 Handler = Callable[[Service, Any, Any, bytes, ClientFormat, str], Awaitable[Reply]]
+_JSON = [("content-type", "application/json")]
 
 
 def _client_format(path: str, headers: Any) -> ClientFormat:
@@ -46,24 +54,16 @@ def _client_format(path: str, headers: Any) -> ClientFormat:
     return "anthropic" if "anthropic-version" in headers else "openai"
 
 
-def _presented_key(headers: Any) -> str | None:
-    key = headers.get("x-api-key")
-    if key:
-        return str(key)
-    auth = headers.get("authorization") or ""
-    if auth[:7].lower() == "bearer ":
-        return str(auth[7:].strip())
-    return None
-
-
 async def _health(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
-    return Reply(200, [("content-type", "application/json")], b'{"status":"ok"}')
+    return Reply(200, list(_JSON), b'{"status":"ok"}')
 
 
 async def _ready(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
-    art = svc.snapshot.artifact
-    text = f'{{"status":"ready","source_hash":"{art.source_hash}","reloads":{svc.reloads}}}'
-    return Reply(200, [("content-type", "application/json")], text.encode())
+    snap = svc.snapshot
+    if not authorized(snap, scope.headers):
+        return Reply(200, list(_JSON), b'{"status":"ready"}')
+    text = f'{{"status":"ready","source_hash":"{snap.artifact.source_hash}","reloads":{svc.reloads}}}'
+    return Reply(200, list(_JSON), text.encode())
 
 
 POST_ROUTES: dict[str, Handler] = {
@@ -72,7 +72,32 @@ POST_ROUTES: dict[str, Handler] = {
     "/v1/messages/count_tokens": count_tokens,
 }
 GET_ROUTES: dict[str, Handler] = {"/health": _health, "/ready": _ready, "/v1/models": list_models}
-OPEN_PATHS = frozenset({"/health", "/ready"})
+
+
+def _route(method: str, path: str) -> Handler:
+    table = POST_ROUTES if method == "POST" else GET_ROUTES if method == "GET" else None
+    if table is not None and path in table:
+        return table[path]
+    if path.startswith(MODELS_PREFIX) and len(path) > len(MODELS_PREFIX):
+        if method == "GET":
+            return retrieve_model
+        raise MethodNotAllowed(f"{method} is not allowed on {path}")
+    if path in POST_ROUTES or path in GET_ROUTES:
+        raise MethodNotAllowed(f"{method} is not allowed on {path}")
+    raise NotFound(f"no route {method} {path}; relay serves /v1/messages, /v1/chat/completions, /v1/models")
+
+
+def _head_status(svc: Service, path: str, headers: Any) -> int:
+    """`HEAD /` is 200 for anyone (Claude Code's probe); any other path answers what GET
+    would, without a body."""
+    if path == "/":
+        return 200
+    try:
+        require_key(svc.snapshot, path, headers)
+        _route("GET", path)
+    except RelayError as exc:
+        return status_of(exc, "openai")
+    return 200
 
 
 class RelayApp:
@@ -81,10 +106,14 @@ class RelayApp:
     def __init__(self) -> None:
         self.service: Service | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self.drain = Drain()
+        self.budget = BodyBudget(0, on_idle=memory.trim_after)
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        memory.pin_mmap_threshold()
         self.service = Service(Path(os.environ.get(ROOT_ENV, "generated")))
         self.service.start(loop)
+        self.budget.set_limit(self.service.snapshot.artifact.server.max_body_memory)
         loop.add_signal_handler(signal.SIGHUP, self._reload_now)
         interval = float(os.environ.get(POLL_ENV, "0.5") or 0)
         if interval > 0:
@@ -95,17 +124,32 @@ class RelayApp:
             self._watcher.cancel()
         if self.service is not None:
             loop.run_until_complete(self.service.aclose())
+            self.service.log.info("worker stopped", log_lines_dropped=self.service.log.dropped)
+            self.service.log.close()
+
+    def stop(self) -> None:
+        """SIGTERM/SIGINT reached this worker (Granian stops accepting right after)."""
+        svc = self.service
+        if svc is None or self.drain.started:
+            return
+        seconds = svc.snapshot.artifact.server.drain
+        svc.log.info("shutting down: draining requests", in_flight=self.drain.in_flight, drain_s=seconds)
+        self.drain.begin(seconds)
+
+    def _reload(self, svc: Service) -> None:
+        if svc.reload():
+            self.budget.set_limit(svc.snapshot.artifact.server.max_body_memory)
 
     def _reload_now(self) -> None:
         if self.service is not None:
-            self.service.reload()
+            self._reload(self.service)
 
     async def _watch(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
             svc = self.service
             if svc is not None and svc.changed_on_disk():
-                svc.reload()
+                self._reload(svc)
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
@@ -114,7 +158,7 @@ class RelayApp:
         assert svc is not None, "__rsgi_init__ runs before any request"
         method, path = scope.method, scope.path
         if method == "HEAD":
-            proto.response_empty(200, [])
+            proto.response_empty(_head_status(svc, path, scope.headers), [])
             return
         fmt = _client_format(path, scope.headers)
         rid = new_request_id()
@@ -130,83 +174,77 @@ class RelayApp:
                 await asyncio.wait((task,))
 
     async def _serve(self, svc: Service, scope: Any, proto: Any, fmt: ClientFormat, rid: str) -> None:
+        hold = Hold(self.budget)
+        try:
+            reply = await self._answer(svc, scope, proto, fmt, rid, hold)
+            await self._send(svc, proto, reply, rid, fmt)
+        finally:
+            hold.release()
+
+    async def _answer(
+        self, svc: Service, scope: Any, proto: Any, fmt: ClientFormat, rid: str, hold: Hold
+    ) -> Reply:
         method, path, headers = scope.method, scope.path, scope.headers
         try:
-            handler = self._route(method, path)
-            if path not in OPEN_PATHS:
-                self._authorize(svc, headers)
-            limit = svc.snapshot.artifact.server.max_body_bytes
-            body = await _read_body(proto, headers, limit) if method == "POST" else b""
-            reply = await handler(svc, scope, proto, body, fmt, rid)
+            async with self.drain.scope():
+                require_key(svc.snapshot, path, headers)
+                handler = _route(method, path)
+                server = svc.snapshot.artifact.server
+                body = await read_body(proto, headers, server, hold) if method == "POST" else b""
+                return await handler(svc, scope, proto, body, fmt, rid)
         except RelayError as exc:
-            reply = _error_reply(exc, fmt, rid)
-        except Exception as exc:  # last resort: a message in the client's format, never a traceback
-            svc.log.error("unhandled error", request_id=rid, error=type(exc).__name__, detail=str(exc)[:300])
-            reply = _error_reply(relay_error_for(exc), fmt, rid)
-        await _send(proto, reply, rid, fmt)
+            return _error_reply(exc, fmt, rid)
+        except TimeoutError as exc:
+            if not self.drain.expired():
+                return self._unhandled(svc, exc, fmt, rid)
+            svc.log.warning("request cut at shutdown", id=rid, path=path)
+            return _error_reply(_shutting_down("no answer came"), fmt, rid)
+        except Exception as exc:
+            return self._unhandled(svc, exc, fmt, rid)
 
     @staticmethod
-    def _route(method: str, path: str) -> Handler:
-        table = POST_ROUTES if method == "POST" else GET_ROUTES if method == "GET" else None
-        if table is not None and path in table:
-            return table[path]
-        if path.startswith(MODELS_PREFIX) and len(path) > len(MODELS_PREFIX):
-            if method == "GET":
-                return retrieve_model
-            raise MethodNotAllowed(f"{method} is not allowed on {path}")
-        if path in POST_ROUTES or path in GET_ROUTES:
-            raise MethodNotAllowed(f"{method} is not allowed on {path}")
-        raise NotFound(
-            f"no route {method} {path}; relay serves /v1/messages, /v1/chat/completions, /v1/models"
-        )
+    def _unhandled(svc: Service, exc: Exception, fmt: ClientFormat, rid: str) -> Reply:
+        """Last resort: a message in the client's format, never a traceback."""
+        svc.log.error("unhandled error", request_id=rid, error=type(exc).__name__, detail=str(exc)[:300])
+        return _error_reply(relay_error_for(exc), fmt, rid)
 
-    @staticmethod
-    def _authorize(svc: Service, headers: Any) -> None:
-        snap = svc.snapshot
-        if not snap.artifact.server.auth_required:
+    async def _send(self, svc: Service, proto: Any, reply: Reply, rid: str, fmt: ClientFormat) -> None:
+        headers = [*reply.headers, ("request-id", rid)]
+        if fmt == "openai":
+            headers.append(("x-request-id", rid))
+        if self.drain.started:
+            headers.append(("connection", "close"))
+        if reply.rest is None:
+            proto.response_bytes(reply.status, headers, reply.body)
             return
-        presented = _presented_key(headers)
-        if presented is None or not snap.client_key_ok(presented):
-            raise Unauthorized(
-                "invalid or missing API key: send one of relay's client keys as x-api-key or Bearer"
-            )
+        rest = reply.rest
+        try:
+            transport = proto.response_stream(reply.status, headers)
+            await transport.send_bytes(reply.body)
+            async with self.drain.scope():
+                async for part in rest:
+                    await transport.send_bytes(part)
+        except TimeoutError:
+            if not self.drain.expired():
+                raise
+            svc.log.warning("stream cut at shutdown", id=rid)
+            await transport.send_bytes(stream_error_event(_shutting_down("the stream was cut"), fmt))
+        except (OSError, RuntimeError):  # the client went away mid-stream: stop pulling
+            pass
+        finally:
+            await rest.aclose()
 
 
-async def _read_body(proto: Any, headers: Any, limit: int) -> bytes:
-    declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body of {declared} bytes exceeds the {limit}-byte limit")
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in proto:
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body exceeds the {limit}-byte limit")
-        parts.append(chunk)
-    return b"".join(parts)
+def _shutting_down(what: str) -> Overloaded:
+    return Overloaded(
+        f"relay is shutting down and {what} before its drain deadline (server.drain); retry",
+        retry_after=1.0,
+    )
 
 
 def _error_reply(exc: RelayError, fmt: ClientFormat, rid: str) -> Reply:
     return Reply(status_of(exc, fmt), error_headers(exc), error_body(exc, fmt, rid))
 
 
-async def _send(proto: Any, reply: Reply, rid: str, fmt: ClientFormat) -> None:
-    headers = [*reply.headers, ("request-id", rid)]
-    if fmt == "openai":
-        headers.append(("x-request-id", rid))
-    if reply.rest is None:
-        proto.response_bytes(reply.status, headers, reply.body)
-        return
-    rest = reply.rest
-    try:
-        transport = proto.response_stream(reply.status, headers)
-        await transport.send_bytes(reply.body)
-        async for part in rest:
-            await transport.send_bytes(part)
-    except (OSError, RuntimeError):  # the client went away mid-stream: stop pulling
-        pass
-    finally:
-        await rest.aclose()
-
-
 app = RelayApp()
+hook_worker_signals(app.stop)

@@ -168,6 +168,21 @@ class LogConfig(_Frozen, frozen=True):
     prompts: bool = False
 
 
+class Connections(_Frozen, frozen=True):
+    """Bounds on relay's own client connections, so idle or slow ones cannot hold it up."""
+
+    header_timeout: float = 10.0
+    """Seconds to receive a request's headers, counted from the connect or, on a kept-alive
+    connection, from the end of the previous response: it is also the keep-alive idle limit
+    (Granian's HTTP/1 header read timeout). Read at start; a reload does not change it."""
+    body_timeout: float = 60.0
+    """Seconds to receive a whole request body, and the longest a request waits for room
+    in `Server.max_body_memory`."""
+    max: int = 10_000
+    """Open client connections per worker (Granian's backpressure); more wait in the
+    listen backlog. Read at start; a reload does not change it."""
+
+
 class Server(_Frozen, frozen=True):
     listen: str = "127.0.0.1:8787"
     auth_required: bool = False
@@ -180,6 +195,12 @@ class Server(_Frozen, frozen=True):
     max_body_bytes: int = 32 * 1024 * 1024
     keepalive: float = 15.0
     """Seconds of upstream silence in a stream before the client gets a keep-alive frame; 0: never."""
+    max_body_memory: int = 64 * 1024 * 1024
+    """Request bytes one worker holds at once, across every request in flight."""
+    connections: Connections = Connections()
+    drain: float = 30.0
+    """On SIGTERM/SIGINT: seconds running requests and streams get to finish; streams still
+    open then end with an error event."""
 
 
 class ModelInfo(_Frozen, frozen=True):

@@ -8,7 +8,9 @@ Hierarchy (every error relay itself answers with is one of these):
     ├── NotFound            404  not_found_error / not_found
     │   └── ModelNotFound       404  not_found_error / model_not_found
     ├── MethodNotAllowed    405
+    ├── RequestTimeout      408  the request body did not arrive in time
     ├── PayloadTooLarge     413  request_too_large
+    ├── UnsupportedMediaType 415 a Content-Encoding relay does not decode
     ├── RateLimited         429  rate_limit_error / rate_limit_exceeded   (+ retry-after)
     ├── Overloaded          529 to Anthropic clients, 503 to OpenAI clients
     ├── BadGateway          502  upstream garbage or every step failed otherwise
@@ -69,8 +71,16 @@ class MethodNotAllowed(RelayError):
     row = _Row(405, 405, "invalid_request_error", "invalid_request_error", "method_not_allowed")
 
 
+class RequestTimeout(RelayError):
+    row = _Row(408, 408, "timeout_error", "invalid_request_error", "request_timeout")
+
+
 class PayloadTooLarge(RelayError):
     row = _Row(413, 413, "request_too_large", "invalid_request_error", "request_too_large")
+
+
+class UnsupportedMediaType(RelayError):
+    row = _Row(415, 415, "invalid_request_error", "invalid_request_error", "unsupported_media_type")
 
 
 class RateLimited(RelayError):

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from runtime.affinity import conversation_key
+from runtime.artifact import Secrets
 from runtime.errors import BadRequest, ClientFormat
 
 _top = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -71,13 +72,27 @@ class Incoming:
     def full(self) -> dict[str, Any]:
         """The fully decoded body, only for the paths that need it (translation, estimates)."""
         if self._full is None:
-            self._full = _any.decode(self.body)
+            try:
+                self._full = _any.decode(self.body)
+            except _UNREADABLE as exc:
+                raise unreadable(exc) from None
         return self._full
 
     def body_with_model(self, model: str) -> bytes:
         if model == self.model:
             return self.body
         return _encode({**self.top, "model": msgspec.Raw(_encode(model))})
+
+
+_UNREADABLE = (UnicodeDecodeError, RecursionError)
+"""What msgspec raises, beyond its own errors, for bytes that are JSON-shaped but unusable:
+invalid UTF-8 inside a string it decodes, and nesting deeper than Python's recursion limit."""
+
+
+def unreadable(exc: Exception) -> BadRequest:
+    if isinstance(exc, RecursionError):
+        return BadRequest("request body is nested too deeply (over ~900 levels of arrays or objects)")
+    return BadRequest("request body is not valid UTF-8 JSON: a string holds bytes that are not UTF-8")
 
 
 def _field(top: dict[str, msgspec.Raw], name: str, decoder: msgspec.json.Decoder[Any], what: str) -> Any:
@@ -104,10 +119,40 @@ def forwarded(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+_PROMPT_FIELDS = {"anthropic": ("system", "messages"), "openai": ("messages",)}
+
+
+def prompt(inc: Incoming, secrets: Secrets) -> dict[str, msgspec.Raw]:
+    """The conversation for the request log line (`server.log.prompts: true` only), as the
+    client sent it, with any value relay holds as a key replaced by `[redacted]`."""
+    out = {}
+    for name in _PROMPT_FIELDS[inc.fmt]:
+        raw = inc.top.get(name)
+        if raw is not None:
+            data = bytes(raw)
+            for value in (*secrets.keys.values(), *secrets.client_keys, *secrets.admin_keys):
+                if value and value.encode() in data:
+                    data = data.replace(value.encode(), b"[redacted]")
+            if b"\n" in data or b"\r" in data:  # pretty-printed: one log line stays one line
+                data = _encode(_any.decode(data))
+            out[name] = msgspec.Raw(data)
+    return out
+
+
 def parse(
     body: bytes, headers: list[tuple[str, str]], fmt: ClientFormat, request_id: str, query: str = ""
 ) -> Incoming:
-    """Validate just enough to route; the upstream validates the rest in its own words."""
+    """Validate just enough to route; the upstream validates the rest in its own words
+    (bytes relay forwards untouched are not decoded, so they are not checked here either)."""
+    try:
+        return _parse(body, headers, fmt, request_id, query)
+    except _UNREADABLE as exc:
+        raise unreadable(exc) from None
+
+
+def _parse(
+    body: bytes, headers: list[tuple[str, str]], fmt: ClientFormat, request_id: str, query: str
+) -> Incoming:
     try:
         top = _top.decode(body)
     except msgspec.ValidationError:

@@ -3,45 +3,41 @@
 What `relay run` execs into: a fresh interpreter that imports only `runtime`, so Granian's
 forked workers never carry the compiler, jsonschema, ruamel, jinja2 or typer. This main
 process only checks the build; the app itself (aiohttp, translation) is imported by the
-worker alone, which keeps the supervisor's memory small. It checks
-the artifact and the listen policy before binding, then hands over to Granian (RSGI,
-uvloop). SIGHUP is forwarded to the workers, which reload the artifact in place instead
-of being respawned, so cooldowns and rate windows survive a reload.
+worker alone, which keeps the supervisor's memory small. It checks the artifact, the
+listen policy and the address (`runtime.listen`) before binding, then hands over to
+Granian (RSGI, uvloop, HTTP/1.1). SIGHUP is forwarded to the workers, which reload the
+artifact in place instead of being respawned, so cooldowns and rate windows survive a
+reload.
+
+Client connections are bounded here (`server.connections`): HTTP/1.1 only, because in
+Granian's auto mode the protocol sniffing has no timer and a socket that never sends a
+byte stays open forever; Granian's header read timeout, which in HTTP/1.1 mode runs from
+the connect and again after every response, so it also closes idle kept-alive connections;
+a per-worker connection ceiling (Granian's backpressure) far above what idle sockets can
+pile up within that timeout, backed by a raised open-file limit.
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
+import contextlib
+import math
 import os
+import resource
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from runtime.artifact import Server
+from runtime.listen import ListenError, claim, is_loopback, parse_listen
 from runtime.loader import ROOT_ENV, LoadError, load
 from runtime.state_backend import StateUrlError, check_state_url
 
-
-class ListenError(Exception):
-    pass
-
-
-def parse_listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ListenError(f"--listen {value!r}: expected HOST:PORT, for example 127.0.0.1:8787")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+FD_RESERVE = 1024
+"""Open files a worker keeps for everything but client connections (upstreams, Redis, files)."""
+KILL_MARGIN = 5.0
+"""Seconds past the drain (and the last idle connection's timeout) before a worker is killed."""
 
 
 def check_policy(server: Server, host: str, workers: int) -> None:
@@ -59,11 +55,36 @@ def check_policy(server: Server, host: str, workers: int) -> None:
         )
 
 
+def connection_budget(wanted: int) -> int:
+    """Raise the soft open-file limit to the hard one (workers inherit it) and return how
+    many client connections a worker can hold: `wanted`, unless the limit is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    budget = min(wanted, max(hard - FD_RESERVE, 64))
+    if budget < wanted:
+        print(
+            f"relay: the open-file limit ({hard}) allows {budget} client connections per worker, not "
+            f"server.connections.max {wanted}; raise it (ulimit -Hn, LimitNOFILE=) to hold more",
+            file=sys.stderr,
+        )
+    return budget
+
+
+def kill_timeout(server: Server) -> int:
+    return math.ceil(server.drain + server.connections.header_timeout + KILL_MARGIN)
+
+
 def _server_class() -> Any:
     from granian.server import MPServer
 
     class RelayGranian(MPServer):
-        """Granian respawns workers on SIGHUP; relay reloads in place instead."""
+        """Granian respawns workers on SIGHUP; relay reloads in place instead. At shutdown
+        the kill deadline follows the drain of the artifact being served now, and a worker
+        that had to be killed makes the exit code 1."""
+
+        root: Path
+        killed = 0
 
         def _reload(self, spawn_target: Any, target_loader: Any) -> Any:
             self.reload_signal = False
@@ -72,6 +93,13 @@ def _server_class() -> Any:
                 pid = worker.inner.pid
                 if pid:
                     os.kill(pid, signal.SIGHUP)
+
+        def _stop_workers(self) -> None:
+            with contextlib.suppress(LoadError):  # else keep the deadline computed at start
+                self.workers_kill_timeout = kill_timeout(load(self.root).artifact.server)
+            workers = list(self.wrks)
+            super()._stop_workers()  # type: ignore[no-untyped-call]
+            self.killed = sum(1 for w in workers if w.inner.exitcode == -signal.SIGKILL)
 
     return RelayGranian
 
@@ -91,11 +119,13 @@ def main(argv: list[str] | None = None) -> int:
         host, port = parse_listen(args.listen or server.listen)
         check_policy(server, host, args.workers)
         check_state_url(server.state)
+        held = claim(host, port)
     except (LoadError, ListenError, StateUrlError) as exc:
         print(f"relay run: {exc}", file=sys.stderr)
         return 2
     os.environ[ROOT_ENV] = str(root)
-    from granian.constants import Interfaces, Loops
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
 
     granian = _server_class()(
         "runtime.app:app",
@@ -104,15 +134,34 @@ def main(argv: list[str] | None = None) -> int:
         interface=Interfaces.RSGI,
         workers=args.workers,
         loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(header_read_timeout=round(server.connections.header_timeout * 1000)),
+        backlog=4096,
+        backpressure=connection_budget(server.connections.max),
         log_access=False,
-        workers_kill_timeout=30,
+        workers_kill_timeout=kill_timeout(server),
     )
+    granian.root = root
     print(
         f"relay: serving {root} on http://{host}:{port} with {args.workers} worker(s)",
         file=sys.stderr,
         flush=True,
     )
-    granian.serve()
+    try:
+        granian.serve()
+    except OSError as exc:
+        print(f"relay run: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        held.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a repeated signal must not change the exit code
+            signal.signal(sig, signal.SIG_IGN)
+    if granian.killed:
+        print(
+            f"relay: {granian.killed} worker(s) did not stop within the drain deadline and were killed",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -68,7 +68,7 @@ class Service:
         self.root = root
         self.clock = clock
         self.snapshot: Snapshot = load(root)
-        self.log = log or Log(self.snapshot.artifact.server.log.level)
+        self.log = log or Log.from_config(self.snapshot.artifact.server.log)
         _route_logging(self.log)
         server = self.snapshot.artifact.server
         self.state = RoutingState(clock, backend=make_backend(server.state, clock=clock))
@@ -116,7 +116,7 @@ class Service:
             return False
         self.state.sync(fresh.artifact)
         self.snapshot = fresh
-        self.log.set_level(fresh.artifact.server.log.level)
+        self.log.configure(fresh.artifact.server.log)
         self.reloads += 1
         self.log.info("artifact reloaded", source_hash=fresh.artifact.source_hash, reloads=self.reloads)
         if fresh.artifact.server.state != self._state_url:

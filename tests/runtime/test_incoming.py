@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
-from runtime.errors import BadRequest
-from runtime.incoming import forwarded, parse
+from runtime.artifact import Secrets
+from runtime.errors import BadRequest, ClientFormat
+from runtime.incoming import forwarded, parse, prompt
 
 
 def test_body_with_model_changes_only_model() -> None:
@@ -63,3 +65,51 @@ def test_openai_include_usage_and_max_completion_tokens() -> None:
     )
     inc = parse(body, [], "openai", "r")
     assert inc.stream and inc.include_usage and inc.max_tokens == 77
+
+
+DEEP = b"[" * 5000 + b"]" * 5000
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"model": "\xff\xfe", "messages": []}', "not valid UTF-8"),
+        (b'{"model": "m", "messages": ' + DEEP + b"}", "nested too deeply"),
+        (b'{"model": "m", "messages": [' + DEEP + b"]}", "nested too deeply"),
+        (b'{"model": "m", "messages": [], "tools": ' + DEEP + b"}", "nested too deeply"),
+    ],
+    ids=["utf8-model", "deep-messages", "deep-first-message", "deep-tools"],
+)
+@pytest.mark.parametrize("fmt", ["anthropic", "openai"])
+def test_bad_bytes_and_deep_nesting_are_400s(body: bytes, fragment: str, fmt: ClientFormat) -> None:
+    with pytest.raises(BadRequest) as err:
+        parse(body, [], fmt, "req_1")
+    assert fragment in err.value.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"model": "m", "messages": [{"role": "user", "content": "\xff"}]}',
+        b'{"model": "m", "system": [{"type": "text", "text": "\xc3"}], "messages": [{"role": "user"}]}',
+    ],
+    ids=["utf8-content", "utf8-system"],
+)
+def test_the_full_decode_for_translation_raises_a_400_too(body: bytes) -> None:
+    """Passthrough forwards bytes it does not read; translation reads them all."""
+    inc = parse(body, [("x-claude-code-session-id", "s")], "anthropic", "req_1")
+    with pytest.raises(BadRequest):
+        inc.full()
+
+
+def test_prompt_for_the_log_is_compact_and_never_holds_a_key_value() -> None:
+    body = (
+        b'{"model": "m", "system": "use sk-up-123",\n "messages": [\n  {"role": "user", "content": "key relay-c"}\n ],'
+        b' "tools": []}'
+    )
+    secrets = Secrets(format_version=1, keys={"p#k": "sk-up-123"}, client_keys=("relay-c",))
+    anthropic = prompt(parse(body, [], "anthropic", "r"), secrets)
+    assert msgspec.json.encode(anthropic) == (
+        b'{"system":"use [redacted]","messages":[{"role":"user","content":"key [redacted]"}]}'
+    )
+    assert list(prompt(parse(body, [], "openai", "r"), secrets)) == ["messages"]
