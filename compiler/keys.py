@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from compiler import codes
 from compiler.diagnostics import Diagnostic, Part, make
 from compiler.environment import env_diagnostics
-from compiler.envrefs import expand
+from compiler.envrefs import Env, expand
 from compiler.merge import DefinitionSet
 from compiler.model_provider import KeyDef, LimitsDef
 
@@ -35,10 +34,12 @@ class ResolvedKey:
     limits: LimitsDef | None = None
     refs: list[str] = field(default_factory=list)
     missing: bool = False
+    unknown: bool = False
+    """A blind build (no environment read): the value comes from the environment, unknown here."""
 
 
 def resolve_one(
-    ds: DefinitionSet, parts: list[Part], text: str, env: Mapping[str, str]
+    ds: DefinitionSet, parts: list[Part], text: str, env: Env
 ) -> tuple[ResolvedKey, list[Diagnostic]]:
     result = expand(text, env)
     diags = env_diagnostics(ds, parts, result)
@@ -51,12 +52,14 @@ def resolve_one(
                 "put it in an environment variable and write ${NAME} here; rotate the exposed key",
             )
         )
-    key = ResolvedKey(str(parts[-1]), result.value, refs=result.refs, missing=bool(result.missing))
+    unknown = env is None and bool(result.refs)
+    value = "" if unknown else result.value
+    key = ResolvedKey(str(parts[-1]), value, refs=result.refs, missing=bool(result.missing), unknown=unknown)
     return key, diags
 
 
 def resolve_keys(
-    ds: DefinitionSet, prefix: list[Part], entries: list[str | KeyDef] | list[str], env: Mapping[str, str]
+    ds: DefinitionSet, prefix: list[Part], entries: list[str | KeyDef] | list[str], env: Env
 ) -> tuple[list[ResolvedKey], list[Diagnostic]]:
     keys: list[ResolvedKey] = []
     diags: list[Diagnostic] = []

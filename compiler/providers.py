@@ -109,6 +109,12 @@ def disabled_reason(ctx: Context, name: str, p: ProviderDef, keys: list[Resolved
     return reason
 
 
+def written_url(ctx: Context, name: str) -> str:
+    """The base_url as written, before expansion: build-time choices made from it (the
+    rate-limit dialect) must not depend on the environment, or the committed module would."""
+    return str(ctx.ds.data["providers"][name].get("base_url") or "")
+
+
 def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: Timeouts) -> ProviderPlan:
     base_url = p.base_url or ""
     if p.base_url is None and p.api != "simulated":
@@ -131,7 +137,7 @@ def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: T
         api=p.api,
         base_url=base_url,
         module=module_name(name),
-        rate_limit_family=rate_limit_family(p.rate_limit_headers, p.api, base_url),
+        rate_limit_family=rate_limit_family(p.rate_limit_headers, p.api, written_url(ctx, name)),
         keys=tuple(
             Key(
                 id=f"{name}#{k.name}",

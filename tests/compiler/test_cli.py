@@ -87,7 +87,7 @@ def test_missing_env_warns_in_check_fails_in_build_and_strict(tmp_path: Path) ->
     status, output = relay("build", str(defs), "-o", str(out))
     assert status == 1 and "error R203" in output and not out.exists()
     status, output = relay("build", str(defs), "-o", str(out), env={"RELAY_T_CLI_KEY": "k-SECRET-VALUE-123"})
-    assert status == 0 and "wrote 7 files" in output and "SECRET" not in output
+    assert status == 0 and "wrote 9 files" in output and "SECRET" not in output
     assert (out / "manifest.json").exists()
 
 
