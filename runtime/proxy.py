@@ -126,7 +126,7 @@ class Waterfall:
                 model=cand.step.model,
                 outcome=outcome,
                 status=status,
-                detail=detail,
+                detail=self.snap.redactor.text(detail),  # redact: all-failed message and log
                 ms=round(ms, 1),
                 cooldown_left=left,
             )
@@ -210,6 +210,7 @@ class Waterfall:
             body = b""
         finally:
             resp.close()
+        body = self.snap.redactor.data(body)  # redact: an upstream may echo our key in its error
         kind = classify(resp.status, body)
         assert kind is not None
         if kind != "client_error":
@@ -315,6 +316,8 @@ class Waterfall:
                     yield adapter.fail(BadGateway(f"{cand.provider.name}: {exc}"))
                     break
                 out = adapter.feed(chunk)
+                if adapter.errored:
+                    out = self.snap.redactor.data(out)  # redact: an upstream error event
                 if out:
                     yield out
         finally:

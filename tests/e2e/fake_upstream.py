@@ -132,7 +132,9 @@ async def generate(request: web.Request) -> web.StreamResponse:
         body = json.loads(raw)
     except ValueError:
         body = {}
-    STATE["requests"].append({"path": request.path, "headers": dict(request.headers), "body": body})
+    STATE["requests"].append(
+        {"path": request.path, "query": request.query_string, "headers": dict(request.headers), "body": body}
+    )
     STATE["open"] += 1
     STATE["peak"] = max(STATE["peak"], STATE["open"])
     try:
