@@ -41,8 +41,13 @@ def differences(old: Any, new: Any, parts: list[Part]) -> Iterator[tuple[str, An
         yield pointer(parts), new
 
 
+def plain(value: object) -> Any:
+    """`value` as JSON data, exactly as the runtime decodes it from the file (lists, not tuples)."""
+    return msgspec.json.decode(msgspec.json.encode(value))
+
+
 def overrides(committed: Artifact, effective: Artifact) -> dict[str, Any]:
-    return dict(differences(msgspec.to_builtins(committed), msgspec.to_builtins(effective), []))
+    return dict(differences(plain(committed), plain(effective), []))
 
 
 def module_values(plan: ProviderPlan) -> ModuleOverride:
