@@ -144,3 +144,15 @@ def test_subprocess_check_examples_passes() -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_version() -> None:
+    status, output = relay("--version")
+    assert status == 0 and output.startswith("relay ") and output.strip() != "relay"
+
+
+def test_schema_prints_the_committed_schema() -> None:
+    from compiler.schema import SCHEMA_PATH
+
+    status, output = relay("schema")
+    assert status == 0 and output == SCHEMA_PATH.read_text(encoding="utf-8")
