@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
 
 from compiler import codes
+from compiler.context import Context
 from compiler.diagnostics import Diagnostic, Part, make
 from compiler.environment import env_diagnostics
 from compiler.envrefs import Env, expand
@@ -19,6 +21,9 @@ from compiler.merge import DefinitionSet
 from compiler.model_provider import KeyDef, LimitsDef
 
 _KEY_SHAPED = re.compile(r"(sk-|gsk_|csk-|xai-|AIza)\S+|[A-Za-z0-9][A-Za-z0-9_\-.:+/=]{19,}")
+_CREDENTIAL_PARAM = re.compile(
+    r"(api[-_]?key|key|token|access[-_]?token|secret|password|passwd|pwd|auth|sig|signature)", re.IGNORECASE
+)
 
 
 def fingerprint(value: str) -> str:
@@ -82,3 +87,31 @@ def resolve_keys(
         names.add(key.name)
         keys.append(key)
     return keys, diags
+
+
+def literal_url_secret(url: str) -> str | None:
+    """The credential a URL carries as written rather than from `${…}`, or None."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return None
+    if password and "${" not in password:
+        return "a password"
+    for name, value in parse_qsl(parts.query):
+        if _CREDENTIAL_PARAM.fullmatch(name) and "${" not in value:
+            return f"the query parameter {name!r}"
+    return None
+
+
+def check_url_secret(ctx: Context, parts: list[Part], written: str) -> None:
+    """A credential in a committed definition file is exposed already; refuse it (R204)."""
+    what = literal_url_secret(written)
+    if what is not None:
+        ctx.report(
+            codes.LITERAL_SECRET,
+            parts,
+            f"{what} is written literally in this URL",
+            "put it in an environment variable and write ${NAME} in its place (or the whole URL as "
+            "${NAME}); rotate the exposed credential",
+        )

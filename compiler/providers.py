@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from compiler import codes
 from compiler.context import Context
 from compiler.endpoints import DEFAULT_AUTH, SERVED, is_loopback, module_name, rate_limit_family
-from compiler.keys import ResolvedKey, fingerprint, resolve_keys
+from compiler.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from compiler.model_provider import LimitsDef, ProviderDef, TimeoutsDef
 from runtime.artifact import Breaker, Health, Key, Limits, Provider, Simulate, Timeouts
 
@@ -128,6 +128,7 @@ def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: T
     elif p.base_url is not None and ("providers", name, "base_url") not in ctx.unresolved:
         check_url(ctx, name, base_url)
     check_fields(ctx, name, p)
+    check_url_secret(ctx, ["providers", name, "base_url"], written_url(ctx, name))
     keys, diags = resolve_keys(ctx.ds, ["providers", name, "keys"], p.keys, ctx.env)
     ctx.diags.extend(diags)
     reason = disabled_reason(ctx, name, p, keys)

@@ -16,7 +16,7 @@ import ipaddress
 from compiler import codes
 from compiler.context import Context
 from compiler.endpoints import is_loopback
-from compiler.keys import ResolvedKey, fingerprint, resolve_keys
+from compiler.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from compiler.model import KeysDef, ServerDef
 from compiler.providers import timeouts
 from runtime.artifact import LogConfig, Server, Timeouts
@@ -115,6 +115,7 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
     """The artifact server plus the client and admin key values (for secrets.json only)."""
     clients = server_keys(ctx, "auth", server.auth)
     admins = server_keys(ctx, "admin", server.admin)
+    check_url_secret(ctx, ["server", "state"], str(ctx.ds.data["server"].get("state") or ""))
     listen = server.listen
     if ("server", "listen") not in ctx.unresolved:
         listen = check_listen(ctx, server.listen, clients)
