@@ -1,4 +1,5 @@
-"""Checks across the resolved set that no single section can see: unused names, Claude tools.
+"""Checks across the resolved set that no single section can see: unused names, Claude tools,
+settings this runtime accepts but does not act on yet.
 
 Run after resolution, over artifact chains, so they judge what the runtime will do.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from compiler import codes
 from compiler.context import Context
 from compiler.globs import is_glob, overlap
-from compiler.model import ModelDef
+from compiler.model import DefinitionFile, ModelDef
 from compiler.model_provider import ProviderDef
 from runtime.artifact import Chain
 
@@ -59,3 +60,25 @@ def check_claude_tools(ctx: Context, chains: dict[str, Chain]) -> None:
                     "serves Claude Code, which calls tools on nearly every request",
                     f"add tools to models.{step.alias}.capabilities if it supports them, or drop the step",
                 )
+
+
+def check_not_served(ctx: Context, defs: DefinitionFile) -> None:
+    """Settings the schema accepts that this runtime does not act on yet: say so (R215),
+    so no one relies on a setting that does nothing. (Wire formats: `providers`.)"""
+    if defs.server is not None and defs.server.admin is not None and defs.server.admin.keys:
+        ctx.report(
+            codes.NOT_SERVED,
+            ["server", "admin", "keys"],
+            "server.admin.keys is accepted but not served yet: this relay has no admin API",
+            "nothing answers on /admin/*; keep the keys for when it lands, or remove them",
+        )
+    for name, model in sorted(defs.models.items()):
+        if model.context is not None:
+            ctx.report(
+                codes.NOT_SERVED,
+                ["models", name, "context"],
+                f"models.{name}.context is accepted but not used yet: relay does not skip a step "
+                "whose context window a request would overflow",
+                "an oversized request fails over on the upstream's own 'prompt is too long' answer; "
+                "keep it as documentation, or remove it",
+            )

@@ -30,6 +30,26 @@ app = typer.Typer(
 )
 
 
+def show_version(value: bool) -> None:
+    if value:
+        from compiler.pipeline import relay_version
+
+        typer.echo(f"relay {relay_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print relay's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """relay: compile LLM provider chains from YAML, then serve them."""
+
+
 class Format(StrEnum):
     text = "text"
     json = "json"
@@ -128,6 +148,19 @@ def explain(
     text, found = explain_model(result.artifact, model)
     typer.echo(text, nl=False)
     raise typer.Exit(0 if found else 1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the definition language, for editors.
+
+    Save it and start each definition file with `# yaml-language-server: $schema=PATH`.
+
+    Example: relay schema > relay.schema.json
+    """
+    from compiler import schema as definition_schema
+
+    sys.stdout.write(definition_schema.render(definition_schema.schema()))
 
 
 @app.command()

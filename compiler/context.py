@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from compiler.codes import Code
 from compiler.diagnostics import Diagnostic, Part, make
+from compiler.envrefs import Env
 from compiler.merge import DefinitionSet
 
 
 @dataclass
 class Context:
     ds: DefinitionSet
-    env: Mapping[str, str]
+    env: Env
+    """None in the blind build that `relay build` commits: no environment is read."""
     broken: set[tuple[str, str]] = field(default_factory=set)
     """Entries left out after schema errors: references to them are not reported again."""
     diags: list[Diagnostic] = field(default_factory=list)
     unresolved: set[tuple[Part, ...]] = field(default_factory=set)
-    """Values whose environment references did not resolve: already reported, not checked."""
+    """Values whose environment references did not resolve (already reported) or, in the
+    blind build, that reference the environment at all: later checks skip them."""
 
     def report(
         self, code: Code, parts: Sequence[Part], message: str, hint: str = "", at_key: bool = False

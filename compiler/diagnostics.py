@@ -40,8 +40,9 @@ class Diagnostic:
     pointer: str
     hint: str = ""
 
-    def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.file, self.line, self.col, self.code, self.message)
+    def sort_key(self) -> tuple[bool, str, int, int, str, str]:
+        """Problems reading a file (R0xx: syntax, encoding) first: the rest may follow from them."""
+        return (not self.code.startswith("R0"), self.file, self.line, self.col, self.code, self.message)
 
 
 def make(code: Code, where: Where, message: str, hint: str = "") -> Diagnostic:
@@ -78,5 +79,5 @@ def exit_code(diags: Sequence[Diagnostic]) -> int:
 
 
 def ordered(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """Stable report order (by place) with exact repeats dropped."""
+    """Stable report order (file problems first, then by place) with exact repeats dropped."""
     return sorted(set(diags), key=Diagnostic.sort_key)

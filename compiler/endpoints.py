@@ -9,7 +9,7 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from runtime.artifact import Api, RateLimitFamily
 
@@ -62,21 +62,32 @@ def rate_limit_family(setting: str, api: Api, base_url: str) -> RateLimitFamily:
     return _API_FAMILIES.get(api, "none")
 
 
-def _strip_v1(base: str) -> str:
-    base = base.rstrip("/")
-    return base[: -len("/v1")] if base.endswith("/v1") else base
+def _strip_v1(path: str) -> str:
+    path = path.rstrip("/")
+    return path[: -len("/v1")] if path.endswith("/v1") else path
+
+
+def _join(base_url: str, suffix: str, strip_v1: bool = False) -> str:
+    """`suffix` appended to the path of `base_url`, keeping its query (`?api_key=…`) after it."""
+    parts = urlsplit(base_url)
+    path = _strip_v1(parts.path) if strip_v1 else parts.path.rstrip("/")
+    return urlunsplit(parts._replace(path=path + suffix))
 
 
 def urls(api: Api, base_url: str) -> Urls:
     if api == "anthropic":
-        root = _strip_v1(base_url)
-        return Urls(root + "/v1/messages", root + "/v1/messages/count_tokens", None, root + "/v1/models")
+        return Urls(
+            _join(base_url, "/v1/messages", True),
+            _join(base_url, "/v1/messages/count_tokens", True),
+            None,
+            _join(base_url, "/v1/models", True),
+        )
     if api == "openai":
-        base = base_url.rstrip("/")
-        return Urls(chat=base + "/chat/completions", models=base + "/models")
+        return Urls(chat=_join(base_url, "/chat/completions"), models=_join(base_url, "/models"))
     if api == "ollama":
-        root = _strip_v1(base_url)
-        return Urls(chat=root + "/v1/chat/completions", models=root + "/v1/models")
+        return Urls(
+            chat=_join(base_url, "/v1/chat/completions", True), models=_join(base_url, "/v1/models", True)
+        )
     return Urls()
 
 

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
 
 from compiler import codes
+from compiler.context import Context
 from compiler.diagnostics import Diagnostic, Part, make
 from compiler.environment import env_diagnostics
-from compiler.envrefs import expand
+from compiler.envrefs import Env, expand
 from compiler.merge import DefinitionSet
 from compiler.model_provider import KeyDef, LimitsDef
 
 _KEY_SHAPED = re.compile(r"(sk-|gsk_|csk-|xai-|AIza)\S+|[A-Za-z0-9][A-Za-z0-9_\-.:+/=]{19,}")
+_CREDENTIAL_PARAM = re.compile(
+    r"(api[-_]?key|key|token|access[-_]?token|secret|password|passwd|pwd|auth|sig|signature)", re.IGNORECASE
+)
 
 
 def fingerprint(value: str) -> str:
@@ -35,10 +39,12 @@ class ResolvedKey:
     limits: LimitsDef | None = None
     refs: list[str] = field(default_factory=list)
     missing: bool = False
+    unknown: bool = False
+    """A blind build (no environment read): the value comes from the environment, unknown here."""
 
 
 def resolve_one(
-    ds: DefinitionSet, parts: list[Part], text: str, env: Mapping[str, str]
+    ds: DefinitionSet, parts: list[Part], text: str, env: Env
 ) -> tuple[ResolvedKey, list[Diagnostic]]:
     result = expand(text, env)
     diags = env_diagnostics(ds, parts, result)
@@ -51,12 +57,14 @@ def resolve_one(
                 "put it in an environment variable and write ${NAME} here; rotate the exposed key",
             )
         )
-    key = ResolvedKey(str(parts[-1]), result.value, refs=result.refs, missing=bool(result.missing))
+    unknown = env is None and bool(result.refs)
+    value = "" if unknown else result.value
+    key = ResolvedKey(str(parts[-1]), value, refs=result.refs, missing=bool(result.missing), unknown=unknown)
     return key, diags
 
 
 def resolve_keys(
-    ds: DefinitionSet, prefix: list[Part], entries: list[str | KeyDef] | list[str], env: Mapping[str, str]
+    ds: DefinitionSet, prefix: list[Part], entries: list[str | KeyDef] | list[str], env: Env
 ) -> tuple[list[ResolvedKey], list[Diagnostic]]:
     keys: list[ResolvedKey] = []
     diags: list[Diagnostic] = []
@@ -79,3 +87,31 @@ def resolve_keys(
         names.add(key.name)
         keys.append(key)
     return keys, diags
+
+
+def literal_url_secret(url: str) -> str | None:
+    """The credential a URL carries as written rather than from `${…}`, or None."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return None
+    if password and "${" not in password:
+        return "a password"
+    for name, value in parse_qsl(parts.query):
+        if _CREDENTIAL_PARAM.fullmatch(name) and "${" not in value:
+            return f"the query parameter {name!r}"
+    return None
+
+
+def check_url_secret(ctx: Context, parts: list[Part], written: str) -> None:
+    """A credential in a committed definition file is exposed already; refuse it (R204)."""
+    what = literal_url_secret(written)
+    if what is not None:
+        ctx.report(
+            codes.LITERAL_SECRET,
+            parts,
+            f"{what} is written literally in this URL",
+            "put it in an environment variable and write ${NAME} in its place (or the whole URL as "
+            "${NAME}); rotate the exposed credential",
+        )

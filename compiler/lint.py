@@ -1,16 +1,19 @@
-"""The lint report written beside the artifact: all diagnostics plus per-chain capacity.
+"""The lint report written beside the artifact, in two parts.
 
-Paths are relative to the definition folder, so the report is byte-identical wherever the
-folder lives and can be committed with the rest of `generated/`.
+`lint.json` / `lint.txt` are committed: the diagnostics of the environment-free build. The
+environment's part (missing variables, providers disabled for lack of a key, checks on
+values taken from the environment, and per-chain capacity over the keys actually set) goes
+to the git-ignored `lint.env.json` / `lint.env.txt`. Paths are relative to the definition
+folder, so the report is byte-identical wherever the folder lives.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from compiler.capacity import METRICS, Capacity
-from compiler.pipeline import Compiled
+from compiler.diagnostics import Diagnostic
 from compiler.report import as_records, summary, text_line
 from runtime.artifact import FORMAT_VERSION
 
@@ -22,14 +25,17 @@ def capacity_record(c: Capacity) -> dict[str, object]:
     return {"steps": c.steps, "enabled_steps": c.enabled_steps, **c.totals, "unknown": unknown}
 
 
-def lint_json(compiled: Compiled, source_hash: str, rename: Rename) -> str:
-    body = {
+def lint_json(
+    diags: Sequence[Diagnostic], source_hash: str, rename: Rename, capacity: Sequence[Capacity] | None = None
+) -> str:
+    body: dict[str, object] = {
         "format_version": FORMAT_VERSION,
         "source_hash": source_hash,
-        "summary": summary(compiled.diagnostics),
-        "diagnostics": as_records(compiled.diagnostics, rename),
-        "capacity": {c.chain: capacity_record(c) for c in compiled.capacity},
+        "summary": summary(diags),
+        "diagnostics": as_records(diags, rename),
     }
+    if capacity is not None:
+        body["capacity"] = {c.chain: capacity_record(c) for c in capacity}
     return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -40,16 +46,25 @@ def table(rows: list[list[str]]) -> list[str]:
     ]
 
 
-def lint_text(compiled: Compiled, source_hash: str, rename: Rename) -> str:
-    lines = [f"relay lint report (format {FORMAT_VERSION}, sources {source_hash})", "", "Diagnostics"]
-    for d in compiled.diagnostics:
+def lint_text(
+    diags: Sequence[Diagnostic],
+    source_hash: str,
+    rename: Rename,
+    capacity: Sequence[Capacity] | None = None,
+    title: str = "relay lint report",
+) -> str:
+    lines = [f"{title} (format {FORMAT_VERSION}, sources {source_hash})", "", "Diagnostics"]
+    for d in diags:
         lines.append("  " + text_line(d).replace(d.file, rename(d.file), 1))
-    lines += [f"  {summary(compiled.diagnostics)}", ""]
-    lines.append(
-        "Capacity per chain: limits summed over enabled keys and steps; ? = a key without that limit"
-    )
+    lines.append(f"  {summary(diags)}")
+    if capacity is None:
+        return "\n".join(lines) + "\n"
+    lines += [
+        "",
+        "Capacity per chain: limits summed over enabled keys and steps; ? = a key without that limit",
+    ]
     rows = [["chain", "steps", "enabled", *METRICS]]
-    for c in compiled.capacity:
+    for c in capacity:
         figures = ["?" if c.totals[m] is None else str(c.totals[m]) for m in METRICS]
         rows.append([c.chain, str(c.steps), str(c.enabled_steps), *figures])
     return "\n".join(lines + table(rows)) + "\n"

@@ -115,7 +115,8 @@ class ProviderDef(Strict):
     )
     headers: dict[str, str] = Field(
         default_factory=dict,
-        description="Extra static headers sent upstream. Written to generated files: never put secrets here.",
+        description="Extra static headers sent upstream. Committed as written; a value from ${NAME} is "
+        "kept in secrets.json. Credentials belong in keys: (with auth:), not here.",
     )
     timeouts: TimeoutsDef | None = Field(None, description="Overrides of server.timeouts for this provider.")
     health: HealthDef | None = Field(None, description="Active health probing; passive health is always on.")

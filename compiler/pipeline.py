@@ -2,13 +2,17 @@
 
 Pure of side effects (no files written, environment passed in), so tests and `relay
 explain` call it directly and `emit` is the only writer. `mode="build"` turns missing
-environment variables into errors; `strict` turns every warning into one.
+environment variables into errors; `strict` turns every warning into one, and also
+resolves the set a second time without any environment (`Compiled.blind`): that is what
+`relay build` commits, so the committed files are the same on every machine.
+
+A file that cannot be parsed stops the run after every file was read and checked on its
+own: checks across files would only report what the broken file failed to define.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -17,10 +21,11 @@ from typing import Literal
 from compiler import codes, typed
 from compiler.capacity import Capacity, capacities
 from compiler.chains import model_chains, resolve_chains
-from compiler.checks import check_claude_tools, check_unused
+from compiler.checks import check_claude_tools, check_not_served, check_unused
 from compiler.context import Context
-from compiler.diagnostics import Diagnostic, Where, has_errors, make, ordered, promote
+from compiler.diagnostics import Diagnostic, Part, Where, has_errors, make, ordered, promote
 from compiler.environment import expand_all
+from compiler.envrefs import Env
 from compiler.load import Source, load_dir
 from compiler.merge import DefinitionSet, merge
 from compiler.model import DefinitionFile, ModelDef, ModelTargetDef, ServerDef
@@ -41,6 +46,11 @@ class Compiled:
     secrets: Secrets | None = None
     plans: dict[str, ProviderPlan] = field(default_factory=dict)
     capacity: list[Capacity] = field(default_factory=list)
+    env_secrets: set[str] = field(default_factory=set)
+    """Credentials from the environment outside key fields, for the runtime to redact."""
+    unresolved: set[tuple[Part, ...]] = field(default_factory=set)
+    blind: Compiled | None = None
+    """In a build: the same definitions resolved without reading the environment."""
 
 
 def relay_version() -> str:
@@ -88,6 +98,7 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
     chains = resolve_chains(ctx, defs.chains, defs.models, providers)
     check_unused(ctx, defs.providers, defs.models, chains)
     check_claude_tools(ctx, chains)
+    check_not_served(ctx, defs)
     by_model = model_chains(ctx, claimed_names(defs.chains), defs.models, providers)
     routes = build_routes(ctx, defs.chains, server_def, by_model)
     chains.update(by_model)
@@ -105,6 +116,7 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
     key_values = {k: v for plan in plans.values() for k, v in plan.secrets.items()}
     secrets = Secrets(
         format_version=FORMAT_VERSION,
+        routing="",
         keys=key_values,
         client_keys=tuple(client_keys),
         admin_keys=tuple(admin_keys),
@@ -112,33 +124,56 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
     return Compiled(ctx.diags, sources, artifact, secrets, plans, capacities(chains, providers))
 
 
-def analyse(root: Path, env: Mapping[str, str]) -> Compiled:
+@dataclass
+class Prepared:
+    """The environment-independent phases' result: read, validated and merged, once per run."""
+
+    sources: list[Source]
+    diags: list[Diagnostic]
+    ds: DefinitionSet | None = None
+    broken: set[tuple[str, str]] = field(default_factory=set)
+
+
+def prepare(root: Path) -> Prepared:
     sources, diags = load_dir(root)
     if not sources or has_errors(d for d in diags if d.code in codes.IO_CODES):
-        return Compiled(diags, sources)
+        return Prepared(sources, diags)
     broken_by_file: dict[str, Broken] = {}
     for source in sources:
         if source.data is not None:
             found, broken_by_file[source.rel] = validate(source)
             diags.extend(found)
+    if any(s.data is None for s in sources):
+        return Prepared(sources, diags)
     broken = set().union(*broken_by_file.values())
     ds, found = merge(sources, broken_by_file)
-    if all(s.data is not None for s in sources):
-        found += require_sections(ds, broken)
-    diags += found
-    expanded, found, unresolved = expand_all(ds, env)
-    diags += found
-    defs, found = typed.build(ds, expanded)
+    found += require_sections(ds, broken)
+    return Prepared(sources, diags + found, ds, broken)
+
+
+def resolve_env(prepared: Prepared, env: Env) -> Compiled:
+    """The prepared set with `env` applied: its values expanded, its keys resolved, checked."""
+    if prepared.ds is None:
+        return Compiled(list(prepared.diags), prepared.sources)
+    expansion = expand_all(prepared.ds, env)
+    diags = prepared.diags + expansion.diags
+    defs, found = typed.build(prepared.ds, expansion.data)
     diags += found
     if defs is None:
-        return Compiled(diags, sources)
-    result = resolve(Context(ds, env, broken, unresolved=unresolved), defs, sources)
+        return Compiled(diags, prepared.sources)
+    ctx = Context(prepared.ds, env, prepared.broken, unresolved=expansion.unresolved)
+    result = resolve(ctx, defs, prepared.sources)
     result.diagnostics = diags + result.diagnostics
+    result.env_secrets = expansion.secrets
+    result.unresolved = expansion.unresolved
     return result
 
 
-def compile_dir(root: Path, env: Mapping[str, str], mode: Mode = "check", strict: bool = False) -> Compiled:
-    result = analyse(root, env)
+def analyse(root: Path, env: Env) -> Compiled:
+    return resolve_env(prepare(root), env)
+
+
+def finish(result: Compiled, mode: Mode, strict: bool) -> Compiled:
     diags = (
         promote(result.diagnostics, frozenset({codes.MISSING_ENV.code}))
         if mode == "build"
@@ -147,4 +182,13 @@ def compile_dir(root: Path, env: Mapping[str, str], mode: Mode = "check", strict
     result.diagnostics = ordered(promote(diags) if strict else diags)
     if has_errors(result.diagnostics):
         result.artifact, result.secrets = None, None
+    return result
+
+
+def compile_dir(root: Path, env: Env, mode: Mode = "check", strict: bool = False) -> Compiled:
+    prepared = prepare(root)
+    result = finish(resolve_env(prepared, env), mode, strict)
+    if mode == "build" and result.artifact is not None:
+        result.blind = resolve_env(prepared, None)
+        result.blind.diagnostics = ordered(result.blind.diagnostics)
     return result

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from compiler import codes
 from compiler.context import Context
 from compiler.endpoints import DEFAULT_AUTH, SERVED, is_loopback, module_name, rate_limit_family
-from compiler.keys import ResolvedKey, fingerprint, resolve_keys
+from compiler.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from compiler.model_provider import LimitsDef, ProviderDef, TimeoutsDef
 from runtime.artifact import Breaker, Health, Key, Limits, Provider, Simulate, Timeouts
 
@@ -109,6 +109,12 @@ def disabled_reason(ctx: Context, name: str, p: ProviderDef, keys: list[Resolved
     return reason
 
 
+def written_url(ctx: Context, name: str) -> str:
+    """The base_url as written, before expansion: build-time choices made from it (the
+    rate-limit dialect) must not depend on the environment, or the committed module would."""
+    return str(ctx.ds.data["providers"][name].get("base_url") or "")
+
+
 def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: Timeouts) -> ProviderPlan:
     base_url = p.base_url or ""
     if p.base_url is None and p.api != "simulated":
@@ -122,6 +128,7 @@ def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: T
     elif p.base_url is not None and ("providers", name, "base_url") not in ctx.unresolved:
         check_url(ctx, name, base_url)
     check_fields(ctx, name, p)
+    check_url_secret(ctx, ["providers", name, "base_url"], written_url(ctx, name))
     keys, diags = resolve_keys(ctx.ds, ["providers", name, "keys"], p.keys, ctx.env)
     ctx.diags.extend(diags)
     reason = disabled_reason(ctx, name, p, keys)
@@ -131,7 +138,7 @@ def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: T
         api=p.api,
         base_url=base_url,
         module=module_name(name),
-        rate_limit_family=rate_limit_family(p.rate_limit_headers, p.api, base_url),
+        rate_limit_family=rate_limit_family(p.rate_limit_headers, p.api, written_url(ctx, name)),
         keys=tuple(
             Key(
                 id=f"{name}#{k.name}",

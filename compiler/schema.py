@@ -1,6 +1,10 @@
-"""Generate `schemas/relay.schema.json` from the pydantic models, and load the committed copy.
+"""Generate the JSON Schema of the definition language from the pydantic models.
 
-`python -m compiler.schema` rewrites the file; `--check` exits 1 when it is stale. The
+`relay check` validates against `schema()`, generated in memory, so an installed relay needs
+no data file beside its code. The repository commits the same text as
+`schemas/relay.schema.json` for editors (`# yaml-language-server: $schema=…`);
+`python -m compiler.schema` rewrites it, `--check` exits 1 when it is stale, and a test
+holds the two equal. `relay schema` prints it for installs without the repository. The
 generator trims pydantic's output into what editors and jsonschema want: no per-field
 titles, optional fields not nullable (omit them instead of writing null), and constrained
 mapping keys as `propertyNames` so a bad name gets its own error instead of "unknown key".
@@ -63,10 +67,10 @@ def render(schema: dict[str, Any]) -> str:
 
 
 @cache
-def committed() -> dict[str, Any]:
-    """The schema the compiler validates against: the committed file, not a fresh generation."""
-    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return loaded
+def schema() -> dict[str, Any]:
+    """The schema the compiler validates against: the committed file's content (a test
+    holds them equal), generated once per process."""
+    return generate()
 
 
 def main(argv: list[str]) -> int:

@@ -1,19 +1,28 @@
 """Resolve the `server:` block: listen address, client and admin key fingerprints, defaults.
 
-Safety rule enforced here: a listen address others can reach needs client keys (R210).
-A key counts as configured unless it is an optional reference that is unset, so CI without
-secrets still passes while `${RELAY_API_KEY}` is required (it is reported as missing instead).
+Safety rules enforced here: a listen address others can reach needs client keys (R210); a
+client key must be strong enough to guard paid upstream keys (R224: not empty, no
+whitespace, at least 16 characters), checked on the value itself whenever it is known, and
+never quoted. A key counts as configured unless it is an optional reference that is unset,
+so CI without secrets still passes while `${RELAY_API_KEY}` is required (it is reported as
+missing instead). The listen address is written as one the server can bind: `localhost`
+becomes 127.0.0.1, and a host name is refused (Granian binds addresses, not names).
 """
 
 from __future__ import annotations
 
+import ipaddress
+
 from compiler import codes
 from compiler.context import Context
 from compiler.endpoints import is_loopback
-from compiler.keys import ResolvedKey, fingerprint, resolve_keys
+from compiler.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from compiler.model import KeysDef, ServerDef
 from compiler.providers import timeouts
 from runtime.artifact import Connections, LogConfig, Server, Timeouts
+
+MIN_CLIENT_KEY = 16
+"""Characters a client key needs at least: guessing it must cost more than the keys it guards."""
 
 
 def split_listen(listen: str) -> tuple[str, int] | None:
@@ -23,13 +32,55 @@ def split_listen(listen: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
+def bindable(host: str) -> str | None:
+    """`host` as an address to bind (`localhost` read as 127.0.0.1), or None for a name."""
+    if host.lower() == "localhost":
+        return "127.0.0.1"
+    bracketed = host.startswith("[") and host.endswith("]")
+    try:
+        address = ipaddress.ip_address(host[1:-1] if bracketed else host)
+    except ValueError:
+        return None
+    if address.version == 6 and not bracketed:
+        return None
+    return host
+
+
+def weakness(value: str) -> str | None:
+    if not value.strip():
+        return "is empty"
+    if any(c.isspace() for c in value):
+        return "contains whitespace"
+    if len(value) < MIN_CLIENT_KEY:
+        return f"is shorter than {MIN_CLIENT_KEY} characters"
+    return None
+
+
+def check_strength(ctx: Context, block: str, keys: list[ResolvedKey]) -> None:
+    for index, key in enumerate(keys):
+        known = not key.refs or bool(key.value)  # a literal, or a reference that is set
+        reason = weakness(key.value) if known and not key.unknown else None
+        if reason is None:
+            continue
+        source = f" (from {', '.join(key.refs)})" if key.refs else ""
+        ctx.report(
+            codes.WEAK_CLIENT_KEY,
+            ["server", block, "keys", index],
+            f"key {index} of server.{block}.keys{source} {reason}",
+            f"use at least {MIN_CLIENT_KEY} random characters from the environment, e.g. "
+            "export RELAY_API_KEY=$(openssl rand -hex 24) and write ${RELAY_API_KEY}",
+        )
+
+
 def server_keys(ctx: Context, block: str, keys: KeysDef | None) -> list[ResolvedKey]:
     resolved, diags = resolve_keys(ctx.ds, ["server", block, "keys"], keys.keys if keys else [], ctx.env)
     ctx.diags.extend(diags)
+    check_strength(ctx, block, resolved)
     return resolved
 
 
-def check_listen(ctx: Context, listen: str, client_keys: list[ResolvedKey]) -> None:
+def check_listen(ctx: Context, listen: str, client_keys: list[ResolvedKey]) -> str:
+    """The address to write into the artifact (unchanged when it is malformed: already reported)."""
     parsed = split_listen(listen)
     if parsed is None:
         ctx.report(
@@ -38,28 +89,41 @@ def check_listen(ctx: Context, listen: str, client_keys: list[ResolvedKey]) -> N
             f"{listen!r} is not host:port with a port 1-65535",
             "write e.g. 127.0.0.1:8787",
         )
-        return
-    configured = [k for k in client_keys if k.value or k.missing]
-    if not is_loopback(parsed[0]) and not configured:
+        return listen
+    host = bindable(parsed[0])
+    if host is None:
+        ctx.report(
+            codes.BAD_LISTEN,
+            ["server", "listen"],
+            f"{parsed[0]!r} is not an IP address: relay binds addresses, not host names",
+            f"write 127.0.0.1:{parsed[1]} (this machine), 0.0.0.0:{parsed[1]} (every interface) "
+            f"or [::1]:{parsed[1]}; localhost is read as 127.0.0.1",
+        )
+        return listen
+    configured = [k for k in client_keys if k.value or k.missing or k.unknown]
+    if not is_loopback(host) and not configured:
         ctx.report(
             codes.OPEN_LISTEN,
             ["server", "listen"],
             f"listening on {listen} without client keys",
             'add server.auth.keys: ["${RELAY_API_KEY}"], or listen on 127.0.0.1',
         )
+    return f"{host}:{parsed[1]}"
 
 
 def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], list[str]]:
     """The artifact server plus the client and admin key values (for secrets.json only)."""
     clients = server_keys(ctx, "auth", server.auth)
     admins = server_keys(ctx, "admin", server.admin)
+    check_url_secret(ctx, ["server", "state"], str(ctx.ds.data["server"].get("state") or ""))
+    listen = server.listen
     if ("server", "listen") not in ctx.unresolved:
-        check_listen(ctx, server.listen, clients)
+        listen = check_listen(ctx, server.listen, clients)
     client_values = [k.value for k in clients if k.value]
     admin_values = [k.value for k in admins if k.value]
     log = server.log.model_dump() if server.log else {}
     resolved = Server(
-        listen=server.listen,
+        listen=listen,
         auth_required=bool(client_values),
         client_key_fingerprints=tuple(fingerprint(v) for v in client_values),
         admin_key_fingerprints=tuple(fingerprint(v) for v in admin_values),

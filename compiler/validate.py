@@ -1,4 +1,4 @@
-"""Validate each file against the committed JSON Schema and explain every error in user terms.
+"""Validate each file against the JSON Schema (`schemas/`) and explain every error in user terms.
 
 jsonschema reports what failed in schema vocabulary; this module turns each error into a
 diagnostic with the right code, the place it was written, and a hint (closest key or value
@@ -21,7 +21,7 @@ from compiler.diagnostics import Diagnostic, Where, make, pointer
 from compiler.fields import LISTEN_RE, NAME_RE, STATE_RE, STEP_RE
 from compiler.load import Source
 from compiler.nodes import locate
-from compiler.schema import committed
+from compiler.schema import schema
 
 SECTIONS = ("providers", "models", "chains")
 _TYPE_NAMES = {
@@ -51,7 +51,7 @@ Broken = set[tuple[str, str]]
 
 @cache
 def validator() -> Draft202012Validator:
-    return Draft202012Validator(committed())
+    return Draft202012Validator(schema())
 
 
 def kind(value: Any) -> str:

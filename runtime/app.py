@@ -205,7 +205,8 @@ class RelayApp:
     @staticmethod
     def _unhandled(svc: Service, exc: Exception, fmt: ClientFormat, rid: str) -> Reply:
         """Last resort: a message in the client's format, never a traceback."""
-        svc.log.error("unhandled error", request_id=rid, error=type(exc).__name__, detail=str(exc)[:300])
+        detail = svc.snapshot.redactor.text(str(exc)[:300])
+        svc.log.error("unhandled error", request_id=rid, error=type(exc).__name__, detail=detail)
         return _error_reply(relay_error_for(exc), fmt, rid)
 
     async def _send(self, svc: Service, proto: Any, reply: Reply, rid: str, fmt: ClientFormat) -> None:

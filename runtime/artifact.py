@@ -11,17 +11,27 @@ Files in an output folder (see `runtime.loader` for the reader):
 - `providers/<module>.py`: one generated module per provider (`ProviderModule`).
 - `lint.json` / `lint.txt`: the lint report (not read by the runtime).
 - `secrets.json`: a `Secrets`, mode 0600, git-ignored; the only file holding key values.
+- `lint.env.json` / `lint.env.txt`: the environment's part of the lint report, git-ignored.
 - `manifest.json`: a `Manifest`, written last; a reader that sees it sees a complete set.
+
+Everything committed (all but `secrets.json` and `lint.env.*`) is built without reading the
+environment, so it is the same on every machine: `routing.json` is what the definitions
+mean with no variable set (references kept as written, keys absent, their providers
+disabled). What this machine's environment adds (keys and their fingerprints, enabled
+providers, values from `${VAR}`) is in `secrets.json`, which the loader lays over
+`routing.json` to get the artifact the runtime serves.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
-FORMAT_VERSION = 1
-"""Bumped on any incompatible change; the runtime refuses other versions and says to rebuild."""
+FORMAT_VERSION = 2
+"""2: routing.json and the provider modules are environment-free; `Secrets` carries the rest.
+
+Bumped on any incompatible change; the runtime refuses other versions and says to rebuild."""
 
 Api = Literal["anthropic", "openai", "ollama", "bedrock", "vertex", "azure", "simulated"]
 """Wire format a provider speaks. `ollama` is OpenAI-format on `/v1`."""
@@ -228,14 +238,35 @@ class Artifact(_Frozen, frozen=True):
     routes: Routes
 
 
+class ModuleOverride(_Frozen, frozen=True):
+    """A generated module's constants as this build's environment makes them (a `base_url`
+    or header from `${VAR}`); the module itself holds them as written."""
+
+    messages_url: str | None = None
+    count_tokens_url: str | None = None
+    chat_url: str | None = None
+    models_url: str | None = None
+    static_headers: tuple[tuple[str, str], ...] = ()
+
+
 class Secrets(_Frozen, frozen=True):
-    """Contents of `secrets.json` (mode 0600, never committed)."""
+    """Contents of `secrets.json` (mode 0600, never committed): what depends on the environment."""
 
     format_version: int
+    routing: str
+    """`sha256:` digest of the routing.json these values complete; another one is refused."""
     keys: dict[str, str]
     """`Key.id` to the resolved value."""
     client_keys: tuple[str, ...] = ()
     admin_keys: tuple[str, ...] = ()
+    overrides: dict[str, Any] = {}
+    """RFC 6901 pointer into routing.json to the value this environment gives it: key lists
+    with fingerprints, `enabled`, values built from `${VAR}`. Applied by the loader."""
+    modules: dict[str, ModuleOverride] = {}
+    """Provider name to its module's constants where the environment changes them."""
+    redact: tuple[str, ...] = ()
+    """Values from the environment that are credentials besides the keys (a password in
+    `server.state`, an `?api_key=` in a base_url): never passed on by the runtime."""
 
 
 class Manifest(_Frozen, frozen=True):

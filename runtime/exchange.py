@@ -80,7 +80,7 @@ def _log(svc: Service, wf: Waterfall, chain: str, status: int, ttfb_ms: float | 
         ttfb_ms=ttfb_ms,
         queued_ms=round(wf.queued_ms, 2) if wf.queued_ms else None,
         tokens=wf.usage,
-        **(incoming.prompt(wf.inc, wf.snap.secrets) if svc.log.prompts else {}),
+        **(incoming.prompt(wf.inc, wf.snap.redactor) if svc.log.prompts else {}),
     )
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import msgspec
 
 from runtime.affinity import conversation_key
-from runtime.artifact import Secrets
 from runtime.errors import BadRequest, ClientFormat
+from runtime.redact import Redactor
 
 _top = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _str = msgspec.json.Decoder(str)
@@ -122,17 +122,14 @@ def forwarded(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 _PROMPT_FIELDS = {"anthropic": ("system", "messages"), "openai": ("messages",)}
 
 
-def prompt(inc: Incoming, secrets: Secrets) -> dict[str, msgspec.Raw]:
+def prompt(inc: Incoming, redactor: Redactor) -> dict[str, msgspec.Raw]:
     """The conversation for the request log line (`server.log.prompts: true` only), as the
-    client sent it, with any value relay holds as a key replaced by `[redacted]`."""
+    client sent it, with any secret relay holds replaced by `[redacted]`."""
     out = {}
     for name in _PROMPT_FIELDS[inc.fmt]:
         raw = inc.top.get(name)
         if raw is not None:
-            data = bytes(raw)
-            for value in (*secrets.keys.values(), *secrets.client_keys, *secrets.admin_keys):
-                if value and value.encode() in data:
-                    data = data.replace(value.encode(), b"[redacted]")
+            data = redactor.data(bytes(raw))
             if b"\n" in data or b"\r" in data:  # pretty-printed: one log line stays one line
                 data = _encode(_any.decode(data))
             out[name] = msgspec.Raw(data)

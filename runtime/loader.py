@@ -3,7 +3,13 @@
 The manifest is the commit point: it is written last and lists a hash of every other
 file, so a folder caught mid-build (new routing.json, old manifest) fails verification
 and is refused instead of serving a half-written set. Generated provider modules are
-imported under names unique to the manifest hash, so a reload never reuses stale code.
+imported under names unique to the build, so a reload never reuses stale code.
+
+The committed files are environment-free (see `runtime.artifact`); `secrets.json` names
+the routing.json it completes and carries what this machine's environment adds, which is
+laid over it here (`runtime.overlay`), so the rest of the runtime reads one effective
+artifact (`provider.enabled`, `key.fingerprint`, a base_url from `${VAR}`) and never
+knows the difference. The snapshot's `redactor` knows every secret of the build.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import hashlib
 import hmac
 import importlib.util
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -19,8 +26,11 @@ from typing import TypeVar, cast
 
 import msgspec
 
-from runtime.artifact import FORMAT_VERSION, Artifact, Manifest, Provider, Secrets
+from runtime.artifact import FORMAT_VERSION, Artifact, Manifest, ModuleOverride, Provider, Secrets
+from runtime.overlay import OverlayError, apply
 from runtime.provider_module import ProviderModule
+from runtime.ratelimit import RateInfo
+from runtime.redact import Redactor
 from runtime.routes import Router
 
 T = TypeVar("T")
@@ -43,6 +53,8 @@ class Snapshot:
     manifest_hash: str
     router: Router
     client_keys: tuple[bytes, ...] = field(default=())
+    redactor: Redactor = field(default_factory=lambda: Redactor(()))
+    """Removes this build's secrets from upstream text before it reaches a client or the log."""
 
     def key_value(self, key_id: str) -> str | None:
         return self.secrets.keys.get(key_id)
@@ -96,7 +108,31 @@ def _import_module(path: Path, unique: str) -> ProviderModule:
     return cast(ProviderModule, module)
 
 
-def _load_modules(root: Path, providers: dict[str, Provider], tag: str) -> dict[str, ProviderModule]:
+class _Resolved:
+    """A generated module seen through this build's environment: the URLs and static
+    headers it holds as written (`${VAR}` in a base_url or header) replaced by their values."""
+
+    def __init__(self, module: ProviderModule, values: ModuleOverride) -> None:
+        self._module = module
+        self.NAME = module.NAME
+        self.API = module.API
+        self.FORMAT_VERSION = module.FORMAT_VERSION
+        self.MESSAGES_URL = values.messages_url
+        self.COUNT_TOKENS_URL = values.count_tokens_url
+        self.CHAT_URL = values.chat_url
+        self.MODELS_URL = values.models_url
+        self.STATIC_HEADERS = values.static_headers
+
+    def auth_headers(self, key: str) -> list[tuple[str, str]]:
+        return self._module.auth_headers(key)
+
+    def parse_rate_limits(self, headers: Mapping[str, str], now: float) -> RateInfo:
+        return self._module.parse_rate_limits(headers, now)
+
+
+def _load_modules(
+    root: Path, providers: dict[str, Provider], tag: str, overrides: Mapping[str, ModuleOverride]
+) -> dict[str, ProviderModule]:
     modules: dict[str, ProviderModule] = {}
     for name, provider in providers.items():
         module = _import_module(
@@ -104,8 +140,36 @@ def _load_modules(root: Path, providers: dict[str, Provider], tag: str) -> dict[
         )
         if getattr(module, "FORMAT_VERSION", None) != FORMAT_VERSION:
             raise LoadError(f"providers/{provider.module}.py is from another relay version; rebuild")
-        modules[name] = module
+        values = overrides.get(name)
+        modules[name] = module if values is None else _Resolved(module, values)
     return modules
+
+
+def _secrets(root: Path, manifest: Manifest) -> tuple[Secrets, bytes]:
+    path = root / manifest.secrets_file
+    if not path.exists():
+        raise LoadError(
+            f"{path} is missing: run `relay build` on this machine (it writes the keys and every "
+            "value taken from the environment there, next to the committed files)"
+        )
+    data = _read(path)
+    secrets = _decode(data, Secrets, path)
+    _check_version(secrets.format_version, str(path))
+    return secrets, data
+
+
+def _effective(routing: bytes, secrets: Secrets, root: Path) -> Artifact:
+    """routing.json with this environment's values laid over it."""
+    path = root / "routing.json"
+    if not secrets.overrides:
+        return _decode(routing, Artifact, path)
+    try:
+        document = apply(msgspec.json.decode(routing), secrets.overrides)
+        return msgspec.convert(document, Artifact)
+    except msgspec.DecodeError:
+        raise LoadError(f"{path} is not valid JSON; rebuild it") from None
+    except (OverlayError, msgspec.ValidationError) as exc:
+        raise LoadError(f"secrets.json does not fit {path} ({exc}); rebuild") from None
 
 
 def manifest_stamp(root: Path) -> tuple[int, int, int] | None:
@@ -130,16 +194,14 @@ def load(root: Path) -> Snapshot:
         contents[rel] = data
     if "routing.json" not in contents:
         raise LoadError(f"{root}/manifest.json lists no routing.json; rebuild")
-    artifact = _decode(contents["routing.json"], Artifact, root / "routing.json")
+    secrets, secrets_bytes = _secrets(root, manifest)
+    if secrets.routing != manifest.files["routing.json"]:
+        raise LoadError(f"{root}/secrets.json belongs to another build (a build in progress?); will retry")
+    artifact = _effective(contents["routing.json"], secrets, root)
     _check_version(artifact.format_version, str(root / "routing.json"))
-    secrets_path = root / manifest.secrets_file
-    secrets = (
-        _decode(_read(secrets_path), Secrets, secrets_path)
-        if secrets_path.exists()
-        else Secrets(format_version=FORMAT_VERSION, keys={})
-    )
-    tag = hashlib.sha256(manifest_bytes).hexdigest()[:12]
-    modules = _load_modules(root, artifact.providers, tag)
+    tag = hashlib.sha256(manifest_bytes + b"\0" + secrets_bytes).hexdigest()[:12]
+    modules = _load_modules(root, artifact.providers, tag, secrets.modules)
+    known = [*secrets.keys.values(), *secrets.client_keys, *secrets.admin_keys, *secrets.redact]
     return Snapshot(
         artifact=artifact,
         secrets=secrets,
@@ -147,4 +209,5 @@ def load(root: Path) -> Snapshot:
         manifest_hash=tag,
         router=Router(artifact),
         client_keys=tuple(k.encode() for k in secrets.client_keys),
+        redactor=Redactor(known),
     )

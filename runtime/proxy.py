@@ -180,7 +180,7 @@ class Waterfall:
         retry_after: float | None = None,
         as_direct: Reply | None = None,
     ) -> Tried:
-        attempt.failed(kind, status, detail, retry_after)
+        attempt.failed(kind, status, self.snap.redactor.text(detail), retry_after)  # redact: message and log
         if kind == "auth":
             cand = attempt.candidate
             self.service.log.warning(
@@ -202,6 +202,7 @@ class Waterfall:
             body = b""
         finally:
             resp.close()
+        body = self.snap.redactor.data(body)  # redact: an upstream may echo our key in its error
         kind = classify(resp.status, body)
         assert kind is not None
         if kind != "client_error":
@@ -256,6 +257,7 @@ class Waterfall:
         first = b"".join(held)
         if adapter.errored:  # before relay passed anything on: the next step may still serve
             resp.close()
+            first = self.snap.redactor.data(first)  # redact: the provider's error event
             return self._held_error(attempt, adapter, Reply(200, list(_STREAM_HEADERS), first))
         self._answered(attempt, 200)
         close = attempt.hand_off()
@@ -279,7 +281,7 @@ class Waterfall:
             kind = classify_stream_error(adapter.watch.error_status, error)
             detail = excerpt(msgspec.json.encode({"error": error}))
         if kind == "client_error":
-            attempt.returned(200, detail)
+            attempt.returned(200, self.snap.redactor.text(detail))
             self.provider = attempt.candidate.provider.name
             return Tried(as_direct, None)
         return self._failed(attempt, kind, 200, detail, as_direct=as_direct)
@@ -315,6 +317,8 @@ class Waterfall:
                     break
                 last = loop.time()
                 out = adapter.feed(chunk) if chunk else adapter.finish()
+                if adapter.errored:
+                    out = self.snap.redactor.data(out)  # redact: an upstream error event
                 if out:
                     yield out
             if failure is None and adapter.errored:
@@ -328,7 +332,7 @@ class Waterfall:
             resp.close()
             self.usage = adapter.usage
             if failure is not None:
-                attempt.failed(failure[0], 200, failure[1])
+                attempt.failed(failure[0], 200, self.snap.redactor.text(failure[1]))
             elif adapter.done:
                 attempt.succeeded(adapter.usage)
             attempt.close()

@@ -18,7 +18,8 @@ from compiler import emit
 from compiler.emit import write_build
 from compiler.endpoints import rate_limit_family, urls
 from compiler.pipeline import compile_dir
-from runtime.artifact import Artifact, Manifest, Secrets
+from runtime.artifact import FORMAT_VERSION, Artifact, Manifest
+from runtime.loader import load
 from tests.compiler.conftest import write_files
 
 SECRET_A = "sk-ant-test-0123456789abcdefSECRET"
@@ -101,11 +102,10 @@ def test_no_secret_outside_secrets_file(defs: Path, tmp_path: Path) -> None:
 
 
 def test_artifact_contents(defs: Path, tmp_path: Path) -> None:
-    import msgspec
-
+    """What the runtime serves: routing.json with secrets.json laid over it by the loader."""
     out = tmp_path / "out"
     build(defs, out)
-    artifact = msgspec.json.decode((out / "routing.json").read_bytes(), type=Artifact)
+    artifact = load(out).artifact
     keys = artifact.providers["anthropic"].keys
     assert [k.id for k in keys] == ["anthropic#0", "anthropic#backup"]
     assert keys[0].fingerprint == "sha256:" + hashlib.sha256(SECRET_A.encode()).hexdigest()[:8]
@@ -120,7 +120,18 @@ def test_artifact_contents(defs: Path, tmp_path: Path) -> None:
         "x",
     ]
     assert artifact.sources == ("chains.yaml", "providers.yaml", "server.yaml")
-    msgspec.json.decode((out / "secrets.json").read_bytes(), type=Secrets)
+
+
+def test_committed_routing_is_the_build_without_environment(defs: Path, tmp_path: Path) -> None:
+    import msgspec
+
+    build(defs, tmp_path / "out")
+    committed = msgspec.json.decode((tmp_path / "out" / "routing.json").read_bytes(), type=Artifact)
+    assert committed.providers["anthropic"].keys == () and not committed.providers["anthropic"].enabled
+    assert not committed.server.auth_required and committed.server.client_key_fingerprints == ()
+    keyless = compile_dir(defs, {}, "check")
+    assert keyless.artifact is not None
+    assert committed.providers["sim"] == keyless.artifact.providers["sim"]
 
 
 def test_manifest_is_written_last_and_hashes_every_file(
@@ -131,16 +142,17 @@ def test_manifest_is_written_last_and_hashes_every_file(
     order: list[str] = []
     real = emit.write_atomic
 
-    def recording(path: Path, data: bytes, mode: int = 0o644) -> None:
+    def recording(path: Path, data: bytes, mode: int = 0o644, always: bool = False) -> None:
         order.append(path.name)
-        real(path, data, mode)
+        real(path, data, mode, always)
 
     monkeypatch.setattr(emit, "write_atomic", recording)
     out = tmp_path / "out"
     build(defs, out)
     assert order[-1] == "manifest.json"
     manifest = msgspec.json.decode((out / "manifest.json").read_bytes(), type=Manifest)
-    files = {rel: data for rel, data in tree(out).items() if rel not in ("manifest.json", "secrets.json")}
+    local = ("manifest.json", "secrets.json", "lint.env.json", "lint.env.txt")
+    files = {rel: data for rel, data in tree(out).items() if rel not in local}
     assert manifest.files == {
         rel: "sha256:" + hashlib.sha256(data).hexdigest() for rel, data in files.items()
     }
@@ -230,7 +242,7 @@ def test_generated_modules_follow_the_protocol(
     out = tmp_path / "out"
     build(defs, out)
     module = load_module(out / "providers" / f"{name}.py")
-    assert (name, 1) == (module.NAME, module.FORMAT_VERSION)
+    assert (name, FORMAT_VERSION) == (module.NAME, module.FORMAT_VERSION)
     assert module.auth_headers("K") == auth
     assert (chat, messages) == (module.CHAT_URL, module.MESSAGES_URL)
     assert isinstance(module.STATIC_HEADERS, tuple)

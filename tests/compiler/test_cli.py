@@ -87,7 +87,7 @@ def test_missing_env_warns_in_check_fails_in_build_and_strict(tmp_path: Path) ->
     status, output = relay("build", str(defs), "-o", str(out))
     assert status == 1 and "error R203" in output and not out.exists()
     status, output = relay("build", str(defs), "-o", str(out), env={"RELAY_T_CLI_KEY": "k-SECRET-VALUE-123"})
-    assert status == 0 and "wrote 7 files" in output and "SECRET" not in output
+    assert status == 0 and "wrote 9 files" in output and "SECRET" not in output
     assert (out / "manifest.json").exists()
 
 
@@ -144,3 +144,15 @@ def test_subprocess_check_examples_passes() -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_version() -> None:
+    status, output = relay("--version")
+    assert status == 0 and output.startswith("relay ") and output.strip() != "relay"
+
+
+def test_schema_prints_the_committed_schema() -> None:
+    from compiler.schema import SCHEMA_PATH
+
+    status, output = relay("schema")
+    assert status == 0 and output == SCHEMA_PATH.read_text(encoding="utf-8")

@@ -1,7 +1,7 @@
 """The corpus of broken definition sets: each yields its expected code at its line, never a traceback.
 
 Each folder under corpus/ is one definition set plus an `expected` file: lines `CODE LINE
-[FILE]`, optionally `mode: build` or `strict` first. A few cases that cannot live in git
+[FILE]`, optionally `mode: build`, `strict` or `exact` (nothing else may be reported) first. A few cases that cannot live in git
 (a 5 MB file, an unreadable file, a FIFO) are made on the fly.
 """
 
@@ -27,6 +27,8 @@ def read_expected(case: Path) -> tuple[list[tuple[str, int, str | None]], str, b
     for line in (case / "expected").read_text().splitlines():
         if line == "strict":
             strict = True
+        elif line == "exact":
+            continue
         elif line.startswith("mode: "):
             mode = line.removeprefix("mode: ")
         elif line.strip():
@@ -51,6 +53,15 @@ def test_corpus_case(name: str) -> None:
         )
     assert exit_code(result.diagnostics) != 0
     assert result.artifact is None
+    if "exact" in (case / "expected").read_text().splitlines():
+        assert len(found) == len(wanted), f"{name}: only {wanted} expected, got {sorted(found)}"
+
+
+def test_syntax_errors_come_first_and_nothing_follows_from_them() -> None:
+    """A file that cannot be parsed defines nothing: steps naming its providers are not
+    'unknown providers', and its R008 is the first thing the user reads."""
+    result = compile_dir(CORPUS / "syntax-cascade", {})
+    assert [d.code for d in result.diagnostics] == ["R008", "R100"]
 
 
 def test_five_megabyte_file(tmp_path: Path) -> None:

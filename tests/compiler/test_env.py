@@ -65,3 +65,31 @@ def test_key_shaped_literals_are_refused(compile_set: CompileSet, key: str, refu
     text = f"version: 1\nproviders:\n  p:\n    api: simulated\n    keys: ['{key}']\nchains:\n  c:\n    steps: [p/m]\n"
     codes = [d.code for d in compile_set({"d.yaml": text}).diagnostics]
     assert ("R204" in codes) == refused
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "refused"),
+    [
+        ("state", "redis://:hunter2-password@10.0.0.5:6379/0", True),
+        ("state", "redis://:${RELAY_T_PW}@10.0.0.5:6379/0", False),
+        ("state", "${RELAY_T_REDIS}", False),
+        ("state", "redis://10.0.0.5:6379/0", False),
+        ("base_url", "https://llm.example/v1?api_key=abc123", True),
+        ("base_url", "https://user:pass@llm.example/v1", True),
+        ("base_url", "https://llm.example/v1?key=${RELAY_T_K}", False),
+        ("base_url", "https://llm.example/v1?api-version=2024-06-01", False),
+    ],
+)
+def test_credentials_written_literally_in_a_url_are_refused(
+    compile_set: CompileSet, field: str, url: str, refused: bool
+) -> None:
+    """A URL is committed as written: a password or key in it must come from the environment."""
+    text = "version: 1\nproviders:\n  o:\n    api: openai\n"
+    text += f"    base_url: '{url if field == 'base_url' else 'https://llm.example/v1'}'\n"
+    text += "chains:\n  c:\n    steps: [o/m]\n"
+    if field == "state":
+        text += f"server:\n  state: '{url}'\n"
+    env = {"RELAY_T_PW": "pw-0123456789", "RELAY_T_REDIS": "redis://127.0.0.1:6379/0", "RELAY_T_K": "k" * 12}
+    diags = [d for d in compile_set({"d.yaml": text}, env=env).diagnostics if d.code == "R204"]
+    assert bool(diags) == refused
+    assert all("hunter2" not in d.message + d.hint and "abc123" not in d.message + d.hint for d in diags)

@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
 from compiler.model import DefinitionFile
-from compiler.schema import SCHEMA_PATH, committed, generate, main, render
+from compiler.schema import SCHEMA_PATH, generate, main, render, schema
 
 
 def test_committed_schema_is_the_generated_one() -> None:
@@ -26,9 +26,9 @@ def test_check_flag_reports_stale(tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 
 
 def test_schema_is_draft_2020_12_and_valid() -> None:
-    schema = committed()
-    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    Draft202012Validator.check_schema(schema)
+    found = schema()
+    assert found["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(found)
 
 
 def properties(node: Any, path: str = "$") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -43,7 +43,7 @@ def properties(node: Any, path: str = "$") -> Iterator[tuple[str, dict[str, Any]
 
 
 def test_every_property_has_a_description() -> None:
-    found = list(properties(committed()))
+    found = list(properties(schema()))
     assert len(found) > 50
     assert [path for path, sub in found if not sub.get("description")] == []
 
@@ -78,7 +78,7 @@ AGREEMENT = [
 
 @pytest.mark.parametrize(("document", "valid"), AGREEMENT)
 def test_schema_and_models_agree(document: dict[str, Any], valid: bool) -> None:
-    schema_ok = Draft202012Validator(committed()).is_valid(document)
+    schema_ok = Draft202012Validator(schema()).is_valid(document)
     try:
         DefinitionFile.model_validate(document)
         model_ok = True

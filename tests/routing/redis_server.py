@@ -22,18 +22,20 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, password: str | None = None) -> None:
         if BINARY is None:
             pytest.skip(
                 "redis-server is not installed here (apt-get install -y redis-server); CI installs it"
             )
         self.port = free_port()
         self.workdir = workdir
+        self.password = password
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         assert BINARY is not None
@@ -50,6 +52,7 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self.workdir),
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -59,7 +62,7 @@ class RedisServer:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
                     conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
+                    if conn.recv(16).startswith((b"+PONG", b"-NOAUTH")):
                         return
             except OSError:
                 time.sleep(0.02)
@@ -73,9 +76,9 @@ class RedisServer:
 
 
 @contextmanager
-def running_redis(workdir: Path) -> Iterator[RedisServer]:
+def running_redis(workdir: Path, password: str | None = None) -> Iterator[RedisServer]:
     """A started server, stopped at exit (tests may stop and restart it meanwhile)."""
-    server = RedisServer(workdir)
+    server = RedisServer(workdir, password)
     server.start()
     try:
         yield server

@@ -7,9 +7,9 @@ import json
 import msgspec
 import pytest
 
-from runtime.artifact import Secrets
 from runtime.errors import BadRequest, ClientFormat
 from runtime.incoming import forwarded, parse, prompt
+from runtime.redact import Redactor
 
 
 def test_body_with_model_changes_only_model() -> None:
@@ -104,10 +104,10 @@ def test_the_full_decode_for_translation_raises_a_400_too(body: bytes) -> None:
 
 def test_prompt_for_the_log_is_compact_and_never_holds_a_key_value() -> None:
     body = (
-        b'{"model": "m", "system": "use sk-up-123",\n "messages": [\n  {"role": "user", "content": "key relay-c"}\n ],'
+        b'{"model": "m", "system": "use sk-up-12345",\n "messages": [\n  {"role": "user", "content": "key relay-client-key-1"}\n ],'
         b' "tools": []}'
     )
-    secrets = Secrets(format_version=1, keys={"p#k": "sk-up-123"}, client_keys=("relay-c",))
+    secrets = Redactor(["sk-up-12345", "relay-client-key-1"])
     anthropic = prompt(parse(body, [], "anthropic", "r"), secrets)
     assert msgspec.json.encode(anthropic) == (
         b'{"system":"use [redacted]","messages":[{"role":"user","content":"key [redacted]"}]}'

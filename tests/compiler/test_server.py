@@ -1,0 +1,94 @@
+"""The server block: client and admin key strength, a bindable listen address, settings not served."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.pipeline import compile_dir
+from tests.compiler.conftest import SIMULATED, CompileSet, WriteSet
+
+WEAK = "weak-value"
+
+
+def server(block: str) -> dict[str, str]:
+    return {"d.yaml": SIMULATED + "server:\n" + block}
+
+
+@pytest.mark.parametrize("block", ["auth", "admin"])
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ('""', "is empty"),
+        ("'   '", "is empty"),
+        ("a", "is shorter than 16 characters"),
+        ("'a long key with spaces'", "contains whitespace"),
+        ("'${RELAY_T_K:-short-fallback}'", "is shorter than 16 characters"),
+    ],
+)
+def test_weak_literal_keys_are_refused(compile_set: CompileSet, block: str, key: str, reason: str) -> None:
+    result = compile_set(server(f"  {block}: {{keys: [{key}]}}\n"))
+    (weak,) = [d for d in result.diagnostics if d.code == "R224"]
+    assert (weak.line, weak.severity, weak.pointer) == (9, "error", f"/server/{block}/keys/0")
+    assert reason in weak.message and "at least 16 random characters" in weak.hint
+    assert result.artifact is None
+
+
+@pytest.mark.parametrize("mode", ["check", "build"])
+@pytest.mark.parametrize(
+    ("value", "refused"), [(WEAK, True), (" padded-key-0123456789", True), ("k" * 16, False)]
+)
+def test_keys_from_the_environment_are_checked_without_being_printed(
+    compile_set: CompileSet, mode: str, value: str, refused: bool
+) -> None:
+    result = compile_set(server("  auth: {keys: ['${RELAY_T_K}']}\n"), env={"RELAY_T_K": value}, mode=mode)
+    weak = [d for d in result.diagnostics if d.code == "R224"]
+    assert bool(weak) == refused
+    assert all(value.strip() not in f"{d.message} {d.hint}" for d in result.diagnostics)
+    assert all("RELAY_T_K" in d.message for d in weak)
+
+
+def test_unknown_and_unset_keys_are_not_judged(write_set: WriteSet) -> None:
+    root = write_set(server("  auth: {keys: ['${RELAY_T_K:-}', '${RELAY_T_REQ}']}\n"))
+    for env in ({}, None):
+        codes = {d.code for d in compile_dir(root, env, "check").diagnostics}
+        assert "R224" not in codes
+
+
+@pytest.mark.parametrize(
+    ("listen", "written"),
+    [
+        ("localhost:8787", "127.0.0.1:8787"),
+        ("LOCALHOST:9", "127.0.0.1:9"),
+        ("127.0.0.2:8787", "127.0.0.2:8787"),
+        ("'[::1]:8787'", "[::1]:8787"),
+        ("0.0.0.0:8787", None),
+        ("relay.internal:8787", None),
+    ],
+)
+def test_listen_is_written_as_an_address_the_server_can_bind(
+    compile_set: CompileSet, listen: str, written: str | None
+) -> None:
+    keys = "  auth: {keys: ['${RELAY_T_K}']}\n"
+    result = compile_set(server(f"  listen: {listen}\n" + keys), env={"RELAY_T_K": "k" * 20})
+    if written is None and listen.startswith("0.0.0.0"):
+        assert result.artifact is not None and result.artifact.server.listen == listen
+        return
+    if written is None:
+        (bad,) = [d for d in result.diagnostics if d.code == "R223"]
+        assert "not an IP address" in bad.message and "0.0.0.0:8787" in bad.hint and bad.line == 9
+        return
+    assert result.artifact is not None and result.artifact.server.listen == written
+
+
+def test_admin_keys_are_accepted_but_reported_as_not_served(compile_set: CompileSet) -> None:
+    result = compile_set(server("  admin: {keys: ['${RELAY_T_ADMIN}']}\n"), env={"RELAY_T_ADMIN": "a" * 20})
+    (note,) = [d for d in result.diagnostics if d.code == "R215"]
+    assert (note.severity, note.pointer) == ("warning", "/server/admin/keys")
+    assert "not served yet" in note.message and result.artifact is not None
+
+
+def test_context_is_accepted_but_reported_as_not_used(compile_set: CompileSet) -> None:
+    models = "models:\n  demo: {context: 1000, providers: {local: demo-1}}\n"
+    result = compile_set({"d.yaml": SIMULATED + models})
+    (note,) = [d for d in result.diagnostics if d.code == "R215"]
+    assert note.pointer == "/models/demo/context" and "not used yet" in note.message
