@@ -45,8 +45,9 @@ class FakeClouds:
         got = httpx.get(self.url + "/_requests", timeout=5).json()
         return [r for r in got if tokens or not r["cloud"].endswith("-token")]
 
-    def tokens_issued(self) -> int:
-        return int(httpx.get(self.url + "/_tokens", timeout=5).json()["issued"])
+    def tokens_issued(self, kind: str = "issued") -> int:
+        """Access tokens issued so far: all, or `google` / `entra` ones."""
+        return int(httpx.get(self.url + "/_tokens", timeout=5).json()[kind])
 
 
 def _key_pair() -> tuple[str, str]:

@@ -41,7 +41,7 @@ from google.auth import jwt
 from runtime.cloud.eventstream import encode
 from tests.e2e.fake_upstream import _anthropic_message, _openai_completion, default_stream
 
-STATE: dict[str, Any] = {"script": [], "requests": [], "tokens": {}, "issued": 0}
+STATE: dict[str, Any] = {"script": [], "requests": [], "tokens": {}, "issued": 0, "google": 0, "entra": 0}
 CONFIG: dict[str, Any] = {}
 
 
@@ -94,6 +94,8 @@ def _sigv4_problem(request: web.Request, body: bytes) -> str | None:
     if not {"host", "x-amz-date"} <= set(signed):
         return "host and x-amz-date must be signed"
     amz_date = request.headers.get("x-amz-date", "")
+    if day != amz_date[:8]:
+        return "credential scope date is not the request date"
     if abs(time.time() - calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))) > 300:
         return "signature expired"
     creds = Credentials(CONFIG["aws_access_key"], CONFIG["aws_secret_key"], CONFIG.get("aws_token"))
@@ -170,6 +172,7 @@ async def google_token(request: web.Request) -> web.Response:
 
 def _issue(kind: str, lifetime: float) -> web.Response:
     STATE["issued"] += 1
+    STATE[kind] += 1
     token = f"{kind}-token-{STATE['issued']}-{uuid.uuid4().hex[:8]}"
     STATE["tokens"][token] = time.time() + lifetime
     return web.json_response({"access_token": token, "expires_in": lifetime, "token_type": "Bearer"})
@@ -305,7 +308,7 @@ async def requests(request: web.Request) -> web.Response:
 
 
 async def tokens(request: web.Request) -> web.Response:
-    return web.json_response({"issued": STATE["issued"]})
+    return web.json_response({k: STATE[k] for k in ("issued", "google", "entra")})
 
 
 def make_app() -> web.Application:

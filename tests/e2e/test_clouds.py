@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e.clouds import AZURE_KEY, FakeClouds, fake_clouds, providers_yaml, relay_env
-from tests.e2e.procs import FakeUpstream, Relay, anthropic_client, openai_client, served
+from tests.e2e.procs import FakeUpstream, Relay, anthropic_client, openai_client, served, wait_until
 from tests.e2e.sse import frame, openai_tool_stream
 
 pytestmark = pytest.mark.e2e
@@ -355,3 +355,30 @@ def test_vertex_rejects_missing_and_unknown_tokens(clouds: FakeClouds) -> None:
     for headers in ({}, {"authorization": "Bearer made-up"}):
         resp = httpx.post(url, json=body, headers=headers, timeout=5)
         assert resp.status_code == 401 and resp.json()["error"]["status"] == "UNAUTHENTICATED"
+
+
+def test_google_tokens_are_refreshed_in_the_background(fake: FakeUpstream, tmp_path: Path) -> None:
+    """4-second tokens: the worker fetches new ones before the old expire, with no request
+    asking; a request after that carries a fresh token, and the first one is dead by then."""
+    with fake_clouds(tmp_path, token_lifetime=4.0) as short:
+        defs = definitions(short, fake, chain_steps={"vertex": CHAINS["vertex"]})
+        with served(tmp_path / "relay", defs, relay_env(short)) as relay:
+            client = anthropic_client(relay)
+            ask = {"model": "vertex", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+            client.messages.create(**ask)  # type: ignore[call-overload]
+            first = short.requests()[0]["headers"]["Authorization"]
+            issued = short.tokens_issued("google")
+            wait_until(
+                lambda: short.tokens_issued("google") >= issued + 2, "two background refreshes", timeout=20
+            )
+            short.script()
+            client.messages.create(**ask)  # type: ignore[call-overload]
+            latest = short.requests()[0]["headers"]["Authorization"]
+        url = (
+            short.url
+            + "/v1/projects/relay-test-1/locations/us-east5/publishers/anthropic/models/m:rawPredict"
+        )
+        body = {"anthropic_version": "vertex-2023-10-16", "max_tokens": 5, "messages": []}
+        expired = httpx.post(url, json=body, headers={"authorization": first}, timeout=5)
+    assert latest != first and latest.startswith("Bearer google-token-")
+    assert expired.status_code == 401
