@@ -63,7 +63,7 @@ class Refresher(Generic[T]):
         self.what = what
         self._wall = wall
         self._held: Fetched[T] | None = None
-        self._error = "not fetched yet"
+        self._error: str | None = None
         self._first = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.fetches = 0
@@ -78,8 +78,12 @@ class Refresher(Generic[T]):
         if not self._first.is_set():
             await self._first.wait()
         held = self._held
-        if held is None or (held.expires_at is not None and held.expires_at <= self._wall()):
+        if held is None:
             raise NoCredentials(f"{self.what}: {self._error}")
+        if held.expires_at is not None and held.expires_at <= self._wall():
+            raise NoCredentials(
+                f"{self.what}: expired, refresh {'failing: ' + self._error if self._error else 'pending'}"
+            )
         return held.value
 
     async def _run(self) -> None:
@@ -94,6 +98,7 @@ class Refresher(Generic[T]):
                 delay = retry_delay(failures)
             else:
                 failures = 0
+                self._error = None
                 self.fetches += 1
                 self._held = fetched
                 delay = next_refresh(self._wall(), fetched.expires_at)
