@@ -19,6 +19,7 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import quote
 
 import msgspec
@@ -37,11 +38,14 @@ def model_path(model: str) -> str:
     return quote(model, safe=":")
 
 
+_VERSION = shape.raw(VERSION)
+
+
 def invoke_body(parsed: shape.Parsed, header_betas: list[str]) -> bytes:
     top = parsed.top
     top.pop("model", None)
     top.pop("stream", None)
-    top.setdefault("anthropic_version", shape.raw(VERSION))
+    top.setdefault("anthropic_version", _VERSION)
     flags = betas.accepted("bedrock", [*header_betas, *shape.body_betas(top)])
     if flags:
         top["anthropic_beta"] = shape.raw(flags)
@@ -54,15 +58,21 @@ def is_count(template: str) -> bool:
     return shape.url_without_query(template).endswith("/count-tokens")
 
 
+@lru_cache(maxsize=256)
+def _url(template: str, model: str) -> tuple[str, bool]:
+    """The request URL (without the stream suffix) and whether it is a count."""
+    return shape.fill(shape.url_without_query(template), "model", model_path(model)), is_count(template)
+
+
 def call(template: str, headers: Iterable[tuple[str, str]], body: bytes) -> shape.CloudCall:
     """The Bedrock request for what relay would have sent to Anthropic at `template`."""
     parsed = shape.parse(body)
     split = shape.split_headers(headers)
-    url = shape.fill(shape.url_without_query(template), "model", model_path(parsed.model))
-    if is_count(template):
+    url, counting = _url(template, parsed.model)
+    if counting:
         parsed.top.setdefault("max_tokens", shape.raw(1))  # InvokeModel requires it; a count ignores it
     invoke = invoke_body(parsed, split.betas)
-    if is_count(template):
+    if counting:
         counted = {"input": {"invokeModel": {"body": base64.b64encode(invoke).decode()}}}
         return shape.CloudCall(
             url, [("content-type", "application/json"), *split.kept], shape.encode(counted), False

@@ -25,6 +25,7 @@ Vertex call `tool-search-tool-2025-10-19`, so it is renamed rather than dropped.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Literal
 
 Cloud = Literal["bedrock", "vertex", "azure"]
@@ -79,12 +80,19 @@ def split(values: Iterable[str]) -> list[str]:
 
 def accepted(cloud: Cloud, flags: Iterable[str]) -> list[str]:
     """The flags `cloud` takes, in the order given, renamed where it names them differently."""
+    values = tuple(flags)
+    return list(_accepted(cloud, values)) if values else []
+
+
+@lru_cache(maxsize=256)
+def _accepted(cloud: Cloud, values: tuple[str, ...]) -> tuple[str, ...]:
+    """A client sends the same few beta headers over and over: worked out once each."""
     if cloud == "azure":
-        return [f for f in split(flags) if f not in _FOUNDRY_DROPPED]
+        return tuple(f for f in split(values) if f not in _FOUNDRY_DROPPED)
     allowed = _ALLOWED[cloud]
     out: dict[str, None] = {}
-    for flag in split(flags):
+    for flag in split(values):
         flag = _RENAMED.get(flag, flag)
         if flag in allowed:
             out[flag] = None
-    return list(out)
+    return tuple(out)

@@ -62,6 +62,14 @@ def _query(query: str) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs)
 
 
+@lru_cache(maxsize=512)
+def _url_parts(url: str) -> tuple[str, str, str]:
+    """Host, canonical path and canonical query of a URL; a provider sends to a few URLs
+    (one per model and action), so they are worked out once."""
+    parts = urlsplit(url)
+    return host_of(url), _path(parts.path), _query(parts.query)
+
+
 def host_of(url: str) -> str:
     """The Host header botocore signs: the netloc without a default port."""
     parts = urlsplit(url)
@@ -82,7 +90,8 @@ def sign(
     """The headers to add to a POST of `body` to `url` with `headers` (which must not change
     afterwards): `host`, `x-amz-date`, `x-amz-security-token` for session credentials, and
     `authorization`. `amz_date` is the request time as `YYYYMMDDTHHMMSSZ`."""
-    added = [("host", host_of(url)), ("x-amz-date", amz_date)]
+    host, path, query = _url_parts(url)
+    added = [("host", host), ("x-amz-date", amz_date)]
     if creds.token:
         added.append(("x-amz-security-token", creds.token))
     signed: dict[str, list[str]] = {}
@@ -91,12 +100,11 @@ def sign(
     names = sorted(signed)
     canonical_headers = "".join(f"{n}:{','.join(signed[n])}\n" for n in names)
     signed_names = ";".join(names)
-    parts = urlsplit(url)
     canonical = "\n".join(
         (
             "POST",
-            _path(parts.path),
-            _query(parts.query),
+            path,
+            query,
             canonical_headers,
             signed_names,
             hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256,
