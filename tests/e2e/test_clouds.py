@@ -382,3 +382,21 @@ def test_google_tokens_are_refreshed_in_the_background(fake: FakeUpstream, tmp_p
         expired = httpx.post(url, json=body, headers={"authorization": first}, timeout=5)
     assert latest != first and latest.startswith("Bearer google-token-")
     assert expired.status_code == 401
+
+
+def test_health_probe_goes_through_the_cloud_transport(
+    clouds: FakeClouds, fake: FakeUpstream, tmp_path: Path
+) -> None:
+    """`health.interval` on a cloud provider probes with a signed one-token generation."""
+    defs = definitions(clouds, fake, chain_steps={"bedrock": CHAINS["bedrock"]})
+    defs = defs.replace(
+        f"    region: us-east-1\n    base_url: {clouds.url}\n    timeouts:",
+        f"    region: us-east-1\n    base_url: {clouds.url}\n    health: {{interval: 1s}}\n    timeouts:",
+        1,
+    )
+    clouds.script()
+    with served(tmp_path, defs, relay_env(clouds)):
+        wait_until(lambda: any(r["cloud"] == "bedrock" for r in clouds.requests()), "a probe", timeout=20)
+    probe = next(r for r in clouds.requests() if r["cloud"] == "bedrock")
+    assert probe["path"] == f"/model/{BEDROCK_MODEL}/invoke" and probe["body"]["max_tokens"] == 1
+    assert probe["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
