@@ -69,6 +69,13 @@ NO_DEFINITIONS = Code("R222", "error", "definition set has no providers or no ch
 BAD_LISTEN = Code("R223", "error", "malformed listen address, or a host name instead of an address")
 WEAK_CLIENT_KEY = Code("R224", "error", "client or admin key empty, with whitespace, or too short")
 
+CLOUD_MISSING = Code("R240", "error", "cloud provider setting missing (region, project)")
+CLOUD_BAD_SETTING = Code("R241", "error", "malformed cloud provider setting")
+CLOUD_FROM_ENV = Code("R242", "error", "cloud setting taken from the environment")
+NO_DEPLOYMENT = Code("R243", "error", "model missing from an Azure deployment map")
+CLOUD_CREDENTIALS = Code("R244", "warning", "cloud credentials not found where relay builds")
+CLOUD_CREDENTIAL_SOURCE = Code("R245", "info", "where a cloud provider's credentials come from")
+
 ALL: tuple[Code, ...] = tuple(v for v in globals().values() if isinstance(v, Code))
 IO_CODES = frozenset({NO_DIR.code, UNREADABLE.code})
 """Errors that make the command exit 2 (I/O) rather than 1 (bad definitions)."""

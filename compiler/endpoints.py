@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from runtime.artifact import Api, RateLimitFamily
+from runtime.artifact import Api, Cloud, RateLimitFamily
 
 AuthStyle = str
 DEFAULT_AUTH: dict[str, AuthStyle] = {
@@ -31,7 +31,9 @@ _HOST_FAMILIES: tuple[tuple[str, RateLimitFamily], ...] = (
     ("api.openai.com", "openai"),
 )
 _API_FAMILIES: dict[str, RateLimitFamily] = {"anthropic": "anthropic", "openai": "openai", "azure": "openai"}
-SERVED: frozenset[str] = frozenset({"anthropic", "openai", "ollama", "simulated"})
+SERVED: frozenset[str] = frozenset(
+    {"anthropic", "openai", "ollama", "simulated", "bedrock", "vertex", "azure"}
+)
 LOOPBACK_HOSTS = ("localhost", "::1")
 
 
@@ -74,7 +76,28 @@ def _join(base_url: str, suffix: str, strip_v1: bool = False) -> str:
     return urlunsplit(parts._replace(path=path + suffix))
 
 
-def urls(api: Api, base_url: str) -> Urls:
+def cloud_urls(api: Api, base_url: str, cloud: Cloud) -> Urls:
+    """Templates the cloud transports fill in per request (`{model}`, `{deployment}`)."""
+    base = base_url.rstrip("/")
+    if api == "bedrock":
+        return Urls(base + "/model/{model}/invoke", base + "/model/{model}/count-tokens")
+    if api == "vertex":
+        models = f"{_strip_v1(base)}/v1/projects/{cloud.project}/locations/{cloud.region}/publishers/anthropic/models"
+        return Urls(models + "/{model}:rawPredict", models + "/count-tokens:rawPredict")
+    if cloud.wire == "anthropic":
+        root = _strip_v1(base)
+        return Urls(root + "/v1/messages", root + "/v1/messages/count_tokens")
+    root = base.removesuffix("/v1").removesuffix("/openai")
+    if cloud.api_version is None:
+        return Urls(chat=root + "/openai/v1/chat/completions")
+    return Urls(
+        chat=f"{root}/openai/deployments/{{deployment}}/chat/completions?api-version={cloud.api_version}"
+    )
+
+
+def urls(api: Api, base_url: str, cloud: Cloud | None = None) -> Urls:
+    if cloud is not None:
+        return cloud_urls(api, base_url, cloud)
     if api == "anthropic":
         return Urls(
             _join(base_url, "/v1/messages", True),

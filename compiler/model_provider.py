@@ -98,12 +98,13 @@ class ProviderDef(Strict):
     keys: list[str | KeyDef] = Field(
         default_factory=list,
         description="Credentials, each `${NAME}` (required) or `${NAME:-}` (optional: unset drops it), "
-        "or a mapping with key, name and limits. The pool spreads load across them.",
+        "or a mapping with key, name and limits. The pool spreads load across them. Cloud providers "
+        "without keys use their cloud's own credentials (botocore chain, google-auth, Entra ID).",
     )
     auth: AuthStyle | None = Field(
         None,
-        description="Header that carries a key. Default by api: anthropic x-api-key, openai/ollama bearer, "
-        "azure api-key, simulated none.",
+        description="Header that carries a key. Default by api: anthropic x-api-key, openai/ollama/bedrock/"
+        "vertex bearer, azure api-key (x-api-key for Claude on Azure AI Foundry), simulated none.",
     )
     rate_limit_headers: RateLimitHeaders = Field(
         "auto",
@@ -124,7 +125,23 @@ class ProviderDef(Strict):
     simulate: SimulateDef | None = Field(
         None, description="Behaviour of the built-in fake upstream (api: simulated)."
     )
-    region: str | None = Field(None, description="Cloud region (bedrock, vertex).")
-    project: str | None = Field(None, description="Google Cloud project (vertex).")
-    deployment: dict[str, str] | None = Field(None, description="Model id to Azure deployment name (azure).")
-    api_version: str | None = Field(None, description="Azure OpenAI api-version query value (azure).")
+    region: str | None = Field(
+        None,
+        description="Cloud region: AWS (bedrock, e.g. us-east-1) or Google Cloud (vertex, e.g. us-east5, "
+        "global). Written literally.",
+    )
+    project: str | None = Field(None, description="Google Cloud project id (vertex). Written literally.")
+    deployment: dict[str, str] | None = Field(
+        None,
+        description="Model id to Azure deployment name (azure); with a map, every model the provider "
+        "serves must be listed. Without one, a model id is its own deployment name.",
+    )
+    api_version: str | None = Field(
+        None,
+        description="Azure OpenAI api-version (the dated API, e.g. 2024-10-21); unset: the v1 API.",
+    )
+    credentials_file: str | None = Field(
+        None,
+        description="Vertex: path of a service-account JSON key file read by google-auth at run time; "
+        "unset: application default credentials. Ignored when the provider has keys.",
+    )

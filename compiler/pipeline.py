@@ -22,6 +22,7 @@ from compiler import codes, typed
 from compiler.capacity import Capacity, capacities
 from compiler.chains import model_chains, resolve_chains
 from compiler.checks import check_claude_tools, check_not_served, check_unused
+from compiler.cloud import check_deployments
 from compiler.context import Context
 from compiler.diagnostics import Diagnostic, Part, Where, has_errors, make, ordered, promote
 from compiler.environment import expand_all
@@ -96,6 +97,7 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
     plans = resolve_providers(ctx, defs.providers, server.timeouts)
     providers = {name: plan.provider for name, plan in plans.items()}
     chains = resolve_chains(ctx, defs.chains, defs.models, providers)
+    check_deployments(ctx, chains, defs.models, providers)
     check_unused(ctx, defs.providers, defs.models, chains)
     check_claude_tools(ctx, chains)
     check_not_served(ctx, defs)

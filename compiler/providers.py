@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from compiler import codes
+from compiler.cloud import default_base_url, resolve_cloud
 from compiler.context import Context
 from compiler.endpoints import DEFAULT_AUTH, SERVED, is_loopback, module_name, rate_limit_family
 from compiler.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
@@ -24,6 +25,7 @@ _CLOUD_FIELDS = {
     "project": ("vertex",),
     "deployment": ("azure",),
     "api_version": ("azure",),
+    "credentials_file": ("vertex",),
     "simulate": ("simulated",),
 }
 
@@ -116,8 +118,9 @@ def written_url(ctx: Context, name: str) -> str:
 
 
 def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: Timeouts) -> ProviderPlan:
-    base_url = p.base_url or ""
-    if p.base_url is None and p.api != "simulated":
+    cloud = resolve_cloud(ctx, name, p)
+    base_url = p.base_url or default_base_url(p.api, p.region) or ""
+    if not base_url and p.api not in ("simulated", "bedrock", "vertex"):
         ctx.report(
             codes.MISSING_BASE_URL,
             ["providers", name],
@@ -158,10 +161,13 @@ def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: T
         else None,
         enabled=reason is None,
         disabled_reason=reason,
+        cloud=cloud,
     )
     secrets = {f"{name}#{k.name}": k.value for k in live}
     source = ctx.ds.origin[("providers", name)].rel
-    return ProviderPlan(provider, p.auth or DEFAULT_AUTH[p.api], source, secrets)
+    foundry = cloud is not None and p.api == "azure" and cloud.wire == "anthropic"
+    auth = p.auth or ("x-api-key" if foundry else DEFAULT_AUTH[p.api])
+    return ProviderPlan(provider, auth, source, secrets)
 
 
 def resolve_providers(

@@ -68,7 +68,7 @@ def render_provider(plan: ProviderPlan) -> str:
             family=provider.rate_limit_family,
             format_version=FORMAT_VERSION,
             sources=[plan.source],
-            urls=urls(provider.api, provider.base_url),
+            urls=urls(provider.api, provider.base_url, provider.cloud),
             static_headers=headers_source(provider.headers),
         )
     )

@@ -23,8 +23,15 @@ from compiler.pipeline import Compiled
 from compiler.providers import ProviderPlan
 from runtime.artifact import FORMAT_VERSION, Artifact, ModuleOverride, Secrets
 
-ENV_CODES = frozenset({codes.MISSING_ENV.code, codes.PROVIDER_DISABLED.code, codes.NO_ENABLED_STEP.code})
-"""Diagnostics about what the environment holds: never committed."""
+ENV_CODES = frozenset(
+    {
+        codes.MISSING_ENV.code,
+        codes.PROVIDER_DISABLED.code,
+        codes.NO_ENABLED_STEP.code,
+        codes.CLOUD_CREDENTIALS.code,
+    }
+)
+"""Diagnostics about what the environment (or the building machine) holds: never committed."""
 
 
 def differences(old: Any, new: Any, parts: list[Part]) -> Iterator[tuple[str, Any]]:

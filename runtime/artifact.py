@@ -99,6 +99,27 @@ class Simulate(_Frozen, frozen=True):
     """Call an offered tool unasked; otherwise only a forced `tool_choice` gets a tool call."""
 
 
+CloudWire = Literal["anthropic", "openai"]
+CredentialSource = Literal["keys", "aws-chain", "google-adc", "google-service-account", "entra-id"]
+
+
+class Cloud(_Frozen, frozen=True):
+    """What a bedrock, vertex or azure provider needs beyond a base URL (`runtime.cloud`)."""
+
+    wire: CloudWire = "anthropic"
+    """Format of the bodies: Anthropic Messages, or OpenAI for Azure OpenAI deployments."""
+    region: str | None = None
+    project: str | None = None
+    deployments: dict[str, str] = {}
+    """Azure: model id to deployment name; a model not listed is its own deployment name."""
+    api_version: str | None = None
+    """Azure OpenAI `api-version` (the dated API); None: the v1 API."""
+    credentials: CredentialSource = "keys"
+    """Where the credential comes from at run time; `keys` means the provider's own keys."""
+    credentials_file: str | None = None
+    """Vertex: a service-account JSON file read by google-auth in the worker."""
+
+
 class Provider(_Frozen, frozen=True):
     name: str
     api: Api
@@ -117,6 +138,8 @@ class Provider(_Frozen, frozen=True):
     enabled: bool = True
     disabled_reason: str | None = None
     """Why a provider serves nothing (for example: every key optional and unset)."""
+    cloud: Cloud | None = None
+    """Set for api bedrock, vertex and azure."""
 
 
 class Step(_Frozen, frozen=True):

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import msgspec
 
 from runtime import usage as usage_of
-from runtime.artifact import Api, Provider, Step
+from runtime.artifact import Provider, Step
 from runtime.errors import ClientFormat, RelayError
 from runtime.incoming import Incoming
 from runtime.passthrough import PassthroughStream
@@ -71,14 +71,17 @@ class StreamAdapter(Protocol):
         ...
 
 
-def upstream_format(api: Api, client: ClientFormat) -> ClientFormat | None:
-    if api == "anthropic":
+def upstream_format(provider: Provider, client: ClientFormat) -> ClientFormat | None:
+    """The format the step's body is built in; clouds take Anthropic's (`runtime.cloud`
+    reshapes it), except Azure OpenAI deployments."""
+    api = provider.api
+    if api in ("anthropic", "bedrock", "vertex"):
         return "anthropic"
     if api in ("openai", "ollama"):
         return "openai"
     if api == "simulated":
         return client
-    return None
+    return provider.cloud.wire if provider.cloud is not None else None
 
 
 def estimate(inc: Incoming) -> int:

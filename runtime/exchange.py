@@ -214,7 +214,7 @@ async def count_tokens(
     plan = svc.state.plan(chain, snap.artifact.providers, est_tokens=0)
     for cand in plan.candidates:
         module = snap.modules[cand.provider.name]
-        if cand.provider.api != "anthropic" or not module.COUNT_TOKENS_URL:
+        if bridge.upstream_format(cand.provider, "anthropic") != "anthropic" or not module.COUNT_TOKENS_URL:
             continue
         headers = svc.request_headers(snap, cand, "anthropic", inc)
         try:

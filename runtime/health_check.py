@@ -14,7 +14,7 @@ import msgspec
 
 from runtime.artifact import Provider
 from runtime.loader import Snapshot
-from runtime.upstream import AiohttpUpstream, UpstreamConnectError, UpstreamRegistry
+from runtime.upstream import AiohttpUpstream, UpstreamConnectError, UpstreamRegistry, UpstreamResponse
 
 PROBE_TIMEOUT = 10.0
 """Upper bound on one probe, whatever the provider's first-byte timeout says."""
@@ -62,14 +62,15 @@ async def probe(snap: Snapshot, upstreams: UpstreamRegistry, provider: Provider)
     """True when `provider` answered in time; in-process providers are always up."""
     upstream = upstreams.get(provider)
     call = probe_call(snap, provider)
-    if call is None or not isinstance(upstream, AiohttpUpstream):
+    if call is None or provider.api == "simulated":
         return True
     try:
         async with asyncio.timeout(min(provider.timeouts.first_byte, PROBE_TIMEOUT)):
-            if call.body is None:
+            resp: UpstreamResponse
+            if call.body is None and isinstance(upstream, AiohttpUpstream):
                 resp = await upstream.get(call.url, call.headers)
             else:
-                resp = await upstream.open(call.url, call.headers, call.body)
+                resp = await upstream.open(call.url, call.headers, call.body or b"")
             resp.close()
     except (TimeoutError, UpstreamConnectError):
         return False

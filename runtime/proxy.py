@@ -136,7 +136,7 @@ class Waterfall:
 
     async def _try(self, cand: Candidate) -> Tried:
         svc, inc = self.service, self.inc
-        target = bridge.upstream_format(cand.provider.api, inc.fmt)
+        target = bridge.upstream_format(cand.provider, inc.fmt)
         if target is None:
             raise TranslationError(
                 "model", f"provider api {cand.provider.api!r} is not served by this relay yet"

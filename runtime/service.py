@@ -84,6 +84,7 @@ class Service:
         """Start the worker's background work on `loop` (it may not be running yet)."""
         self._loop = loop
         self._start_probes()
+        loop.call_soon(self.upstreams.warm, self.snapshot.artifact.providers.values())
 
     def _start_probes(self) -> None:
         """Active probes run once any provider has `health.interval`; the loop reads the
@@ -122,6 +123,7 @@ class Service:
         if fresh.artifact.server.state != self._state_url:
             self.log.warning("server.state changed: restart relay to use the new state backend")
         self._start_probes()
+        self.upstreams.warm(fresh.artifact.providers.values())
         return True
 
     def request_headers(

@@ -9,7 +9,7 @@ implementation needs to know them beyond the connect limit.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 import aiohttp
@@ -134,7 +134,7 @@ class UpstreamRegistry:
         self._drain = drain_seconds
 
     def get(self, provider: Provider) -> Upstream:
-        signature = (provider.base_url, provider.timeouts.connect, provider.simulate)
+        signature = (provider.base_url, provider.timeouts.connect, provider.simulate, provider.cloud)
         entry = self._by_name.get(provider.name)
         if entry is not None and entry[0] == signature:
             return entry[1]
@@ -143,12 +143,23 @@ class UpstreamRegistry:
             from runtime.simulated import SimulatedUpstream
 
             upstream = SimulatedUpstream(provider)
+        elif provider.cloud is not None:
+            from runtime.cloud import cloud_upstream  # botocore / google-auth only when configured
+
+            upstream = cloud_upstream(provider)
         else:
             upstream = AiohttpUpstream(provider)
         if entry is not None:
             self._retire(entry[1])
         self._by_name[provider.name] = (signature, upstream)
         return upstream
+
+    def warm(self, providers: Iterable[Provider]) -> None:
+        """Create the transports of cloud providers now, so their credentials are fetched in the
+        background before the first request needs them (call inside the running loop)."""
+        for provider in providers:
+            if provider.cloud is not None and provider.enabled:
+                self.get(provider)
 
     def _retire(self, upstream: Upstream) -> None:
         async def later() -> None:

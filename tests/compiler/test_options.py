@@ -71,6 +71,7 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
     ".providers.*.breaker.failures": (["providers", "up", "breaker"], {"failures": 2}),
     ".providers.*.breaker.open_for": (["providers", "up", "breaker"], {"open_for": "1m"}),
     ".providers.*.breaker.window": (["providers", "up", "breaker"], {"window": "1m"}),
+    ".providers.*.credentials_file": (["providers", "up", "credentials_file"], "/etc/relay/sa.json"),
     ".providers.*.deployment.*": (["providers", "up", "deployment"], {"m": "dep"}),
     ".providers.*.headers.*": (["providers", "up", "headers"], {"x-team": "relay"}),
     ".providers.*.health.interval": (["providers", "up", "health"], {"interval": "30s"}),
@@ -135,6 +136,8 @@ INFORMATIONAL = {
     ("Provider", "rate_limit_family"): "for review; the generated module imports the parser",
     ("Server", "client_key_fingerprints"): "for review; the runtime compares the keys themselves",
     ("Server", "admin_key_fingerprints"): "R215: the admin API is not served yet",
+    ("Cloud", "api_version"): "for review; compiled into the provider module's URLs",
+    ("Cloud", "project"): "for review; compiled into the provider module's URLs",
 }
 """Artifact fields the runtime does not read, each with the reason it exists."""
 

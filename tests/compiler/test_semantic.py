@@ -152,13 +152,6 @@ def test_optional_keys_unset_disable_the_provider(compile_set: CompileSet) -> No
     assert enabled.artifact is not None and enabled.artifact.providers["g"].enabled
 
 
-@pytest.mark.parametrize("api", ["bedrock", "vertex", "azure"])
-def test_cloud_apis_are_accepted_but_reported(compile_set: CompileSet, api: str) -> None:
-    text = f"version: 1\nproviders:\n  c:\n    api: {api}\n    base_url: https://x.example\n"
-    result = compile_set({"d.yaml": text + "chains:\n  m:\n    steps: [c/x]\n"})
-    assert "R215" in [d.code for d in result.diagnostics] and result.artifact is not None
-
-
 def test_field_for_another_api_is_flagged(compile_set: CompileSet) -> None:
     text = (
         P.replace("simulated\n", "simulated\n    region: eu-west-1\n")

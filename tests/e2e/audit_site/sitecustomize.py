@@ -1,11 +1,12 @@
 """Loaded by every Python process of a test relay (via PYTHONPATH) when RELAY_IMPORT_AUDIT
 names a file. In each Granian worker (a fork of `runtime.serve`) it records which
-compiler-side modules are present at the fork and any imported later."""
+compiler-side modules (and the cloud libraries, which only a worker serving a cloud provider
+may load) are present at the fork and any imported later."""
 
 import os
 import sys
 
-_FORBIDDEN = ("compiler", "jsonschema", "ruamel", "jinja2", "typer")
+_FORBIDDEN = ("compiler", "jsonschema", "ruamel", "jinja2", "typer", "botocore", "google")
 _LOG = os.environ.get("RELAY_IMPORT_AUDIT")
 _IN_WORKER = []
 
