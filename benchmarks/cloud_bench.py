@@ -32,10 +32,10 @@ from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 
 from benchmarks.translate_bench import best_us  # noqa: E402
-from runtime.cloud import azure_wire, bedrock_wire, vertex_wire  # noqa: E402
-from runtime.cloud.bedrock import amz_date  # noqa: E402
-from runtime.cloud.eventstream import encode  # noqa: E402
-from runtime.cloud.sigv4 import AwsCredentials, sign  # noqa: E402
+from runtime.upstream.cloud import azure_wire, bedrock_wire, vertex_wire  # noqa: E402
+from runtime.upstream.cloud.bedrock import amz_date  # noqa: E402
+from runtime.upstream.cloud.eventstream import encode  # noqa: E402
+from runtime.upstream.cloud.sigv4 import AwsCredentials, sign  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "translate" / "golden" / "request_a2o" / "claude_code.in.json"
 BEDROCK = "https://bedrock-runtime.us-east-1.amazonaws.com/model/{model}/invoke"
@@ -56,7 +56,7 @@ CREDS = AwsCredentials(
 
 def bodies() -> dict[str, bytes]:
     case = json.loads(GOLDEN.read_text())["body"]
-    case = {**case, "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "stream": True}
+    case = {**case, "model": "us.anthropic.claude-sonnet-4-6-20250929-v1:0", "stream": True}
     small = {
         "model": case["model"],
         "max_tokens": 1024,
@@ -92,7 +92,7 @@ def stream_messages() -> list[bytes]:
                 "id": "msg_bdrk_01",
                 "type": "message",
                 "role": "assistant",
-                "model": "claude-sonnet-4-5-20250929",
+                "model": "claude-sonnet-4-6-20250929",
                 "content": [],
                 "stop_reason": None,
                 "usage": {"input_tokens": 12000, "output_tokens": 1},

@@ -47,7 +47,7 @@ def serve_relay(
         capture_output=True,
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "runtime.serve", str(tmp / "gen"), "--listen", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "runtime.server.serve", str(tmp / "gen"), "--listen", f"127.0.0.1:{port}"],
         cwd=repo,
         env=env,
         stdout=subprocess.DEVNULL,

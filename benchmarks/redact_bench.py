@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from runtime.redact import Redactor
+from runtime.server.redact import Redactor
 
 
 def per_call(action: object, repeat: int) -> float:

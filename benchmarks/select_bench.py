@@ -22,8 +22,8 @@ from collections.abc import Callable
 
 from runtime.artifact import Artifact, Chain, Key, Limits, Provider, Routes, Server, Step, Strategy
 from runtime.clock import Clock, FakeClock, monotonic
-from runtime.routing_state import RoutingState
-from runtime.windows import SlidingWindow
+from runtime.routing.state import RoutingState
+from runtime.routing.windows import SlidingWindow
 
 STRATEGIES: tuple[Strategy, ...] = ("failover", "round-robin", "usage", "latency")
 
@@ -93,7 +93,7 @@ def memory(args: argparse.Namespace) -> None:
 
 
 def shared(args: argparse.Namespace) -> None:
-    from runtime.redis_state import RedisBackend
+    from runtime.routing.redis_backend import RedisBackend
 
     art, chain = build(args.keys, args.providers, "failover")
 

@@ -104,7 +104,7 @@ def anthropic_events(n_text: int) -> list[bytes]:
         "id": "msg_up",
         "type": "message",
         "role": "assistant",
-        "model": "claude-sonnet-4-5",
+        "model": "claude-sonnet-4-6",
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
@@ -207,7 +207,7 @@ def main() -> None:
     def o2a() -> object:
         return openai_request_to_anthropic(
             o_body,
-            upstream_model="claude-sonnet-4-5",
+            upstream_model="claude-sonnet-4-6",
             anthropic_version="2023-06-01",
             default_max_tokens=4096,
         )

@@ -131,13 +131,13 @@ def build(
 @app.command()
 def explain(
     model: Annotated[
-        str, typer.Argument(help="A model name as a client would send it, e.g. claude-sonnet-4-5.")
+        str, typer.Argument(help="A model name as a client would send it, e.g. claude-sonnet-4-6.")
     ],
     directory: Annotated[Path, typer.Option("--dir", help="Definitions folder.")] = Path("chains"),
 ) -> None:
     """Show how a request for MODEL resolves: the chain, why, and each step with its limits.
 
-    Example: relay explain claude-sonnet-4-5 --dir chains/
+    Example: relay explain claude-sonnet-4-6 --dir chains/
     """
     from compiler.explain import explain as explain_model
 
@@ -173,11 +173,11 @@ def run(
 ) -> None:
     """Serve a build made by `relay build`; rebuild while it runs to reload.
 
-    Replaces this process with `python -m runtime.serve GENERATED`.
+    Replaces this process with `python -m runtime.server.serve GENERATED`.
 
     Example: relay run generated/ --listen 127.0.0.1:8787
     """
-    argv = [sys.executable, "-m", "runtime.serve", str(generated)]
+    argv = [sys.executable, "-m", "runtime.server.serve", str(generated)]
     argv += ["--listen", listen] if listen else []
     argv += ["--workers", str(workers)] if workers else []
     sys.stdout.flush()

@@ -7,7 +7,7 @@ Each type carries the JSON Schema that `schemas/relay.schema.json` shows for it,
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, WithJsonSchema
 
@@ -51,7 +51,6 @@ Duration = Annotated[
 Url = Annotated[str, WithJsonSchema({"title": "URL", "type": "string", "pattern": URL_RE})]
 Name = Annotated[str, StringConstraints(pattern=NAME_RE)]
 StepRef = Annotated[str, StringConstraints(pattern=STEP_RE)]
-Capability = Literal["tools", "vision", "thinking", "json", "stream"]
 
 
 class Strict(BaseModel):

@@ -10,10 +10,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.fields import LISTEN_RE, STATE_RE, STEP_RE, Capability, Duration, Name, StepRef, Strict
+from compiler.fields import LISTEN_RE, STATE_RE, STEP_RE, Duration, Name, StepRef, Strict
 from compiler.model_provider import ProviderDef, TimeoutsDef
-
-Strategy = Literal["failover", "round-robin", "shuffle", "latency", "cost", "usage"]
+from runtime.artifact import Capability, LogFormat, LogLevel, Strategy
 
 
 class KeysDef(Strict):
@@ -28,8 +27,8 @@ class KeysDef(Strict):
 class LogDef(Strict):
     """Logging settings."""
 
-    level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level logged.")
-    format: Literal["json", "text"] = Field("json", description="One JSON object per line, or plain text.")
+    level: LogLevel = Field("info", description="Lowest level logged.")
+    format: LogFormat = Field("json", description="One JSON object per line, or plain text.")
     prompts: bool = Field(False, description="Log prompt and completion bodies (off: never logged).")
 
 

@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import Field
 
 from compiler.fields import Duration, Name, Strict, Url
+from runtime.artifact import Api
 
-Api = Literal["anthropic", "openai", "ollama", "bedrock", "vertex", "azure", "simulated"]
 AuthStyle = Literal["x-api-key", "bearer", "api-key", "none"]
 RateLimitHeaders = Literal["auto", "anthropic", "openai", "groq", "cerebras", "openrouter", "none"]
 

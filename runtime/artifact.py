@@ -5,7 +5,7 @@ worker can load `generated/` without touching YAML, JSON Schema or templates. Ev
 struct is frozen: a loaded artifact is an immutable snapshot that hot reload swaps
 behind one reference. Durations are float seconds; names are the ones users wrote.
 
-Files in an output folder (see `runtime.loader` for the reader):
+Files in an output folder (see `runtime.server.loader` for the reader):
 
 - `routing.json`: an `Artifact`, JSON with sorted keys, deterministic and secret-free.
 - `providers/<module>.py`: one generated module per provider (`ProviderModule`).
@@ -42,6 +42,9 @@ RateLimitFamily = Literal["anthropic", "openai", "groq", "cerebras", "openrouter
 """Which rate-limit header dialect a provider's responses carry; chosen at build time."""
 
 Capability = Literal["tools", "vision", "thinking", "json", "stream"]
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["json", "text"]
 
 
 class _Frozen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -104,7 +107,7 @@ CredentialSource = Literal["keys", "aws-chain", "google-adc", "google-service-ac
 
 
 class Cloud(_Frozen, frozen=True):
-    """What a bedrock, vertex or azure provider needs beyond a base URL (`runtime.cloud`)."""
+    """What a bedrock, vertex or azure provider needs beyond a base URL (`runtime.upstream.cloud`)."""
 
     wire: CloudWire = "anthropic"
     """Format of the bodies: Anthropic Messages, or OpenAI for Azure OpenAI deployments."""
@@ -196,8 +199,8 @@ class Routes(_Frozen, frozen=True):
 
 
 class LogConfig(_Frozen, frozen=True):
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["json", "text"] = "json"
+    level: LogLevel = "info"
+    format: LogFormat = "json"
     prompts: bool = False
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from runtime.ratelimit import RateInfo, parse_anthropic
+from runtime.routing.ratelimit import RateInfo, parse_anthropic
 
 NAME = "anthropic"
 API = "anthropic"

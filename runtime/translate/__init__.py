@@ -2,7 +2,12 @@
 
 Bytes and dicts in, bytes and dicts out: no I/O, no clocks beyond default timestamps, no
 logging. The runtime calls these for any step whose `api` differs from the request's format.
-See README.md in this folder for the policies and the list of deliberately dropped fields.
+SSE framing lives here too (`sse`). See README.md in this folder for the policies and the
+list of deliberately dropped fields.
+
+Must never import another room of the runtime (`runtime.server`, `runtime.routing`,
+`runtime.upstream`): only `runtime.artifact` beside itself, and no I/O, network, logging or
+asyncio module.
 """
 
 from runtime.translate.capabilities import required_capabilities

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from runtime.sse import anthropic_event
 from runtime.translate.codec import encode
+from runtime.translate.sse import anthropic_event
 
 _START = b'event: content_block_start\ndata: {"type":"content_block_start","index":'
 _DELTA = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'

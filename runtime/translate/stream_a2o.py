@@ -14,11 +14,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from runtime.sse import OPENAI_DONE, OPENAI_KEEPALIVE
 from runtime.translate import ids
 from runtime.translate.codec import DecodeError, decode, encode
 from runtime.translate.errors import ANTHROPIC_TYPE_STATUS, openai_error, row
 from runtime.translate.reasons import finish_reason
+from runtime.translate.sse import OPENAI_DONE, OPENAI_KEEPALIVE
 from runtime.translate.stream_driver import StreamDriver
 from runtime.translate.tool_args import input_to_arguments
 from runtime.translate.upstream_errors import anthropic_stream_error_status, client_error, message_of

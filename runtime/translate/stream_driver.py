@@ -6,7 +6,7 @@ the rule that nothing is emitted after the stream has ended (a stop or an error)
 
 from __future__ import annotations
 
-from runtime.sse import SSEParser
+from runtime.translate.sse import SSEParser
 
 
 class StreamDriver:

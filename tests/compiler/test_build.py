@@ -19,7 +19,7 @@ from compiler.emit import write_build
 from compiler.endpoints import rate_limit_family, urls
 from compiler.pipeline import compile_dir
 from runtime.artifact import FORMAT_VERSION, Artifact, Manifest
-from runtime.loader import load
+from runtime.server.loader import load
 from tests.compiler.conftest import write_files
 
 SECRET_A = "sk-ant-test-0123456789abcdefSECRET"
@@ -230,15 +230,15 @@ def test_generated_modules_follow_the_protocol(
     chat: str | None,
     messages: str | None,
 ) -> None:
-    import runtime.ratelimit
+    import runtime.routing.ratelimit
 
     calls: list[tuple[object, float]] = []
 
-    def parser(headers: object, now: float) -> runtime.ratelimit.RateInfo:
+    def parser(headers: object, now: float) -> runtime.routing.ratelimit.RateInfo:
         calls.append((headers, now))
-        return runtime.ratelimit.EMPTY
+        return runtime.routing.ratelimit.EMPTY
 
-    monkeypatch.setattr(runtime.ratelimit, f"parse_{family}", parser)
+    monkeypatch.setattr(runtime.routing.ratelimit, f"parse_{family}", parser)
     out = tmp_path / "out"
     build(defs, out)
     module = load_module(out / "providers" / f"{name}.py")
@@ -246,7 +246,7 @@ def test_generated_modules_follow_the_protocol(
     assert module.auth_headers("K") == auth
     assert (chat, messages) == (module.CHAT_URL, module.MESSAGES_URL)
     assert isinstance(module.STATIC_HEADERS, tuple)
-    assert module.parse_rate_limits({"a": "b"}, 5.0) is runtime.ratelimit.EMPTY and calls == [
+    assert module.parse_rate_limits({"a": "b"}, 5.0) is runtime.routing.ratelimit.EMPTY and calls == [
         ({"a": "b"}, 5.0)
     ]
 

@@ -124,7 +124,7 @@ def test_run_execs_the_runtime(monkeypatch: pytest.MonkeyPatch, args: list[str],
     calls: list[tuple[str, list[str]]] = []
     monkeypatch.setattr(os, "execv", lambda path, argv: calls.append((path, argv)))
     assert runner.invoke(cli.app, ["run", *args]).exit_code == 0
-    assert calls == [(sys.executable, [sys.executable, "-m", "runtime.serve", *tail])]
+    assert calls == [(sys.executable, [sys.executable, "-m", "runtime.server.serve", *tail])]
 
 
 def test_help_names_every_command() -> None:

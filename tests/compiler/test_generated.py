@@ -10,7 +10,7 @@ from pathlib import Path
 
 from compiler.emit import ENV_LINT, SECRETS, write_build
 from compiler.pipeline import compile_dir
-from runtime.loader import load
+from runtime.server.loader import load
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = {SECRETS, *ENV_LINT}

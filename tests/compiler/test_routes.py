@@ -28,7 +28,7 @@ chains:
         ("claude-opus-4", "exact", "literal match pattern"),
         ("best", "opus", "literal match pattern"),
         ("claude-opus-4-1", "opus", "match pattern 'claude-opus-*'"),
-        ("claude-sonnet-4-5", "claude", "match pattern 'claude-*'"),
+        ("claude-sonnet-4-6", "claude", "match pattern 'claude-*'"),
         ("gpt-4o", "fallback", "default_chain"),
         ("local/raw-id", None, "allow_direct"),
     ],

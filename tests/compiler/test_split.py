@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compiler.split import differences
-from runtime.overlay import OverlayError, apply
+from runtime.server.overlay import OverlayError, apply
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),

@@ -6,7 +6,7 @@ clients use:
   credentials (or accepts the test Bedrock API key as a bearer token) and answers 403
   `InvalidSignatureException` otherwise; it rejects a body with `model`, `stream` or without
   `anthropic_version: bedrock-2023-05-31`; streams are real event-stream messages
-  (`runtime.cloud.eventstream.encode`, itself checked against botocore's decoder).
+  (`runtime.upstream.cloud.eventstream.encode`, itself checked against botocore's decoder).
 - Google's token endpoint verifies the service-account JWT (google-auth's `jwt.decode`
   against the test key's public half) and issues access tokens with a configured lifetime;
   Vertex answers 401 UNAUTHENTICATED to a missing, unknown or expired token.
@@ -38,7 +38,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from google.auth import jwt
 
-from runtime.cloud.eventstream import encode
+from runtime.upstream.cloud.eventstream import encode
 from tests.e2e.fake_upstream import _anthropic_message, _openai_completion, default_stream
 
 STATE: dict[str, Any] = {"script": [], "requests": [], "tokens": {}, "issued": 0, "google": 0, "entra": 0}

@@ -21,19 +21,19 @@ from tests.e2e.sse import frame, openai_tool_stream
 
 pytestmark = pytest.mark.e2e
 
-BEDROCK_MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
-VERTEX_MODEL = "claude-sonnet-4-5@20250929"
+BEDROCK_MODEL = "anthropic.claude-sonnet-4-6-20250929-v1:0"
+VERTEX_MODEL = "claude-sonnet-4-6@20250929"
 CHAINS = {
     "bedrock": f'["aws/{BEDROCK_MODEL}"]',
     "bedrock-key": f'["aws_key/{BEDROCK_MODEL}"]',
     "vertex": f'["gcp/{VERTEX_MODEL}"]',
-    "foundry": "[foundry/claude-sonnet-4-5]",
-    "foundry-entra": "[foundry_entra/claude-sonnet-4-5]",
+    "foundry": "[foundry/claude-sonnet-4-6]",
+    "foundry-entra": "[foundry_entra/claude-sonnet-4-6]",
     "aoai": "[aoai/gpt-4o]",
     "aoai-v1": "[aoai_v1/gpt-4o]",
     "cross": f'[anth/claude-up, "aws/{BEDROCK_MODEL}", "gcp/{VERTEX_MODEL}"]',
-    "cross-back": f'["gcp/{VERTEX_MODEL}", "aws_key/{BEDROCK_MODEL}", foundry/claude-sonnet-4-5]',
-    "azure-pair": "[aoai/gpt-4o, foundry/claude-sonnet-4-5]",
+    "cross-back": f'["gcp/{VERTEX_MODEL}", "aws_key/{BEDROCK_MODEL}", foundry/claude-sonnet-4-6]',
+    "azure-pair": "[aoai/gpt-4o, foundry/claude-sonnet-4-6]",
 }
 ANTHROPIC_CLOUDS = ["bedrock", "bedrock-key", "vertex", "foundry", "foundry-entra"]
 CLAUDE_CODE_BETAS = "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14,oauth-2025-04-20"
@@ -183,7 +183,7 @@ def test_claude_code_stream_through_each_cloud(relay: Relay, clouds: FakeClouds,
         assert hdrs["anthropic-beta"] == "interleaved-thinking-2025-05-14"
     else:
         assert sent["path"] == "/anthropic/v1/messages" and sent["query"] == "beta=true"
-        assert body["model"] == "claude-sonnet-4-5" and body["stream"] is True
+        assert body["model"] == "claude-sonnet-4-6" and body["stream"] is True
         assert hdrs["anthropic-beta"] == "claude-code-20250219,interleaved-thinking-2025-05-14"
         assert hdrs["x-claude-code-session-id"] == "s-1"
         assert hdrs.get("x-api-key") == (AZURE_KEY if chain == "foundry" else None)

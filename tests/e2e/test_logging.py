@@ -36,7 +36,14 @@ def relay_on_a_pipe(tmp_path: Path, defs: str) -> Iterator[tuple[subprocess.Pope
     port = free_port()
     with (tmp_path / "stderr.log").open("wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "runtime.serve", str(tmp_path / "gen"), "--listen", f"127.0.0.1:{port}"],
+            [
+                sys.executable,
+                "-m",
+                "runtime.server.serve",
+                str(tmp_path / "gen"),
+                "--listen",
+                f"127.0.0.1:{port}",
+            ],
             cwd=REPO,
             env=clean_env(UPSTREAM_KEYS),
             stdout=subprocess.PIPE,

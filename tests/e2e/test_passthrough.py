@@ -31,14 +31,14 @@ def test_anthropic_text_round_trip_forwards_headers_and_rewrites_model(
         },
     )
     raw = client.messages.with_raw_response.create(
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-4-6",
         max_tokens=50,
         messages=[{"role": "user", "content": "hello"}],
         extra_body={"some_future_field": {"kept": True}},
     )
     message = raw.parse()
     assert message.content[0].text == "hi from upstream"  # type: ignore[union-attr]
-    assert message.model == "claude-sonnet-4-5"
+    assert message.model == "claude-sonnet-4-6"
     assert raw.headers["x-relay-chain"] == "claude" and raw.headers["x-relay-provider"] == "anth_a"
     assert raw.headers["request-id"].startswith("req_")
     assert float(raw.headers["x-relay-overhead-ms"]) >= 0

@@ -64,7 +64,7 @@ def test_claude_code_tool_round_trip_on_an_openai_upstream(cross: Relay, fake: F
     )
     client = anthropic_client(cross)
     kwargs = {
-        "model": "claude-sonnet-4-5",
+        "model": "claude-sonnet-4-6",
         "max_tokens": 200,
         "tools": [WEATHER_TOOL_ANTHROPIC],
         "system": [
@@ -77,7 +77,7 @@ def test_claude_code_tool_round_trip_on_an_openai_upstream(cross: Relay, fake: F
         streamed = stream.get_final_message()
     whole = client.messages.create(**kwargs)  # type: ignore[arg-type]
     assert streamed.model_dump(exclude={"id"}) == whole.model_dump(exclude={"id"})
-    assert streamed.model == "claude-sonnet-4-5" and streamed.stop_reason == "tool_use"
+    assert streamed.model == "claude-sonnet-4-6" and streamed.stop_reason == "tool_use"
     tool = next(b for b in streamed.content if b.type == "tool_use")
     assert tool.id == "call_Xy9" and tool.input == {"city": "Paris"} and tool.name == "get_weather"
     sent = fake.requests()[0]["body"]

@@ -15,7 +15,7 @@ from runtime.artifact import (
     Step,
     Strategy,
 )
-from runtime.routing_state import RoutingState
+from runtime.routing.state import RoutingState
 
 NO_LIMITS = Limits()
 DEFAULT_BREAKER = Breaker()

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime import bridge, incoming
 from runtime.artifact import Breaker, Chain, Limits, Provider
 from runtime.clock import FakeClock
-from runtime.cooldown import AUTH_CAP, AUTH_FIRST, AUTH_GROWTH, FailureKind
-from runtime.plan import Candidate, Plan
-from runtime.ratelimit import RateInfo
-from runtime.routing_state import Lease, RoutingState
+from runtime.routing.cooldown import AUTH_CAP, AUTH_FIRST, AUTH_GROWTH, FailureKind
+from runtime.routing.plan import Candidate, Plan
+from runtime.routing.ratelimit import RateInfo
+from runtime.routing.state import Lease, RoutingState
+from runtime.server import bridge, incoming
 
 from .routing_helpers import artifact, chain, key, provider, step
 
@@ -228,7 +228,7 @@ def test_claude_code_turn_reaches_a_30k_tpm_key() -> None:
     request loop passes its output part, so the turn is planned and admitted."""
     body = msgspec.json.encode(
         {
-            "model": "claude-sonnet-4-5",
+            "model": "claude-sonnet-4-6",
             "max_tokens": 64_000,
             "stream": True,
             "messages": [{"role": "user", "content": "x" * 80_000}],

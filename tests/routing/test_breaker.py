@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runtime.artifact import Breaker
-from runtime.breaker import CircuitBreaker
+from runtime.routing.breaker import CircuitBreaker
 
 CONFIG = Breaker(failures=3, window=10.0, open_for=30.0)
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.durations import (
+from runtime.routing.durations import (
     MAX_SECONDS,
     epoch_to_deadline,
     format_go_duration,

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from runtime.artifact import Limits
 from runtime.clock import FakeClock
-from runtime.ratelimit import RateInfo
-from runtime.routing_state import Lease, RoutingState
-from runtime.windows import LearnedQuota, SlidingWindow
+from runtime.routing.ratelimit import RateInfo
+from runtime.routing.state import Lease, RoutingState
+from runtime.routing.windows import LearnedQuota, SlidingWindow
 
 from .routing_helpers import assert_cache_exact, chain, key, provider, step
 

@@ -10,8 +10,8 @@ import pytest
 
 from runtime.artifact import Breaker, Health, Limits, Provider
 from runtime.clock import FakeClock
-from runtime.probes import probe_once
-from runtime.routing_state import RoutingState
+from runtime.routing.probes import probe_once
+from runtime.routing.state import RoutingState
 
 from .routing_helpers import chain, key, provider, step
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from runtime.ratelimit import (
+from runtime.routing.ratelimit import (
     EMPTY,
     RateInfo,
     parse_anthropic,

@@ -12,9 +12,9 @@ import pytest
 
 from runtime.artifact import Breaker, Limits, Provider
 from runtime.clock import monotonic
-from runtime.ratelimit import RateInfo
-from runtime.redis_state import RedisBackend
-from runtime.routing_state import Lease, RoutingState
+from runtime.routing.ratelimit import RateInfo
+from runtime.routing.redis_backend import RedisBackend
+from runtime.routing.state import Lease, RoutingState
 
 from .redis_server import RedisServer
 from .routing_helpers import artifact, chain, key, provider, step

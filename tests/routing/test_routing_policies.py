@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from runtime.artifact import Breaker, Provider
 from runtime.clock import FakeClock
-from runtime.plan import Plan
-from runtime.routing_state import Lease, RoutingState
+from runtime.routing.plan import Plan
+from runtime.routing.state import Lease, RoutingState
 
 from .routing_helpers import artifact, assert_cache_exact, chain, key, provider, step
 

@@ -10,10 +10,10 @@ import pytest
 
 from runtime.artifact import Limits, Provider
 from runtime.clock import FakeClock
-from runtime.cooldown import AUTH_FIRST, PAYMENT_COOLDOWN
-from runtime.plan import Plan
-from runtime.ratelimit import RateInfo, parse_groq
-from runtime.routing_state import Lease, RoutingState
+from runtime.routing.cooldown import AUTH_FIRST, PAYMENT_COOLDOWN
+from runtime.routing.plan import Plan
+from runtime.routing.ratelimit import RateInfo, parse_groq
+from runtime.routing.state import Lease, RoutingState
 
 from .routing_helpers import artifact, chain, key, provider, step
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.state_backend import StateUrlError, check_state_url
+from runtime.routing.backend import StateUrlError, check_state_url
 
 
 @pytest.mark.parametrize(

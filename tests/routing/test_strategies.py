@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runtime.artifact import Step
-from runtime.strategies import (
+from runtime.routing.strategies import (
     STRATEGIES,
     Context,
     StepView,

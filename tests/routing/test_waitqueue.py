@@ -9,7 +9,7 @@ import pytest
 
 from runtime.artifact import Limits, Queue
 from runtime.clock import Clock, FakeClock, monotonic
-from runtime.routing_state import Lease, RoutingState
+from runtime.routing.state import Lease, RoutingState
 
 from .routing_helpers import chain, key, provider, step
 

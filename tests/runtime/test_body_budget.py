@@ -8,7 +8,7 @@ import asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.body_budget import BodyBudget, Hold
+from runtime.server.body_budget import BodyBudget, Hold
 
 
 def run(coro: object) -> None:

@@ -14,9 +14,9 @@ from botocore.eventstream import EventStreamBuffer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.cloud.bedrock_wire import StreamReframer
-from runtime.cloud.eventstream import Decoder, FrameError, encode
-from runtime.cloud.sigv4 import AwsCredentials, sign
+from runtime.upstream.cloud.bedrock_wire import StreamReframer
+from runtime.upstream.cloud.eventstream import Decoder, FrameError, encode
+from runtime.upstream.cloud.sigv4 import AwsCredentials, sign
 
 names = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=20).filter(
     lambda n: len(n.encode()) < 256

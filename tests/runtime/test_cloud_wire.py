@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from runtime.cloud import azure_wire, bedrock_wire, betas, vertex_wire
-from runtime.cloud.errors import bedrock_error, bedrock_status, google_error
-from runtime.cloud.refresh import MARGIN, RECHECK, Fetched, NoCredentials, Refresher, next_refresh
-from runtime.outcome import classify
+from runtime.server.outcome import classify
+from runtime.upstream.cloud import azure_wire, bedrock_wire, betas, vertex_wire
+from runtime.upstream.cloud.errors import bedrock_error, bedrock_status, google_error
+from runtime.upstream.cloud.refresh import MARGIN, RECHECK, Fetched, NoCredentials, Refresher, next_refresh
 
 BODY = json.dumps(
     {

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from runtime.drain import Drain
+from runtime.server.drain import Drain
 
 
 async def _work(drain: Drain, seconds: float) -> str:

@@ -9,10 +9,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from runtime import bridge, incoming
 from runtime.clock import FakeClock
-from runtime.loader import load
-from runtime.routing_state import RoutingState
+from runtime.routing.state import RoutingState
+from runtime.server import bridge, incoming
+from runtime.server.loader import load
 from runtime.translate import required_capabilities
 from tests.e2e.claude_code import claude_code_body
 from tests.e2e.procs import REPO, build

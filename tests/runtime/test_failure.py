@@ -7,14 +7,16 @@ from typing import cast
 
 import pytest
 
+from compiler.emit import write_build
+from compiler.pipeline import compile_dir
 from runtime.artifact import Step
-from runtime.attempt import AttemptRecord as Attempt
 from runtime.clock import FakeClock
 from runtime.errors import BadGateway, BadRequest, GatewayTimeout, Overloaded, RateLimited, RelayError
-from runtime.failure import all_failed
-from runtime.loader import load
-from runtime.plan import Plan, Skip, SkipKind
-from runtime.routing_state import RoutingState
+from runtime.ops.record import AttemptRecord as Attempt
+from runtime.routing.plan import Plan, Skip, SkipKind
+from runtime.routing.state import RoutingState
+from runtime.server.failure import all_failed
+from runtime.server.loader import load
 
 NOW = 1000.0
 REPO = Path(__file__).resolve().parents[2]
@@ -94,9 +96,13 @@ def test_retry_after_is_the_soonest_recovery() -> None:
     assert err.retry_after == 4
 
 
-def test_an_image_to_the_shipped_free_chain_is_a_400() -> None:
-    """Issue 8 §2: with no keys every free tier is disabled and the simulators lack vision."""
-    snap = load(REPO / "generated")
+def test_an_image_to_the_shipped_free_chain_is_a_400(tmp_path: Path) -> None:
+    """Issue 8 §2: with no keys every free tier is disabled and the simulators lack vision.
+    Built here with an empty environment: a clean clone has no generated/secrets.json."""
+    result = compile_dir(REPO / "chains", {}, "build")
+    assert result.artifact is not None, result.diagnostics
+    write_build(result, REPO / "chains", tmp_path)
+    snap = load(tmp_path)
     state = RoutingState(FakeClock(), None)
     state.sync(snap.artifact)
     chain = snap.artifact.chains["free"]

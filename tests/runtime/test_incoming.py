@@ -8,8 +8,8 @@ import msgspec
 import pytest
 
 from runtime.errors import BadRequest, ClientFormat
-from runtime.incoming import forwarded, parse, prompt
-from runtime.redact import Redactor
+from runtime.server.incoming import forwarded, parse, prompt
+from runtime.server.redact import Redactor
 
 
 def test_body_with_model_changes_only_model() -> None:

@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from runtime.listen import ListenError, claim, parse_listen
-from runtime.serve import FD_RESERVE, connection_budget
+from runtime.server.listen import ListenError, claim, parse_listen
+from runtime.server.serve import FD_RESERVE, connection_budget
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 from compiler.emit import ENV_LINT, SECRETS, write_build
 from compiler.pipeline import compile_dir
 from runtime.artifact import FORMAT_VERSION
-from runtime.loader import LoadError, load
+from runtime.server.loader import LoadError, load
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("RELAY_UPDATE_GOLDEN") == "1"

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from runtime.artifact import LogConfig
-from runtime.log import Log, text_line
+from runtime.server.log import Log, text_line
 
 
 class StuckPipe(io.RawIOBase):

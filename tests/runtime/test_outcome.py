@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.outcome import classify
+from runtime.server.outcome import classify
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runtime.errors import ClientFormat
-from runtime.outcome import classify_stream_error, excerpt
-from runtime.stream_watch import FrameWatch
+from runtime.server.outcome import classify_stream_error, excerpt
+from runtime.upstream.stream_watch import FrameWatch
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runtime.errors import ClientFormat
-from runtime.passthrough import PassthroughStream
+from runtime.upstream.passthrough import PassthroughStream
 
 
 def _frame(name: str | None, payload: object) -> bytes:

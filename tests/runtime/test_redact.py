@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.redact import MARK, MIN_LENGTH, Redactor
+from runtime.server.redact import MARK, MIN_LENGTH, Redactor
 
 KEY = "sk-test-0123456789/abc+def=="
 

@@ -12,8 +12,8 @@ import pytest
 
 from runtime.artifact import Provider, Simulate
 from runtime.clock import FakeClock
-from runtime.simulated import SimulatedUpstream
-from runtime.sse import SSEParser
+from runtime.translate.sse import SSEParser
+from runtime.upstream.simulated import SimulatedUpstream
 from tests.e2e.claude_code import CLAUDE_CODE_TOOLS, claude_code_body
 from tests.translate.validators import sdk_anthropic_message, validate_anthropic, validate_openai
 

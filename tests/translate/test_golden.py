@@ -63,7 +63,7 @@ JSON_CASES: dict[str, Callable[[Any], dict[str, Any]]] = {
     "request_a2o": a2o_request,
     "request_o2a": o2a_request,
     "response_o2a": lambda resp: openai_response_to_anthropic(
-        resp, client_model="claude-sonnet-4-5", provider="groq", input_estimate=100, message_id="msg_golden"
+        resp, client_model="claude-sonnet-4-6", provider="groq", input_estimate=100, message_id="msg_golden"
     ),
     "response_a2o": lambda resp: anthropic_response_to_openai(
         resp, client_model="gpt-4o", completion_id="chatcmpl-golden", created=1700000000
@@ -81,7 +81,7 @@ def test_json_golden(direction: str, source: Path) -> None:
 
 
 def o2a_stream() -> OpenAIToAnthropicStream:
-    return OpenAIToAnthropicStream("claude-sonnet-4-5", 100, provider="groq", message_id="msg_golden")
+    return OpenAIToAnthropicStream("claude-sonnet-4-6", 100, provider="groq", message_id="msg_golden")
 
 
 def a2o_stream() -> AnthropicToOpenAIStream:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.sse import OPENAI_DONE, SSEEvent, SSEParser, anthropic_event, openai_data
+from runtime.translate.sse import OPENAI_DONE, SSEEvent, SSEParser, anthropic_event, openai_data
 
 
 def parse_whole(raw: bytes) -> list[SSEEvent]:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime.sse import SSEParser
+from runtime.translate.sse import SSEParser
 
 ANTHROPIC_STOP_REASONS = {"end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"}
 OPENAI_FINISH_REASONS = {"stop", "length", "tool_calls", "content_filter"}

@@ -1,5 +1,5 @@
 """Loaded by every Python process of a test relay (via PYTHONPATH) when RELAY_IMPORT_AUDIT
-names a file. In each Granian worker (a fork of `runtime.serve`) it records which
+names a file. In each Granian worker (a fork of `runtime.server.serve`) it records which
 compiler-side modules (and the cloud libraries, which only a worker serving a cloud provider
 may load) are present at the fork and any imported later."""
 
@@ -18,8 +18,8 @@ def _write(line):
 
 def _after_fork():
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if spec is None or spec.name != "runtime.serve":
-        return  # only forks of `python -m runtime.serve` are Granian workers
+    if spec is None or spec.name != "runtime.server.serve":
+        return  # only forks of `python -m runtime.server.serve` are Granian workers
     _IN_WORKER.append(True)
     present = sorted(m for m in sys.modules if m.split(".")[0] in _FORBIDDEN)
     _write(f"worker {os.getpid()} forked")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from runtime.ratelimit import RateInfo, parse_none
+from runtime.routing.ratelimit import RateInfo, parse_none
 
 NAME = "sim"
 API = "simulated"

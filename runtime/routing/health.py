@@ -1,0 +1,46 @@
+"""Passive health of one provider: its circuit breaker, error rate, and time to first byte per model."""
+
+from __future__ import annotations
+
+from runtime.artifact import Breaker
+from runtime.routing.breaker import CircuitBreaker
+
+ALPHA = 0.2
+"""Weight of the newest sample in the moving averages: about the last ten requests matter."""
+
+
+class ProviderHealth:
+    __slots__ = ("breaker", "error_rate", "last_probe", "ttfb")
+
+    def __init__(self, config: Breaker) -> None:
+        self.breaker = CircuitBreaker(config)
+        self.error_rate = 0.0
+        self.ttfb: dict[str, float] = {}
+        """Model → moving average of seconds to first byte."""
+        self.last_probe = -float("inf")
+
+    def probed(self, now: float, ok: bool) -> None:
+        """An active probe's verdict. A success closes a tripped breaker at once (that is what
+        probing is for); a failure counts like a request's, or reopens a tripped breaker."""
+        self.last_probe = now
+        breaker = self.breaker
+        if ok:
+            if breaker.tripped and not breaker.probing:
+                breaker.success(probe=True)
+        else:
+            breaker.failure(now, probe=breaker.tripped and not breaker.probing)
+        self.record(ok)
+
+    def record(self, ok: bool) -> None:
+        self.error_rate += ALPHA * ((0.0 if ok else 1.0) - self.error_rate)
+
+    def measured(self, model: str, seconds: float) -> None:
+        previous = self.ttfb.get(model)
+        self.ttfb[model] = seconds if previous is None else previous + ALPHA * (seconds - previous)
+
+    def snapshot(self, now: float) -> dict[str, object]:
+        return {
+            "breaker": self.breaker.snapshot(now),
+            "error_rate": round(self.error_rate, 3),
+            "ttfb_s": {model: round(value, 4) for model, value in sorted(self.ttfb.items())},
+        }

@@ -1,0 +1,449 @@
+"""Routing state shared through Redis by every worker and every instance (issue 5 §6).
+
+Hot path: `reserve` is one pipelined round trip carrying any writes waiting to go out plus
+one Lua script that, atomically, refuses a key that is cooling, backing off, breaker-open or
+out of shared quota (under the panic rule only a stated cooldown, windows and concurrency
+count), checks and bumps its windows and concurrency, and returns what other processes
+published so the local view adopts it. Writes (cooldowns, open breakers, learned quotas,
+releases) never wait for Redis: they ride along with the next `reserve`, or go out after
+FLUSH_DELAY when traffic is idle. Keys are named by provider and key fingerprint, so hosts
+with the same key share its state and no secret reaches Redis.
+
+Windows in Redis are 60 buckets per span, each counted until it has wholly left the window:
+slightly conservative, never over a limit. Times in Redis are its own `TIME`, so hosts with
+skewed clocks agree; each reply refreshes the offset to the local monotonic clock.
+
+When Redis is unreachable the backend degrades to the local view with a warning, keeps the
+writes (including the reservations it granted meanwhile), and replays them once a
+background ping succeeds again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, RedisError
+
+from runtime.clock import Clock, monotonic
+from runtime.routing.health import ProviderHealth
+from runtime.routing.keystate import KeyState, Reservation
+from runtime.routing.ratelimit import RateInfo
+
+FLUSH_DELAY = 0.05
+RETRY_EVERY = 1.0
+LEASE_TTL = 900.0
+"""A concurrency slot held by a process that died frees itself after this long."""
+STATE_TTL = 9 * 86400
+MAX_PENDING = 100_000
+BUCKETS = 60
+
+RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tokens = tonumber(ARGV[1])
+local k = redis.call('HMGET', KEYS[1], 'cool_until', 'cool_reason', 'open_until', 'rq_left', 'rq_reset',
+                     'tq_left', 'tq_reset', 'soft_until', 'soft_reason', 'rq_said', 'tq_said')
+local p_open = tonumber(redis.call('HGET', KEYS[2], 'open_until') or '0')
+local function num(x) return tonumber(x or '0') or 0 end
+local soft = ARGV[6] ~= '1'
+local refuse, until_ = '', 0
+if num(k[1]) > now then refuse, until_ = 'cooldown', num(k[1])
+elseif k[10] and num(k[5]) > now and num(k[10]) < 1 then refuse, until_ = 'quota', num(k[5])
+elseif soft and num(k[8]) > now then refuse, until_ = 'backoff', num(k[8])
+elseif soft and num(k[3]) > now then refuse, until_ = 'breaker', num(k[3])
+elseif soft and p_open > now then refuse, until_ = 'breaker', p_open
+elseif soft and k[4] and num(k[5]) > now and num(k[4]) < 1 then refuse, until_ = 'quota', num(k[5])
+elseif soft and k[6] and num(k[7]) > now and num(k[6]) < tokens then refuse, until_ = 'quota', num(k[7])
+end
+local climit = tonumber(ARGV[4])
+if refuse == '' and climit >= 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+  if redis.call('ZCARD', KEYS[3]) >= climit then refuse = 'concurrency' end
+end
+local n = tonumber(ARGV[5])
+local slots = {}
+for i = 1, n do
+  if refuse ~= '' then break end
+  local span, limit, need = tonumber(ARGV[4 + 3 * i]), tonumber(ARGV[5 + 3 * i]), tonumber(ARGV[6 + 3 * i])
+  local size = span / 60
+  local current = math.floor(now / size)
+  local oldest = current - 60
+  local all = redis.call('HGETALL', KEYS[3 + i])
+  local used, first, stale = 0, current, {}
+  for j = 1, #all, 2 do
+    local b = tonumber(all[j])
+    if b < oldest then stale[#stale + 1] = all[j]
+    else
+      used = used + tonumber(all[j + 1])
+      if b < first then first = b end
+    end
+  end
+  if #stale > 0 then redis.call('HDEL', KEYS[3 + i], unpack(stale)) end
+  if used + need > limit then refuse, until_ = 'window', (first + 61) * size end
+  slots[i] = current
+end
+if refuse == '' then
+  for i = 1, n do
+    local span, need = tonumber(ARGV[4 + 3 * i]), tonumber(ARGV[6 + 3 * i])
+    redis.call('HINCRBYFLOAT', KEYS[3 + i], slots[i], need)
+    redis.call('EXPIRE', KEYS[3 + i], math.ceil(span * 2))
+  end
+  if climit >= 0 then
+    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[2])
+    redis.call('EXPIRE', KEYS[3], math.ceil(tonumber(ARGV[3]) * 2))
+  end
+  if k[4] and num(k[5]) > now then k[4] = redis.call('HINCRBYFLOAT', KEYS[1], 'rq_left', -1) end
+  if k[6] and num(k[7]) > now then k[6] = redis.call('HINCRBYFLOAT', KEYS[1], 'tq_left', -tokens) end
+end
+return {refuse, tostring(now), tostring(until_), k[1] or '', k[2] or '', k[3] or '', tostring(p_open),
+        k[4] or '', k[5] or '', k[6] or '', k[7] or '', table.concat(slots, ','), k[8] or '', k[9] or '',
+        k[10] or '', k[11] or ''}
+"""
+
+EXTEND = """
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') or 0
+if tonumber(ARGV[2]) > current then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], ARGV[3], ARGV[4]) end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+"""
+
+Write = Callable[[Any], None]
+"""One queued write: adds its commands to a pipeline."""
+
+
+def _float(raw: Any) -> float | None:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+class RedisBackend:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        clock: Clock = monotonic,
+        prefix: str = "relay",
+        retry_every: float = RETRY_EVERY,
+    ) -> None:
+        self._redis = client
+        self._retry_every = retry_every
+        self._clock = clock
+        self._prefix = prefix
+        self._reserve_sha: str | None = None
+        self._pending: deque[Write] = deque()
+        self._offset = clock() - time.time()
+        """Local monotonic minus Redis time; refreshed by every reply."""
+        self._degraded = False
+        self._flusher: asyncio.TimerHandle | None = None
+        self._reconnect: asyncio.Task[None] | None = None
+        self._flushing: asyncio.Task[None] | None = None
+        self._leases = itertools.count()
+        self._instance = os.urandom(6).hex()
+        self.round_trips = 0
+        self.reserves = 0
+        self.log = logging.getLogger("relay.state")
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, clock: Clock = monotonic, retry_every: float = RETRY_EVERY
+    ) -> RedisBackend:
+        client = aioredis.Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5, decode_responses=True
+        )
+        return cls(client, clock=clock, retry_every=retry_every)
+
+    # -- names ----------------------------------------------------------------------------
+
+    def _key(self, state: KeyState, suffix: str) -> str:
+        return f"{self._prefix}:{{{state.provider}:{state.fingerprint}}}:{suffix}"
+
+    def _provider_key(self, provider: str) -> str:
+        return f"{self._prefix}:provider:{provider}"
+
+    def _windows(self, state: KeyState, local: Reservation) -> list[tuple[str, float, int, float]]:
+        """(Redis key, span, effective limit, units this request needs) per configured window,
+        as the local reservation counted them."""
+        return [
+            (self._key(state, f"w{w.span:g}{kind}"), w.span, w.limit, entry[1])
+            for kind, entries in (("r", local.request_entries), ("t", local.token_entries))
+            for w, entry in entries
+        ]
+
+    # -- hot path -------------------------------------------------------------------------
+
+    async def reserve(
+        self,
+        state: KeyState,
+        health: ProviderHealth,
+        now: float,
+        tokens: int,
+        prompt: int | None,
+        force: bool,
+    ) -> Reservation | None:
+        local = state.reserve(now, tokens, prompt, force=force)
+        if local is None:
+            return None
+        self.reserves += 1
+        windows = self._windows(state, local)
+        if self._degraded:
+            self._enqueue(self._replay_windows(windows))
+            return local
+        lease = f"{self._instance}:{next(self._leases)}"
+        keys = [self._key(state, "k"), self._provider_key(state.provider), self._key(state, "c")]
+        keys += [key for key, _, _, _ in windows]
+        limit = -1 if state.max_inflight is None else state.max_inflight
+        args: list[Any] = [local.tokens, lease, LEASE_TTL, limit, len(windows), int(force)]
+        for _, span, cap, need in windows:
+            args += [span, cap, need]
+        try:
+            reply = await self._call(keys, args)
+        except RedisError as exc:
+            self._degrade(exc)
+            self._enqueue(self._replay_windows(windows))
+            return local
+        return self._adopt(reply, state, health, local, lease, keys, [need for _, _, _, need in windows])
+
+    def _adopt(
+        self,
+        reply: list[Any],
+        state: KeyState,
+        health: ProviderHealth,
+        local: Reservation,
+        lease: str,
+        keys: list[str],
+        needs: list[float],
+    ) -> Reservation | None:
+        refuse, redis_now = reply[0], _float(reply[1]) or 0.0
+        if refuse:
+            state.cancel(local)  # before adopting, so the refund cannot undo what is adopted
+        local_now = self._clock()
+        self._offset = local_now - redis_now
+        cool_until, key_open, provider_open = _float(reply[3]), _float(reply[5]), _float(reply[6])
+        if cool_until and cool_until > redis_now:
+            state.cool(cool_until + self._offset, reply[4] or "cooldown (shared)")
+        backoff_until = _float(reply[12])
+        if backoff_until and backoff_until > redis_now:
+            state.cool(backoff_until + self._offset, reply[13] or "backoff (shared)", stated=False)
+        if key_open and key_open > redis_now:
+            state.breaker.force_open(key_open + self._offset)
+            state.invalidate()
+        if provider_open and provider_open > redis_now:
+            health.breaker.force_open(provider_open + self._offset)
+        for quota, left, reset, said in (
+            (state.request_quota, reply[7], reply[8], reply[14]),
+            (state.token_quota, reply[9], reply[10], reply[15]),
+        ):
+            remaining, reset_at = _float(left), _float(reset)
+            if remaining is not None and reset_at is not None and reset_at > redis_now:
+                quota.adopt(max(0.0, remaining), reset_at + self._offset, _float(said))
+        if refuse:
+            until = _float(reply[2]) or 0.0
+            if refuse == "window" and until > redis_now:
+                state.cool(until + self._offset, "key exhausted (window shared with other workers)")
+            elif refuse == "concurrency":
+                state.cool(local_now + 0.25, "at concurrency limit (shared with other workers)")
+            state.invalidate()
+            return None
+        slots = [int(s) for s in str(reply[11]).split(",") if s]
+        return local._replace(shared=(lease, keys, slots, needs))
+
+    def release(self, state: KeyState, reservation: Reservation, tokens_used: int | None) -> None:
+        state.release(reservation, tokens_used)
+        if not isinstance(reservation.shared, tuple):
+            return
+        lease, keys, slots, needs = reservation.shared
+        corrections = [
+            (key, slot, tokens_used - need)
+            for key, slot, need in zip(keys[3:], slots, needs, strict=False)
+            if tokens_used is not None and key.endswith("t") and tokens_used != need
+        ]
+
+        def write(pipe: Any) -> None:
+            pipe.zrem(keys[2], lease)
+            for key, slot, delta in corrections:
+                pipe.hincrbyfloat(key, str(slot), delta)
+
+        self._enqueue(write)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def cooled(self, state: KeyState, until: float, reason: str, stated: bool) -> None:
+        fields = ("cool_until", "cool_reason") if stated else ("soft_until", "soft_reason")
+        self._extend(self._key(state, "k"), fields[0], until, fields[1], reason)
+
+    def tripped(self, provider: str, state: KeyState | None, until: float) -> None:
+        key = self._provider_key(provider) if state is None else self._key(state, "k")
+        self._extend(key, "open_until", until, "", "")
+
+    def recovered(self, provider: str, state: KeyState | None) -> None:
+        key = self._provider_key(provider) if state is None else self._key(state, "k")
+
+        def write(pipe: Any) -> None:
+            pipe.hdel(key, "open_until", "soft_until")
+
+        self._enqueue(write)
+
+    def learned(self, state: KeyState, info: RateInfo) -> None:
+        fields: dict[str, float] = {}
+        for prefix, remaining, reset in (
+            ("rq", info.remaining_requests, info.reset_requests_at),
+            ("tq", info.remaining_tokens, info.reset_tokens_at),
+        ):
+            if remaining is not None and reset is not None:
+                fields[f"{prefix}_left"] = fields[f"{prefix}_said"] = remaining
+                fields[f"{prefix}_reset"] = reset - self._offset
+        if not fields:
+            return
+        key = self._key(state, "k")
+
+        def write(pipe: Any) -> None:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, STATE_TTL)
+
+        self._enqueue(write)
+
+    def _extend(self, key: str, field: str, until: float, reason_field: str, reason: str) -> None:
+        epoch = until - self._offset
+
+        def write(pipe: Any) -> None:
+            pipe.eval(EXTEND, 1, key, field, repr(epoch), reason_field, reason, STATE_TTL)
+
+        self._enqueue(write)
+
+    def _replay_windows(self, windows: list[tuple[str, float, int, float]]) -> Write:
+        """A reservation granted locally while Redis was away, to count once it is back."""
+        epoch = self._clock() - self._offset
+
+        def write(pipe: Any) -> None:
+            for key, span, _, need in windows:
+                pipe.hincrbyfloat(key, str(math.floor(epoch / (span / BUCKETS))), need)
+                pipe.expire(key, math.ceil(span * 2))
+
+        return write
+
+    def _enqueue(self, write: Write) -> None:
+        if len(self._pending) >= MAX_PENDING:
+            self._pending.popleft()
+        self._pending.append(write)
+        if self._degraded or self._flusher is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: the next reserve carries it
+        self._flusher = loop.call_later(FLUSH_DELAY, self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flusher = None
+        if not self._degraded and self._pending:
+            self._flushing = asyncio.get_running_loop().create_task(self.flush())
+
+    # -- transport ------------------------------------------------------------------------
+
+    async def _load_script(self) -> str:
+        sha: str = await self._redis.script_load(RESERVE)
+        self._reserve_sha = sha
+        self.round_trips += 1
+        return sha
+
+    async def _call(self, keys: list[str] | None, args: list[Any]) -> Any:
+        """One round trip: every pending write, then the reserve script when `keys` is given;
+        the script's reply is returned.
+
+        A failed write (say WRONGTYPE on a key someone else uses) is dropped, not retried: state
+        sharing is advice, and the request in hand must not fail for it."""
+        sha = self._reserve_sha
+        if keys is not None and sha is None:
+            sha = await self._load_script()
+        writes = list(self._pending)
+        self._pending.clear()
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for write in writes:
+                write(pipe)
+            if keys is not None and sha is not None:
+                pipe.evalsha(sha, len(keys), *keys, *args)
+            self.round_trips += 1
+            results = await pipe.execute(raise_on_error=False)
+        except BaseException:
+            self._pending.extendleft(reversed(writes))
+            raise
+        if keys is None:
+            return None
+        reply = results[-1]
+        if isinstance(reply, NoScriptError):  # Redis restarted and lost its script cache
+            sha = await self._load_script()
+            self.round_trips += 1
+            reply = await self._redis.evalsha(sha, len(keys), *keys, *args)
+        if isinstance(reply, Exception):
+            raise RedisError(str(reply))
+        return reply
+
+    def _degrade(self, exc: BaseException) -> None:
+        if not self._degraded:
+            self.log.warning(
+                "redis state unreachable or failing, routing on local state until it answers: %s", exc
+            )
+        self._degraded = True
+        with contextlib.suppress(RuntimeError):
+            if self._reconnect is None or self._reconnect.done():
+                self._reconnect = asyncio.get_running_loop().create_task(self._recover())
+
+    async def _recover(self) -> None:
+        while self._degraded:
+            await asyncio.sleep(self._retry_every)
+            try:
+                await self._redis.ping()
+                self._degraded = False
+                await self._call(None, [])
+            except RedisError:
+                self._degraded = True
+                continue
+            self.log.warning("redis state is back; local changes replayed")
+
+    # -- views ----------------------------------------------------------------------------
+
+    @property
+    def degraded(self) -> bool:
+        return self._degraded
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "backend": "redis",
+            "degraded": self._degraded,
+            "pending_writes": len(self._pending),
+            "round_trips": self.round_trips,
+            "reserves": self.reserves,
+        }
+
+    async def flush(self) -> None:
+        """Send every waiting write now (shutdown, tests); a no-op while degraded."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        if self._pending and not self._degraded:
+            try:
+                await self._call(None, [])
+            except RedisError as exc:
+                self._degrade(exc)
+
+    async def close(self) -> None:
+        await self.flush()
+        if self._reconnect is not None:
+            self._reconnect.cancel()
+        await self._redis.aclose()

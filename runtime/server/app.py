@@ -1,0 +1,251 @@
+"""The RSGI application Granian runs in each worker (RSGI over ASGI: see README, "Server").
+
+Routes are a dict built once; a request costs one lookup to find its handler. Every error
+relay answers is rendered in the caller's own format: Anthropic-style under
+`/v1/messages`, OpenAI-style under `/v1/chat/completions`, and for other paths whichever
+the caller's headers say it speaks. Order per request: the key (`runtime.server.access`), then
+the route, then the body (`runtime.server.body`: size, time, memory budget, gzip), then the
+handler; all of it, and a stream's tail, inside the shutdown deadline (`runtime.server.drain`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from runtime.errors import (
+    ClientFormat,
+    MethodNotAllowed,
+    NotFound,
+    Overloaded,
+    RelayError,
+    error_body,
+    error_headers,
+    status_of,
+    stream_error_event,
+)
+from runtime.server import memory
+from runtime.server.access import authorized, require_key
+from runtime.server.body import read_body
+from runtime.server.body_budget import BodyBudget, Hold
+from runtime.server.drain import Drain, hook_worker_signals
+from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_models, retrieve_model
+from runtime.server.incoming import new_request_id
+from runtime.server.loader import ROOT_ENV
+from runtime.server.service import Service
+from runtime.server.waterfall import Reply, relay_error_for
+
+POLL_ENV = "RELAY_RELOAD_POLL"
+"""Seconds between checks of the manifest for a new build; 0 reloads on SIGHUP only."""
+
+Handler = Callable[[Service, Any, Any, bytes, ClientFormat, str], Awaitable[Reply]]
+_JSON = [("content-type", "application/json")]
+
+
+def _client_format(path: str, headers: Any) -> ClientFormat:
+    if path.startswith("/v1/messages"):
+        return "anthropic"
+    if path.startswith("/v1/chat/"):
+        return "openai"
+    return "anthropic" if "anthropic-version" in headers else "openai"
+
+
+async def _health(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+    return Reply(200, list(_JSON), b'{"status":"ok"}')
+
+
+async def _ready(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+    snap = svc.snapshot
+    if not authorized(snap, scope.headers):
+        return Reply(200, list(_JSON), b'{"status":"ready"}')
+    text = f'{{"status":"ready","source_hash":"{snap.artifact.source_hash}","reloads":{svc.reloads}}}'
+    return Reply(200, list(_JSON), text.encode())
+
+
+POST_ROUTES: dict[str, Handler] = {
+    "/v1/messages": generate,
+    "/v1/chat/completions": generate,
+    "/v1/messages/count_tokens": count_tokens,
+}
+GET_ROUTES: dict[str, Handler] = {"/health": _health, "/ready": _ready, "/v1/models": list_models}
+
+
+def _route(method: str, path: str) -> Handler:
+    table = POST_ROUTES if method == "POST" else GET_ROUTES if method == "GET" else None
+    if table is not None and path in table:
+        return table[path]
+    if path.startswith(MODELS_PREFIX) and len(path) > len(MODELS_PREFIX):
+        if method == "GET":
+            return retrieve_model
+        raise MethodNotAllowed(f"{method} is not allowed on {path}")
+    if path in POST_ROUTES or path in GET_ROUTES:
+        raise MethodNotAllowed(f"{method} is not allowed on {path}")
+    raise NotFound(f"no route {method} {path}; relay serves /v1/messages, /v1/chat/completions, /v1/models")
+
+
+def _head_status(svc: Service, path: str, headers: Any) -> int:
+    """`HEAD /` is 200 for anyone (Claude Code's probe); any other path answers what GET
+    would, without a body."""
+    if path == "/":
+        return 200
+    try:
+        require_key(svc.snapshot, path, headers)
+        _route("GET", path)
+    except RelayError as exc:
+        return status_of(exc, "openai")
+    return 200
+
+
+class RelayApp:
+    """Granian calls `__rsgi_init__` once per worker, then `__rsgi__` per request."""
+
+    def __init__(self) -> None:
+        self.service: Service | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self.drain = Drain()
+        self.budget = BodyBudget(0, on_idle=memory.trim_after)
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        memory.pin_mmap_threshold()
+        self.service = Service(Path(os.environ.get(ROOT_ENV, "generated")))
+        self.service.start(loop)
+        self.budget.set_limit(self.service.snapshot.artifact.server.max_body_memory)
+        loop.add_signal_handler(signal.SIGHUP, self._reload_now)
+        interval = float(os.environ.get(POLL_ENV, "0.5") or 0)
+        if interval > 0:
+            self._watcher = loop.create_task(self._watch(interval))
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self.service is not None:
+            loop.run_until_complete(self.service.aclose())
+            self.service.log.info("worker stopped", log_lines_dropped=self.service.log.dropped)
+            self.service.log.close()
+
+    def stop(self) -> None:
+        """SIGTERM/SIGINT reached this worker (Granian stops accepting right after)."""
+        svc = self.service
+        if svc is None or self.drain.started:
+            return
+        seconds = svc.snapshot.artifact.server.drain
+        svc.log.info("shutting down: draining requests", in_flight=self.drain.in_flight, drain_s=seconds)
+        self.drain.begin(seconds)
+
+    def _reload(self, svc: Service) -> None:
+        if svc.reload():
+            self.budget.set_limit(svc.snapshot.artifact.server.max_body_memory)
+
+    def _reload_now(self) -> None:
+        if self.service is not None:
+            self._reload(self.service)
+
+    async def _watch(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            svc = self.service
+            if svc is not None and svc.changed_on_disk():
+                self._reload(svc)
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if scope.proto != "http":
+            return
+        svc = self.service
+        assert svc is not None, "__rsgi_init__ runs before any request"
+        method, path = scope.method, scope.path
+        if method == "HEAD":
+            proto.response_empty(_head_status(svc, path, scope.headers), [])
+            return
+        fmt = _client_format(path, scope.headers)
+        rid = new_request_id()
+        task = asyncio.ensure_future(self._serve(svc, scope, proto, fmt, rid))
+        gone = asyncio.ensure_future(proto.client_disconnect())
+        try:
+            await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not task.done():
+                # The client went away: cancelling closes the upstream request too.
+                task.cancel()
+                await asyncio.wait((task,))
+
+    async def _serve(self, svc: Service, scope: Any, proto: Any, fmt: ClientFormat, rid: str) -> None:
+        hold = Hold(self.budget)
+        try:
+            reply = await self._answer(svc, scope, proto, fmt, rid, hold)
+            await self._send(svc, proto, reply, rid, fmt)
+        finally:
+            hold.release()
+
+    async def _answer(
+        self, svc: Service, scope: Any, proto: Any, fmt: ClientFormat, rid: str, hold: Hold
+    ) -> Reply:
+        method, path, headers = scope.method, scope.path, scope.headers
+        try:
+            async with self.drain.scope():
+                require_key(svc.snapshot, path, headers)
+                handler = _route(method, path)
+                server = svc.snapshot.artifact.server
+                body = await read_body(proto, headers, server, hold) if method == "POST" else b""
+                return await handler(svc, scope, proto, body, fmt, rid)
+        except RelayError as exc:
+            return _error_reply(exc, fmt, rid)
+        except TimeoutError as exc:
+            if not self.drain.expired():
+                return self._unhandled(svc, exc, fmt, rid)
+            svc.log.warning("request cut at shutdown", id=rid, path=path)
+            return _error_reply(_shutting_down("no answer came"), fmt, rid)
+        except Exception as exc:
+            return self._unhandled(svc, exc, fmt, rid)
+
+    @staticmethod
+    def _unhandled(svc: Service, exc: Exception, fmt: ClientFormat, rid: str) -> Reply:
+        """Last resort: a message in the client's format, never a traceback."""
+        detail = svc.snapshot.redactor.text(str(exc)[:300])
+        svc.log.error("unhandled error", request_id=rid, error=type(exc).__name__, detail=detail)
+        return _error_reply(relay_error_for(exc), fmt, rid)
+
+    async def _send(self, svc: Service, proto: Any, reply: Reply, rid: str, fmt: ClientFormat) -> None:
+        headers = [*reply.headers, ("request-id", rid)]
+        if fmt == "openai":
+            headers.append(("x-request-id", rid))
+        if self.drain.started:
+            headers.append(("connection", "close"))
+        if reply.rest is None:
+            proto.response_bytes(reply.status, headers, reply.body)
+            return
+        rest = reply.rest
+        try:
+            transport = proto.response_stream(reply.status, headers)
+            await transport.send_bytes(reply.body)
+            async with self.drain.scope():
+                async for part in rest:
+                    await transport.send_bytes(part)
+        except TimeoutError:
+            if not self.drain.expired():
+                raise
+            svc.log.warning("stream cut at shutdown", id=rid)
+            await transport.send_bytes(stream_error_event(_shutting_down("the stream was cut"), fmt))
+        except (OSError, RuntimeError):  # the client went away mid-stream: stop pulling
+            pass
+        finally:
+            await rest.aclose()
+
+
+def _shutting_down(what: str) -> Overloaded:
+    return Overloaded(
+        f"relay is shutting down and {what} before its drain deadline (server.drain); retry",
+        retry_after=1.0,
+    )
+
+
+def _error_reply(exc: RelayError, fmt: ClientFormat, rid: str) -> Reply:
+    return Reply(status_of(exc, fmt), error_headers(exc), error_body(exc, fmt, rid))
+
+
+app = RelayApp()
+hook_worker_signals(app.stop)

@@ -1,0 +1,230 @@
+"""Per step, either passthrough (client and upstream speak the same format) or translation.
+
+The request loop calls only these functions, so it never branches on formats itself;
+the translation code stays pure in `runtime.translate`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+from typing import Any, Protocol
+
+import msgspec
+
+from runtime.artifact import Provider, Step
+from runtime.errors import ClientFormat, RelayError
+from runtime.server.incoming import Incoming
+from runtime.translate import (
+    AnthropicToOpenAIStream,
+    OpenAIHints,
+    OpenAIToAnthropicStream,
+    anthropic_request_to_openai,
+    anthropic_response_to_openai,
+    hints_for,
+    openai_request_to_anthropic,
+    openai_response_to_anthropic,
+    strip_thinking,
+    translate_error_body,
+)
+from runtime.translate.thinking import SIGNATURE_PREFIX
+from runtime.upstream import usage as usage_of
+from runtime.upstream.passthrough import PassthroughStream
+from runtime.upstream.stream_watch import FrameWatch, Malformed, last_frame_end, split_frames
+from runtime.upstream.usage import Usage
+
+_encode = msgspec.json.Encoder().encode
+_top = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_any = msgspec.json.Decoder()
+
+DEFAULT_MAX_TOKENS = 4096
+"""Anthropic requires max_tokens; OpenAI clients often omit it."""
+OUTPUT_ESTIMATE = 4096
+"""Output tokens a request is expected to produce when `max_tokens` allows more. Chat and
+agent turns rarely write more, and Claude Code's `max_tokens` of 32,000-64,000 is a ceiling,
+not a forecast: reserving it would keep every such request off a key with a 30,000 tpm for
+good. The reservation is reconciled with the usage the upstream reports."""
+
+
+class StreamAdapter(Protocol):
+    """What the request loop needs from a stream: passthrough or a translation machine."""
+
+    @property
+    def done(self) -> bool: ...
+    @property
+    def errored(self) -> bool: ...
+    @property
+    def watch(self) -> FrameWatch:
+        """The upstream's own frames: where content began, its in-band error, its usage."""
+        ...
+
+    @property
+    def usage(self) -> Usage | None: ...
+
+    def start(self) -> bytes: ...
+    def feed(self, chunk: bytes) -> bytes: ...
+    def finish(self) -> bytes: ...
+    def fail(self, err: RelayError) -> bytes: ...
+    def keepalive(self) -> bytes:
+        """A frame that keeps the client's connection alive through upstream silence."""
+        ...
+
+
+def upstream_format(provider: Provider, client: ClientFormat) -> ClientFormat | None:
+    """The format the step's body is built in; clouds take Anthropic's (`runtime.upstream.cloud`
+    reshapes it), except Azure OpenAI deployments."""
+    api = provider.api
+    if api in ("anthropic", "bedrock", "vertex"):
+        return "anthropic"
+    if api in ("openai", "ollama"):
+        return "openai"
+    if api == "simulated":
+        return client
+    return provider.cloud.wire if provider.cloud is not None else None
+
+
+def estimate(inc: Incoming) -> int:
+    """Tokens this request is expected to cost: a cheap input estimate plus `estimate_output`."""
+    return len(inc.body) // 4 + estimate_output(inc)
+
+
+def estimate_output(inc: Incoming) -> int:
+    """The output part of `estimate`: `max_tokens`, but no more than OUTPUT_ESTIMATE."""
+    return min(inc.max_tokens or DEFAULT_MAX_TOKENS, OUTPUT_ESTIMATE)
+
+
+_SYNTHESIZED = re.compile(rb'"signature"\s*:\s*"(?:' + re.escape(SIGNATURE_PREFIX.encode()) + rb'|")')
+
+
+@functools.lru_cache(maxsize=256)
+def _hints(api: str, base_url: str) -> OpenAIHints:
+    return hints_for(api, base_url)
+
+
+def _anthropic_passthrough(inc: Incoming, step: Step) -> bytes:
+    """Thinking blocks relay synthesized from another provider's reasoning carry no real
+    signature and must never reach an Anthropic upstream (it answers 400); the raw-bytes
+    check keeps the full decode off the common path."""
+    if inc.fmt == "anthropic" and _SYNTHESIZED.search(inc.body):
+        body = strip_thinking(inc.full(), synthesized_only=True)
+        return _encode({**body, "model": step.model})
+    return inc.body_with_model(step.model)
+
+
+def request_body(inc: Incoming, step: Step, provider: Provider, target: ClientFormat) -> bytes:
+    if target == inc.fmt:
+        return _anthropic_passthrough(inc, step) if target == "anthropic" else inc.body_with_model(step.model)
+    if target == "openai":
+        can_reason = step.capabilities is None or "thinking" in step.capabilities
+        return _encode(
+            anthropic_request_to_openai(
+                inc.full(),
+                upstream_model=step.model,
+                provider_hints=_hints(provider.api, provider.base_url),
+                model_can_reason=can_reason,
+            )
+        )
+    return _encode(
+        openai_request_to_anthropic(
+            inc.full(),
+            upstream_model=step.model,
+            anthropic_version="2023-06-01",
+            default_max_tokens=DEFAULT_MAX_TOKENS,
+        )
+    )
+
+
+def response_body(raw: bytes, target: ClientFormat, inc: Incoming, step: Step) -> tuple[bytes, Usage | None]:
+    """The client's body and the usage it reports; raises on a body that is not JSON."""
+    if target == inc.fmt:
+        top = _top.decode(raw)
+        usage_raw = top.get("usage")
+        usage_obj: Any = _any.decode(usage_raw) if usage_raw is not None else None
+        usage = usage_of.of(target, usage_obj)
+        if inc.model != step.model and "model" in top:
+            top["model"] = msgspec.Raw(_encode(inc.model))
+            raw = _encode(top)
+        return raw, usage
+    body = _any.decode(raw)
+    if target == "openai":
+        out = openai_response_to_anthropic(body, client_model=inc.model)
+        return _encode(out), usage_of.of("openai", body.get("usage"))
+    out = anthropic_response_to_openai(body, client_model=inc.model)
+    return _encode(out), usage_of.of("anthropic", body.get("usage"))
+
+
+class _Translated:
+    """Gives the translation state machines the loop's adapter interface; a `FrameWatch` on
+    the upstream's own frames tells where content begins and what error it reported."""
+
+    def __init__(self, machine: Any, client: ClientFormat, upstream: ClientFormat) -> None:
+        self._m = machine
+        self._client = client
+        self.watch = FrameWatch(upstream)
+        self._buf = b""
+        self.errored = False
+
+    @property
+    def done(self) -> bool:
+        return bool(self._m.done)
+
+    @property
+    def usage(self) -> Usage | None:
+        raw = self._m.usage
+        if raw is None:
+            return None
+        return usage_of.of(self._client, raw)
+
+    def _watch_out(self, out: bytes) -> bytes:
+        marker = b"event: error" if self._client == "anthropic" else b'data: {"error"'
+        if marker in out:
+            self.errored = True
+        return out
+
+    def _watch_in(self, chunk: bytes) -> None:
+        if self.watch.done:
+            return
+        self._buf += chunk
+        end = last_frame_end(self._buf)
+        if not end:
+            return
+        frames, self._buf = self._buf[:end], self._buf[end:]
+        for frame in split_frames(frames):
+            with contextlib.suppress(Malformed):  # the machine's SSE parser skips such lines
+                self.watch.take(frame)
+
+    def start(self) -> bytes:
+        return bytes(self._m.start())
+
+    def keepalive(self) -> bytes:
+        return bytes(self._m.keepalive())
+
+    def feed(self, chunk: bytes) -> bytes:
+        self._watch_in(chunk)
+        return self._watch_out(self._m.feed(chunk))
+
+    def finish(self) -> bytes:
+        return self._watch_out(self._m.finish())
+
+    def fail(self, err: RelayError) -> bytes:
+        self.errored = True
+        row = err.row
+        kind = row.anthropic_type if self._client == "anthropic" else row.openai_type
+        return bytes(self._m.fail(kind, err.message))
+
+
+def stream_adapter(inc: Incoming, target: ClientFormat, step: Step) -> StreamAdapter:
+    if target == inc.fmt:
+        return PassthroughStream(inc.fmt, inc.model, step.model)
+    if target == "openai":
+        machine: Any = OpenAIToAnthropicStream(inc.model, len(inc.body) // 4, provider=step.provider)
+    else:
+        machine = AnthropicToOpenAIStream(inc.model, inc.include_usage, provider=step.provider)
+    return _Translated(machine, inc.fmt, target)
+
+
+def error_body(status: int, body: bytes, target: ClientFormat, client: ClientFormat, provider: str) -> bytes:
+    if target == client:
+        return body
+    return translate_error_body(status, body, source=target, target=client, provider=provider)

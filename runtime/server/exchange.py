@@ -1,0 +1,279 @@
+"""Endpoint handlers: one generation exchange from parsed request to reply and log line.
+
+Response headers tell a user what relay did without reading logs: `x-relay-chain`,
+`x-relay-provider`, `x-relay-attempts`, `x-relay-overhead-ms` (time spent in relay itself,
+upstream waiting and queueing excluded), `x-relay-queued-ms` (time waited for a step of the
+chain to recover, when it did) and `x-relay-skipped` (why each untried step was passed over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import urllib.parse
+from typing import Any
+
+import msgspec
+
+from runtime.errors import (
+    ClientFormat,
+    ModelNotFound,
+    RateLimited,
+    RelayError,
+    error_body,
+    error_headers,
+    status_of,
+)
+from runtime.ops.record import RequestRecord, SkipRecord
+from runtime.routing.state import Plan
+from runtime.server import bridge, incoming
+from runtime.server.service import Service, with_query
+from runtime.server.waterfall import Demand, Reply, Tail, Waterfall
+from runtime.translate import estimate_tokens, required_capabilities
+from runtime.upstream.client import UpstreamConnectError
+
+_encode = msgspec.json.Encoder().encode
+_COUNT_TIMEOUT = 10.0
+
+
+def _skipped(plan: Plan, now: float) -> str:
+    parts = []
+    for skip in plan.skipped:
+        until = f" {math.ceil(skip.until - now)}s" if skip.until is not None and skip.until > now else ""
+        parts.append(f"{skip.step.provider}/{skip.step.model}: {skip.reason}{until}")
+    return "; ".join(parts)
+
+
+def _relay_headers(wf: Waterfall, chain: str, plan: Plan, now: float) -> list[tuple[str, str]]:
+    overhead = (time.perf_counter() - wf.started) * 1000 - wf.upstream_ms - wf.queued_ms
+    headers = [
+        ("x-relay-chain", chain),
+        ("x-relay-attempts", str(len(wf.attempts))),
+        ("x-relay-overhead-ms", f"{max(overhead, 0.0):.2f}"),
+    ]
+    if wf.queued_ms:
+        headers.append(("x-relay-queued-ms", f"{wf.queued_ms:.0f}"))
+    if wf.provider:
+        headers.append(("x-relay-provider", wf.provider))
+    skipped = _skipped(plan, now)
+    if skipped:
+        headers.append(("x-relay-skipped", skipped.encode("ascii", "replace").decode()))
+    return headers
+
+
+def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, ttfb_ms: float | None) -> None:
+    """The request is over: its record goes to the log line and to every ops sink."""
+    if not svc.log.enabled("info") and not svc.feed.active:
+        return
+    now = svc.clock()
+    record = RequestRecord(
+        at=time.time(),
+        id=wf.inc.request_id,
+        chain=chain,
+        format=wf.inc.fmt,
+        model=wf.inc.model,
+        provider=wf.provider,
+        upstream_model=next((a.model for a in wf.attempts if a.outcome == "ok"), None),
+        key=next((a.key for a in wf.attempts if a.outcome == "ok"), None),
+        status=status,
+        stream=wf.inc.stream,
+        attempts=wf.attempts,
+        skipped=[
+            SkipRecord(
+                s.step.provider,
+                s.step.model,
+                s.reason,
+                round(s.until - now, 1) if s.until is not None and s.until > now else None,
+            )
+            for s in plan.skipped
+        ],
+        latency_ms=round((time.perf_counter() - wf.started) * 1000, 2),
+        ttfb_ms=ttfb_ms,
+        queued_ms=round(wf.queued_ms, 2) if wf.queued_ms else None,
+        tokens=wf.usage,
+    )
+    svc.feed.request(record)
+    if svc.log.enabled("info"):
+        svc.log.info(
+            "request",
+            id=record.id,
+            chain=chain,
+            model=record.model,
+            stream=record.stream,
+            status=status,
+            provider=record.provider,
+            upstream_model=record.upstream_model,
+            attempts=[msgspec.structs.asdict(a) for a in wf.attempts],
+            latency_ms=record.latency_ms,
+            ttfb_ms=ttfb_ms,
+            queued_ms=record.queued_ms,
+            tokens=wf.usage,
+            **(incoming.prompt(wf.inc, wf.snap.redactor) if svc.log.prompts else {}),
+        )
+
+
+async def _queue(svc: Service, wf: Waterfall, demand: Demand) -> Plan:
+    """Wait (FIFO, bounded by `queue.max_wait` and `max_depth`) for a step to recover; the
+    plan to run either way, empty when waiting did not help. A client that disconnects
+    cancels this task, which takes it out of the queue."""
+    t0 = time.perf_counter()
+    chain = demand.chain.name
+    try:
+        waited = await demand.wait(svc.state)
+    except asyncio.CancelledError:
+        svc.log.info("client left the queue", id=wf.inc.request_id, chain=chain)
+        raise
+    finally:
+        wf.queued_ms = (time.perf_counter() - t0) * 1000
+    if waited.outcome != "ready":
+        svc.log.info("queue gave up", id=wf.inc.request_id, chain=chain, outcome=waited.outcome)
+    return waited.plan
+
+
+class _Failed(Exception):
+    def __init__(self, error: RelayError, plan: Plan) -> None:
+        self.error = error
+        self.plan = plan
+
+
+async def _run(svc: Service, wf: Waterfall, demand: Demand, plan: Plan) -> tuple[Reply, Plan]:
+    """Run the plan. When every candidate failed, look once more: a step that was out only by
+    relay's own inference (a backoff, an open breaker) is offered now that nothing else can
+    serve, and is tried before giving up (never less available than going direct). A chain
+    with a queue waits once for its soonest recovery when nothing can serve: either from the
+    start, or because every candidate just answered 429 (each is cooling down now)."""
+    queue = demand.chain.queue
+    waited = second_look = False
+    while True:
+        if not plan.candidates and queue.max_wait > 0 and not waited:
+            waited = True
+            plan = await _queue(svc, wf, demand)
+        try:
+            return await wf.run(plan, demand.chain.name), plan
+        except RelayError as exc:
+            failed, plan = plan, demand.plan(svc.state)
+            tried = {(c.step_index, c.key) for c in failed.candidates}
+            untried = tuple(c for c in plan.candidates if c.panic and (c.step_index, c.key) not in tried)
+            if untried and not second_look:
+                second_look = True
+                plan = msgspec.structs.replace(plan, candidates=untried)
+                continue
+            if not isinstance(exc, RateLimited) or waited or queue.max_wait <= 0 or plan.candidates:
+                raise _Failed(exc, failed) from None
+
+
+async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+    snap = svc.snapshot
+    inc = incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string)
+    chain = snap.router.resolve(inc.model)
+    demand = Demand(
+        chain=chain,
+        providers=snap.artifact.providers,
+        est_tokens=bridge.estimate(inc),
+        est_output=bridge.estimate_output(inc),
+        affinity=f"{chain.name}\0{inc.affinity}" if inc.affinity else None,
+        capabilities=(
+            required_capabilities(inc.full(), fmt)
+            if any(step.capabilities is not None for step in chain.steps)
+            else frozenset()
+        ),
+    )
+    wf = Waterfall(svc, snap, inc, demand)
+    try:
+        reply, plan = await _run(svc, wf, demand, demand.plan(svc.state))
+    except _Failed as failed:
+        status = status_of(failed.error, fmt)
+        headers = error_headers(failed.error) + _relay_headers(wf, chain.name, failed.plan, svc.clock())
+        _finish(svc, wf, chain.name, failed.plan, status, None)
+        return Reply(status, headers, error_body(failed.error, fmt, rid))
+    reply.headers.extend(_relay_headers(wf, chain.name, plan, svc.clock()))
+    if reply.rest is None:
+        _finish(svc, wf, chain.name, plan, reply.status, None)
+        return reply
+    ttfb = round((time.perf_counter() - wf.started) * 1000, 2)
+    reply.rest = Tail(reply.rest, lambda: _finish(svc, wf, chain.name, plan, 200, ttfb))
+    return reply
+
+
+async def count_tokens(
+    svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str
+) -> Reply:
+    """The upstream's own count where a step has a count endpoint, else a local estimate,
+    labelled in `x-relay-token-count` so a client can tell which it got."""
+    snap = svc.snapshot
+    inc = incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string)
+    chain = snap.router.resolve(inc.model)
+    plan = svc.state.plan(chain, snap.artifact.providers, est_tokens=0)
+    for cand in plan.candidates:
+        module = snap.modules[cand.provider.name]
+        if bridge.upstream_format(cand.provider, "anthropic") != "anthropic" or not module.COUNT_TOKENS_URL:
+            continue
+        headers = svc.request_headers(snap, cand, "anthropic", inc)
+        try:
+            async with asyncio.timeout(_COUNT_TIMEOUT):
+                resp = await svc.upstreams.get(cand.provider).open(
+                    with_query(module.COUNT_TOKENS_URL, inc.query),
+                    headers,
+                    inc.body_with_model(cand.step.model),
+                )
+                counted = await resp.read(64 * 1024, _COUNT_TIMEOUT)
+                resp.close()
+        except (TimeoutError, UpstreamConnectError):
+            continue
+        if resp.status == 200:
+            return Reply(
+                200,
+                [
+                    ("content-type", "application/json"),
+                    ("x-relay-token-count", "upstream"),
+                    ("x-relay-provider", cand.provider.name),
+                ],
+                counted,
+            )
+    estimate = estimate_tokens(inc.full())
+    return Reply(
+        200,
+        [("content-type", "application/json"), ("x-relay-token-count", "estimate")],
+        _encode({"input_tokens": estimate}),
+    )
+
+
+def _model_object(name: str, fmt: ClientFormat) -> dict[str, Any]:
+    if fmt == "anthropic":
+        return {"type": "model", "id": name, "display_name": name, "created_at": "2025-01-01T00:00:00Z"}
+    return {"id": name, "object": "model", "created": 0, "owned_by": "relay"}
+
+
+async def list_models(
+    svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str
+) -> Reply:
+    """Chains and logical models, in the shape the caller's API expects."""
+    names = svc.snapshot.router.listing()
+    data = [_model_object(n, fmt) for n in names]
+    payload: dict[str, Any]
+    if fmt == "anthropic":
+        payload = {
+            "data": data,
+            "has_more": False,
+            "first_id": names[0] if names else None,
+            "last_id": names[-1] if names else None,
+        }
+    else:
+        payload = {"object": "list", "data": data}
+    return Reply(200, [("content-type", "application/json")], _encode(payload))
+
+
+MODELS_PREFIX = "/v1/models/"
+
+
+async def retrieve_model(
+    svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str
+) -> Reply:
+    """`GET /v1/models/{id}` (both SDKs' `models.retrieve()`): a name relay serves by what it
+    names; one that would only fall through to the default chain is not a model here."""
+    name = urllib.parse.unquote(scope.path[len(MODELS_PREFIX) :])
+    found = svc.snapshot.router.match(name)
+    if found is None or found.kind == "default":
+        raise ModelNotFound(f"model {name!r} is not served by this relay", param="model")
+    return Reply(200, [("content-type", "application/json")], _encode(_model_object(name, fmt)))

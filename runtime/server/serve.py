@@ -1,0 +1,169 @@
+"""`python -m runtime.server.serve GENERATED_DIR [--listen HOST:PORT] [--workers N]`
+
+What `relay run` execs into: a fresh interpreter that imports only `runtime`, so Granian's
+forked workers never carry the compiler, jsonschema, ruamel, jinja2 or typer. This main
+process only checks the build; the app itself (aiohttp, translation) is imported by the
+worker alone, which keeps the supervisor's memory small. It checks the artifact, the
+listen policy and the address (`runtime.server.listen`) before binding, then hands over to
+Granian (RSGI, uvloop, HTTP/1.1). SIGHUP is forwarded to the workers, which reload the
+artifact in place instead of being respawned, so cooldowns and rate windows survive a
+reload.
+
+Client connections are bounded here (`server.connections`): HTTP/1.1 only, because in
+Granian's auto mode the protocol sniffing has no timer and a socket that never sends a
+byte stays open forever; Granian's header read timeout, which in HTTP/1.1 mode runs from
+the connect and again after every response, so it also closes idle kept-alive connections;
+a per-worker connection ceiling (Granian's backpressure) far above what idle sockets can
+pile up within that timeout, backed by a raised open-file limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import resource
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from runtime.artifact import Server
+from runtime.routing.backend import StateUrlError, check_state_url
+from runtime.server.listen import ListenError, claim, is_loopback, parse_listen
+from runtime.server.loader import ROOT_ENV, LoadError, load
+
+FD_RESERVE = 1024
+"""Open files a worker keeps for everything but client connections (upstreams, Redis, files)."""
+KILL_MARGIN = 5.0
+"""Seconds past the drain (and the last idle connection's timeout) before a worker is killed."""
+
+
+def check_policy(server: Server, host: str, workers: int) -> None:
+    """Refusals that protect users: public listening without keys, split memory state."""
+    if not is_loopback(host) and not server.auth_required:
+        raise ListenError(
+            f"refusing to listen on {host}: it is not a loopback address and server.auth.keys is empty; "
+            "add client keys (server.auth.keys) and rebuild, or listen on 127.0.0.1"
+        )
+    if workers > 1 and server.state == "memory":
+        raise ListenError(
+            f"refusing --workers {workers} with state: memory: each worker would keep its own cooldowns and "
+            "rate windows, so together they would exceed provider limits; use --workers 1, or set "
+            "server.state: redis://127.0.0.1:6379/0 so every worker shares one state"
+        )
+
+
+def connection_budget(wanted: int) -> int:
+    """Raise the soft open-file limit to the hard one (workers inherit it) and return how
+    many client connections a worker can hold: `wanted`, unless the limit is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    budget = min(wanted, max(hard - FD_RESERVE, 64))
+    if budget < wanted:
+        print(
+            f"relay: the open-file limit ({hard}) allows {budget} client connections per worker, not "
+            f"server.connections.max {wanted}; raise it (ulimit -Hn, LimitNOFILE=) to hold more",
+            file=sys.stderr,
+        )
+    return budget
+
+
+def kill_timeout(server: Server) -> int:
+    return math.ceil(server.drain + server.connections.header_timeout + KILL_MARGIN)
+
+
+def _server_class() -> Any:
+    from granian.server import MPServer
+
+    class RelayGranian(MPServer):
+        """Granian respawns workers on SIGHUP; relay reloads in place instead. At shutdown
+        the kill deadline follows the drain of the artifact being served now, and a worker
+        that had to be killed makes the exit code 1."""
+
+        root: Path
+        killed = 0
+
+        def _reload(self, spawn_target: Any, target_loader: Any) -> Any:
+            self.reload_signal = False
+            self.main_loop_interrupt.clear()
+            for worker in self.wrks:
+                pid = worker.inner.pid
+                if pid:
+                    os.kill(pid, signal.SIGHUP)
+
+        def _stop_workers(self) -> None:
+            with contextlib.suppress(LoadError):  # else keep the deadline computed at start
+                self.workers_kill_timeout = kill_timeout(load(self.root).artifact.server)
+            workers = list(self.wrks)
+            super()._stop_workers()  # type: ignore[no-untyped-call]
+            self.killed = sum(1 for w in workers if w.inner.exitcode == -signal.SIGKILL)
+
+    return RelayGranian
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="relay run", description="Serve a relay build with Granian.")
+    parser.add_argument("root", nargs="?", default="generated", help="output folder of `relay build`")
+    parser.add_argument("--listen", help="HOST:PORT, default server.listen from the build")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (more than 1 needs redis state)"
+    )
+    args = parser.parse_args(argv)
+    root = Path(args.root).resolve()
+    try:
+        snapshot = load(root)
+        server = snapshot.artifact.server
+        host, port = parse_listen(args.listen or server.listen)
+        check_policy(server, host, args.workers)
+        check_state_url(server.state)
+        held = claim(host, port)
+    except (LoadError, ListenError, StateUrlError) as exc:
+        print(f"relay run: {exc}", file=sys.stderr)
+        return 2
+    os.environ[ROOT_ENV] = str(root)
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
+
+    granian = _server_class()(
+        "runtime.server.app:app",
+        address=host,
+        port=port,
+        interface=Interfaces.RSGI,
+        workers=args.workers,
+        loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(header_read_timeout=round(server.connections.header_timeout * 1000)),
+        backlog=4096,
+        backpressure=connection_budget(server.connections.max),
+        log_access=False,
+        workers_kill_timeout=kill_timeout(server),
+    )
+    granian.root = root
+    print(
+        f"relay: serving {root} on http://{host}:{port} with {args.workers} worker(s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        granian.serve()
+    except OSError as exc:
+        print(f"relay run: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        held.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a repeated signal must not change the exit code
+            signal.signal(sig, signal.SIG_IGN)
+    if granian.killed:
+        print(
+            f"relay: {granian.killed} worker(s) did not stop within the drain deadline and were killed",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

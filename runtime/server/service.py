@@ -1,0 +1,179 @@
+"""One worker's long-lived state: the current snapshot, routing state, transports, log.
+
+The snapshot sits behind one attribute. A request reads it once and keeps that object to
+the end, so a reload (`reload()`: load, verify, swap the reference) never changes the
+table under a request in flight; routing state is re-synced so cooldowns and windows of
+keys whose fingerprint did not change carry over. Routing state lives in the backend
+`server.state` names (memory, or Redis shared by every worker and instance); switching
+backends takes a restart, since state cannot move between them mid-flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from runtime.artifact import Provider
+from runtime.clock import Clock, monotonic
+from runtime.errors import ClientFormat
+from runtime.ops.feed import Feed
+from runtime.routing import ratelimit
+from runtime.routing.backend import make_backend
+from runtime.routing.probes import probe_forever
+from runtime.routing.ratelimit import RateInfo
+from runtime.routing.state import Candidate, RoutingState
+from runtime.server import health_check
+from runtime.server.incoming import Incoming
+from runtime.server.loader import LoadError, Snapshot, load, manifest_stamp
+from runtime.server.log import Log
+from runtime.upstream.client import UpstreamRegistry, UpstreamResponse
+
+_LEVEL_NAMES = ((logging.ERROR, "error"), (logging.WARNING, "warning"), (logging.INFO, "info"))
+
+
+class _ToLog(logging.Handler):
+    """Routing modules log through `logging` ("relay.*") to stay free of server details;
+    this sends their records to the worker's structured log."""
+
+    def __init__(self, log: Log) -> None:
+        super().__init__(logging.DEBUG)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = next((name for number, name in _LEVEL_NAMES if record.levelno >= number), "debug")
+        self.log.emit(level, record.getMessage(), logger=record.name)
+
+
+def _route_logging(log: Log) -> None:
+    logger = logging.getLogger("relay")
+    for handler in [h for h in logger.handlers if isinstance(h, _ToLog)]:
+        logger.removeHandler(handler)
+    logger.addHandler(_ToLog(log))
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+
+
+def with_query(url: str, query: str) -> str:
+    """`url` with the client's query string appended (same-format passthrough keeps it)."""
+    if not query:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+class Service:
+    max_response_bytes = 64 * 1024 * 1024
+
+    def __init__(self, root: Path, clock: Clock = monotonic, log: Log | None = None) -> None:
+        self.root = root
+        self.clock = clock
+        self.snapshot: Snapshot = load(root)
+        self.log = log or Log.from_config(self.snapshot.artifact.server.log)
+        _route_logging(self.log)
+        server = self.snapshot.artifact.server
+        self.state = RoutingState(clock, backend=make_backend(server.state, clock=clock))
+        self.state.sync(self.snapshot.artifact)
+        self._state_url = server.state
+        self.upstreams = UpstreamRegistry()
+        self._stamp = manifest_stamp(root)
+        self.reloads = 0
+        self.feed = Feed()
+        """Finished requests and state changes, for the operator's sinks (`runtime.ops`)."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._probes: asyncio.Task[None] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the worker's background work on `loop` (it may not be running yet)."""
+        self._loop = loop
+        self._start_probes()
+        loop.call_soon(self.upstreams.warm, self.snapshot.artifact.providers.values())
+
+    def _start_probes(self) -> None:
+        """Active probes run once any provider has `health.interval`; the loop reads the
+        current snapshot each tick, so reloads need no restart of it."""
+        providers = self.snapshot.artifact.providers.values()
+        if self._loop is None or self._probes is not None:
+            return
+        if any(p.health.interval is not None for p in providers):
+            self._probes = self._loop.create_task(
+                probe_forever(self.state, lambda: self.snapshot.artifact.providers, self.probe)
+            )
+
+    async def probe(self, provider: Provider) -> bool:
+        return await health_check.probe(self.snapshot, self.upstreams, provider)
+
+    def changed_on_disk(self) -> bool:
+        return manifest_stamp(self.root) != self._stamp
+
+    def reload(self) -> bool:
+        """Swap to the folder's current artifact; a broken one is refused and logged."""
+        stamp = manifest_stamp(self.root)
+        try:
+            fresh = load(self.root)
+        except LoadError as exc:
+            self._stamp = stamp
+            self.log.error("reload refused, still serving the previous artifact", reason=str(exc))
+            return False
+        self._stamp = stamp
+        if fresh.manifest_hash == self.snapshot.manifest_hash:
+            return False
+        self.state.sync(fresh.artifact)
+        self.snapshot = fresh
+        self.log.configure(fresh.artifact.server.log)
+        self.reloads += 1
+        self.log.info("artifact reloaded", source_hash=fresh.artifact.source_hash, reloads=self.reloads)
+        if fresh.artifact.server.state != self._state_url:
+            self.log.warning("server.state changed: restart relay to use the new state backend")
+        self._start_probes()
+        self.upstreams.warm(fresh.artifact.providers.values())
+        return True
+
+    def request_headers(
+        self, snap: Snapshot, cand: Candidate, target: ClientFormat, inc: Incoming
+    ) -> list[tuple[str, str]]:
+        module = snap.modules[cand.provider.name]
+        if target == "anthropic" and inc.fmt == "anthropic":
+            headers = list(inc.forward_headers)
+        elif target == "anthropic":
+            headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")]
+        else:
+            headers = [("content-type", "application/json")]
+        headers.extend(module.STATIC_HEADERS)
+        if cand.key is not None:
+            value = snap.key_value(cand.key.id)
+            if value is not None:
+                headers.extend(module.auth_headers(value))
+        return headers
+
+    async def open(
+        self, snap: Snapshot, cand: Candidate, target: ClientFormat, inc: Incoming, body: bytes
+    ) -> UpstreamResponse:
+        module = snap.modules[cand.provider.name]
+        if cand.provider.api == "simulated":
+            url = f"simulated:{target}"
+        else:
+            url = (module.MESSAGES_URL if target == "anthropic" else module.CHAT_URL) or ""
+            if target == inc.fmt:
+                url = with_query(url, inc.query)
+        upstream = self.upstreams.get(cand.provider)
+        return await upstream.open(url, self.request_headers(snap, cand, target, inc), body)
+
+    def rate_info(
+        self, snap: Snapshot, cand: Candidate, target: ClientFormat, headers: Mapping[str, str]
+    ) -> RateInfo:
+        now = self.clock()
+        if cand.provider.api == "simulated":
+            parse = ratelimit.parse_anthropic if target == "anthropic" else ratelimit.parse_openai
+            return parse(headers, now)
+        return snap.modules[cand.provider.name].parse_rate_limits(headers, now)
+
+    async def aclose(self) -> None:
+        """Worker shutdown: stop probing, flush shared state, close transports."""
+        if self._probes is not None:
+            self._probes.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probes
+        await self.state.close()
+        await self.upstreams.aclose()

@@ -1,0 +1,381 @@
+"""The waterfall: execute a plan, one candidate at a time, until one answers.
+
+The plan (which candidates, in which order, which were skipped and why) is decided by
+`RoutingState.plan`, a pure policy; this module is the thin async loop around it. Each
+candidate is one `Attempt`, begun once and ended once. A candidate that fails before its
+content reaches the client is recorded and the next one is tried, invisibly to the client;
+after that, failures end the stream with an error event (never a hang, never a silent
+truncation) and still count against the provider. When the last candidate fails in a way
+the client would have seen going direct (an error event inside a 200 stream), the client
+gets exactly that, translated into its format, rather than an error relay made up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import msgspec
+
+from runtime.artifact import Chain, Provider
+from runtime.errors import BadGateway, BadRequest, ClientFormat, GatewayTimeout, RelayError
+from runtime.ops.record import AttemptRecord
+from runtime.routing.cooldown import FailureKind
+from runtime.routing.plan import Candidate, Plan
+from runtime.routing.state import RoutingState, Waited
+from runtime.server import bridge
+from runtime.server.attempt import Attempt
+from runtime.server.bridge import StreamAdapter
+from runtime.server.failure import all_failed
+from runtime.server.incoming import Incoming
+from runtime.server.loader import Snapshot
+from runtime.server.outcome import KEY_LEVEL, classify, classify_stream_error, excerpt
+from runtime.server.service import Service
+from runtime.translate import TranslationError
+from runtime.upstream.client import UpstreamConnectError, UpstreamResponse
+
+_ERROR_BODY_LIMIT = 64 * 1024
+_STREAM_HEADERS = (("content-type", "text/event-stream"), ("cache-control", "no-cache"))
+
+
+class Tail:
+    """The rest of a streamed body, pulled as the client takes it.
+
+    `aclose()` always runs `cleanup`, once: a bare async generator closed before its first
+    item never runs its `finally`, and then a client that left early would keep the
+    attempt's key slot (and a half-open probe) taken for good."""
+
+    __slots__ = ("_cleanup", "_parts")
+
+    def __init__(self, parts: AsyncGenerator[bytes, None] | Tail, cleanup: Callable[[], None]) -> None:
+        self._parts = parts
+        self._cleanup: Callable[[], None] | None = cleanup
+
+    def __aiter__(self) -> Tail:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._parts.__anext__()
+
+    async def aclose(self) -> None:
+        cleanup, self._cleanup = self._cleanup, None
+        try:
+            await self._parts.aclose()
+        finally:
+            if cleanup is not None:
+                cleanup()
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    rest: Tail | None = None
+    """For streams: the body after `body`; whoever sends it must `aclose()` it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """What one request asks of the routing state, the same for every plan made for it
+    (the first, a re-plan after failures, the queue's), so `plan` and `begin` agree."""
+
+    chain: Chain
+    providers: Mapping[str, Provider]
+    est_tokens: int
+    est_output: int
+    affinity: str | None
+    capabilities: frozenset[str]
+
+    def plan(self, state: RoutingState) -> Plan:
+        return state.plan(
+            self.chain,
+            self.providers,
+            est_tokens=self.est_tokens,
+            est_output=self.est_output,
+            affinity=self.affinity,
+            capabilities=self.capabilities,
+        )
+
+    async def wait(self, state: RoutingState) -> Waited:
+        return await state.wait_for_capacity(
+            self.chain,
+            self.providers,
+            est_tokens=self.est_tokens,
+            est_output=self.est_output,
+            affinity=self.affinity,
+            capabilities=self.capabilities,
+        )
+
+
+class Tried(NamedTuple):
+    """What one candidate came to: a reply for the client, or a failure of some kind."""
+
+    reply: Reply | None
+    kind: FailureKind | None
+    as_direct: Reply | None = None
+    """For a failure the client would have seen going direct: exactly what it would have got."""
+
+
+@dataclass
+class Waterfall:
+    service: Service
+    snap: Snapshot
+    inc: Incoming
+    demand: Demand
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    provider: str | None = None
+    upstream_ms: float = 0.0
+    queued_ms: float = 0.0
+    """Time spent waiting in the chain's queue for capacity (not relay overhead either)."""
+    usage: dict[str, int] | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    async def run(self, plan: Plan, chain_name: str) -> Reply:
+        dead_steps: set[int] = set()
+        unsupported: list[TranslationError] = []
+        as_direct: Reply | None = None
+        for cand in plan.candidates:
+            if cand.step_index in dead_steps:
+                continue
+            try:
+                tried = await self._try(cand)
+            except TranslationError as exc:
+                unsupported.append(exc)
+                self._unsupported(cand, exc)
+                continue
+            if tried.reply is not None:
+                return tried.reply
+            as_direct = tried.as_direct
+            if tried.kind not in KEY_LEVEL:
+                dead_steps.add(cand.step_index)
+        if as_direct is not None:
+            return as_direct
+        if unsupported and len(unsupported) == len(self.attempts):
+            first = unsupported[0]
+            raise BadRequest(
+                f"no step of chain {chain_name!r} can take this request: {first.field}: {first.message}",
+                param=first.field,
+            )
+        raise all_failed(chain_name, self.attempts, plan, self.service.clock())
+
+    def _unsupported(self, cand: Candidate, exc: TranslationError) -> None:
+        self.attempts.append(
+            AttemptRecord(
+                cand.provider.name, cand.step.model, "unsupported", None, f"{exc.field}: {exc.message}"
+            )
+        )
+
+    async def _try(self, cand: Candidate) -> Tried:
+        svc, inc = self.service, self.inc
+        target = bridge.upstream_format(cand.provider, inc.fmt)
+        if target is None:
+            raise TranslationError(
+                "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
+            )
+        body = bridge.request_body(inc, cand.step, cand.provider, target)
+        need = self.demand
+        attempt = await Attempt.begin(
+            svc.state, cand, need.est_tokens, need.est_output, need.affinity, self.attempts
+        )
+        if attempt is None:
+            self.attempts.append(
+                AttemptRecord(cand.provider.name, cand.step.model, "full", None, "key filled up meanwhile")
+            )
+            return Tried(None, "rate_limited")
+        with attempt:
+            return await self._exchange(attempt, target, body)
+
+    async def _exchange(self, attempt: Attempt, target: ClientFormat, body: bytes) -> Tried:
+        svc, cand = self.service, attempt.candidate
+        timeouts = cand.provider.timeouts
+        try:
+            async with asyncio.timeout(timeouts.first_byte):
+                resp = await svc.open(self.snap, cand, target, self.inc, body)
+        except TimeoutError:
+            return self._failed(attempt, "timeout", None, f"no response in {timeouts.first_byte:g}s")
+        except UpstreamConnectError as exc:
+            return self._failed(attempt, "connect", None, str(exc))
+        info = svc.rate_info(self.snap, cand, target, resp.headers)
+        attempt.observe(info)
+        if resp.status >= 300:
+            return await self._upstream_error(attempt, resp, target, info.retry_after)
+        if self.inc.stream:
+            return await self._stream(attempt, resp, target)
+        return await self._whole(attempt, resp, target)
+
+    def _failed(
+        self,
+        attempt: Attempt,
+        kind: FailureKind,
+        status: int | None,
+        detail: str,
+        retry_after: float | None = None,
+        as_direct: Reply | None = None,
+    ) -> Tried:
+        attempt.failed(kind, status, self.snap.redactor.text(detail), retry_after)  # redact: message and log
+        if kind == "auth":
+            cand = attempt.candidate
+            self.service.log.warning(
+                "upstream rejected a key",
+                provider=cand.provider.name,
+                key=cand.key.fingerprint if cand.key else None,
+                status=status,
+            )
+        return Tried(None, kind, as_direct)
+
+    async def _upstream_error(
+        self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat, retry_after: float | None
+    ) -> Tried:
+        timeouts = attempt.candidate.provider.timeouts
+        try:
+            async with asyncio.timeout(timeouts.first_byte):
+                body = await resp.read(_ERROR_BODY_LIMIT, timeouts.stream_idle)
+        except (TimeoutError, UpstreamConnectError):
+            body = b""
+        finally:
+            resp.close()
+        body = self.snap.redactor.data(body)  # redact: an upstream may echo our key in its error
+        kind = classify(resp.status, body)
+        assert kind is not None
+        if kind != "client_error":
+            return self._failed(attempt, kind, resp.status, excerpt(body), retry_after)
+        attempt.returned(resp.status, "returned to the client")
+        self.provider = attempt.candidate.provider.name
+        out = bridge.error_body(resp.status, body, target, self.inc.fmt, self.provider)
+        return Tried(Reply(resp.status, [("content-type", "application/json")], out), None)
+
+    async def _whole(self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat) -> Tried:
+        timeouts = attempt.candidate.provider.timeouts
+        try:
+            async with asyncio.timeout(timeouts.total):
+                raw = await resp.read(self.service.max_response_bytes, timeouts.stream_idle)
+        except TimeoutError:
+            return self._failed(attempt, "timeout", resp.status, "response body stalled or timed out")
+        except UpstreamConnectError as exc:
+            return self._failed(attempt, "connect", resp.status, str(exc))
+        finally:
+            resp.close()
+        try:
+            out, usage = bridge.response_body(raw, target, self.inc, attempt.candidate.step)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError):
+            return self._failed(attempt, "server_error", resp.status, "upstream sent a body that is not JSON")
+        self._answered(attempt, 200)
+        attempt.succeeded(usage)
+        self.usage = usage
+        return Tried(Reply(200, [("content-type", "application/json")], out), None)
+
+    def _answered(self, attempt: Attempt, status: int) -> None:
+        attempt.answered(status)
+        self.upstream_ms += attempt.ttfb * 1000
+        self.provider = attempt.candidate.provider.name
+
+    async def _stream(self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat) -> Tried:
+        """Hold the upstream's bytes until its content begins, so a failure before that
+        (an error event, a drop, garbage, silence) can still fall over unseen."""
+        cand = attempt.candidate
+        adapter = bridge.stream_adapter(self.inc, target, cand.step)
+        held = [adapter.start()]
+        try:
+            async with asyncio.timeout(cand.provider.timeouts.first_byte):
+                while not adapter.watch.content and not adapter.done:
+                    chunk = await resp.next_chunk()
+                    held.append(adapter.feed(chunk) if chunk else adapter.finish())
+        except TimeoutError:
+            resp.close()
+            return self._failed(attempt, "timeout", 200, "stream sent no content in time")
+        except UpstreamConnectError as exc:
+            resp.close()
+            return self._failed(attempt, "connect", 200, str(exc))
+        first = b"".join(held)
+        if adapter.errored:  # before relay passed anything on: the next step may still serve
+            resp.close()
+            first = self.snap.redactor.data(first)  # redact: the provider's error event
+            return self._held_error(attempt, adapter, Reply(200, list(_STREAM_HEADERS), first))
+        self._answered(attempt, 200)
+        close = attempt.hand_off()
+
+        def cleanup() -> None:
+            resp.close()
+            close()
+
+        rest = Tail(self._pump(attempt, resp, adapter), cleanup)
+        return Tried(Reply(200, list(_STREAM_HEADERS), first, rest), None)
+
+    def _held_error(self, attempt: Attempt, adapter: StreamAdapter, as_direct: Reply) -> Tried:
+        """A stream that ended in an error before relay passed anything on. Its held bytes
+        (whatever content came first, then the error event, translated where needed) are
+        what a client going direct would have got: the answer if this was the last step."""
+        error = adapter.watch.error
+        if error is None:
+            kind: FailureKind = "server_error"
+            detail = "the stream broke off or sent a malformed event before relay passed anything on"
+        else:
+            kind = classify_stream_error(adapter.watch.error_status, error)
+            detail = excerpt(msgspec.json.encode({"error": error}))
+        if kind == "client_error":
+            attempt.returned(200, self.snap.redactor.text(detail))
+            self.provider = attempt.candidate.provider.name
+            return Tried(as_direct, None)
+        return self._failed(attempt, kind, 200, detail, as_direct=as_direct)
+
+    async def _pump(
+        self, attempt: Attempt, resp: UpstreamResponse, adapter: StreamAdapter
+    ) -> AsyncGenerator[bytes, None]:
+        """The stream after its content began: keep-alives through upstream silence, and
+        failures end it with an error event and count against the provider."""
+        provider = attempt.candidate.provider
+        idle = provider.timeouts.stream_idle
+        ping = self.snap.artifact.server.keepalive
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        failure: tuple[FailureKind, str] | None = None
+        try:
+            while not adapter.done:
+                silent = loop.time() - last
+                wait = idle - silent if ping <= 0 else min(ping, idle - silent)
+                try:
+                    async with asyncio.timeout(max(wait, 0.0)):
+                        chunk = await resp.next_chunk()
+                except TimeoutError:
+                    if loop.time() - last >= idle:
+                        failure = ("timeout", f"stream idle for {idle:g}s")
+                        yield adapter.fail(GatewayTimeout(f"{provider.name}: stream idle for {idle:g}s"))
+                        break
+                    yield adapter.keepalive()
+                    continue
+                except UpstreamConnectError as exc:
+                    failure = ("connect", str(exc))
+                    yield adapter.fail(BadGateway(f"{provider.name}: {exc}"))
+                    break
+                last = loop.time()
+                out = adapter.feed(chunk) if chunk else adapter.finish()
+                if adapter.errored:
+                    out = self.snap.redactor.data(out)  # redact: an upstream error event
+                if out:
+                    yield out
+            if failure is None and adapter.errored:
+                error = adapter.watch.error
+                if error is not None:
+                    kind = classify_stream_error(adapter.watch.error_status, error)
+                    failure = (kind, excerpt(msgspec.json.encode({"error": error})))
+                else:
+                    failure = ("server_error", "stream broke off or sent a malformed event")
+        finally:
+            resp.close()
+            self.usage = adapter.usage
+            if failure is not None:
+                attempt.failed(failure[0], 200, self.snap.redactor.text(failure[1]))
+            elif adapter.done:
+                attempt.succeeded(adapter.usage)
+            attempt.close()
+
+
+def relay_error_for(exc: Exception) -> RelayError:
+    """Anything unexpected still answers in the client's format, never as a traceback."""
+    if isinstance(exc, RelayError):
+        return exc
+    return RelayError(f"internal error in relay: {type(exc).__name__}")

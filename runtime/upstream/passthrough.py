@@ -1,0 +1,108 @@
+"""Same-format streams: upstream SSE bytes go to the client unchanged, frame by frame.
+
+Two things are done to them. The `model` field is rewritten to the name the client asked
+for (a chain or alias) when it differs from the upstream id: only in `message_start` for
+Anthropic, in every chunk for OpenAI, where each chunk carries it. And every frame is
+checked (`runtime.upstream.stream_watch`): garbage lines are dropped, a malformed event ends the
+stream with a proper error event instead of reaching the client, and an upstream that closes without `message_stop` /
+`[DONE]` gives the client an error event instead of a silently truncated answer.
+
+Frames are emitted whole: a partial frame at a chunk boundary waits for its end, which
+also lets a failure before the first complete frame fall over to the next step unseen.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from runtime.errors import BadGateway, ClientFormat, RelayError, stream_error_event
+from runtime.translate.sse import OPENAI_KEEPALIVE, anthropic_event
+from runtime.upstream.stream_watch import FRAME_END, FrameWatch, Malformed, clean_frame, last_frame_end
+from runtime.upstream.usage import Usage
+
+_MODEL = re.compile(rb'("model"\s*:\s*)"(?:[^"\\]|\\.)*"')
+_PING = anthropic_event("ping", b'{"type":"ping"}')
+
+
+class PassthroughStream:
+    """Adapter for a client and upstream that speak the same format."""
+
+    def __init__(self, fmt: ClientFormat, client_model: str, upstream_model: str) -> None:
+        self._fmt = fmt
+        self._buf = b""
+        self._replacement = b'\\1"' + msgspec.json.encode(client_model)[1:-1].replace(b"\\", b"\\\\") + b'"'
+        self._rewrite = client_model != upstream_model
+        self._rewrite_once = fmt == "anthropic"
+        self.watch = FrameWatch(fmt)
+        self._failed = False
+
+    @property
+    def done(self) -> bool:
+        return self.watch.done or self._failed
+
+    @property
+    def errored(self) -> bool:
+        """Ended by an error: the upstream's own error event or one relay wrote."""
+        return self._failed or self.watch.error is not None
+
+    @property
+    def usage(self) -> Usage | None:
+        return self.watch.usage
+
+    def start(self) -> bytes:
+        return b""
+
+    def keepalive(self) -> bytes:
+        return b"" if self.done else (_PING if self._fmt == "anthropic" else OPENAI_KEEPALIVE)
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self.done:
+            return b""
+        self._buf += chunk
+        end = last_frame_end(self._buf)
+        if not end:
+            return b""
+        frames, self._buf = self._buf[:end], self._buf[end:]
+        frames, malformed = self._track(frames)
+        tail = self.fail(BadGateway("upstream sent a malformed stream event")) if malformed else b""
+        if self._rewrite and frames:
+            frames = _MODEL.sub(self._replacement, frames, count=1 if self._rewrite_once else 0)
+            self._rewrite = not self._rewrite_once
+        return frames + tail
+
+    def _track(self, frames: bytes) -> tuple[bytes, bool]:
+        """Follow the stream's state frame by frame: the frames to pass on (garbage lines
+        dropped, nothing after the stream's end or a malformed frame), and whether one was
+        malformed. Usually `frames` itself: rebuilt only when something must go."""
+        kept: list[bytes] = []
+        start = 0
+        changed = malformed = False
+        for match in FRAME_END.finditer(frames):
+            frame = frames[start : match.start()]
+            try:
+                garbage = self.watch.take(frame)
+            except Malformed:
+                changed = malformed = True
+                break
+            if garbage:
+                changed = True
+                frame = clean_frame(frame)
+            if frame:
+                kept.append(frame + b"\n\n")
+            start = match.end()
+            if self.watch.done:
+                changed = changed or start < len(frames)
+                break
+        return (b"".join(kept) if changed else frames), malformed
+
+    def finish(self) -> bytes:
+        """Upstream EOF: nothing more if the stream ended properly, else an error frame."""
+        if self.done:
+            return b""
+        return self.fail(BadGateway("upstream closed the stream before it was complete"))
+
+    def fail(self, err: RelayError) -> bytes:
+        self._failed = True
+        return stream_error_event(err, self._fmt)
