@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from compiler.emit import write_build
+from compiler.emit.write import write_build
 from compiler.pipeline import compile_dir
 
 PROVIDERS, MODELS, CHAINS = 100, 500, 1000

@@ -17,8 +17,8 @@ from typing import Annotated
 import typer
 
 from compiler.diagnostics import exit_code
+from compiler.emit.report import as_github, as_json, as_text
 from compiler.pipeline import Compiled, compile_dir
-from compiler.report import as_github, as_json, as_text
 
 app = typer.Typer(
     help="relay: compile LLM provider chains from YAML, then serve them.\n\n"
@@ -113,7 +113,7 @@ def build(
 
     Example: relay build chains/ -o generated/ && relay run generated/
     """
-    from compiler.emit import write_build
+    from compiler.emit.write import write_build
 
     result = compile_dir(directory, os.environ, "build", strict)
     show(result)

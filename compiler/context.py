@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from compiler.codes import Code
 from compiler.diagnostics import Diagnostic, Part, make
-from compiler.envrefs import Env
-from compiler.merge import DefinitionSet
+from compiler.resolve.envrefs import Env
+from compiler.source.merge import DefinitionSet
 
 
 @dataclass

@@ -18,22 +18,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
-from compiler import codes, typed
-from compiler.capacity import Capacity, capacities
-from compiler.chains import model_chains, resolve_chains
-from compiler.checks import check_claude_tools, check_not_served, check_unused
-from compiler.cloud import check_deployments
+from compiler import codes
 from compiler.context import Context
 from compiler.diagnostics import Diagnostic, Part, Where, has_errors, make, ordered, promote
-from compiler.environment import expand_all
-from compiler.envrefs import Env
-from compiler.load import Source, load_dir
-from compiler.merge import DefinitionSet, merge
-from compiler.model import DefinitionFile, ModelDef, ModelTargetDef, ServerDef
-from compiler.providers import ProviderPlan, resolve_providers
-from compiler.routes import build_routes, claimed_names
-from compiler.server import resolve_server
-from compiler.validate import Broken, validate
+from compiler.language import typed
+from compiler.language.model import DefinitionFile, ModelDef, ModelTargetDef, ServerDef
+from compiler.resolve.capacity import Capacity, capacities
+from compiler.resolve.chains import model_chains, resolve_chains
+from compiler.resolve.checks import check_claude_tools, check_not_served, check_unused
+from compiler.resolve.cloud import check_deployments
+from compiler.resolve.environment import expand_all
+from compiler.resolve.envrefs import Env
+from compiler.resolve.providers import ProviderPlan, resolve_providers
+from compiler.resolve.routes import build_routes, claimed_names
+from compiler.resolve.server import resolve_server
+from compiler.source.files import Source, load_dir
+from compiler.source.merge import DefinitionSet, merge
+from compiler.source.validate import Broken, validate
 from runtime.artifact import FORMAT_VERSION, Artifact, ModelInfo, Secrets
 
 Mode = Literal["check", "build"]

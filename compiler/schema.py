@@ -21,7 +21,7 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from compiler.model import DefinitionFile
+from compiler.language.model import DefinitionFile
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "relay.schema.json"
 SCHEMA_ID = "https://relay.invalid/schemas/relay.schema.json"

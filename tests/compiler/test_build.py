@@ -14,10 +14,10 @@ from types import ModuleType
 
 import pytest
 
-from compiler import emit
-from compiler.emit import write_build
-from compiler.endpoints import rate_limit_family, urls
+from compiler.emit import write as emit
+from compiler.emit.write import write_build
 from compiler.pipeline import compile_dir
+from compiler.resolve.endpoints import rate_limit_family, urls
 from runtime.artifact import FORMAT_VERSION, Artifact, Manifest
 from runtime.server.loader import load
 from tests.compiler.conftest import write_files

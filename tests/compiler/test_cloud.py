@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.endpoints import urls
 from compiler.pipeline import Compiled
+from compiler.resolve.endpoints import urls
 from runtime.artifact import Cloud
 from tests.compiler.conftest import CompileSet
 

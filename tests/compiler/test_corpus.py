@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from compiler.diagnostics import exit_code
-from compiler.load import MAX_BYTES
 from compiler.pipeline import compile_dir
+from compiler.source.files import MAX_BYTES
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())

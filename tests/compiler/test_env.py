@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler.envrefs import expand
+from compiler.resolve.envrefs import expand
 from tests.compiler.conftest import CompileSet
 
 ENV = {"SET": "value", "EMPTY": ""}

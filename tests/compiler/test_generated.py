@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from compiler.emit import ENV_LINT, SECRETS, write_build
+from compiler.emit.write import ENV_LINT, SECRETS, write_build
 from compiler.pipeline import compile_dir
 from runtime.server.loader import load
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from compiler.globs import literal_prefix, overlap, to_regex
+from compiler.resolve.globs import literal_prefix, overlap, to_regex
 
 GLOB_CHARS = st.text(alphabet="ab-*?[]!", min_size=0, max_size=7)
 NAMES = st.text(alphabet="ab-[]!c", max_size=8)

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.compose import MAX_NODES, compose
-from compiler.load import decode, find_files, load_dir, tab_diagnostics
-from compiler.nodes import YMap, YSeq, locate
-from compiler.scalars import plain_scalar
+from compiler.source.compose import MAX_NODES, compose
+from compiler.source.files import decode, find_files, load_dir, tab_diagnostics
+from compiler.source.nodes import YMap, YSeq, locate
+from compiler.source.scalars import plain_scalar
 
 
 @pytest.mark.parametrize(

@@ -22,10 +22,10 @@ import msgspec.inspect as mi
 import pytest
 
 from compiler.diagnostics import Part, pointer
+from compiler.emit.render import render_provider
+from compiler.emit.split import differences, plain
 from compiler.pipeline import Compiled, compile_dir
-from compiler.render import render_provider
 from compiler.schema import schema
-from compiler.split import differences, plain
 from runtime.artifact import Artifact
 from tests.compiler.conftest import write_files
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from compiler.diagnostics import Diagnostic, exit_code, ordered, pointer
-from compiler.report import as_github, as_json, as_text, text_line
+from compiler.emit.report import as_github, as_json, as_text, text_line
 
 ERROR = Diagnostic(
     "R201", "error", "unknown provider 'x'", "c.yaml", 4, 7, "/chains/free/steps/1", "did you mean 'y'?"

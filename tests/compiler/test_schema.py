@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from compiler.model import DefinitionFile
+from compiler.language.model import DefinitionFile
 from compiler.schema import SCHEMA_PATH, generate, main, render, schema
 
 

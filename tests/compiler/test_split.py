@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler.split import differences
+from compiler.emit.split import differences
 from runtime.server.overlay import OverlayError, apply
 
 json_values = st.recursive(

@@ -7,7 +7,7 @@ from typing import cast
 
 import pytest
 
-from compiler.emit import write_build
+from compiler.emit.write import write_build
 from compiler.pipeline import compile_dir
 from runtime.artifact import Step
 from runtime.clock import FakeClock

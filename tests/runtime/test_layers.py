@@ -75,3 +75,16 @@ def test_the_checker_sees_imports_inside_functions() -> None:
     """The rules would pass vacuously if lazy imports (the cloud transports, Redis) were missed."""
     names = imports(RUNTIME / "upstream" / "client.py")
     assert any(n.startswith("runtime.upstream.cloud") for n in names)
+
+
+@pytest.mark.parametrize(
+    ("phase", "banned"),
+    [
+        ("source", ("compiler.resolve", "compiler.emit", "compiler.pipeline")),
+        ("language", ("compiler.resolve", "compiler.emit", "compiler.pipeline")),
+        ("resolve", ("compiler.emit",)),
+    ],
+)
+def test_each_compiler_phase_imports_only_earlier_phases(phase: str, banned: tuple[str, ...]) -> None:
+    """Phases run in order (compiler/README.md): a phase never reaches forward."""
+    assert offending(COMPILER / phase, banned) == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.emit import ENV_LINT, SECRETS, write_build
+from compiler.emit.write import ENV_LINT, SECRETS, write_build
 from compiler.pipeline import compile_dir
 from runtime.artifact import FORMAT_VERSION
 from runtime.server.loader import LoadError, load

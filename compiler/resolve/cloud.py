@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 from compiler import codes
 from compiler.context import Context
-from compiler.envrefs import expand
-from compiler.model import ModelDef, ModelTargetDef
-from compiler.model_provider import ProviderDef
+from compiler.language.model import ModelDef, ModelTargetDef
+from compiler.language.provider import ProviderDef
+from compiler.resolve.envrefs import expand
 from runtime.artifact import Chain, Cloud, CredentialSource, Provider
 
 _AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from compiler.capacity import METRICS, Capacity
 from compiler.diagnostics import Diagnostic
-from compiler.report import as_records, summary, text_line
+from compiler.emit.report import as_records, summary, text_line
+from compiler.resolve.capacity import METRICS, Capacity
 from runtime.artifact import FORMAT_VERSION
 
 Rename = Callable[[str], str]

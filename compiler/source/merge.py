@@ -13,9 +13,9 @@ from typing import Any
 
 from compiler import codes
 from compiler.diagnostics import Diagnostic, Part, Where, make, pointer
-from compiler.load import Source
-from compiler.nodes import locate
-from compiler.validate import Broken
+from compiler.source.files import Source
+from compiler.source.nodes import locate
+from compiler.source.validate import Broken
 
 MERGED = ("server", "providers", "models", "chains")
 _SINGULAR = {"server": "server setting", "providers": "provider", "models": "model", "chains": "chain"}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import jinja2
 
-from compiler.endpoints import urls
-from compiler.providers import ProviderPlan
+from compiler.resolve.endpoints import urls
+from compiler.resolve.providers import ProviderPlan
 from runtime.artifact import FORMAT_VERSION
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -18,10 +18,10 @@ from jsonschema.exceptions import ValidationError
 
 from compiler import codes
 from compiler.diagnostics import Diagnostic, Where, make, pointer
-from compiler.fields import LISTEN_RE, NAME_RE, STATE_RE, STEP_RE
-from compiler.load import Source
-from compiler.nodes import locate
+from compiler.language.fields import LISTEN_RE, NAME_RE, STATE_RE, STEP_RE
 from compiler.schema import schema
+from compiler.source.files import Source
+from compiler.source.nodes import locate
 
 SECTIONS = ("providers", "models", "chains")
 _TYPE_NAMES = {

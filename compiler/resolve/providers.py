@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from compiler import codes
-from compiler.cloud import default_base_url, resolve_cloud
 from compiler.context import Context
-from compiler.endpoints import DEFAULT_AUTH, SERVED, is_loopback, module_name, rate_limit_family
-from compiler.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
-from compiler.model_provider import LimitsDef, ProviderDef, TimeoutsDef
+from compiler.language.provider import LimitsDef, ProviderDef, TimeoutsDef
+from compiler.resolve.cloud import default_base_url, resolve_cloud
+from compiler.resolve.endpoints import DEFAULT_AUTH, SERVED, is_loopback, module_name, rate_limit_family
+from compiler.resolve.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from runtime.artifact import Breaker, Health, Key, Limits, Provider, Simulate, Timeouts
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "cookie", "proxy-authorization"})

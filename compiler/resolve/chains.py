@@ -11,8 +11,8 @@ import msgspec
 
 from compiler import codes
 from compiler.context import Context
-from compiler.model import ChainDef, ModelDef, ModelTargetDef, StepDef
-from compiler.validate import did_you_mean
+from compiler.language.model import ChainDef, ModelDef, ModelTargetDef, StepDef
+from compiler.source.validate import did_you_mean
 from runtime.artifact import Chain, Provider, Queue, Step
 
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.fields import Duration, Name, Strict, Url
+from compiler.language.fields import Duration, Name, Strict, Url
 from runtime.artifact import Api
 
 AuthStyle = Literal["x-api-key", "bearer", "api-key", "none"]

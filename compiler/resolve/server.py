@@ -15,10 +15,10 @@ import ipaddress
 
 from compiler import codes
 from compiler.context import Context
-from compiler.endpoints import is_loopback
-from compiler.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
-from compiler.model import KeysDef, ServerDef
-from compiler.providers import timeouts
+from compiler.language.model import KeysDef, ServerDef
+from compiler.resolve.endpoints import is_loopback
+from compiler.resolve.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
+from compiler.resolve.providers import timeouts
 from runtime.artifact import Connections, LogConfig, Server, Timeouts
 
 MIN_CLIENT_KEY = 16

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from compiler import codes
-from compiler.compose import compose
 from compiler.diagnostics import Diagnostic, Where, make
-from compiler.nodes import YMap
+from compiler.source.compose import compose
+from compiler.source.nodes import YMap
 
 MAX_BYTES = 4 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml")

@@ -15,10 +15,10 @@ from urllib.parse import parse_qsl, urlsplit
 from compiler import codes
 from compiler.context import Context
 from compiler.diagnostics import Diagnostic, Part, make
-from compiler.environment import env_diagnostics
-from compiler.envrefs import Env, expand
-from compiler.merge import DefinitionSet
-from compiler.model_provider import KeyDef, LimitsDef
+from compiler.language.provider import KeyDef, LimitsDef
+from compiler.resolve.environment import env_diagnostics
+from compiler.resolve.envrefs import Env, expand
+from compiler.source.merge import DefinitionSet
 
 _KEY_SHAPED = re.compile(r"(sk-|gsk_|csk-|xai-|AIza)\S+|[A-Za-z0-9][A-Za-z0-9_\-.:+/=]{19,}")
 _CREDENTIAL_PARAM = re.compile(

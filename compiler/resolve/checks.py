@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from compiler import codes
 from compiler.context import Context
-from compiler.globs import is_glob, overlap
-from compiler.model import DefinitionFile, ModelDef
-from compiler.model_provider import ProviderDef
+from compiler.language.model import DefinitionFile, ModelDef
+from compiler.language.provider import ProviderDef
+from compiler.resolve.globs import is_glob, overlap
 from runtime.artifact import Chain
 
 CLAUDE_GLOB = "claude-*"

@@ -18,8 +18,8 @@ from ruamel.yaml.error import YAMLError
 
 from compiler import codes
 from compiler.diagnostics import Diagnostic, Where, make, pointer
-from compiler.nodes import Pos, YMap, YSeq
-from compiler.scalars import TAG, plain_scalar, short
+from compiler.source.nodes import Pos, YMap, YSeq
+from compiler.source.scalars import TAG, plain_scalar, short
 
 MAX_NODES = 500_000
 """Nodes a file may expand to, aliases counted at full size: far above any real definition set."""

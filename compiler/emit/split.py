@@ -18,9 +18,9 @@ import msgspec
 
 from compiler import codes
 from compiler.diagnostics import Diagnostic, Part, pointer
-from compiler.endpoints import urls
 from compiler.pipeline import Compiled
-from compiler.providers import ProviderPlan
+from compiler.resolve.endpoints import urls
+from compiler.resolve.providers import ProviderPlan
 from runtime.artifact import FORMAT_VERSION, Artifact, ModuleOverride, Secrets
 
 ENV_CODES = frozenset(

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import msgspec
 
-from compiler import split
-from compiler.lint import Rename, lint_json, lint_text
+from compiler.emit import split
+from compiler.emit.lint import Rename, lint_json, lint_text
+from compiler.emit.render import render_provider
 from compiler.pipeline import Compiled
-from compiler.render import render_provider
 from runtime.artifact import FORMAT_VERSION, Manifest
 
 SECRETS = "secrets.json"

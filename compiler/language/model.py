@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.fields import LISTEN_RE, STATE_RE, STEP_RE, Duration, Name, StepRef, Strict
-from compiler.model_provider import ProviderDef, TimeoutsDef
+from compiler.language.fields import LISTEN_RE, STATE_RE, STEP_RE, Duration, Name, StepRef, Strict
+from compiler.language.provider import ProviderDef, TimeoutsDef
 from runtime.artifact import Capability, LogFormat, LogLevel, Strategy
 
 

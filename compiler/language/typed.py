@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from compiler import codes
 from compiler.diagnostics import Diagnostic, make
-from compiler.merge import DefinitionSet
-from compiler.model import DefinitionFile
+from compiler.language.model import DefinitionFile
+from compiler.source.merge import DefinitionSet
 
 
 def build(ds: DefinitionSet, data: dict[str, Any]) -> tuple[DefinitionFile | None, list[Diagnostic]]:

@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from compiler import codes
 from compiler.diagnostics import Diagnostic, Part, make
-from compiler.envrefs import Env, Expanded, expand
-from compiler.merge import DefinitionSet
+from compiler.resolve.envrefs import Env, Expanded, expand
+from compiler.source.merge import DefinitionSet
 
 
 def is_secret(parts: list[Part]) -> bool:

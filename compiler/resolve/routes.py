@@ -12,9 +12,9 @@ from collections.abc import Iterable
 
 from compiler import codes
 from compiler.context import Context
-from compiler.globs import is_glob, literal_prefix, overlap, to_regex
-from compiler.model import ChainDef, ServerDef
-from compiler.validate import did_you_mean
+from compiler.language.model import ChainDef, ServerDef
+from compiler.resolve.globs import is_glob, literal_prefix, overlap, to_regex
+from compiler.source.validate import did_you_mean
 from runtime.artifact import GlobRule, Routes
 
 
@@ -79,7 +79,7 @@ def claimed_names(chains: dict[str, ChainDef]) -> set[str]:
 
 def model_routes(exact: dict[str, str], models: Iterable[str]) -> dict[str, str]:
     """Logical model names a client may ask for, each to the chain relay builds for it
-    (`compiler.chains.model_chains`); a chain name or literal pattern of the same text wins."""
+    (`compiler.resolve.chains.model_chains`); a chain name or literal pattern of the same text wins."""
     return {**{name: name for name in models if name not in exact}, **exact}
 
 
