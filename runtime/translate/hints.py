@@ -47,6 +47,9 @@ _BY_HOST: tuple[tuple[str, OpenAIHints], ...] = (
         OpenAIHints(max_tokens_field="max_completion_tokens", strict_tools=True, pdf_files=True),
     ),
     ("cerebras.ai", OpenAIHints(max_tokens_field="max_completion_tokens")),
+    # Azure OpenAI deployments of reasoning models refuse `max_tokens`; every current
+    # api-version takes `max_completion_tokens` for all models.
+    ("openai.azure.com", OpenAIHints(max_tokens_field="max_completion_tokens", strict_tools=True)),
     ("openrouter.ai", OpenAIHints(reasoning="openrouter", pdf_files=True, top_k=True)),
     ("api.groq.com", OpenAIHints(reasoning="groq")),
     ("api.z.ai", OpenAIHints(reasoning="zai", echo_reasoning="tool_turns")),
