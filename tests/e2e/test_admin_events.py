@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -109,13 +109,17 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
 
 
+def _count(events: Events, name: str, at_least: int) -> Callable[[], bool]:
+    return lambda: len(events.of(name)) >= at_least
+
+
 def _subscribers_on_both_workers(relay: Relay, stack: ExitStack) -> list[Events]:
     """Open subscribers until two come from different worker processes (bounded)."""
     by_pid: dict[int, Events] = {}
     for _ in range(30):
         events = Events(relay)
         stack.callback(events.close)
-        wait_until(lambda events=events: bool(events.of("hello")), "hello")
+        wait_until(_count(events, "hello", 1), "hello")
         by_pid.setdefault(events.of("hello")[0]["pid"], events)
         if len(by_pid) == 2:
             return list(by_pid.values())
@@ -140,7 +144,7 @@ def test_with_redis_every_workers_requests_reach_every_subscriber_once(
             statuses = list(pool.map(lambda _: ask(relay.url), range(30)))
         assert statuses == [200] * 30
         for events in subscribers:
-            wait_until(lambda events=events: len(events.of("request")) >= 30, "every request event")
+            wait_until(_count(events, "request", 30), "every request event")
         for events in subscribers:
             ids = [e["id"] for e in events.of("request")]
             assert len(ids) == 30 and len(set(ids)) == 30
