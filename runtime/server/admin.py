@@ -9,6 +9,7 @@ speaks. Routes are two dicts built once, plus the `/admin/chains/{name}` prefix.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import time
@@ -21,7 +22,7 @@ import msgspec
 from runtime.errors import BadRequest, MethodNotAllowed, NotFound, RelayError, Unauthorized
 from runtime.explain import explain
 from runtime.ops.events import frame
-from runtime.ops.state_view import state_view
+from runtime.ops.state_view import assemble, provider_parts
 from runtime.server.access import presented_key
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply, Tail
@@ -82,12 +83,53 @@ def query(scope: Any, allowed: frozenset[str]) -> dict[str, str]:
     return found
 
 
+_YIELD_EVERY = 8
+"""Providers built between yields to the event loop: a few milliseconds at most."""
+_CACHE_OVER_S = 0.005
+_CACHE_FOR_S = 1.0
+
+
+class _StateDoc(msgspec.Struct):
+    body: bytes
+    built: float
+    changes: int
+    snapshot: object
+
+
+_docs: dict[int, _StateDoc] = {}
+"""Per service (one per worker): the last expensive document, reused for up to a second."""
+
+
 async def _state(svc: Service, scope: Any) -> Reply:
+    """Built provider by provider, yielding to the event loop in between, so a large state
+    (thousands of keys) never stalls requests in flight. A document that took more than
+    5 ms to build is reused for up to a second unless a state change or reload happened
+    since (window counts then lag by under a second; statuses never do); small states are
+    always built fresh."""
     query(scope, frozenset())
-    view = state_view(svc.snapshot.artifact, svc.state, svc.facts())
+    snap, now = svc.snapshot, svc.clock()
+    doc = _docs.get(id(svc))
+    if (
+        doc is not None
+        and doc.snapshot is snap
+        and doc.changes == svc.changes
+        and now - doc.built < _CACHE_FOR_S
+    ):
+        return Reply(200, list(_JSON), doc.body)
+    start, changes = time.perf_counter(), svc.changes
+    at = svc.state.now()
+    parts = []
+    for i, part in enumerate(provider_parts(snap.artifact, svc.state, at)):
+        parts.append(part)
+        if i % _YIELD_EVERY == _YIELD_EVERY - 1:
+            await asyncio.sleep(0)
+    view = assemble(snap.artifact, svc.state, svc.facts(), at, parts)
     hub = svc.events
     view["events"] = {"subscribers": len(hub.subscribers), "dropped": hub.dropped, "scope": "worker"}
-    return _json(view)
+    body = _encode(view)
+    if time.perf_counter() - start > _CACHE_OVER_S:
+        _docs[id(svc)] = _StateDoc(body, now, changes, snap)
+    return Reply(200, list(_JSON), body)
 
 
 async def _events(svc: Service, scope: Any) -> Reply:

@@ -98,6 +98,8 @@ class Service:
         self.feed = Feed()
         """Finished requests and state changes, for the operator's sinks (`runtime.ops`)."""
         self.events = events or EventHub()
+        self.changes = 0
+        """State changes and reloads so far: a cached `/admin/state` older than one is stale."""
         self.started_at = time.time()
         self._started = clock()
         self._ending: dict[str, asyncio.TimerHandle] = {}
@@ -147,6 +149,7 @@ class Service:
         )
 
     def _event(self, kind: StateKind, change: Change | None = None, reason: str = "") -> None:
+        self.changes += 1
         until_s = None
         if change is not None and change.until is not None:
             until_s = round(max(0.0, change.until - self.clock()), 3)
@@ -164,6 +167,7 @@ class Service:
     def _changed(self, change: Change) -> None:
         """The routing state's hook: publish the change, and watch a cooldown for its end."""
         if not self.feed.active:
+            self.changes += 1
             return
         self._event(change.kind, change)
         loop, slot = self._loop, change.slot
