@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import signal
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
@@ -158,8 +159,12 @@ async def _events(svc: Service, scope: Any) -> Reply:
 
 
 async def _reload(svc: Service, scope: Any) -> Reply:
+    """This worker reloads now and answers with its outcome; with several workers the main
+    process gets SIGHUP, which it forwards to every worker (this one then finds nothing new)."""
     query(scope, frozenset())
     svc.reload()
+    if svc.facts().workers > 1:
+        os.kill(os.getppid(), signal.SIGHUP)
     last = svc.last_reload or {}
     return _json(
         {

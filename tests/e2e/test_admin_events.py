@@ -195,3 +195,43 @@ def _outward_address() -> str:
     if address.startswith("127."):
         pytest.skip("no non-loopback interface")
     return address
+
+
+def _hashes_by_worker(relay: Relay) -> dict[int, str]:
+    """`/admin/state` on fresh connections until both workers answered (bounded)."""
+    seen: dict[int, str] = {}
+    for _ in range(200):
+        state = httpx.get(relay.url + "/admin/state", headers={"connection": "close"}, timeout=10).json()
+        seen[state["relay"]["pid"]] = state["artifact"]["source_hash"]
+        if len(seen) == 2:
+            return seen
+    pytest.fail(f"only workers {sorted(seen)} answered")
+
+
+def test_admin_reload_reaches_every_worker(
+    fake: FakeUpstream, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """No manifest polling here: only POST /admin/reload can make the workers see the rebuild."""
+    chains = write_defs(
+        tmp_path / "chains", {"relay.yaml": PLAIN.format(url=fake.url, state=redis_server.url)}
+    )
+    assert build(chains, tmp_path / "generated", UPSTREAM_KEYS).returncode == 0
+    env = {**UPSTREAM_KEYS, "RELAY_RELOAD_POLL": "0"}
+    with relay_run(tmp_path / "generated", "--workers", "2", env=env) as relay:
+        before = set(_hashes_by_worker(relay).values())
+        assert len(before) == 1
+        write_defs(
+            tmp_path / "chains",
+            {
+                "relay.yaml": PLAIN.format(url=fake.url, state=redis_server.url).replace(
+                    "first_byte: 2s", "first_byte: 3s"
+                )
+            },
+        )
+        assert build(chains, tmp_path / "generated", UPSTREAM_KEYS).returncode == 0
+        answer = httpx.post(relay.url + "/admin/reload", timeout=10).json()
+        assert answer["outcome"] == "reloaded" and answer["source_hash"] not in before
+        wait_until(
+            lambda: set(_hashes_by_worker(relay).values()) == {answer["source_hash"]},
+            "both workers on the new build",
+        )
