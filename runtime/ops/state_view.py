@@ -44,7 +44,8 @@ class RelayFacts(msgspec.Struct, kw_only=True):
 
 
 def _num(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else round(value, 3)
+    as_int = int(value)
+    return as_int if as_int == value else round(value, 3)
 
 
 def _left(until: float | None, now: float) -> float | None:
@@ -81,10 +82,11 @@ def key_status(state: KeyState, now: float) -> Status:
     """The contract's status of one enabled key, most telling first."""
     if now < state.backoff_until and state.auth_strikes > 0:
         return ("bad_key", state.backoff_reason, state.backoff_until)
-    if now < state.out_until():
+    out = state.out_until()
+    if now < out:
         cooling = now < state.cooldown_until and state.cooldown_until >= state.backoff_until
         reason = state.cooldown_reason if cooling else state.backoff_reason
-        return ("cooling", reason, state.out_until())
+        return ("cooling", reason, out)
     found = _breaker_status(state.breaker, now) or _exhausted(state, now)
     if found is not None:
         return found
@@ -93,22 +95,28 @@ def key_status(state: KeyState, now: float) -> Status:
     return READY
 
 
+_SPAN_NAMES: dict[tuple[str, float], str] = {}
+
+
 def _window_name(kind: str, window: SlidingWindow) -> str:
-    return WINDOW_NAMES.get(
-        (kind, window.span), f"{'requests' if kind == 'r' else 'tokens'}/{window.span:g}s"
-    )
+    key = (kind, window.span)
+    name = WINDOW_NAMES.get(key) or _SPAN_NAMES.get(key)
+    if name is None:
+        name = _SPAN_NAMES[key] = f"{'requests' if kind == 'r' else 'tokens'}/{window.span:g}s"
+    return name
 
 
 def _window(kind: str, window: SlidingWindow, now: float) -> dict[str, Any]:
     used = window.used(now)
-    expiry = window.next_expiry()
+    limit = window.limit
+    left = limit - used
     return {
         "name": _window_name(kind, window),
         "used": _num(used),
-        "limit": window.limit,
-        "remaining": _num(max(0.0, window.limit - used)),
-        "reset_s": _left(expiry, now) if used > 0 else None,
-        "limit_source": "learned" if window.limit < window.configured else "configured",
+        "limit": limit,
+        "remaining": _num(left) if left > 0 else 0,
+        "reset_s": _left(window.next_expiry(), now) if used > 0 else None,
+        "limit_source": "learned" if limit < window.configured else "configured",
     }
 
 
@@ -231,11 +239,22 @@ def _best(statuses: list[Status]) -> Status:
     return min(statuses, key=lambda s: math.inf if s[2] is None else s[2], default=READY)
 
 
-def _chain(chain: Chain, keys: dict[str, list[Status]], depths: dict[str, int], now: float) -> dict[str, Any]:
+StepSummary = tuple[Status, int, int]
+"""A provider's best status, its ready keys, its keys: the same for every step on it."""
+
+
+def _summary(statuses: list[Status]) -> StepSummary:
+    ready = sum(1 for s in statuses if s[0] == "ready")
+    return (READY if ready else _best(statuses)), ready, len(statuses)
+
+
+def _chain(
+    chain: Chain, summaries: dict[str, StepSummary], depths: dict[str, int], now: float
+) -> dict[str, Any]:
     steps = []
+    empty: StepSummary = (READY, 0, 0)
     for index, step in enumerate(chain.steps):
-        statuses = keys.get(step.provider, [])
-        status, reason, until = _best(statuses)
+        (status, reason, until), ready, total = summaries.get(step.provider, empty)
         steps.append(
             {
                 "index": index,
@@ -245,8 +264,8 @@ def _chain(chain: Chain, keys: dict[str, list[Status]], depths: dict[str, int], 
                 "status": status,
                 "reason": reason,
                 "until_s": _left(until, now),
-                "keys_ready": sum(1 for s in statuses if s[0] == "ready"),
-                "keys": len(statuses),
+                "keys_ready": ready,
+                "keys": total,
             }
         )
     queue = chain.queue
@@ -280,7 +299,7 @@ def assemble(
     artifact: Artifact, routing: RoutingState, facts: RelayFacts, now: float, parts: list[ProviderPart]
 ) -> dict[str, Any]:
     """The whole `/admin/state` document (docs/admin-api.md) from its provider parts."""
-    keys = {name: statuses for name, _, statuses in parts}
+    summaries = {name: _summary(statuses) for name, _, statuses in parts}
     depths = routing.queue_depths()
     backend = routing.backend.snapshot()
     return {
@@ -302,7 +321,7 @@ def assemble(
             "backend": backend.get("backend"),
             "degraded": bool(backend.get("degraded", False)),
         },
-        "chains": [_chain(c, keys, depths, now) for _, c in sorted(artifact.chains.items())],
+        "chains": [_chain(c, summaries, depths, now) for _, c in sorted(artifact.chains.items())],
         "providers": [view for _, view, _ in parts],
     }
 
