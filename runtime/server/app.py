@@ -28,7 +28,7 @@ from runtime.errors import (
     status_of,
     stream_error_event,
 )
-from runtime.server import memory
+from runtime.server import admin_usage, memory
 from runtime.server.access import authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
@@ -71,7 +71,12 @@ POST_ROUTES: dict[str, Handler] = {
     "/v1/chat/completions": generate,
     "/v1/messages/count_tokens": count_tokens,
 }
-GET_ROUTES: dict[str, Handler] = {"/health": _health, "/ready": _ready, "/v1/models": list_models}
+GET_ROUTES: dict[str, Handler] = {
+    "/health": _health,
+    "/ready": _ready,
+    "/v1/models": list_models,
+    admin_usage.PATH: admin_usage.usage,
+}
 
 
 def _route(method: str, path: str) -> Handler:

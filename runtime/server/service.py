@@ -20,6 +20,7 @@ from runtime.artifact import Provider
 from runtime.clock import Clock, monotonic
 from runtime.errors import ClientFormat
 from runtime.ops.feed import Feed
+from runtime.ops.usage.sink import UsageSink
 from runtime.routing import ratelimit
 from runtime.routing.backend import make_backend
 from runtime.routing.probes import probe_forever
@@ -81,12 +82,19 @@ class Service:
         self.reloads = 0
         self.feed = Feed()
         """Finished requests and state changes, for the operator's sinks (`runtime.ops`)."""
+        usage = server.usage
+        self.usage = None if usage.store == "off" else UsageSink(usage.store, usage.retention)
+        """The usage store's writer; its store is fixed at start (a reload does not move it)."""
+        if self.usage is not None:
+            self.feed.add(self.usage)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._probes: asyncio.Task[None] | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start the worker's background work on `loop` (it may not be running yet)."""
         self._loop = loop
+        if self.usage is not None:
+            self.usage.start()
         self._start_probes()
         loop.call_soon(self.upstreams.warm, self.snapshot.artifact.providers.values())
 
@@ -126,6 +134,8 @@ class Service:
         self.log.info("artifact reloaded", source_hash=fresh.artifact.source_hash, reloads=self.reloads)
         if fresh.artifact.server.state != self._state_url:
             self.log.warning("server.state changed: restart relay to use the new state backend")
+        if fresh.artifact.server.usage.store != (self.usage.url if self.usage else "off"):
+            self.log.warning("server.usage.store changed: restart relay to use the new usage store")
         self._start_probes()
         self.upstreams.warm(fresh.artifact.providers.values())
         return True
@@ -177,3 +187,5 @@ class Service:
                 await self._probes
         await self.state.close()
         await self.upstreams.aclose()
+        if self.usage is not None:
+            await asyncio.to_thread(self.usage.stop)
