@@ -99,7 +99,7 @@ class Service:
         self.feed = Feed()
         """Finished requests and state changes, for the operator's sinks (`runtime.ops`)."""
         usage = server.usage
-        self.usage = None if usage.store == "off" else UsageSink(usage.store, usage.retention)
+        self.usage = None if usage.store == "off" else UsageSink(usage.store, usage.retention, usage.queue)
         """The usage store's writer; its store is fixed at start (a reload does not move it)."""
         if self.usage is not None:
             self.feed.add(self.usage)
