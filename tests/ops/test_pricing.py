@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from hypothesis import given
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from runtime.artifact import Price, Step
 from runtime.ops.pricing import costs
+from runtime.upstream.stream_watch import FrameWatch
 from runtime.upstream.usage import from_anthropic, from_openai
 
 prices = st.builds(
@@ -113,3 +115,31 @@ def test_usage_splits_cache_reads_from_writes_in_both_formats() -> None:
         30,
         95,
     )
+
+
+def test_a_stream_keeps_message_starts_cache_parts_when_message_delta_omits_them() -> None:
+    """Anthropic streams report the prompt (cache parts included) in `message_start` and the
+    final output count in `message_delta`; pricing needs both."""
+    watch = FrameWatch("anthropic")
+    start = {
+        "type": "message_start",
+        "message": {
+            "usage": {
+                "input_tokens": 5,
+                "output_tokens": 1,
+                "cache_read_input_tokens": 60,
+                "cache_creation_input_tokens": 30,
+            }
+        },
+    }
+    watch.take(b"event: message_start\ndata: " + json.dumps(start).encode() + b"\n\n")
+    delta = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 42}}
+    watch.take(b"event: message_delta\ndata: " + json.dumps(delta).encode() + b"\n\n")
+    assert watch.usage == {
+        "input": 95,
+        "output": 42,
+        "cached": 90,
+        "total": 137,
+        "cache_read": 60,
+        "cache_write": 30,
+    }
