@@ -238,8 +238,11 @@ class Service:
         self.log.info("artifact reloaded", source_hash=fresh.artifact.source_hash, reloads=self.reloads)
         if fresh.artifact.server.state != self._state_url:
             self.log.warning("server.state changed: restart relay to use the new state backend")
-        if fresh.artifact.server.usage.store != (self.usage.url if self.usage else "off"):
+        usage = fresh.artifact.server.usage
+        if usage.store != (self.usage.url if self.usage else "off"):
             self.log.warning("server.usage.store changed: restart relay to use the new usage store")
+        elif self.usage is not None:
+            self.usage.retention = usage.retention  # the writer reads it at its next prune
         self._start_probes()
         self.upstreams.warm(fresh.artifact.providers.values())
         self._reloaded("reloaded")
