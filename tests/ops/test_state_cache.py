@@ -4,6 +4,8 @@ change: a real Service over a real build, the endpoint called as the app calls i
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -34,13 +36,18 @@ def _scope() -> SimpleNamespace:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Service:
+def service(tmp_path: Path) -> Iterator[Service]:
+    """A Service routes the "relay" logger into its own log; put it back afterwards, or later
+    tests' caplog would not see routing's warnings."""
+    logger = logging.getLogger("relay")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
     (tmp_path / "defs").mkdir()
     (tmp_path / "defs" / "relay.yaml").write_text(DEFS)
     result = compile_dir(tmp_path / "defs", {"UP_KEY": "gsk_cache_test_0123456789"}, "build")
     assert result.artifact is not None, result.diagnostics
     write_build(result, tmp_path / "defs", tmp_path / "out")
-    return Service(tmp_path / "out", clock=FakeClock())
+    yield Service(tmp_path / "out", clock=FakeClock())
+    logger.handlers[:], logger.propagate, logger.level = saved
 
 
 def test_an_expensive_document_is_reused_until_a_change_or_a_second(
