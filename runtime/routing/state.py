@@ -485,6 +485,10 @@ class RoutingState:
 
     # -- views ------------------------------------------------------------------------------
 
+    def queue_depths(self) -> dict[str, int]:
+        """Requests waiting per chain in this worker."""
+        return self._queues.depths()
+
     def snapshot(self) -> dict[str, object]:
         """JSON-able state for the status endpoint and logs; times are seconds from now."""
         now = self._clock()

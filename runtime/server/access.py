@@ -15,6 +15,8 @@ from runtime.errors import Unauthorized
 from runtime.server.loader import Snapshot
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
+ADMIN_PATHS = frozenset({"/metrics"})
+"""Guarded by admin keys instead (`runtime.server.admin_access`, checked by the handler)."""
 
 
 def presented_key(headers: Any) -> str | None:
@@ -35,7 +37,7 @@ def authorized(snap: Snapshot, headers: Any) -> bool:
 
 
 def require_key(snap: Snapshot, path: str, headers: Any) -> None:
-    if path not in OPEN_PATHS and not authorized(snap, headers):
+    if path not in OPEN_PATHS and path not in ADMIN_PATHS and not authorized(snap, headers):
         raise Unauthorized(
             "invalid or missing API key: send one of relay's client keys as x-api-key or Bearer"
         )

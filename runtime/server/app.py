@@ -36,6 +36,7 @@ from runtime.server.drain import Drain, hook_worker_signals
 from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_models, retrieve_model
 from runtime.server.incoming import new_request_id
 from runtime.server.loader import ROOT_ENV
+from runtime.server.metrics_route import metrics
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply, relay_error_for
 
@@ -71,7 +72,14 @@ POST_ROUTES: dict[str, Handler] = {
     "/v1/chat/completions": generate,
     "/v1/messages/count_tokens": count_tokens,
 }
-GET_ROUTES: dict[str, Handler] = {"/health": _health, "/ready": _ready, "/v1/models": list_models}
+GET_ROUTES: dict[str, Handler] = {
+    "/health": _health,
+    "/ready": _ready,
+    "/v1/models": list_models,
+    "/metrics": metrics,
+}
+GAUGE_INTERVAL = 1.0
+"""Seconds between a worker's updates of its share of the live gauges (in flight, queues)."""
 
 
 def _route(method: str, path: str) -> Handler:
@@ -106,6 +114,7 @@ class RelayApp:
     def __init__(self) -> None:
         self.service: Service | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._gauges: asyncio.Task[None] | None = None
         self.drain = Drain()
         self.budget = BodyBudget(0, on_idle=memory.trim_after)
 
@@ -113,6 +122,8 @@ class RelayApp:
         memory.pin_mmap_threshold()
         self.service = Service(Path(os.environ.get(ROOT_ENV, "generated")))
         self.service.start(loop)
+        self.service.in_flight = lambda: self.drain.in_flight
+        self._gauges = loop.create_task(self._publish_gauges())
         self.budget.set_limit(self.service.snapshot.artifact.server.max_body_memory)
         loop.add_signal_handler(signal.SIGHUP, self._reload_now)
         interval = float(os.environ.get(POLL_ENV, "0.5") or 0)
@@ -120,9 +131,11 @@ class RelayApp:
             self._watcher = loop.create_task(self._watch(interval))
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for task in (self._watcher, self._gauges):
+            if task is not None:
+                task.cancel()
         if self.service is not None:
+            self.service.metrics.retire()
             loop.run_until_complete(self.service.aclose())
             self.service.log.info("worker stopped", log_lines_dropped=self.service.log.dropped)
             self.service.log.close()
@@ -143,6 +156,12 @@ class RelayApp:
     def _reload_now(self) -> None:
         if self.service is not None:
             self._reload(self.service)
+
+    async def _publish_gauges(self) -> None:
+        while True:
+            await asyncio.sleep(GAUGE_INTERVAL)
+            if self.service is not None:
+                self.service.publish_gauges()
 
     async def _watch(self, interval: float) -> None:
         while True:

@@ -47,10 +47,11 @@ def _skipped(plan: Plan, now: float) -> str:
 
 def _relay_headers(wf: Waterfall, chain: str, plan: Plan, now: float) -> list[tuple[str, str]]:
     overhead = (time.perf_counter() - wf.started) * 1000 - wf.upstream_ms - wf.queued_ms
+    wf.overhead_ms = round(max(overhead, 0.0), 3)
     headers = [
         ("x-relay-chain", chain),
         ("x-relay-attempts", str(len(wf.attempts))),
-        ("x-relay-overhead-ms", f"{max(overhead, 0.0):.2f}"),
+        ("x-relay-overhead-ms", f"{wf.overhead_ms:.2f}"),
     ]
     if wf.queued_ms:
         headers.append(("x-relay-queued-ms", f"{wf.queued_ms:.0f}"))
@@ -92,6 +93,7 @@ def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, tt
         ttfb_ms=ttfb_ms,
         queued_ms=round(wf.queued_ms, 2) if wf.queued_ms else None,
         tokens=wf.usage,
+        overhead_ms=wf.overhead_ms,
     )
     svc.feed.request(record)
     if svc.log.enabled("info"):

@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from runtime.artifact import Provider
 from runtime.clock import Clock, monotonic
 from runtime.errors import ClientFormat
 from runtime.ops.feed import Feed
+from runtime.ops.metrics import RequestMetrics
 from runtime.routing import ratelimit
 from runtime.routing.backend import make_backend
 from runtime.routing.probes import probe_forever
@@ -81,6 +82,10 @@ class Service:
         self.reloads = 0
         self.feed = Feed()
         """Finished requests and state changes, for the operator's sinks (`runtime.ops`)."""
+        self.metrics = RequestMetrics(lambda: self.snapshot.artifact)
+        self.feed.add(self.metrics)
+        self.in_flight: Callable[[], int] = lambda: 0
+        """Requests this worker is serving (the app's drain counter, once it is set)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._probes: asyncio.Task[None] | None = None
 
@@ -103,6 +108,9 @@ class Service:
 
     async def probe(self, provider: Provider) -> bool:
         return await health_check.probe(self.snapshot, self.upstreams, provider)
+
+    def publish_gauges(self) -> None:
+        self.metrics.worker_gauges(self.in_flight(), self.state.queue_depths())
 
     def changed_on_disk(self) -> bool:
         return manifest_stamp(self.root) != self._stamp
