@@ -16,7 +16,7 @@ from runtime.server.loader import Snapshot
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
 ADMIN_PATHS = frozenset({"/metrics"})
-"""Guarded by admin keys instead (`runtime.server.admin_access`, checked by the handler)."""
+"""Guarded by admin keys instead (`runtime.server.admin.check_access`, called by the handler)."""
 
 
 def presented_key(headers: Any) -> str | None:

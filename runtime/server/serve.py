@@ -35,7 +35,7 @@ from runtime.artifact import Server
 from runtime.ops import METRICS_DIR_ENV
 from runtime.routing.backend import StateUrlError, check_state_url
 from runtime.server.listen import ListenError, claim, is_loopback, parse_listen
-from runtime.server.loader import ROOT_ENV, LoadError, load
+from runtime.server.loader import ROOT_ENV, WORKERS_ENV, LoadError, load
 
 FD_RESERVE = 1024
 """Open files a worker keeps for everything but client connections (upstreams, Redis, files)."""
@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     # worker adds up all of them; a fresh directory per run, so no count outlives the run.
     metrics_dir = tempfile.mkdtemp(prefix="relay-metrics-")
     os.environ[METRICS_DIR_ENV] = metrics_dir
+    os.environ[WORKERS_ENV] = str(args.workers)
     from granian.constants import HTTPModes, Interfaces, Loops
     from granian.http import HTTP1Settings
 

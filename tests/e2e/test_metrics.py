@@ -169,3 +169,30 @@ def test_two_workers_count_every_request_exactly_once(
             assert total(got, "relay_requests_total", chain="free") == 60
             assert value(got, "relay_request_latency_seconds_count", chain="free") == 60
     assert not metrics_dir.exists()
+
+
+LIMITED = DIRECT.replace(
+    '    keys: ["${{UP_KEY_O}}"]\n', '    keys: ["${{UP_KEY_O}}"]\n    limits: {{rpm: 5}}\n'
+)
+
+
+def test_state_gauges_show_windows_cooldowns_and_breakers(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
+    assert "limits" in LIMITED
+    fake.script()
+    with start_relay({"relay.yaml": LIMITED.format(url=fake.url)}) as relay:
+        assert _chat(relay).status_code == 200
+        got = scrape(relay)
+        assert total(got, "relay_key_window_used", provider="oai_a", window="rpm") == 1
+        assert total(got, "relay_key_window_limit", provider="oai_a", window="rpm") == 5
+        assert total(got, "relay_key_window_remaining", provider="oai_a", window="rpm") == 4
+        assert total(got, "relay_key_status", provider="oai_a", status="ready") == 1
+        fake.script({"status": 429, "headers": {"retry-after": "30"}, "body": {"error": {"message": "slow"}}})
+        assert _chat(relay).status_code == 200  # oai_b answers
+        got = scrape(relay)
+        assert total(got, "relay_key_status", provider="oai_a", status="cooling") == 1
+        assert 20 < total(got, "relay_key_unavailable_seconds", provider="oai_a") <= 30
+        assert value(got, "relay_breaker_state", provider="oai_a") == 0
+        assert value(got, "relay_redis_degraded") == 0
+        assert value(got, "relay_state_events_total", kind="cooldown_started", provider="oai_a") == 1
