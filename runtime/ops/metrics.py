@@ -147,6 +147,14 @@ class RequestMetrics:
             Counter("relay_state_events", "State changes by kind.", ["kind", "provider"], registry=reg)
         )
         self.reloads = _Cached(Counter("relay_reloads", "Reloads by result.", ["result"], registry=reg))
+        self.webhooks = _Cached(
+            Counter(
+                "relay_webhook_deliveries",
+                "Webhook deliveries by result: sent, failed (gave up after retries), dropped (queue full).",
+                ["result"],
+                registry=reg,
+            )
+        )
         self.in_flight = Gauge(
             "relay_in_flight",
             "Requests being served, all workers.",
@@ -197,6 +205,9 @@ class RequestMetrics:
         result = RELOAD_RESULTS.get(event.kind)
         if result is not None:
             self.reloads(result).inc()
+
+    def webhook_result(self, result: str) -> None:
+        self.webhooks(result).inc()
 
     def worker_gauges(self, in_flight: int, depths: Mapping[str, int]) -> None:
         """This worker's share of the live gauges (published on a timer and at each scrape)."""

@@ -82,3 +82,5 @@ class StateEvent(msgspec.Struct, kw_only=True):
     """Fingerprint, when the change is about one key."""
     until_s: float | None = None
     reason: str = ""
+    chain: str | None = None
+    """For `chain_exhausted`: the chain whose every step failed or was unavailable."""

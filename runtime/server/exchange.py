@@ -25,7 +25,7 @@ from runtime.errors import (
     error_headers,
     status_of,
 )
-from runtime.ops.record import RequestRecord, SkipRecord
+from runtime.ops.record import RequestRecord, SkipRecord, StateEvent
 from runtime.routing.state import Plan
 from runtime.server import bridge, incoming
 from runtime.server.service import Service, with_query
@@ -188,6 +188,11 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
         status = status_of(failed.error, fmt)
         headers = error_headers(failed.error) + _relay_headers(wf, chain.name, failed.plan, svc.clock())
         _finish(svc, wf, chain.name, failed.plan, status, None)
+        if status >= 429:  # not the client's fault: every step failed or was unavailable
+            event = StateEvent(
+                at=time.time(), kind="chain_exhausted", chain=chain.name, reason=failed.error.message
+            )
+            svc.feed.state(event)
         return Reply(status, headers, error_body(failed.error, fmt, rid))
     reply.headers.extend(_relay_headers(wf, chain.name, plan, svc.clock()))
     if reply.rest is None:

@@ -27,6 +27,7 @@ from runtime.ops.feed import Feed
 from runtime.ops.metrics import RequestMetrics
 from runtime.ops.record import StateEvent, StateKind
 from runtime.ops.state_view import RelayFacts
+from runtime.ops.webhooks import Webhooks
 from runtime.routing import ratelimit
 from runtime.routing.backend import make_backend
 from runtime.routing.changes import Change
@@ -100,6 +101,10 @@ class Service:
         """Finished requests and state changes, for the operator's sinks (`runtime.ops`)."""
         self.metrics = RequestMetrics(lambda: self.snapshot.artifact)
         self.feed.add(self.metrics)
+        self.webhooks = Webhooks(
+            lambda: self.snapshot.artifact.server.webhooks, on_result=self.metrics.webhook_result
+        )
+        self.feed.add(self.webhooks)
         self.in_flight: Callable[[], int] = lambda: 0
         """Requests this worker is serving (the app's drain counter, once it is set)."""
         self.events = events or EventHub()
@@ -115,6 +120,7 @@ class Service:
         """Start the worker's background work on `loop` (it may not be running yet)."""
         self._loop = loop
         self._start_probes()
+        self.webhooks.start(loop)
         loop.call_soon(self.upstreams.warm, self.snapshot.artifact.providers.values())
         if self._state_url != "memory":
             from runtime.ops.bus import RedisBus
@@ -292,6 +298,7 @@ class Service:
                 await self._probes
         for timer in self._ending.values():
             timer.cancel()
+        await self.webhooks.aclose()
         self.events.close()
         if self._bus is not None:
             await self._bus.close()

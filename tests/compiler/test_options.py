@@ -116,6 +116,17 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
     },
     ".server.state": (["server", "state"], "redis://127.0.0.1:6379/0"),
     **{
+        f".server.webhooks[].{field}": (
+            ["server", "webhooks"],
+            [{"url": "https://hooks.example.com/relay", "events": ["chain_exhausted"], **extra}],
+        )
+        for field, extra in (
+            ("url", {}),
+            ("events[]", {"events": ["breaker_opened", "key_marked_bad"]}),
+            ("secret", {"secret": "${W_CLIENT}"}),
+        )
+    },
+    **{
         f".server.timeouts.{t}": (["server", "timeouts"], {t: "7s"})
         for t in ("connect", "first_byte", "stream_idle", "total")
     },
