@@ -37,6 +37,7 @@ from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_
 from runtime.server.incoming import new_request_id
 from runtime.server.loader import ROOT_ENV
 from runtime.server.service import Service
+from runtime.server.ui import is_ui, serve_ui
 from runtime.server.waterfall import Reply, relay_error_for
 
 POLL_ENV = "RELAY_RELOAD_POLL"
@@ -78,6 +79,8 @@ def _route(method: str, path: str) -> Handler:
     table = POST_ROUTES if method == "POST" else GET_ROUTES if method == "GET" else None
     if table is not None and path in table:
         return table[path]
+    if method == "GET" and is_ui(path):
+        return serve_ui
     if path.startswith(MODELS_PREFIX) and len(path) > len(MODELS_PREFIX):
         if method == "GET":
             return retrieve_model
