@@ -1,6 +1,6 @@
 """The `relay` command: check, build, explain and run; `status` and `top` read a running relay.
 
-Thin shell over `pipeline`, `emit` and `explain`: parse arguments, read the environment,
+Thin shell over `pipeline`, `emit` and `runtime.explain`: parse arguments, read the environment,
 print, choose the exit code (0 clean or warnings only, 1 errors in the definitions, 2 usage
 or I/O problems). `run` replaces this process with the runtime so the server never imports
 the compiler or its dependencies.
@@ -139,7 +139,7 @@ def explain(
 
     Example: relay explain claude-sonnet-4-6 --dir chains/
     """
-    from compiler.explain import explain as explain_model
+    from runtime.explain import explain as explain_model
 
     result = compile_dir(directory, os.environ, "check")
     if result.artifact is None:

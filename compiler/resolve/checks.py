@@ -65,13 +65,6 @@ def check_claude_tools(ctx: Context, chains: dict[str, Chain]) -> None:
 def check_not_served(ctx: Context, defs: DefinitionFile) -> None:
     """Settings the schema accepts that this runtime does not act on yet: say so (R215),
     so no one relies on a setting that does nothing. (Wire formats: `providers`.)"""
-    if defs.server is not None and defs.server.admin is not None and defs.server.admin.keys:
-        ctx.report(
-            codes.NOT_SERVED,
-            ["server", "admin", "keys"],
-            "server.admin.keys is accepted but not served yet: this relay has no admin API",
-            "nothing answers on /admin/*; keep the keys for when it lands, or remove them",
-        )
     for name, model in sorted(defs.models.items()):
         if model.context is not None:
             ctx.report(

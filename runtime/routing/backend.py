@@ -12,12 +12,16 @@ from __future__ import annotations
 from typing import Protocol
 
 from runtime.clock import Clock, monotonic
+from runtime.routing.changes import Hook, ignore
 from runtime.routing.health import ProviderHealth
 from runtime.routing.keystate import KeyState, Reservation
 from runtime.routing.ratelimit import RateInfo
 
 
 class StateBackend(Protocol):
+    hook: Hook
+    """Told when the backend degrades or recovers (`RoutingState.on_change` sets it)."""
+
     async def reserve(
         self,
         state: KeyState,
@@ -56,6 +60,9 @@ class StateBackend(Protocol):
 
 class MemoryBackend:
     """One process: the local key state is the whole truth."""
+
+    def __init__(self) -> None:
+        self.hook: Hook = ignore
 
     async def reserve(
         self,

@@ -10,7 +10,7 @@ ALPHA = 0.2
 
 
 class ProviderHealth:
-    __slots__ = ("breaker", "error_rate", "last_probe", "ttfb")
+    __slots__ = ("breaker", "error_rate", "last_ok", "last_probe", "latency", "ttfb")
 
     def __init__(self, config: Breaker) -> None:
         self.breaker = CircuitBreaker(config)
@@ -18,11 +18,16 @@ class ProviderHealth:
         self.ttfb: dict[str, float] = {}
         """Model → moving average of seconds to first byte."""
         self.last_probe = -float("inf")
+        self.last_ok: bool | None = None
+        """The last active probe's verdict (None: never probed)."""
+        self.latency: float | None = None
+        """Moving average of seconds from sending to the end of a successful attempt."""
 
     def probed(self, now: float, ok: bool) -> None:
         """An active probe's verdict. A success closes a tripped breaker at once (that is what
         probing is for); a failure counts like a request's, or reopens a tripped breaker."""
         self.last_probe = now
+        self.last_ok = ok
         breaker = self.breaker
         if ok:
             if breaker.tripped and not breaker.probing:
@@ -33,6 +38,10 @@ class ProviderHealth:
 
     def record(self, ok: bool) -> None:
         self.error_rate += ALPHA * ((0.0 if ok else 1.0) - self.error_rate)
+
+    def timed(self, seconds: float) -> None:
+        previous = self.latency
+        self.latency = seconds if previous is None else previous + ALPHA * (seconds - previous)
 
     def measured(self, model: str, seconds: float) -> None:
         previous = self.ttfb.get(model)

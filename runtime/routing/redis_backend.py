@@ -35,6 +35,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
 from runtime.clock import Clock, monotonic
+from runtime.routing.changes import Change, Hook, ignore
 from runtime.routing.health import ProviderHealth
 from runtime.routing.keystate import KeyState, Reservation
 from runtime.routing.ratelimit import RateInfo
@@ -157,6 +158,7 @@ class RedisBackend:
         self.round_trips = 0
         self.reserves = 0
         self.log = logging.getLogger("relay.state")
+        self.hook: Hook = ignore
 
     @classmethod
     def from_url(
@@ -399,6 +401,7 @@ class RedisBackend:
             self.log.warning(
                 "redis state unreachable or failing, routing on local state until it answers: %s", exc
             )
+            self.hook(Change("redis_degraded", reason=type(exc).__name__))
         self._degraded = True
         with contextlib.suppress(RuntimeError):
             if self._reconnect is None or self._reconnect.done():
@@ -415,6 +418,7 @@ class RedisBackend:
                 self._degraded = True
                 continue
             self.log.warning("redis state is back; local changes replayed")
+            self.hook(Change("redis_recovered"))
 
     # -- views ----------------------------------------------------------------------------
 

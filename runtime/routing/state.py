@@ -30,6 +30,7 @@ from runtime.artifact import Artifact, Chain, Key, Provider, Step
 from runtime.clock import Clock, monotonic
 from runtime.routing.affinity import AffinityMap
 from runtime.routing.backend import MemoryBackend, StateBackend
+from runtime.routing.changes import Change, ChangeKind, Hook, ignore
 from runtime.routing.cooldown import HEALTH_KINDS, FailureKind, penalty
 from runtime.routing.health import ProviderHealth
 from runtime.routing.keystate import KeyState, Reservation
@@ -55,6 +56,7 @@ class Lease:
         "key_probe",
         "provider_probe",
         "reservation",
+        "started",
         "state",
         "verdict",
     )
@@ -70,6 +72,7 @@ class Lease:
         self.state = state
         self.health = health
         self.reservation = reservation
+        self.started = 0.0
         self.provider_probe = health.breaker.tripped
         """Whether this attempt is the half-open probe of the provider's (or key's) breaker."""
         self.key_probe = state.breaker.tripped
@@ -104,6 +107,13 @@ class RoutingState:
         self._candidates: dict[
             tuple[int, int], tuple[Step, Provider, tuple[Candidate, ...], tuple[KeyState, ...]]
         ] = {}
+        self._hook: Hook = ignore
+
+    def on_change(self, hook: Hook) -> None:
+        """Call `hook` on every cooldown, breaker and key verdict change, and the backend's
+        degraded/recovered transitions; it must only enqueue (it runs on the request path)."""
+        self._hook = hook
+        self._backend.hook = hook
 
     # -- artifact ---------------------------------------------------------------------------
 
@@ -353,6 +363,7 @@ class RoutingState:
             self._next_key[cand.provider.name] = (keys.index(cand.key) + 1) % len(keys)
         lease = Lease(cand, state, health, reservation)
         lease.affinity = affinity
+        lease.started = now
         return lease
 
     def observe(self, lease: Lease, info: RateInfo) -> None:
@@ -383,13 +394,20 @@ class RoutingState:
         """The upstream answered: a probe's success closes its breaker (shared with every
         process), and its verdict is given. True when the key's breaker closed."""
         provider, key = lease.health.breaker, lease.state.breaker
+        name = lease.state.provider
         if lease.provider_probe and provider.tripped:
             provider.success(probe=True)
-            self._backend.recovered(lease.state.provider, None)
+            self._backend.recovered(name, None)
+            self._hook(Change("breaker_closed", name, reason="probe answered"))
         closed = lease.key_probe and key.tripped
         key.success(lease.key_probe)
         lease.provider_probe = lease.key_probe = False
+        if closed:
+            self._key_change("breaker_closed", lease.state, None, "probe answered")
         return closed
+
+    def _key_change(self, kind: ChangeKind, state: KeyState, until: float | None, reason: str) -> None:
+        self._hook(Change(kind, state.provider, state.slot, state.fingerprint or None, until, reason))
 
     def fail(self, lease: Lease, kind: FailureKind, retry_after: float | None = None) -> str | None:
         """Apply the penalty table (runtime.routing.cooldown); returns a message worth logging loudly
@@ -411,12 +429,17 @@ class RoutingState:
         if cost.seconds is not None:
             state.cool(now + cost.seconds, cost.reason, stated=cost.stated)
             self._backend.cooled(state, now + cost.seconds, cost.reason, cost.stated)
+            self._key_change("cooldown_started", state, now + cost.seconds, cost.reason)
+            if cost.alert:
+                self._key_change("key_marked_bad", state, now + cost.seconds, cost.reason)
         if kind in HEALTH_KINDS:
             provider = lease.health.breaker
             if provider.failure(now, lease.provider_probe):
                 self._backend.tripped(state.provider, None, provider.open_until)
+                self._hook(Change("breaker_opened", state.provider, None, None, provider.open_until, kind))
             if state.breaker.failure(now, lease.key_probe):
                 self._backend.tripped(state.provider, state, state.breaker.open_until)
+                self._key_change("breaker_opened", state, state.breaker.open_until, kind)
             state.invalidate()
             lease.health.record(ok=False)
         else:  # the upstream is up; its answer was about the request or key
@@ -441,6 +464,7 @@ class RoutingState:
         self._queues.notify()
         if lease.healthy:
             lease.health.record(ok=True)
+            lease.health.timed(self._clock() - lease.started)
         if not lease.verdict:
             if lease.provider_probe:
                 lease.health.breaker.abandon()
@@ -474,16 +498,37 @@ class RoutingState:
         health.probed(now, ok)
         if health.breaker.tripped and not was_open:
             self._backend.tripped(provider.name, None, health.breaker.open_until)
+            self._hook(
+                Change("breaker_opened", provider.name, until=health.breaker.open_until, reason="probe")
+            )
         if not ok:
             return
         if was_open and not health.breaker.tripped:
             self._backend.recovered(provider.name, None)
+            self._hook(Change("breaker_closed", provider.name, reason="probe answered"))
         for state in self._keys.values():
             if state.provider == provider.name and state.breaker.cut_short(now):
                 state.forgive()
                 self._backend.recovered(provider.name, state)
 
     # -- views ------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self._clock()
+
+    def key_state(self, slot: str) -> KeyState | None:
+        """The state of one key (by `Key.id`, or a keyless provider's name); read only."""
+        return self._keys.get(slot)
+
+    def health_of(self, provider: str) -> ProviderHealth | None:
+        return self._health.get(provider)
+
+    def queue_depths(self) -> dict[str, int]:
+        return self._queues.depths()
+
+    @property
+    def backend(self) -> StateBackend:
+        return self._backend
 
     def snapshot(self) -> dict[str, object]:
         """JSON-able state for the status endpoint and logs; times are seconds from now."""

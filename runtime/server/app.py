@@ -28,7 +28,8 @@ from runtime.errors import (
     status_of,
     stream_error_event,
 )
-from runtime.server import memory
+from runtime.ops.events import BUFFER, KEEPALIVE, EventHub
+from runtime.server import admin, memory
 from runtime.server.access import authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
@@ -42,6 +43,10 @@ from runtime.server.waterfall import Reply, relay_error_for
 
 POLL_ENV = "RELAY_RELOAD_POLL"
 """Seconds between checks of the manifest for a new build; 0 reloads on SIGHUP only."""
+EVENTS_KEEPALIVE_ENV = "RELAY_EVENTS_KEEPALIVE"
+"""Seconds of silence before `/admin/events` sends a keep-alive comment (tests shorten it)."""
+EVENTS_BUFFER_ENV = "RELAY_EVENTS_BUFFER"
+"""Frames an `/admin/events` subscriber may fall behind by before it is dropped."""
 
 Handler = Callable[[Service, Any, Any, bytes, ClientFormat, str], Awaitable[Reply]]
 _JSON = [("content-type", "application/json")]
@@ -90,12 +95,16 @@ def _route(method: str, path: str) -> Handler:
     raise NotFound(f"no route {method} {path}; relay serves /v1/messages, /v1/chat/completions, /v1/models")
 
 
-def _head_status(svc: Service, path: str, headers: Any) -> int:
+def _head_status(svc: Service, scope: Any, path: str, headers: Any) -> int:
     """`HEAD /` is 200 for anyone (Claude Code's probe); any other path answers what GET
     would, without a body."""
     if path == "/":
         return 200
     try:
+        if path.startswith(admin.PREFIX):
+            admin.check_access(svc, scope)
+            admin.route("GET", path)
+            return 200
         require_key(svc.snapshot, path, headers)
         _route("GET", path)
     except RelayError as exc:
@@ -114,7 +123,12 @@ class RelayApp:
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         memory.pin_mmap_threshold()
-        self.service = Service(Path(os.environ.get(ROOT_ENV, "generated")))
+        events = EventHub(
+            buffer=int(os.environ.get(EVENTS_BUFFER_ENV) or BUFFER),
+            keepalive=float(os.environ.get(EVENTS_KEEPALIVE_ENV) or KEEPALIVE),
+        )
+        self.service = Service(Path(os.environ.get(ROOT_ENV, "generated")), events=events)
+        self.service.on_swap = lambda snap: self.budget.set_limit(snap.artifact.server.max_body_memory)
         self.service.start(loop)
         self.budget.set_limit(self.service.snapshot.artifact.server.max_body_memory)
         loop.add_signal_handler(signal.SIGHUP, self._reload_now)
@@ -137,22 +151,19 @@ class RelayApp:
             return
         seconds = svc.snapshot.artifact.server.drain
         svc.log.info("shutting down: draining requests", in_flight=self.drain.in_flight, drain_s=seconds)
+        svc.events.close()  # admin event streams end now rather than at the drain deadline
         self.drain.begin(seconds)
-
-    def _reload(self, svc: Service) -> None:
-        if svc.reload():
-            self.budget.set_limit(svc.snapshot.artifact.server.max_body_memory)
 
     def _reload_now(self) -> None:
         if self.service is not None:
-            self._reload(self.service)
+            self.service.reload()
 
     async def _watch(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
             svc = self.service
             if svc is not None and svc.changed_on_disk():
-                self._reload(svc)
+                svc.reload()
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
@@ -161,7 +172,7 @@ class RelayApp:
         assert svc is not None, "__rsgi_init__ runs before any request"
         method, path = scope.method, scope.path
         if method == "HEAD":
-            proto.response_empty(_head_status(svc, path, scope.headers), [])
+            proto.response_empty(_head_status(svc, scope, path, scope.headers), [])
             return
         fmt = _client_format(path, scope.headers)
         rid = new_request_id()
@@ -190,6 +201,8 @@ class RelayApp:
         method, path, headers = scope.method, scope.path, scope.headers
         try:
             async with self.drain.scope():
+                if path.startswith(admin.PREFIX):  # admin keys, not client keys (runtime.server.admin)
+                    return await admin.answer(svc, scope)
                 require_key(svc.snapshot, path, headers)
                 handler = _route(method, path)
                 server = svc.snapshot.artifact.server

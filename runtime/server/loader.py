@@ -37,6 +37,8 @@ T = TypeVar("T")
 
 ROOT_ENV = "RELAY_GENERATED_DIR"
 """How `relay run` tells each worker which build folder to serve."""
+WORKERS_ENV = "RELAY_WORKERS"
+"""How `relay run` tells each worker how many workers serve (for `/admin/state`)."""
 
 
 class LoadError(Exception):
@@ -53,6 +55,7 @@ class Snapshot:
     manifest_hash: str
     router: Router
     client_keys: tuple[bytes, ...] = field(default=())
+    admin_keys: tuple[bytes, ...] = field(default=())
     redactor: Redactor = field(default_factory=lambda: Redactor(()))
     """Removes this build's secrets from upstream text before it reaches a client or the log."""
 
@@ -60,12 +63,19 @@ class Snapshot:
         return self.secrets.keys.get(key_id)
 
     def client_key_ok(self, presented: str) -> bool:
-        """Constant time in the presented value and in which configured key matches."""
-        candidate = presented.encode()
-        ok = False
-        for known in self.client_keys:
-            ok |= hmac.compare_digest(candidate, known)
-        return ok
+        return _any_equal(presented, self.client_keys)
+
+    def admin_key_ok(self, presented: str) -> bool:
+        return _any_equal(presented, self.admin_keys)
+
+
+def _any_equal(presented: str, known: tuple[bytes, ...]) -> bool:
+    """Constant time in the presented value and in which configured key matches."""
+    candidate = presented.encode()
+    ok = False
+    for key in known:
+        ok |= hmac.compare_digest(candidate, key)
+    return ok
 
 
 def _sha256(data: bytes) -> str:
@@ -209,5 +219,6 @@ def load(root: Path) -> Snapshot:
         manifest_hash=tag,
         router=Router(artifact),
         client_keys=tuple(k.encode() for k in secrets.client_keys),
+        admin_keys=tuple(k.encode() for k in secrets.admin_keys),
         redactor=Redactor(known),
     )

@@ -32,7 +32,7 @@ from typing import Any
 from runtime.artifact import Server
 from runtime.routing.backend import StateUrlError, check_state_url
 from runtime.server.listen import ListenError, claim, is_loopback, parse_listen
-from runtime.server.loader import ROOT_ENV, LoadError, load
+from runtime.server.loader import ROOT_ENV, WORKERS_ENV, LoadError, load
 
 FD_RESERVE = 1024
 """Open files a worker keeps for everything but client connections (upstreams, Redis, files)."""
@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"relay run: {exc}", file=sys.stderr)
         return 2
     os.environ[ROOT_ENV] = str(root)
+    os.environ[WORKERS_ENV] = str(args.workers)
     from granian.constants import HTTPModes, Interfaces, Loops
     from granian.http import HTTP1Settings
 

@@ -13,23 +13,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+import os
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runtime.artifact import Provider
 from runtime.clock import Clock, monotonic
 from runtime.errors import ClientFormat
+from runtime.ops.events import EventHub, Subscriber
 from runtime.ops.feed import Feed
+from runtime.ops.record import StateEvent, StateKind
+from runtime.ops.state_view import RelayFacts
 from runtime.routing import ratelimit
 from runtime.routing.backend import make_backend
+from runtime.routing.changes import Change
 from runtime.routing.probes import probe_forever
 from runtime.routing.ratelimit import RateInfo
 from runtime.routing.state import Candidate, RoutingState
 from runtime.server import health_check
 from runtime.server.incoming import Incoming
-from runtime.server.loader import LoadError, Snapshot, load, manifest_stamp
+from runtime.server.loader import WORKERS_ENV, LoadError, Snapshot, load, manifest_stamp
 from runtime.server.log import Log
 from runtime.upstream.client import UpstreamRegistry, UpstreamResponse
+
+if TYPE_CHECKING:
+    from runtime.ops.bus import RedisBus
 
 _LEVEL_NAMES = ((logging.ERROR, "error"), (logging.WARNING, "warning"), (logging.INFO, "info"))
 
@@ -66,7 +76,9 @@ def with_query(url: str, query: str) -> str:
 class Service:
     max_response_bytes = 64 * 1024 * 1024
 
-    def __init__(self, root: Path, clock: Clock = monotonic, log: Log | None = None) -> None:
+    def __init__(
+        self, root: Path, clock: Clock = monotonic, log: Log | None = None, events: EventHub | None = None
+    ) -> None:
         self.root = root
         self.clock = clock
         self.snapshot: Snapshot = load(root)
@@ -75,12 +87,22 @@ class Service:
         server = self.snapshot.artifact.server
         self.state = RoutingState(clock, backend=make_backend(server.state, clock=clock))
         self.state.sync(self.snapshot.artifact)
+        self.state.on_change(self._changed)
         self._state_url = server.state
         self.upstreams = UpstreamRegistry()
         self._stamp = manifest_stamp(root)
         self.reloads = 0
+        self.last_reload: dict[str, object] | None = None
+        self.on_swap: Callable[[Snapshot], None] | None = None
+        """Called after a reload swapped in a new snapshot (the app resizes its body budget)."""
         self.feed = Feed()
         """Finished requests and state changes, for the operator's sinks (`runtime.ops`)."""
+        self.events = events or EventHub()
+        self.started_at = time.time()
+        self._started = clock()
+        self._ending: dict[str, asyncio.TimerHandle] = {}
+        """Per key slot: the timer that reports its cooldown's end."""
+        self._bus: RedisBus | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._probes: asyncio.Task[None] | None = None
 
@@ -89,6 +111,80 @@ class Service:
         self._loop = loop
         self._start_probes()
         loop.call_soon(self.upstreams.warm, self.snapshot.artifact.providers.values())
+        if self._state_url != "memory":
+            from runtime.ops.bus import RedisBus
+
+            self._bus = RedisBus.from_url(self._state_url, self.events.deliver)
+            self.events.publish = self._bus.publish
+            self.feed.add(self.events)
+            self._bus.start(loop)
+
+    # -- operator's view ----------------------------------------------------------------------
+
+    def subscribe(self) -> Subscriber:
+        """A new admin event subscriber; the hub joins the feed while anyone listens."""
+        if self.events not in self.feed.sinks:
+            self.feed.add(self.events)
+        return self.events.subscribe()
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.events.unsubscribe(sub)
+        if not self.events.listening:
+            self.feed.remove(self.events)
+
+    def facts(self) -> RelayFacts:
+        stamp = self._stamp
+        return RelayFacts(
+            version=self.snapshot.artifact.relay_version,
+            started_at=self.started_at,
+            uptime_s=self.clock() - self._started,
+            pid=os.getpid(),
+            workers=int(os.environ.get(WORKERS_ENV, "1") or 1),
+            manifest_hash=self.snapshot.manifest_hash,
+            built_at=None if stamp is None else stamp[2] / 1e9,
+            reloads=self.reloads,
+            last_reload=self.last_reload,
+        )
+
+    def _event(self, kind: StateKind, change: Change | None = None, reason: str = "") -> None:
+        until_s = None
+        if change is not None and change.until is not None:
+            until_s = round(max(0.0, change.until - self.clock()), 3)
+        self.feed.state(
+            StateEvent(
+                at=time.time(),
+                kind=kind,
+                provider=None if change is None else change.provider,
+                key=None if change is None else change.fingerprint,
+                until_s=until_s,
+                reason=reason if change is None else change.reason,
+            )
+        )
+
+    def _changed(self, change: Change) -> None:
+        """The routing state's hook: publish the change, and watch a cooldown for its end."""
+        if not self.feed.active:
+            return
+        self._event(change.kind, change)
+        loop, slot = self._loop, change.slot
+        if change.kind != "cooldown_started" or loop is None or slot is None or slot in self._ending:
+            return
+        self._ending[slot] = loop.call_later(self._left(slot), self._cooled, change)
+
+    def _left(self, slot: str) -> float:
+        state = self.state.key_state(slot)
+        return 0.0 if state is None else max(0.0, state.out_until() - self.clock())
+
+    def _cooled(self, change: Change) -> None:
+        slot = change.slot
+        assert slot is not None and self._loop is not None
+        left = self._left(slot)
+        if left > 0:  # extended meanwhile
+            self._ending[slot] = self._loop.call_later(left, self._cooled, change)
+            return
+        del self._ending[slot]
+        if self.feed.active:
+            self._event("cooldown_ended", change._replace(until=None, reason=""))
 
     def _start_probes(self) -> None:
         """Active probes run once any provider has `health.interval`; the loop reads the
@@ -107,17 +203,25 @@ class Service:
     def changed_on_disk(self) -> bool:
         return manifest_stamp(self.root) != self._stamp
 
+    def _reloaded(self, outcome: str, detail: str = "") -> None:
+        self.last_reload = {"at": time.time(), "outcome": outcome, "detail": detail}
+        if outcome != "unchanged":
+            self._event("reload_done" if outcome == "reloaded" else "reload_refused", reason=detail)
+
     def reload(self) -> bool:
-        """Swap to the folder's current artifact; a broken one is refused and logged."""
+        """Swap to the folder's current artifact; a broken one is refused and logged.
+        `last_reload` says what happened (reloaded, unchanged or refused)."""
         stamp = manifest_stamp(self.root)
         try:
             fresh = load(self.root)
         except LoadError as exc:
             self._stamp = stamp
             self.log.error("reload refused, still serving the previous artifact", reason=str(exc))
+            self._reloaded("refused", str(exc))
             return False
         self._stamp = stamp
         if fresh.manifest_hash == self.snapshot.manifest_hash:
+            self._reloaded("unchanged")
             return False
         self.state.sync(fresh.artifact)
         self.snapshot = fresh
@@ -128,6 +232,9 @@ class Service:
             self.log.warning("server.state changed: restart relay to use the new state backend")
         self._start_probes()
         self.upstreams.warm(fresh.artifact.providers.values())
+        self._reloaded("reloaded")
+        if self.on_swap is not None:
+            self.on_swap(fresh)
         return True
 
     def request_headers(
@@ -175,5 +282,10 @@ class Service:
             self._probes.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._probes
+        for timer in self._ending.values():
+            timer.cancel()
+        self.events.close()
+        if self._bus is not None:
+            await self._bus.close()
         await self.state.close()
         await self.upstreams.aclose()

@@ -127,15 +127,11 @@ PROVENANCE = {("Artifact", "source_hash")}
 PENDING: set[tuple[str, str]] = set()
 """Fields the runtime will read once work in progress lands; they only have to reach the artifact."""
 INFORMATIONAL = {
-    ("Artifact", "relay_version"): "provenance for people reading routing.json",
     ("Artifact", "sources"): "provenance for people reading routing.json",
-    ("GlobRule", "pattern"): "the glob as written, beside the regex the router runs",
     ("ModelInfo", "context"): "R215: accepted, not used yet",
     ("Step", "context"): "R215: accepted, not used yet",
-    ("Step", "alias"): "which models: entry a step came from, for review",
     ("Provider", "rate_limit_family"): "for review; the generated module imports the parser",
     ("Server", "client_key_fingerprints"): "for review; the runtime compares the keys themselves",
-    ("Server", "admin_key_fingerprints"): "R215: the admin API is not served yet",
     ("Cloud", "api_version"): "for review; compiled into the provider module's URLs",
     ("Cloud", "project"): "for review; compiled into the provider module's URLs",
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.explain import explain, route
+from runtime.explain import explain, route
 from tests.compiler.conftest import CompileSet
 
 DEFS = """version: 1

@@ -1,7 +1,10 @@
-"""`relay explain MODEL`: how a requested model name resolves, step by step, and why.
+"""`relay explain MODEL` and `GET /admin/explain`: how a requested model name resolves,
+step by step, and why.
 
 Asks the runtime's own router (`runtime.routes`, pure) over the compiled `Routes`, so the
-answer is what the built artifact will do, not a second reading of the rules.
+answer is what the built artifact will do, not a second reading of the rules. Lives in the
+runtime so a running relay answers from the artifact it serves; the compiler's CLI calls it
+on the artifact it just compiled.
 """
 
 from __future__ import annotations

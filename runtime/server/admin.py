@@ -1,0 +1,178 @@
+"""The management API under `/admin/` (docs/admin-api.md, contract v1).
+
+`app.py` hands every `/admin/` path here before client auth, so client keys never open
+admin routes and admin keys never count as client keys. Access: with `server.admin.keys`
+a request needs one of them (constant-time compare); without, only loopback peers are
+answered. Errors are JSON `{"error": {"type", "message", "param"?}}` whatever the caller
+speaks. Routes are two dicts built once, plus the `/admin/chains/{name}` prefix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+import msgspec
+
+from runtime.errors import BadRequest, MethodNotAllowed, NotFound, RelayError, Unauthorized
+from runtime.explain import explain
+from runtime.ops.events import frame
+from runtime.ops.state_view import state_view
+from runtime.server.access import presented_key
+from runtime.server.service import Service
+from runtime.server.waterfall import Reply, Tail
+
+PREFIX = "/admin/"
+CHAINS_PREFIX = "/admin/chains/"
+
+AdminHandler = Callable[[Service, Any], Awaitable[Reply]]
+
+_encode = msgspec.json.Encoder().encode
+_JSON = [("content-type", "application/json")]
+_SSE = [("content-type", "text/event-stream"), ("cache-control", "no-cache"), ("x-accel-buffering", "no")]
+
+
+def _json(data: Any, status: int = 200) -> Reply:
+    return Reply(status, list(_JSON), _encode(data))
+
+
+def error_reply(exc: RelayError) -> Reply:
+    """The contract's error shape: the Anthropic-style type names, an OpenAI-style `param`."""
+    error: dict[str, str] = {"type": exc.row.anthropic_type, "message": exc.message}
+    if exc.param is not None:
+        error["param"] = exc.param
+    return _json({"error": error}, exc.row.anthropic_status)
+
+
+def _loopback(client: str) -> bool:
+    """`scope.client` is `host:port` (IPv6 hosts possibly in brackets)."""
+    host = client.rsplit(":", 1)[0].strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_access(svc: Service, scope: Any) -> None:
+    snap = svc.snapshot
+    if not snap.artifact.server.admin_key_fingerprints:  # fail closed: keys named, none loaded
+        if not _loopback(str(scope.client)):
+            raise Unauthorized("the admin API answers only on loopback unless server.admin.keys is set")
+        return
+    presented = presented_key(scope.headers)
+    if presented is None or not snap.admin_key_ok(presented):
+        raise Unauthorized(
+            "invalid or missing admin key: send one of server.admin.keys as x-api-key or Bearer"
+        )
+
+
+def query(scope: Any, allowed: frozenset[str]) -> dict[str, str]:
+    """The query's parameters, one value each; an unknown or repeated one is a 400 naming it."""
+    found: dict[str, str] = {}
+    for name, values in parse_qs(scope.query_string, keep_blank_values=True).items():
+        if name not in allowed:
+            raise BadRequest(f"unknown query parameter {name!r}", param=name)
+        if len(values) != 1:
+            raise BadRequest(f"query parameter {name!r} given more than once", param=name)
+        found[name] = values[0]
+    return found
+
+
+async def _state(svc: Service, scope: Any) -> Reply:
+    query(scope, frozenset())
+    return _json(state_view(svc.snapshot.artifact, svc.state, svc.facts()))
+
+
+async def _events(svc: Service, scope: Any) -> Reply:
+    query(scope, frozenset())
+    artifact = svc.snapshot.artifact
+    hello = frame(
+        "hello",
+        {"at": svc.started_at, "version": artifact.relay_version, "source_hash": artifact.source_hash},
+    )
+    sub = svc.subscribe()
+    keepalive = svc.events.keepalive
+
+    async def frames() -> AsyncGenerator[bytes, None]:
+        while True:
+            data = await sub.next(keepalive)
+            if data is None:
+                return
+            yield data
+
+    return Reply(200, list(_SSE), hello, Tail(frames(), lambda: svc.unsubscribe(sub)))
+
+
+async def _reload(svc: Service, scope: Any) -> Reply:
+    query(scope, frozenset())
+    svc.reload()
+    last = svc.last_reload or {}
+    return _json(
+        {
+            "outcome": last.get("outcome", "unchanged"),
+            "source_hash": svc.snapshot.artifact.source_hash,
+            "reloads": svc.reloads,
+            "detail": last.get("detail", ""),
+        }
+    )
+
+
+async def _explain(svc: Service, scope: Any) -> Reply:
+    model = query(scope, frozenset({"model"})).get("model", "")
+    if not model:
+        raise BadRequest("say which model to explain: ?model=NAME", param="model")
+    artifact = svc.snapshot.artifact
+    found = svc.snapshot.router.match(model)
+    text, ok = explain(artifact, model)
+    return _json(
+        {
+            "model": model,
+            "resolves": ok,
+            "chain": None if found is None or found.kind == "direct" else found.chain.name,
+            "kind": None if found is None else found.kind,
+            "text": text,
+        }
+    )
+
+
+async def _chain(svc: Service, scope: Any, name: str) -> Reply:
+    query(scope, frozenset())
+    artifact = svc.snapshot.artifact
+    chain = artifact.chains.get(name)
+    if chain is None:
+        raise NotFound(f"no chain {name!r}; chains: {', '.join(sorted(artifact.chains))}")
+    return _json(msgspec.to_builtins(chain))
+
+
+GET_ROUTES: dict[str, AdminHandler] = {
+    "/admin/state": _state,
+    "/admin/events": _events,
+    "/admin/explain": _explain,
+}
+"""Read-only routes. `/admin/usage` (the usage store) registers here as well."""
+POST_ROUTES: dict[str, AdminHandler] = {"/admin/reload": _reload}
+
+
+def route(method: str, path: str) -> AdminHandler:
+    table = GET_ROUTES if method == "GET" else POST_ROUTES if method == "POST" else None
+    if table is not None and path in table:
+        return table[path]
+    if path.startswith(CHAINS_PREFIX) and len(path) > len(CHAINS_PREFIX):
+        if method != "GET":
+            raise MethodNotAllowed(f"{method} is not allowed on {path}")
+        name = path[len(CHAINS_PREFIX) :]
+        return lambda svc, scope: _chain(svc, scope, name)
+    if path in GET_ROUTES or path in POST_ROUTES:
+        raise MethodNotAllowed(f"{method} is not allowed on {path}")
+    raise NotFound(f"no admin route {method} {path}; see docs/admin-api.md")
+
+
+async def answer(svc: Service, scope: Any) -> Reply:
+    """Access, then route, then handler; every refusal in the contract's JSON."""
+    try:
+        check_access(svc, scope)
+        return await route(scope.method, scope.path)(svc, scope)
+    except RelayError as exc:
+        return error_reply(exc)
