@@ -11,7 +11,7 @@
   const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const ui = { state: null, readAt: 0, feed: [], seen: 0, errors: 0, paused: false, held: 0, selected: null,
-    page: "live", keyWaiters: [], refreshTimer: null, feedDirty: false, lastError: "" };
+    page: "live", keyWaiters: [], keyTried: Boolean(sessionStorage.getItem(KEY)), refreshTimer: null, feedDirty: false, lastError: "" };
   window.relayDashboard = ui; // for the benchmark and tests: the page's own numbers
 
   // ---- words (the same as console/describe.py) ---------------------------------------
@@ -85,10 +85,9 @@
     return new Promise((resolve) => ui.keyWaiters.push(resolve));
   }
   function refused() {
-    const had = sessionStorage.getItem(KEY);
     sessionStorage.removeItem(KEY);
     setConn("bad", "admin key needed");
-    return askKey(had ? "That admin key was refused (401). Enter one of server.admin.keys." : "This relay asks for an admin key (one of server.admin.keys).");
+    return askKey(ui.keyTried ? "That admin key was refused (401). Enter one of server.admin.keys." : "This relay asks for an admin key (one of server.admin.keys).");
   }
   async function api(path, opts = {}) {
     let resp;
@@ -172,10 +171,10 @@
     }
     const h = p.health || {};
     const health = typeof h.latency_ms === "number" ? `latency ${Math.round(h.latency_ms)} ms · ttfb ${Math.round(h.ttfb_ms || 0)} ms · errors ${Math.round(100 * (h.error_rate || 0))}%` : "";
-    const keys = (p.keys || []).map((k) => `<div class="key"><div class="keyname">${esc(k.name)} <span class="muted">${esc(k.fingerprint)}</span></div>
+    const keys = (p.keys || []).map((k) => `<div class="key"><div class="keyname">${esc(k.name || k.id || "key")} <span class="muted">${esc(k.fingerprint)}</span></div>
         <div>${statusHtml(k)} ${breakerHtml(k.breaker)}</div>
         <div class="wins">${(k.windows || []).map(windowHtml).join("")}</div></div>`).join("");
-    return `<article class="provider"><header><h3>${esc(p.name)}</h3><span class="muted">${esc(p.api)} · ${health}</span> ${breakerHtml(p.breaker)}</header>${keys}</article>`;
+    return `<article class="provider"><header><h3>${esc(p.name)}</h3><span class="muted">${[esc(p.api), health].filter(Boolean).join(" · ")}</span> ${breakerHtml(p.breaker)}</header>${keys}</article>`;
   }
 
   // ---- events --------------------------------------------------------------------------
@@ -354,6 +353,14 @@
     try { out.textContent = JSON.stringify(await api(`/admin/chains/${encodeURIComponent(name)}`), null, 2); }
     catch (e) { out.textContent = e.status === 404 ? `/admin/chains/${name} is not served by this relay (404).` : `could not read the chain: ${e.message}`; }
   }
+  async function reloadNow() {
+    $("#reload-out").textContent = "reloading…";
+    try {
+      const r = await api("/admin/reload", { method: "POST" });
+      $("#reload-out").textContent = `${r.outcome}${r.detail ? ": " + r.detail : ""}`;
+      loadState();
+    } catch (e) { $("#reload-out").textContent = `reload failed: ${e.message}`; }
+  }
   async function explain(ev) {
     ev.preventDefault();
     const model = $("#explain-model").value.trim();
@@ -456,6 +463,7 @@
       const key = $("#key-input").value.trim();
       if (!key) return;
       sessionStorage.setItem(KEY, key);
+      ui.keyTried = true;
       $("#key-input").value = "";
       $("#key-overlay").hidden = true;
       $("#forget-key").hidden = false;
@@ -475,6 +483,7 @@
     $("#feed tbody").addEventListener("click", (ev) => { const tr = ev.target.closest("tr[data-id]"); if (tr) showRequest(tr.dataset.id); });
     $("#chains-list").addEventListener("click", (ev) => { const tr = ev.target.closest("tr[data-chain]"); if (tr) showChain(tr.dataset.chain); });
     $("#explain-form").addEventListener("submit", explain);
+    $("#reload").addEventListener("click", reloadNow);
     $("#usage-refresh").addEventListener("click", loadUsage);
     $("#usage-since").addEventListener("change", loadUsage);
     $("#usage-by").addEventListener("change", loadUsage);
