@@ -80,6 +80,7 @@ class RelayTop(App[None]):
         self.paused = False
         self.feed: deque[dict[str, Any]] = deque(maxlen=FEED_ROWS)
         self.held = 0
+        self.last_reload = ""
         self._feed_dirty = False
 
     def compose(self) -> ComposeResult:
@@ -219,9 +220,11 @@ class RelayTop(App[None]):
     async def action_reload(self) -> None:
         try:
             outcome = await self.client.reload()
-            self.notify(f"reload: {outcome.get('outcome')} {outcome.get('detail') or ''}".strip())
+            self.last_reload = f"reload: {outcome.get('outcome')} {outcome.get('detail') or ''}".strip()
+            self.notify(self.last_reload)
         except AdminError as exc:
-            self.notify(f"reload failed: {exc}", severity="error")
+            self.last_reload = f"reload failed: {exc}"
+            self.notify(self.last_reload, severity="error")
         await self.fetch_state()
 
 
