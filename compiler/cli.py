@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
+from compiler import usage_cli
 from compiler.diagnostics import exit_code
 from compiler.emit.report import as_github, as_json, as_text
 from compiler.pipeline import Compiled, compile_dir
@@ -222,6 +224,28 @@ def top(url: UrlOpt = None, admin_key: AdminKeyOpt = None) -> None:
     from console.top import run as run_top
 
     raise typer.Exit(run_top(url, admin_key))
+
+
+@app.command()
+def usage(
+    since: Annotated[str, typer.Option(help="How far back: 24h, 7d, 30m, or Unix seconds.")] = "24h",
+    by: Annotated[str, typer.Option(help="provider, chain, model, key, hour or day.")] = "provider",
+    url: Annotated[str, typer.Option(help="The running relay.")] = usage_cli.DEFAULT_URL,
+    admin_key: Annotated[
+        str | None,
+        typer.Option(envvar=usage_cli.KEY_ENV, show_envvar=True, help="A key from server.admin.keys."),
+    ] = None,
+) -> None:
+    """What a running relay served, cost and saved: requests, tokens, cost, reference cost.
+
+    Example: relay usage --since 7d --by chain
+    """
+    try:
+        data = usage_cli.fetch(url, admin_key, since, by)
+    except usage_cli.UsageError as exc:
+        typer.echo(f"relay usage: {exc}", err=True)
+        raise typer.Exit(1) from None
+    usage_cli.show(data, Console(no_color=not use_colour()))
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from compiler.language.model import KeysDef, ServerDef
 from compiler.resolve.endpoints import is_loopback
 from compiler.resolve.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from compiler.resolve.providers import timeouts
-from runtime.artifact import Connections, LogConfig, Server, Timeouts
+from runtime.artifact import Connections, LogConfig, Server, Timeouts, UsageStore
 
 MIN_CLIENT_KEY = 16
 """Characters a client key needs at least: guessing it must cost more than the keys it guards."""
@@ -116,6 +116,9 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
     clients = server_keys(ctx, "auth", server.auth)
     admins = server_keys(ctx, "admin", server.admin)
     check_url_secret(ctx, ["server", "state"], str(ctx.ds.data["server"].get("state") or ""))
+    usage = ctx.ds.data["server"].get("usage")
+    if isinstance(usage, dict):
+        check_url_secret(ctx, ["server", "usage", "store"], str(usage.get("store") or ""))
     listen = server.listen
     if ("server", "listen") not in ctx.unresolved:
         listen = check_listen(ctx, server.listen, clients)
@@ -135,5 +138,6 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
         max_body_memory=server.max_body_memory,
         connections=Connections(**server.connections.model_dump()) if server.connections else Connections(),
         drain=server.drain,
+        usage=UsageStore(**server.usage.model_dump()) if server.usage else UsageStore(),
     )
     return resolved, client_values, admin_values
