@@ -68,6 +68,7 @@ MODULE_CLASH = Code("R221", "error", "two providers map to the same generated mo
 NO_DEFINITIONS = Code("R222", "error", "definition set has no providers or no chains")
 BAD_LISTEN = Code("R223", "error", "malformed listen address, or a host name instead of an address")
 WEAK_CLIENT_KEY = Code("R224", "error", "client or admin key empty, with whitespace, or too short")
+UNKNOWN_REFERENCE = Code("R225", "error", "reference price names no chain and no model")
 
 CLOUD_MISSING = Code("R240", "error", "cloud provider setting missing (region, project)")
 CLOUD_BAD_SETTING = Code("R241", "error", "malformed cloud provider setting")

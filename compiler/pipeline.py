@@ -29,6 +29,7 @@ from compiler.resolve.checks import check_claude_tools, check_not_served, check_
 from compiler.resolve.cloud import check_deployments
 from compiler.resolve.environment import expand_all
 from compiler.resolve.envrefs import Env
+from compiler.resolve.prices import CostEstimate, check_references, estimate, with_references
 from compiler.resolve.providers import ProviderPlan, resolve_providers
 from compiler.resolve.routes import build_routes, claimed_names
 from compiler.resolve.server import resolve_server
@@ -48,6 +49,7 @@ class Compiled:
     secrets: Secrets | None = None
     plans: dict[str, ProviderPlan] = field(default_factory=dict)
     capacity: list[Capacity] = field(default_factory=list)
+    estimates: list[CostEstimate] = field(default_factory=list)
     env_secrets: set[str] = field(default_factory=set)
     """Credentials from the environment outside key fields, for the runtime to redact."""
     unresolved: set[tuple[Part, ...]] = field(default_factory=set)
@@ -105,6 +107,8 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
     by_model = model_chains(ctx, claimed_names(defs.chains), defs.models, providers)
     routes = build_routes(ctx, defs.chains, server_def, by_model)
     chains.update(by_model)
+    check_references(ctx, defs.references, set(defs.models), set(chains))
+    chains = with_references(chains, defs.references)
     artifact = Artifact(
         format_version=FORMAT_VERSION,
         relay_version=relay_version(),
@@ -124,7 +128,15 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
         client_keys=tuple(client_keys),
         admin_keys=tuple(admin_keys),
     )
-    return Compiled(ctx.diags, sources, artifact, secrets, plans, capacities(chains, providers))
+    return Compiled(
+        ctx.diags,
+        sources,
+        artifact,
+        secrets,
+        plans,
+        capacities(chains, providers),
+        estimate(chains, defs.references),
+    )
 
 
 @dataclass

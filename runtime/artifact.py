@@ -24,6 +24,7 @@ providers, values from `${VAR}`) is in `secrets.json`, which the loader lays ove
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -146,6 +147,29 @@ class Provider(_Frozen, frozen=True):
     """Set for api bedrock, vertex and azure."""
 
 
+class Price(_Frozen, frozen=True):
+    """USD per million tokens of each kind, as written; a cost is one multiply-add per kind."""
+
+    input: float = 0.0
+    output: float = 0.0
+    cache_read: float = 0.0
+    cache_write: float = 0.0
+
+    def cost(self, tokens: Mapping[str, int]) -> float:
+        """USD for `tokens` in the usage shape (`input` is the whole prompt, cache parts
+        included). Here, beside the numbers, so `relay build`'s estimates and the runtime's
+        per-request cost are the same arithmetic."""
+        read = tokens.get("cache_read", 0)
+        write = tokens.get("cache_write", 0)
+        fresh = max(tokens.get("input", 0) - read - write, 0)
+        return (
+            fresh * self.input
+            + tokens.get("output", 0) * self.output
+            + read * self.cache_read
+            + write * self.cache_write
+        ) / 1_000_000
+
+
 class Step(_Frozen, frozen=True):
     """One provider+model candidate of a chain, with the alias already resolved."""
 
@@ -161,6 +185,11 @@ class Step(_Frozen, frozen=True):
     cost_input: float | None = None
     """USD per million input tokens."""
     cost_output: float | None = None
+    price: Price | None = None
+    """What this step's tokens cost (None: unpriced, counted as free)."""
+    reference: Price | None = None
+    """What the same tokens would cost on the paid service the user would otherwise use (the
+    chain's reference, else the alias's); None: its own price, so nothing is saved."""
 
 
 class Queue(_Frozen, frozen=True):
@@ -229,6 +258,16 @@ class Webhook(_Frozen, frozen=True):
     """HMAC-SHA256 key for `x-relay-signature`; from the environment (secrets.json)."""
 
 
+class UsageStore(_Frozen, frozen=True):
+    """Where each finished request's usage row goes (`runtime.ops.usage`)."""
+
+    store: str = "sqlite"
+    """`off`, `sqlite` (the default file under $XDG_STATE_HOME/relay), `sqlite:///abs/path`,
+    or a `postgresql://` URL."""
+    retention: float = 90 * 86400.0
+    """Seconds rows are kept; 0 keeps them forever."""
+
+
 class Server(_Frozen, frozen=True):
     listen: str = "127.0.0.1:8787"
     auth_required: bool = False
@@ -248,6 +287,7 @@ class Server(_Frozen, frozen=True):
     """On SIGTERM/SIGINT: seconds running requests and streams get to finish; streams still
     open then end with an error event."""
     webhooks: tuple[Webhook, ...] = ()
+    usage: UsageStore = UsageStore()
 
 
 class ModelInfo(_Frozen, frozen=True):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from compiler.diagnostics import Diagnostic
 from compiler.emit.report import as_records, summary, text_line
 from compiler.resolve.capacity import METRICS, Capacity
+from compiler.resolve.prices import ESTIMATE_INPUT, ESTIMATE_OUTPUT, CostEstimate
 from runtime.artifact import FORMAT_VERSION
 
 Rename = Callable[[str], str]
@@ -25,8 +26,31 @@ def capacity_record(c: Capacity) -> dict[str, object]:
     return {"steps": c.steps, "enabled_steps": c.enabled_steps, **c.totals, "unknown": unknown}
 
 
+ESTIMATE_NOTE = (
+    f"Cost per 1,000 requests (USD) at each chain's first step and at its reference price, "
+    f"assuming {ESTIMATE_INPUT:,} input and {ESTIMATE_OUTPUT:,} output tokens per request, none cached; "
+    "- = unpriced"
+)
+
+
+def _usd(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def estimate_lines(estimates: Sequence[CostEstimate]) -> list[str]:
+    rows = [["chain", "first step", "reference", "saved", "reference date"]]
+    for e in estimates:
+        saved = None if e.reference is None else e.reference - (e.cost or 0.0)
+        rows.append([e.chain, _usd(e.cost), _usd(e.reference), _usd(saved), e.date or "-"])
+    return ["", ESTIMATE_NOTE, *table(rows)]
+
+
 def lint_json(
-    diags: Sequence[Diagnostic], source_hash: str, rename: Rename, capacity: Sequence[Capacity] | None = None
+    diags: Sequence[Diagnostic],
+    source_hash: str,
+    rename: Rename,
+    capacity: Sequence[Capacity] | None = None,
+    estimates: Sequence[CostEstimate] | None = None,
 ) -> str:
     body: dict[str, object] = {
         "format_version": FORMAT_VERSION,
@@ -34,6 +58,14 @@ def lint_json(
         "summary": summary(diags),
         "diagnostics": as_records(diags, rename),
     }
+    if estimates is not None:
+        body["cost_per_1000_requests"] = {
+            "assumed_tokens": {"input": ESTIMATE_INPUT, "output": ESTIMATE_OUTPUT},
+            "chains": {
+                e.chain: {"first_step_usd": e.cost, "reference_usd": e.reference, "reference_date": e.date}
+                for e in estimates
+            },
+        }
     if capacity is not None:
         body["capacity"] = {c.chain: capacity_record(c) for c in capacity}
     return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -52,11 +84,14 @@ def lint_text(
     rename: Rename,
     capacity: Sequence[Capacity] | None = None,
     title: str = "relay lint report",
+    estimates: Sequence[CostEstimate] | None = None,
 ) -> str:
     lines = [f"{title} (format {FORMAT_VERSION}, sources {source_hash})", "", "Diagnostics"]
     for d in diags:
         lines.append("  " + text_line(d).replace(d.file, rename(d.file), 1))
     lines.append(f"  {summary(diags)}")
+    if estimates:
+        lines += estimate_lines(estimates)
     if capacity is None:
         return "\n".join(lines) + "\n"
     lines += [

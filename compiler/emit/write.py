@@ -95,8 +95,8 @@ def outputs(compiled: Compiled, root: Path) -> dict[str, bytes]:
     diags = split.committed_diagnostics(compiled)
     files = {
         "routing.json": encode(blind.artifact),
-        "lint.json": lint_json(diags, source_hash, rename).encode(),
-        "lint.txt": lint_text(diags, source_hash, rename).encode(),
+        "lint.json": lint_json(diags, source_hash, rename, estimates=blind.estimates).encode(),
+        "lint.txt": lint_text(diags, source_hash, rename, estimates=blind.estimates).encode(),
         ".gitignore": GITIGNORE.encode(),
     }
     for plan in blind.plans.values():

@@ -10,7 +10,18 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.language.fields import LISTEN_RE, STATE_RE, STEP_RE, URL_RE, Duration, Name, StepRef, Strict
+from compiler.language.fields import (
+    DATE_RE,
+    LISTEN_RE,
+    STATE_RE,
+    STEP_RE,
+    URL_RE,
+    USAGE_RE,
+    Duration,
+    Name,
+    StepRef,
+    Strict,
+)
 from compiler.language.provider import ProviderDef, TimeoutsDef
 from runtime.artifact import Capability, LogFormat, LogLevel, Strategy, WebhookEvent
 
@@ -62,6 +73,20 @@ class WebhookDef(Strict):
         None,
         description="HMAC-SHA256 key, from the environment (`${WEBHOOK_SECRET}`): each POST carries "
         "x-relay-signature: sha256=HEX over `<x-relay-timestamp>.<body>`.",
+    )
+
+
+class UsageDef(Strict):
+    """Where each finished request's usage row is stored, and for how long."""
+
+    store: str = Field(
+        "sqlite",
+        pattern=USAGE_RE,
+        description="off; sqlite (the file $XDG_STATE_HOME/relay/usage.sqlite, else "
+        "~/.local/state/relay/usage.sqlite); sqlite:///absolute/path; or postgresql://user@host/db.",
+    )
+    retention: Duration = Field(
+        90 * 86400.0, description="How long rows are kept (e.g. 90d); 0 keeps them forever."
     )
 
 
@@ -117,13 +142,40 @@ class ServerDef(Strict):
         description="Receivers of chain_exhausted, breaker_opened, key_marked_bad and reload_refused "
         "events, sent in the background with retries; a dead receiver never slows a request.",
     )
+    usage: UsageDef | None = Field(
+        None, description="The usage store: one row per finished request, for /admin/usage and relay usage."
+    )
+
+
+MAX_PRICE = 1000.0
+"""USD per million tokens above which a price is a typo (the dearest models cost ~150)."""
 
 
 class CostDef(Strict):
-    """Price in USD per million tokens."""
+    """Price in USD per million tokens (free tiers: 0)."""
 
-    input: float = Field(ge=0, description="USD per million input tokens.")
-    output: float = Field(ge=0, description="USD per million output tokens.")
+    input: float = Field(ge=0, le=MAX_PRICE, description="USD per million input tokens (not cached).")
+    output: float = Field(ge=0, le=MAX_PRICE, description="USD per million output tokens.")
+    cache_read: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_PRICE,
+        description="USD per million tokens read from the prompt cache; default: input.",
+    )
+    cache_write: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_PRICE,
+        description="USD per million tokens written to the prompt cache; default: input.",
+    )
+
+
+class ReferenceDef(CostDef):
+    """What the same tokens would cost on the paid service you would otherwise use, and when
+    that price was read."""
+
+    date: str = Field(pattern=DATE_RE, description="When this price was checked, YYYY-MM-DD.")
+    source: str | None = Field(None, description="Where the price comes from (a pricing page).")
 
 
 class ModelTargetDef(Strict):
@@ -201,4 +253,9 @@ class DefinitionFile(Strict):
     )
     chains: dict[str, ChainDef] = Field(
         default_factory=dict, description="Named, ordered lists of provider/model steps that clients request."
+    )
+    references: dict[str, ReferenceDef] = Field(
+        default_factory=dict,
+        description="Reference prices by logical model or chain name: what the tokens would cost on "
+        "the paid service otherwise used; saved = reference cost - actual cost. A chain's wins.",
     )

@@ -12,6 +12,7 @@ import msgspec
 from compiler import codes
 from compiler.context import Context
 from compiler.language.model import ChainDef, ModelDef, ModelTargetDef, StepDef
+from compiler.resolve.prices import price_of
 from compiler.source.validate import did_you_mean
 from runtime.artifact import Chain, Provider, Queue, Step
 
@@ -40,6 +41,7 @@ def alias_step(
         context=model.context,
         cost_input=cost.input if cost else None,
         cost_output=cost.output if cost else None,
+        price=price_of(cost),
     )
 
 

@@ -20,7 +20,7 @@ from compiler.language.model import KeysDef, ServerDef
 from compiler.resolve.endpoints import is_loopback
 from compiler.resolve.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from compiler.resolve.providers import timeouts
-from runtime.artifact import Connections, LogConfig, Server, Timeouts, Webhook
+from runtime.artifact import Connections, LogConfig, Server, Timeouts, UsageStore, Webhook
 
 ENV_ONLY = re.compile(r"\$\{[^}]*\}")
 """A secret field written as one environment reference and nothing else."""
@@ -119,6 +119,9 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
     clients = server_keys(ctx, "auth", server.auth)
     admins = server_keys(ctx, "admin", server.admin)
     check_url_secret(ctx, ["server", "state"], str(ctx.ds.data["server"].get("state") or ""))
+    usage = ctx.ds.data["server"].get("usage")
+    if isinstance(usage, dict):
+        check_url_secret(ctx, ["server", "usage", "store"], str(usage.get("store") or ""))
     listen = server.listen
     if ("server", "listen") not in ctx.unresolved:
         listen = check_listen(ctx, server.listen, clients)
@@ -139,6 +142,7 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
         connections=Connections(**server.connections.model_dump()) if server.connections else Connections(),
         drain=server.drain,
         webhooks=webhooks(ctx, server),
+        usage=UsageStore(**server.usage.model_dump()) if server.usage else UsageStore(),
     )
     return resolved, client_values, admin_values
 

@@ -29,7 +29,7 @@ from runtime.errors import (
     stream_error_event,
 )
 from runtime.ops.events import BUFFER, KEEPALIVE, EventHub
-from runtime.server import admin, memory
+from runtime.server import admin, admin_usage, memory
 from runtime.server.access import authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
@@ -39,6 +39,7 @@ from runtime.server.incoming import new_request_id
 from runtime.server.loader import ROOT_ENV
 from runtime.server.metrics_route import metrics
 from runtime.server.service import Service
+from runtime.server.ui import is_ui, serve_ui
 from runtime.server.waterfall import Reply, relay_error_for
 
 POLL_ENV = "RELAY_RELOAD_POLL"
@@ -85,12 +86,16 @@ GET_ROUTES: dict[str, Handler] = {
 }
 GAUGE_INTERVAL = 1.0
 """Seconds between a worker's updates of its share of the live gauges (in flight, queues)."""
+admin.GET_ROUTES[admin_usage.PATH] = lambda svc, scope: admin_usage.usage(svc, scope, None, b"", "openai", "")
+"""`/admin/usage` behind the admin keys, beside the other admin routes (runtime.server.admin)."""
 
 
 def _route(method: str, path: str) -> Handler:
     table = POST_ROUTES if method == "POST" else GET_ROUTES if method == "GET" else None
     if table is not None and path in table:
         return table[path]
+    if method == "GET" and is_ui(path):
+        return serve_ui
     if path.startswith(MODELS_PREFIX) and len(path) > len(MODELS_PREFIX):
         if method == "GET":
             return retrieve_model

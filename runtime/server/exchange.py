@@ -25,6 +25,7 @@ from runtime.errors import (
     error_headers,
     status_of,
 )
+from runtime.ops.pricing import costs
 from runtime.ops.record import RequestRecord, SkipRecord, StateEvent
 from runtime.routing.state import Plan
 from runtime.server import bridge, incoming
@@ -68,6 +69,7 @@ def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, tt
     if not svc.log.enabled("info") and not svc.feed.active:
         return
     now = svc.clock()
+    actual, reference = costs(wf.step, wf.usage)
     record = RequestRecord(
         at=time.time(),
         id=wf.inc.request_id,
@@ -94,6 +96,8 @@ def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, tt
         queued_ms=round(wf.queued_ms, 2) if wf.queued_ms else None,
         tokens=wf.usage,
         overhead_ms=wf.overhead_ms,
+        cost_usd=actual,
+        saved_usd=reference - actual,
     )
     svc.feed.request(record)
     if svc.log.enabled("info"):

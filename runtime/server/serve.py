@@ -31,8 +31,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from runtime.artifact import Server
+from runtime.artifact import Server, UsageStore
 from runtime.ops import METRICS_DIR_ENV
+from runtime.ops.usage.store import StoreError, open_store
 from runtime.routing.backend import StateUrlError, check_state_url
 from runtime.server.listen import ListenError, claim, is_loopback, parse_listen
 from runtime.server.loader import ROOT_ENV, WORKERS_ENV, LoadError, load
@@ -56,6 +57,13 @@ def check_policy(server: Server, host: str, workers: int) -> None:
             "rate windows, so together they would exceed provider limits; use --workers 1, or set "
             "server.state: redis://127.0.0.1:6379/0 so every worker shares one state"
         )
+
+
+def check_usage_store(usage: UsageStore) -> None:
+    """Open (and migrate) the usage store once before serving: a path relay cannot write or
+    a PostgreSQL it cannot reach is refused now, in one line, not found out per worker."""
+    if usage.store != "off":
+        open_store(usage.store).close()
 
 
 def connection_budget(wanted: int) -> int:
@@ -122,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         host, port = parse_listen(args.listen or server.listen)
         check_policy(server, host, args.workers)
         check_state_url(server.state)
+        check_usage_store(server.usage)
         held = claim(host, port)
-    except (LoadError, ListenError, StateUrlError) as exc:
+    except (LoadError, ListenError, StateUrlError, StoreError) as exc:
         print(f"relay run: {exc}", file=sys.stderr)
         return 2
     os.environ[ROOT_ENV] = str(root)

@@ -27,6 +27,7 @@ from runtime.ops.feed import Feed
 from runtime.ops.metrics import RequestMetrics
 from runtime.ops.record import StateEvent, StateKind
 from runtime.ops.state_view import RelayFacts
+from runtime.ops.usage.sink import UsageSink
 from runtime.ops.webhooks import Webhooks
 from runtime.routing import ratelimit
 from runtime.routing.backend import make_backend
@@ -113,12 +114,19 @@ class Service:
         self._ending: dict[str, asyncio.TimerHandle] = {}
         """Per key slot: the timer that reports its cooldown's end."""
         self._bus: RedisBus | None = None
+        usage = server.usage
+        self.usage = None if usage.store == "off" else UsageSink(usage.store, usage.retention)
+        """The usage store's writer; its store is fixed at start (a reload does not move it)."""
+        if self.usage is not None:
+            self.feed.add(self.usage)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._probes: asyncio.Task[None] | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start the worker's background work on `loop` (it may not be running yet)."""
         self._loop = loop
+        if self.usage is not None:
+            self.usage.start()
         self._start_probes()
         self.webhooks.start(loop)
         loop.call_soon(self.upstreams.warm, self.snapshot.artifact.providers.values())
@@ -244,6 +252,8 @@ class Service:
         self.log.info("artifact reloaded", source_hash=fresh.artifact.source_hash, reloads=self.reloads)
         if fresh.artifact.server.state != self._state_url:
             self.log.warning("server.state changed: restart relay to use the new state backend")
+        if fresh.artifact.server.usage.store != (self.usage.url if self.usage else "off"):
+            self.log.warning("server.usage.store changed: restart relay to use the new usage store")
         self._start_probes()
         self.upstreams.warm(fresh.artifact.providers.values())
         self._reloaded("reloaded")
@@ -304,3 +314,5 @@ class Service:
             await self._bus.close()
         await self.state.close()
         await self.upstreams.aclose()
+        if self.usage is not None:
+            await asyncio.to_thread(self.usage.stop)

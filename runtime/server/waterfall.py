@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from runtime.artifact import Chain, Provider
+from runtime.artifact import Chain, Provider, Step
 from runtime.errors import BadGateway, BadRequest, ClientFormat, GatewayTimeout, RelayError
 from runtime.ops.record import AttemptRecord
 from runtime.routing.cooldown import FailureKind
@@ -134,6 +134,8 @@ class Waterfall:
     usage: dict[str, int] | None = None
     overhead_ms: float | None = None
     """Relay's own time until the answer's head, set with the `x-relay-overhead-ms` header."""
+    step: Step | None = None
+    """The step that answered (its prices price the request)."""
     started: float = field(default_factory=time.perf_counter)
 
     async def run(self, plan: Plan, chain_name: str) -> Reply:
@@ -274,6 +276,7 @@ class Waterfall:
         attempt.answered(status)
         self.upstream_ms += attempt.ttfb * 1000
         self.provider = attempt.candidate.provider.name
+        self.step = attempt.candidate.step
 
     async def _stream(self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat) -> Tried:
         """Hold the upstream's bytes until its content begins, so a failure before that

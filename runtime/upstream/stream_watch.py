@@ -145,11 +145,16 @@ class FrameWatch:
         self.error_status = status_of(self.error)
 
     def _add_final_usage(self, update: Usage | None) -> None:
-        """`message_delta` usage is cumulative output; input may be absent there."""
+        """`message_delta` usage is cumulative output; input (and its cache parts) may be
+        absent there, and then `message_start`'s stand."""
         if update is None:
             return
-        prompt = update["input"] or (self.usage["input"] if self.usage else 0)
-        self.usage = {**update, "input": prompt, "total": prompt + update["output"]}
+        prompt = update if update["input"] or self.usage is None else self.usage
+        self.usage = {
+            **update,
+            **{k: prompt[k] for k in ("input", "cached", "cache_read", "cache_write")},
+            "total": prompt["input"] + update["output"],
+        }
 
 
 def _openai_has_content(choice: Any) -> bool:

@@ -1,6 +1,8 @@
 """Token usage in one shape for logs and pool accounting, whichever format reported it.
 
-`input` counts the whole prompt (cached or not), as both formats' limits are charged.
+`input` counts the whole prompt (cached or not), as both formats' limits are charged;
+`cached` is the part served from or written to the prompt cache, split into `cache_read` and
+`cache_write` because the two are priced differently.
 """
 
 from __future__ import annotations
@@ -20,10 +22,18 @@ def _int(value: Any) -> int:
 def from_anthropic(raw: Any) -> Usage | None:
     if not isinstance(raw, dict):
         return None
-    cached = _int(raw.get("cache_read_input_tokens")) + _int(raw.get("cache_creation_input_tokens"))
-    prompt = _int(raw.get("input_tokens")) + cached
+    read = _int(raw.get("cache_read_input_tokens"))
+    write = _int(raw.get("cache_creation_input_tokens"))
+    prompt = _int(raw.get("input_tokens")) + read + write
     output = _int(raw.get("output_tokens"))
-    return {"input": prompt, "output": output, "cached": cached, "total": prompt + output}
+    return {
+        "input": prompt,
+        "output": output,
+        "cached": read + write,
+        "total": prompt + output,
+        "cache_read": read,
+        "cache_write": write,
+    }
 
 
 def from_openai(raw: Any) -> Usage | None:

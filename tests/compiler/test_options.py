@@ -64,6 +64,31 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
         ["models", "m", "providers", "up"],
         {"id": "up-m", "cost": {"input": 0, "output": 2}},
     ),
+    **{
+        f".models.*.cost.{kind}": (["models", "m", "cost"], {"input": 1, "output": 1, kind: 0.1})
+        for kind in ("cache_read", "cache_write")
+    },
+    **{
+        f".models.*.providers.*.cost.{kind}": (
+            ["models", "m", "providers", "up"],
+            {"id": "up-m", "cost": {"input": 1, "output": 1, kind: 0.1}},
+        )
+        for kind in ("cache_read", "cache_write")
+    },
+    **{
+        f".references.*.{field}": (
+            ["references", "main"],
+            {"input": 3, "output": 15, "date": "2026-11-01", field: value},
+        )
+        for field, value in (
+            ("input", 2),
+            ("output", 10),
+            ("cache_read", 0.3),
+            ("cache_write", 3.75),
+            ("date", "2026-10-01"),
+            ("source", "https://example.com/pricing"),
+        )
+    },
     ".providers.*.api": (["providers", "up", "api"], "anthropic"),
     ".providers.*.api_version": (["providers", "up", "api_version"], "2024-06-01"),
     ".providers.*.auth": (["providers", "up", "auth"], "x-api-key"),
@@ -115,6 +140,8 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
         for c, v in (("header_timeout", "5s"), ("body_timeout", "5s"), ("max", 100))
     },
     ".server.state": (["server", "state"], "redis://127.0.0.1:6379/0"),
+    ".server.usage.store": (["server", "usage"], {"store": "off"}),
+    ".server.usage.retention": (["server", "usage"], {"retention": "7d"}),
     **{
         f".server.webhooks[].{field}": (
             ["server", "webhooks"],
@@ -145,6 +172,10 @@ INFORMATIONAL = {
     ("Server", "client_key_fingerprints"): "for review; the runtime compares the keys themselves",
     ("Cloud", "api_version"): "for review; compiled into the provider module's URLs",
     ("Cloud", "project"): "for review; compiled into the provider module's URLs",
+    **{
+        ("Price", kind): "read by Price.cost in artifact.py, the arithmetic the compiler's estimate shares"
+        for kind in ("output", "cache_read", "cache_write")
+    },
 }
 """Artifact fields the runtime does not read, each with the reason it exists."""
 

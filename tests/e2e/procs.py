@@ -6,11 +6,14 @@ never a fixed sleep; every process is stopped and reaped by its fixture.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +33,12 @@ EXAMPLE_KEY_VARS = (
     "OPENROUTER_API_KEY",
     "RELAY_API_KEY",
 )
+
+
+STATE_HOME = tempfile.mkdtemp(prefix="relay-e2e-state-")
+"""$XDG_STATE_HOME of every relay the tests start: the default usage store lands here, not in
+the home folder of whoever runs the suite."""
+atexit.register(shutil.rmtree, STATE_HOME, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -70,6 +79,7 @@ def _answers(url: str) -> bool:
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in EXAMPLE_KEY_VARS}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["XDG_STATE_HOME"] = STATE_HOME
     env.update(extra or {})
     return env
 

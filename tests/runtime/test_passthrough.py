@@ -84,7 +84,14 @@ def test_same_model_is_byte_identical() -> None:
     stream = PassthroughStream("anthropic", "claude-up", "claude-up")
     assert _run(stream, ANTHROPIC, []) == ANTHROPIC
     assert stream.done and not stream.errored
-    assert stream.usage == {"input": 7, "output": 5, "cached": 0, "total": 12}
+    assert stream.usage == {
+        "input": 7,
+        "output": 5,
+        "cached": 0,
+        "total": 12,
+        "cache_read": 0,
+        "cache_write": 0,
+    }
 
 
 def test_anthropic_rewrites_model_only_in_message_start() -> None:

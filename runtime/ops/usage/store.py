@@ -1,0 +1,166 @@
+"""Open a usage store (SQLite or PostgreSQL), migrate it forward, write and read rows.
+
+`server.usage.store`: `off`, `sqlite` (the default file, `default_sqlite_path`),
+`sqlite:///absolute/path`, or a `postgresql://` URL. SQLite runs in WAL mode with a busy
+timeout, so several workers (and `/admin/usage` readers) share one file. Every failure to
+open is a `StoreError` whose message is one line naming the store (credentials left out):
+`relay run` prints it and refuses to start.
+
+One `Store` per thread: the writer thread owns one, each read opens its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from runtime.ops.usage.schema import COLUMNS, MIGRATIONS, VERSION
+
+Dialect = Literal["sqlite", "postgresql"]
+BUSY_TIMEOUT = 5.0
+"""Seconds SQLite waits for another worker's write lock before giving up on a batch."""
+CONNECT_TIMEOUT = 5
+_ADVISORY_LOCK = 0x7E1A7
+_INSERT = f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+
+class StoreError(Exception):
+    """The store cannot be opened, migrated or written; the message is one line."""
+
+
+def default_sqlite_path(env: Mapping[str, str] = os.environ) -> Path:
+    """$XDG_STATE_HOME/relay/usage.sqlite, else ~/.local/state/relay/usage.sqlite."""
+    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
+    return Path(base) / "relay" / "usage.sqlite"
+
+
+def describe(url: str) -> str:
+    """The store as an operator may read it: a path, or a URL without its credentials."""
+    if url == "sqlite":
+        return str(default_sqlite_path())
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite://") :]
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class Store:
+    __slots__ = ("conn", "dialect", "name")
+
+    def __init__(self, conn: Any, dialect: Dialect, name: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self.name = name
+
+    def sql(self, text: str) -> str:
+        return text if self.dialect == "sqlite" else text.replace("?", "%s")
+
+    def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """One transaction per batch: a batch is written whole or not at all."""
+        if self.dialect == "sqlite":
+            with self.conn:
+                self.conn.executemany(_INSERT, rows)
+        else:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                cur.executemany(self.sql(_INSERT), rows)
+
+    def prune(self, before: float) -> None:
+        self.execute("DELETE FROM usage WHERE at < ?", (before,))
+
+    def execute(self, text: str, params: Iterable[Any] = ()) -> None:
+        if self.dialect == "sqlite":
+            with self.conn:
+                self.conn.execute(text, tuple(params))
+        else:
+            self.conn.execute(self.sql(text), tuple(params))
+
+    def fetch(self, text: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.execute(self.sql(text), tuple(params))
+        rows: list[tuple[Any, ...]] = list(cur.fetchall())
+        return rows
+
+    def version(self) -> int:
+        return int(self.fetch("SELECT version FROM schema_version")[0][0])
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _sqlite(url: str, migrate: bool) -> Store:
+    path = default_sqlite_path() if url == "sqlite" else Path(url[len("sqlite://") :])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.isolation_level = "DEFERRED"  # `with conn:` wraps each batch in a transaction
+        store = Store(conn, "sqlite", str(path))
+        if migrate:
+            _migrate_sqlite(store)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"usage store {path} cannot be opened for writing: {exc}") from None
+    return store
+
+
+def _migrate_sqlite(store: Store) -> None:
+    conn = store.conn
+    conn.execute("BEGIN IMMEDIATE")  # also proves the file is writable
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        _apply(store)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _postgresql(url: str, migrate: bool) -> Store:
+    import psycopg
+
+    name = describe(url)
+    try:
+        conn = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, autocommit=True)
+        store = Store(conn, "postgresql", name)
+        if not migrate:
+            return store
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            _apply(store)
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(f"usage store {name} is unreachable or refused: {first}") from None
+    return store
+
+
+def _apply(store: Store) -> None:
+    """Inside the caller's transaction: every migration past the recorded version."""
+    found = store.fetch("SELECT version FROM schema_version")
+    current = int(found[0][0]) if found else 0
+    if not found:
+        store.conn.execute(store.sql("INSERT INTO schema_version (version) VALUES (?)"), (0,))
+    if current > VERSION:
+        raise StoreError(
+            f"usage store {store.name} has schema version {current}, newer than this relay's "
+            f"{VERSION}: upgrade relay, or point server.usage.store elsewhere"
+        )
+    for version in range(current + 1, VERSION + 1):
+        for statement in MIGRATIONS[version - 1]:
+            store.conn.execute(statement)
+        store.conn.execute(store.sql("UPDATE schema_version SET version = ?"), (version,))
+
+
+def open_store(url: str, migrate: bool = True) -> Store:
+    """Open the store `server.usage.store` names and migrate it to VERSION (readers, which
+    run after the writer migrated, skip that)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return _postgresql(url, migrate)
+    if url == "sqlite" or url.startswith("sqlite:///"):
+        return _sqlite(url, migrate)
+    raise StoreError(f"usage store {describe(url)!r} is not sqlite, sqlite:///path or postgresql://…")
