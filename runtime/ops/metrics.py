@@ -1,10 +1,9 @@
 """Prometheus counters and histograms of finished requests, fed by the ops `Feed`.
 
-A sink here runs on the request path, so it only increments: each labelled child is looked
-up once and cached (prometheus-client's own `labels()` takes a lock and rebuilds a tuple on
-every call), and with `relay run` every increment is a write into this worker's mmap file
-(prometheus-client's multiprocess mode, directory made and removed by `serve.py`), so a
-scrape answered by any worker sums every worker's requests exactly once.
+A sink here runs on the request path, so it only adds to a `Tally` (plain dicts), flushed
+into the metrics every second and before each scrape. With `relay run` the metrics write
+each worker's mmap file (prometheus-client's multiprocess mode, directory made and removed
+by `serve.py`), so a scrape answered by any worker sums every worker's requests exactly once.
 
 Label values are bounded by the artifact: a chain, provider or model name becomes a label
 only when the served build defines it; anything else (a direct `provider/model` a client
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -24,9 +22,10 @@ from prometheus_client.registry import Collector
 from runtime.artifact import Artifact
 from runtime.ops import METRICS_DIR_ENV
 from runtime.ops.record import RequestRecord, StateEvent
+from runtime.ops.tally import Family, Tally
 
 OTHER = "other"
-TOKEN_KINDS = ("input", "output", "cached")
+TOKEN_KINDS = ("input", "output", "cache_read", "cache_write")
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 OVERHEAD_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1)
 RELOAD_RESULTS = {"reload_done": "reloaded", "reload_refused": "refused"}
@@ -59,22 +58,6 @@ class Vocabulary:
         return model if (provider, model) in self.models else OTHER
 
 
-class _Cached:
-    """A metric's labelled children, each made once."""
-
-    __slots__ = ("children", "metric")
-
-    def __init__(self, metric: Any) -> None:
-        self.metric = metric
-        self.children: dict[tuple[str, ...], Any] = {}
-
-    def __call__(self, *labels: str) -> Any:
-        child = self.children.get(labels)
-        if child is None:
-            child = self.children[labels] = self.metric.labels(*labels)
-        return child
-
-
 class RequestMetrics:
     """Feed sink: counts every finished request and state change; `expose()` renders the
     text format for `GET /metrics`, with whatever scrape-time collectors are passed in."""
@@ -82,9 +65,10 @@ class RequestMetrics:
     def __init__(self, artifact: Callable[[], Artifact]) -> None:
         self._artifact = artifact
         self._words = Vocabulary(artifact())
+        self.tally = Tally()
         self.registry = CollectorRegistry(auto_describe=False)
         reg = self.registry
-        self.requests = _Cached(
+        self.requests = Family(
             Counter(
                 "relay_requests",
                 "Finished requests by chain, answering provider, client format and HTTP status.",
@@ -92,7 +76,7 @@ class RequestMetrics:
                 registry=reg,
             )
         )
-        self.attempts = _Cached(
+        self.attempts = Family(
             Counter(
                 "relay_attempts",
                 "Upstream attempts by provider and outcome.",
@@ -100,7 +84,7 @@ class RequestMetrics:
                 registry=reg,
             )
         )
-        self.latency = _Cached(
+        self.latency = Family(
             Histogram(
                 "relay_request_latency_seconds",
                 "Whole request time, to the last byte of the answer.",
@@ -109,7 +93,7 @@ class RequestMetrics:
                 registry=reg,
             )
         )
-        self.ttfb = _Cached(
+        self.ttfb = Family(
             Histogram(
                 "relay_time_to_first_byte_seconds",
                 "Time to the first byte of a streamed answer.",
@@ -118,24 +102,26 @@ class RequestMetrics:
                 registry=reg,
             )
         )
-        self.overhead = Histogram(
-            "relay_overhead_seconds",
-            "Time spent in relay itself until the answer's head: upstream waiting and queueing excluded.",
-            buckets=OVERHEAD_BUCKETS,
-            registry=reg,
+        self.overhead = Family(
+            Histogram(
+                "relay_overhead_seconds",
+                "Time spent in relay itself until the answer's head: upstream waiting and queueing excluded.",
+                buckets=OVERHEAD_BUCKETS,
+                registry=reg,
+            )
         )
-        self.tokens = _Cached(
+        self.tokens = Family(
             Counter(
                 "relay_tokens",
-                "Tokens by provider, upstream model and kind (input includes cached).",
+                "Tokens by provider, upstream model and kind (input includes cache reads and writes).",
                 ["provider", "model", "kind"],
                 registry=reg,
             )
         )
-        self.cost = _Cached(
+        self.cost = Family(
             Counter("relay_cost_usd", "What the answers cost, in USD.", ["chain", "provider"], registry=reg)
         )
-        self.saved = _Cached(
+        self.saved = Family(
             Counter(
                 "relay_saved_usd",
                 "Reference (paid service) cost minus actual cost, in USD.",
@@ -143,11 +129,11 @@ class RequestMetrics:
                 registry=reg,
             )
         )
-        self.events = _Cached(
+        self.events = Family(
             Counter("relay_state_events", "State changes by kind.", ["kind", "provider"], registry=reg)
         )
-        self.reloads = _Cached(Counter("relay_reloads", "Reloads by result.", ["result"], registry=reg))
-        self.webhooks = _Cached(
+        self.reloads = Family(Counter("relay_reloads", "Reloads by result.", ["result"], registry=reg))
+        self.webhooks = Family(
             Counter(
                 "relay_webhook_deliveries",
                 "Webhook deliveries by result: sent, failed (gave up after retries), dropped (queue full).",
@@ -161,7 +147,7 @@ class RequestMetrics:
             multiprocess_mode="livesum",
             registry=reg,
         )
-        self.queue_depth = _Cached(
+        self.queue_depth = Family(
             Gauge(
                 "relay_queue_depth",
                 "Requests waiting in a chain's queue, all workers.",
@@ -179,45 +165,49 @@ class RequestMetrics:
 
     def request(self, record: RequestRecord) -> None:
         words = self._vocabulary()
-        chain = words.chain(record.chain)
+        tally = self.tally
+        chain = (words.chain(record.chain),)
         provider = words.provider(record.provider)
-        self.requests(chain, provider, record.format, str(record.status)).inc()
+        tally.add(self.requests, (chain[0], provider, record.format, str(record.status)))
         for attempt in record.attempts:
-            self.attempts(words.provider(attempt.provider), attempt.outcome).inc()
-        self.latency(chain).observe(record.latency_ms / 1000)
+            tally.add(self.attempts, (words.provider(attempt.provider), attempt.outcome))
+        tally.observe(self.latency, chain, LATENCY_BUCKETS, record.latency_ms / 1000)
         if record.ttfb_ms is not None:
-            self.ttfb(chain).observe(record.ttfb_ms / 1000)
+            tally.observe(self.ttfb, chain, LATENCY_BUCKETS, record.ttfb_ms / 1000)
         if record.overhead_ms is not None:
-            self.overhead.observe(record.overhead_ms / 1000)
+            tally.observe(self.overhead, (), OVERHEAD_BUCKETS, record.overhead_ms / 1000)
         if record.tokens:
             model = words.model(record.provider, record.upstream_model)
             for kind in TOKEN_KINDS:
                 count = record.tokens.get(kind)
                 if count:
-                    self.tokens(provider, model, kind).inc(count)
+                    tally.add(self.tokens, (provider, model, kind), count)
         if record.cost_usd:
-            self.cost(chain, provider).inc(record.cost_usd)
+            tally.add(self.cost, (chain[0], provider), record.cost_usd)
         if record.saved_usd:
-            self.saved(chain, provider).inc(record.saved_usd)
+            tally.add(self.saved, (chain[0], provider), record.saved_usd)
 
     def state(self, event: StateEvent) -> None:
-        self.events(event.kind, self._vocabulary().provider(event.provider)).inc()
+        self.tally.add(self.events, (event.kind, self._vocabulary().provider(event.provider)))
         result = RELOAD_RESULTS.get(event.kind)
         if result is not None:
-            self.reloads(result).inc()
+            self.tally.add(self.reloads, (result,))
 
     def webhook_result(self, result: str) -> None:
-        self.webhooks(result).inc()
+        self.tally.add(self.webhooks, (result,))
 
-    def worker_gauges(self, in_flight: int, depths: Mapping[str, int]) -> None:
-        """This worker's share of the live gauges (published on a timer and at each scrape)."""
+    def publish(self, in_flight: int, depths: Mapping[str, int]) -> None:
+        """Flush this worker's tally and set its share of the live gauges (every second
+        from the worker's timer, and before each scrape)."""
+        self.tally.flush()
         self.in_flight.set(in_flight)
         for chain in self._vocabulary().chains:
-            self.queue_depth(chain).set(depths.get(chain, 0))
+            self.queue_depth((chain,)).set(depths.get(chain, 0))
 
-    @staticmethod
-    def retire() -> None:
-        """At worker exit: its live gauges stop counting (its counters stay: they happened)."""
+    def retire(self) -> None:
+        """At worker exit: the last counts are flushed (they stay: they happened) and the
+        worker's live gauges stop counting."""
+        self.tally.flush()
         if os.environ.get(METRICS_DIR_ENV):
             mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 

@@ -84,8 +84,8 @@ GET_ROUTES: dict[str, Handler] = {
     "/v1/models": list_models,
     "/metrics": metrics,
 }
-GAUGE_INTERVAL = 1.0
-"""Seconds between a worker's updates of its share of the live gauges (in flight, queues)."""
+METRICS_INTERVAL = 1.0
+"""Seconds between flushes of a worker's metrics tally and live gauges (in flight, queues)."""
 admin.GET_ROUTES[admin_usage.PATH] = lambda svc, scope: admin_usage.usage(svc, scope, None, b"", "openai", "")
 """`/admin/usage` behind the admin keys, beside the other admin routes (runtime.server.admin)."""
 
@@ -142,7 +142,7 @@ class RelayApp:
         self.service.on_swap = lambda snap: self.budget.set_limit(snap.artifact.server.max_body_memory)
         self.service.start(loop)
         self.service.in_flight = lambda: self.drain.in_flight
-        self._gauges = loop.create_task(self._publish_gauges())
+        self._gauges = loop.create_task(self._publish_metrics())
         self.budget.set_limit(self.service.snapshot.artifact.server.max_body_memory)
         loop.add_signal_handler(signal.SIGHUP, self._reload_now)
         interval = float(os.environ.get(POLL_ENV, "0.5") or 0)
@@ -173,11 +173,11 @@ class RelayApp:
         if self.service is not None:
             self.service.reload()
 
-    async def _publish_gauges(self) -> None:
+    async def _publish_metrics(self) -> None:
         while True:
-            await asyncio.sleep(GAUGE_INTERVAL)
+            await asyncio.sleep(METRICS_INTERVAL)
             if self.service is not None:
-                self.service.publish_gauges()
+                self.service.publish_metrics()
 
     async def _watch(self, interval: float) -> None:
         while True:

@@ -20,6 +20,6 @@ async def metrics(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Client
         admin.check_access(svc, scope)
     except RelayError as exc:
         return admin.error_reply(exc)
-    svc.publish_gauges()
+    svc.publish_metrics()
     live = StateGauges(svc.snapshot.artifact, svc.state, svc.facts())
     return Reply(200, [("content-type", CONTENT_TYPE_LATEST)], svc.metrics.expose([live]))

@@ -219,8 +219,8 @@ class Service:
     async def probe(self, provider: Provider) -> bool:
         return await health_check.probe(self.snapshot, self.upstreams, provider)
 
-    def publish_gauges(self) -> None:
-        self.metrics.worker_gauges(self.in_flight(), self.state.queue_depths())
+    def publish_metrics(self) -> None:
+        self.metrics.publish(self.in_flight(), self.state.queue_depths())
 
     def changed_on_disk(self) -> bool:
         return manifest_stamp(self.root) != self._stamp

@@ -164,6 +164,8 @@ def test_two_workers_count_every_request_exactly_once(
         (metrics_dir,) = runs.glob("relay-metrics-*")
         # both workers served and wrote their own counts (else this test proves nothing)
         wait_until(lambda: len(list(metrics_dir.glob("counter_*.db"))) == 2, "two workers' counter files")
+        # the other worker's counts arrive with its next flush (within a second), then stay exact
+        wait_until(lambda: total(scrape(relay), "relay_requests_total", chain="free") == 60, "both flushed")
         for _ in range(6):  # scrapes land on either worker: each one sums both
             got = scrape(relay)
             assert total(got, "relay_requests_total", chain="free") == 60
