@@ -141,6 +141,15 @@ class RequestMetrics:
                 registry=reg,
             )
         )
+        self.usage_rows = Family(
+            Counter(
+                "relay_usage_rows",
+                "Usage store rows by result: written, dropped (queue full: the store is slow or unreachable).",
+                ["result"],
+                registry=reg,
+            )
+        )
+        self._usage_seen: dict[str, int] = {}
         self.in_flight = Gauge(
             "relay_in_flight",
             "Requests being served, all workers.",
@@ -196,9 +205,15 @@ class RequestMetrics:
     def webhook_result(self, result: str) -> None:
         self.tally.add(self.webhooks, (result,))
 
-    def publish(self, in_flight: int, depths: Mapping[str, int]) -> None:
+    def publish(self, in_flight: int, depths: Mapping[str, int], usage_rows: Mapping[str, int] = {}) -> None:
         """Flush this worker's tally and set its share of the live gauges (every second
-        from the worker's timer, and before each scrape)."""
+        from the worker's timer, and before each scrape). `usage_rows`: the usage writer's
+        running totals (`written`, `dropped`), counted here by their growth."""
+        for result, total in usage_rows.items():
+            grown = total - self._usage_seen.get(result, 0)
+            if grown > 0:
+                self.tally.add(self.usage_rows, (result,), grown)
+                self._usage_seen[result] = total
         self.tally.flush()
         self.in_flight.set(in_flight)
         for chain in self._vocabulary().chains:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import logging
 import time
 import uuid
 from collections import deque
@@ -40,6 +41,7 @@ BACKOFF = 0.5
 TIMEOUT = 5.0
 
 _encode = msgspec.json.Encoder().encode
+log = logging.getLogger("relay.webhooks")
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -133,7 +135,14 @@ class Webhooks:
                 self._wake.clear()
                 while self._queue:
                     delivery = self._queue.popleft()
-                    self._count("sent" if await self.deliver(client, delivery) else "failed")
+                    if await self.deliver(client, delivery):
+                        self._count("sent")
+                        continue
+                    self._count("failed")
+                    # the URL may itself be a credential (chat webhooks): name the hook by position
+                    hooks = self._hooks()
+                    where = hooks.index(delivery.hook) if delivery.hook in hooks else "?"
+                    log.warning(f"webhook {where} ({delivery.kind}) not delivered; gave up after retries")
 
     async def deliver(self, client: httpx.AsyncClient, delivery: Delivery) -> bool:
         for attempt in range(ATTEMPTS):

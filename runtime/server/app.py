@@ -30,7 +30,7 @@ from runtime.errors import (
 )
 from runtime.ops.events import BUFFER, KEEPALIVE, EventHub
 from runtime.server import admin, admin_usage, memory
-from runtime.server.access import authorized, require_key
+from runtime.server.access import ADMIN_PATHS, authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
 from runtime.server.drain import Drain, hook_worker_signals
@@ -115,6 +115,8 @@ def _head_status(svc: Service, scope: Any, path: str, headers: Any) -> int:
             admin.check_access(svc, scope)
             admin.route("GET", path)
             return 200
+        if path in ADMIN_PATHS:
+            admin.check_access(svc, scope)
         require_key(svc.snapshot, path, headers)
         _route("GET", path)
     except RelayError as exc:

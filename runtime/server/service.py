@@ -220,7 +220,8 @@ class Service:
         return await health_check.probe(self.snapshot, self.upstreams, provider)
 
     def publish_metrics(self) -> None:
-        self.metrics.publish(self.in_flight(), self.state.queue_depths())
+        usage = {"written": self.usage.written, "dropped": self.usage.dropped} if self.usage else {}
+        self.metrics.publish(self.in_flight(), self.state.queue_depths(), usage)
 
     def changed_on_disk(self) -> bool:
         return manifest_stamp(self.root) != self._stamp

@@ -57,8 +57,13 @@ def test_the_dockerfile_keeps_to_a_slim_base_a_non_root_user_and_a_healthcheck()
             assert all((REPO / s).exists() for s in sources), args
 
 
+IMAGE_PATHS = ("/opt/relay", "/app", "/var/lib/relay")
+
+
 def _mapped(text: str, root: Path) -> str:
-    return text.replace("/opt/relay", str(root / "opt" / "relay")).replace("/app", str(root / "app"))
+    for path in IMAGE_PATHS:
+        text = text.replace(path, str(root / path.lstrip("/")))
+    return text
 
 
 def _replay(root: Path) -> list[str]:
@@ -69,6 +74,7 @@ def _replay(root: Path) -> list[str]:
     }
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     cmd: list[str] = []
+    image_env: dict[str, str] = {}
     for word, args in instructions(REPO / "Dockerfile"):
         if word == "COPY":
             *sources, dest = args.split()
@@ -84,7 +90,11 @@ def _replay(root: Path) -> list[str]:
                     shutil.copy2(REPO / rel, out)
         elif word == "RUN":
             argv = shlex.split(args)
-            if argv[0] == "useradd":  # the image's user: not for this machine
+            if argv[0] == "useradd":  # the image's user and its state folder: the folder only here
+                owned = args.split("&&")[1:]
+                assert all(shlex.split(c)[:4] == ["install", "-d", "-o", "relay"] for c in owned), args
+                for command in owned:
+                    Path(_mapped(shlex.split(command)[-1], root)).mkdir(parents=True)
                 continue
             assert argv[:2] == ["sh", argv[1]] and argv[1].startswith("deploy/"), f"unproved RUN step: {args}"
             done = subprocess.run(
@@ -96,8 +106,11 @@ def _replay(root: Path) -> list[str]:
                 timeout=850,
             )
             assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        elif word == "ENV":
+            image_env.update(dict(pair.split("=", 1) for pair in shlex.split(args)))
         elif word == "CMD":
             cmd = [_mapped(a, root) for a in json.loads(args)]
+    (root / "image.env").write_text(json.dumps({k: _mapped(v, root) for k, v in image_env.items()}))
     return cmd
 
 
@@ -107,7 +120,9 @@ def _started(
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     log = root / f"start-{extra['RELAY_PORT']}.log"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "RELAY_API_KEY")}
-    env.update(PATH=f"{root / 'opt' / 'relay' / 'bin'}{os.pathsep}{env['PATH']}", TMPDIR=str(root), **extra)
+    image_env = json.loads((root / "image.env").read_text())
+    env.update(image_env, TMPDIR=str(root), **extra)
+    env["PATH"] = image_env["PATH"].replace("$PATH", os.environ["PATH"])
     env["RELAY_CHAINS"] = str(root / "app" / "chains")  # the image's default, /app/chains, mapped
     with log.open("wb") as sink:
         proc = subprocess.Popen(cmd, cwd=root / "app", env=env, stdout=sink, stderr=subprocess.STDOUT)
@@ -129,6 +144,7 @@ def test_the_dockerfile_steps_build_and_serve_in_a_clean_virtualenv(tmp_path: Pa
     cmd = _replay(tmp_path)
     assert cmd[:1] == ["sh"] and cmd[1].endswith("/app/deploy/start.sh")
     assert not list(tmp_path.glob("app/**/secrets.json"))  # the image holds no keys
+    state = tmp_path / "var" / "lib" / "relay"
 
     port = free_port()
     assert not _healthy(tmp_path, port)
@@ -141,6 +157,7 @@ def test_the_dockerfile_steps_build_and_serve_in_a_clean_virtualenv(tmp_path: Pa
             == 200
         )
         assert "relay_requests_total" in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert (state / "relay" / "usage.sqlite").is_file()  # the usage store is in the image's volume
 
     port = free_port()
     with _started(cmd, tmp_path, {"RELAY_PORT": str(port), "RELAY_API_KEY": CLIENT_KEY}) as (proc, log):
@@ -163,6 +180,9 @@ def test_compose_names_files_that_exist_and_its_chains_check(tmp_path: Path) -> 
     shutil.copytree(REPO / "chains", chains)
     for volume in services["relay"]["volumes"]:
         host, inside, *_ = volume.split(":")
+        if not host.startswith("."):  # a named volume
+            assert host in compose["volumes"], volume
+            continue
         assert (REPO / host).is_file(), volume
         if inside.startswith("/app/chains/"):
             shutil.copy2(REPO / host, chains / Path(inside).name)

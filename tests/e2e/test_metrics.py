@@ -97,6 +97,9 @@ def test_requests_attempts_tokens_and_latency_are_counted(fake: FakeUpstream, re
     assert value(got, "relay_request_latency_seconds_count", chain="free") == 4
     assert value(got, "relay_overhead_seconds_count") == 6
     assert ("relay_in_flight", frozenset()) in got
+    wait_until(  # the usage writer's rows, counted at the next flush after it wrote them
+        lambda: total(scrape(relay), "relay_usage_rows_total", result="written") == 6, "usage rows counted"
+    )
 
 
 def test_made_up_model_names_never_become_labels(fake: FakeUpstream, relay: Relay) -> None:
