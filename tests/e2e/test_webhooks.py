@@ -1,16 +1,18 @@
 """Webhooks from a real `relay run` to a receiver the test owns: a chain whose every step
 fails reaches it signed (the signature verified as a receiver would), and a receiver that
-hangs never affects requests."""
+hangs never affects requests: what it cannot take is dropped and counted."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
+from runtime.ops.webhooks import MAX_QUEUE
 from tests.e2e.conftest import BASIC, RelayFactory
 from tests.e2e.procs import FakeUpstream, wait_until
 from tests.e2e.test_metrics import scrape, total
@@ -30,6 +32,7 @@ server:
 """
 )
 FAIL = {"status": 503, "body": {"error": {"message": "down"}}}
+BURST = MAX_QUEUE + 40
 
 
 def _ask(url: str) -> httpx.Response:
@@ -72,6 +75,16 @@ def test_a_hung_receiver_never_affects_requests(fake: FakeUpstream, start_relay:
                 fake.script()
                 statuses.append(_ask(relay.url).status_code)
             assert statuses == [503, 200] * 10
+            # more exhausted chains than the queue holds (MAX_QUEUE): the excess is dropped, counted
+            fake.script(*[FAIL] * (2 * BURST))
+            with ThreadPoolExecutor(16) as pool:
+                burst = list(pool.map(lambda _: _ask(relay.url).status_code, range(BURST)))
+            assert set(burst) <= {429, 503} and len(burst) == BURST
+            fake.script()
+            assert _ask(relay.url).status_code == 200
             got = scrape(relay)
             assert total(got, "relay_webhook_deliveries_total", result="sent") == 0
-            assert total(got, "relay_requests_total", chain="free") == 20
+            assert (
+                total(got, "relay_webhook_deliveries_total", result="dropped") >= BURST + 10 - MAX_QUEUE - 1
+            )
+            assert total(got, "relay_requests_total", chain="free") == 21 + BURST
