@@ -1,4 +1,4 @@
-"""The `relay` command: check, build, explain and run.
+"""The `relay` command: check, build, explain and run; `status` and `top` read a running relay.
 
 Thin shell over `pipeline`, `emit` and `runtime.explain`: parse arguments, read the environment,
 print, choose the exit code (0 clean or warnings only, 1 errors in the definitions, 2 usage
@@ -184,6 +184,46 @@ def run(
     argv += ["--workers", str(workers)] if workers else []
     sys.stdout.flush()
     os.execv(sys.executable, argv)
+
+
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", envvar="RELAY_URL", help="The running relay (default http://127.0.0.1:8787)."),
+]
+AdminKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--admin-key", envvar="RELAY_ADMIN_KEY", help="One of server.admin.keys.", show_default=False
+    ),
+]
+
+
+@app.command()
+def status(
+    url: UrlOpt = None,
+    admin_key: AdminKeyOpt = None,
+    watch: Annotated[
+        float | None, typer.Option("--watch", min=0.2, help="Refresh every N seconds until Ctrl-C.")
+    ] = None,
+) -> None:
+    """Show a running relay's chains, steps and keys with their state and countdowns.
+
+    Reads GET /admin/state (console/, never the compiler). Example: relay status --watch 2
+    """
+    from console.status import run as show_status
+
+    raise typer.Exit(show_status(url, admin_key, watch))
+
+
+@app.command()
+def top(url: UrlOpt = None, admin_key: AdminKeyOpt = None) -> None:
+    """A live terminal view of a running relay: state, request feed, usage.
+
+    Keys: p pause the feed, r reload, f filter by chain, q quit. Example: relay top
+    """
+    from console.top import run as run_top
+
+    raise typer.Exit(run_top(url, admin_key))
 
 
 @app.command()

@@ -46,6 +46,7 @@ Capability = Literal["tools", "vision", "thinking", "json", "stream"]
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 LogFormat = Literal["json", "text"]
+WebhookEvent = Literal["chain_exhausted", "breaker_opened", "key_marked_bad", "reload_refused"]
 
 
 class _Frozen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -248,6 +249,15 @@ class Connections(_Frozen, frozen=True):
     listen backlog. Read at start; a reload does not change it."""
 
 
+class Webhook(_Frozen, frozen=True):
+    """Where state events an operator must hear about are POSTed (`runtime.ops.webhooks`)."""
+
+    url: str
+    events: tuple[WebhookEvent, ...]
+    secret: str | None = None
+    """HMAC-SHA256 key for `x-relay-signature`; from the environment (secrets.json)."""
+
+
 class UsageStore(_Frozen, frozen=True):
     """Where each finished request's usage row goes (`runtime.ops.usage`)."""
 
@@ -278,6 +288,7 @@ class Server(_Frozen, frozen=True):
     drain: float = 30.0
     """On SIGTERM/SIGINT: seconds running requests and streams get to finish; streams still
     open then end with an error event."""
+    webhooks: tuple[Webhook, ...] = ()
     usage: UsageStore = UsageStore()
 
 

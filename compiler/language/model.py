@@ -15,6 +15,7 @@ from compiler.language.fields import (
     LISTEN_RE,
     STATE_RE,
     STEP_RE,
+    URL_RE,
     USAGE_RE,
     Duration,
     Name,
@@ -22,7 +23,7 @@ from compiler.language.fields import (
     Strict,
 )
 from compiler.language.provider import ProviderDef, TimeoutsDef
-from runtime.artifact import Capability, LogFormat, LogLevel, Strategy
+from runtime.artifact import Capability, LogFormat, LogLevel, Strategy, WebhookEvent
 
 
 class KeysDef(Strict):
@@ -56,6 +57,22 @@ class ConnectionsDef(Strict):
     )
     max: int = Field(
         10_000, ge=16, description="Open client connections per worker; takes effect at restart."
+    )
+
+
+class WebhookDef(Strict):
+    """A receiver for the state events an operator must hear about."""
+
+    url: str = Field(pattern=URL_RE, description="Where relay POSTs each event (JSON).")
+    events: list[WebhookEvent] = Field(
+        min_length=1,
+        description="Which events: chain_exhausted (every step of a chain failed or was unavailable), "
+        "breaker_opened, key_marked_bad, reload_refused.",
+    )
+    secret: str | None = Field(
+        None,
+        description="HMAC-SHA256 key, from the environment (`${WEBHOOK_SECRET}`): each POST carries "
+        "x-relay-signature: sha256=HEX over `<x-relay-timestamp>.<body>`.",
     )
 
 
@@ -126,6 +143,11 @@ class ServerDef(Strict):
         gt=0,
         description="On SIGTERM: time running requests and streams get to finish; "
         "streams still open then end with an error event.",
+    )
+    webhooks: list[WebhookDef] = Field(
+        default_factory=list,
+        description="Receivers of chain_exhausted, breaker_opened, key_marked_bad and reload_refused "
+        "events, sent in the background with retries; a dead receiver never slows a request.",
     )
     usage: UsageDef | None = Field(
         None, description="The usage store: one row per finished request, for /admin/usage and relay usage."

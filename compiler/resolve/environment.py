@@ -30,6 +30,8 @@ def carries_credentials(parts: list[Part]) -> bool:
     """Fields whose environment values are treated as secrets to redact at run time."""
     if parts == ["server", "state"]:
         return True
+    if len(parts) == 4 and parts[:2] == ["server", "webhooks"] and parts[3] in ("url", "secret"):
+        return True
     return len(parts) >= 3 and parts[0] == "providers" and parts[2] in ("base_url", "headers")
 
 

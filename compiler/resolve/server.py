@@ -12,6 +12,7 @@ becomes 127.0.0.1, and a host name is refused (Granian binds addresses, not name
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from compiler import codes
 from compiler.context import Context
@@ -19,8 +20,10 @@ from compiler.language.model import KeysDef, ServerDef
 from compiler.resolve.endpoints import is_loopback
 from compiler.resolve.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from compiler.resolve.providers import timeouts
-from runtime.artifact import Connections, LogConfig, Server, Timeouts, UsageStore
+from runtime.artifact import Connections, LogConfig, Server, Timeouts, UsageStore, Webhook
 
+ENV_ONLY = re.compile(r"\$\{[^}]*\}")
+"""A secret field written as one environment reference and nothing else."""
 MIN_CLIENT_KEY = 16
 """Characters a client key needs at least: guessing it must cost more than the keys it guards."""
 
@@ -138,6 +141,25 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
         max_body_memory=server.max_body_memory,
         connections=Connections(**server.connections.model_dump()) if server.connections else Connections(),
         drain=server.drain,
+        webhooks=webhooks(ctx, server),
         usage=UsageStore(**server.usage.model_dump()) if server.usage else UsageStore(),
     )
     return resolved, client_values, admin_values
+
+
+def webhooks(ctx: Context, server: ServerDef) -> tuple[Webhook, ...]:
+    """The receivers; a credential written into a URL or a literal secret is refused (R204)."""
+    written = ctx.ds.data["server"].get("webhooks") or []
+    for index, raw in enumerate(written):
+        check_url_secret(ctx, ["server", "webhooks", index, "url"], str(raw.get("url") or ""))
+        secret = raw.get("secret")
+        if secret is not None and not ENV_ONLY.fullmatch(str(secret)):
+            ctx.report(
+                codes.LITERAL_SECRET,
+                ["server", "webhooks", index, "secret"],
+                "webhook secret is written literally",
+                "put it in an environment variable and write secret: ${WEBHOOK_SECRET}",
+            )
+    return tuple(
+        Webhook(url=h.url, events=tuple(dict.fromkeys(h.events)), secret=h.secret) for h in server.webhooks
+    )

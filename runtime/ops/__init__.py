@@ -8,3 +8,7 @@ The server publishes into a `Feed` once per finished request; sinks must never b
 it never imports `runtime.server` (the server calls into ops, not the reverse), nor the
 wire formats of `runtime.translate` or `runtime.upstream`.
 """
+
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus-client's multiprocess directory, set by `relay run` before workers fork (and
+before prometheus-client is imported, which reads it once): see `runtime.ops.metrics`."""

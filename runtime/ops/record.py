@@ -66,6 +66,8 @@ class RequestRecord(msgspec.Struct, kw_only=True):
     ttfb_ms: float | None
     queued_ms: float | None
     tokens: dict[str, int] | None
+    overhead_ms: float | None = None
+    """Time in relay itself until the answer's head (upstream waiting and queueing excluded)."""
     cost_usd: float = 0.0
     saved_usd: float = 0.0
 
@@ -80,3 +82,5 @@ class StateEvent(msgspec.Struct, kw_only=True):
     """Fingerprint, when the change is about one key."""
     until_s: float | None = None
     reason: str = ""
+    chain: str | None = None
+    """For `chain_exhausted`: the chain whose every step failed or was unavailable."""

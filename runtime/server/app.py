@@ -30,14 +30,16 @@ from runtime.errors import (
 )
 from runtime.ops.events import BUFFER, KEEPALIVE, EventHub
 from runtime.server import admin, memory
-from runtime.server.access import authorized, require_key
+from runtime.server.access import ADMIN_PATHS, authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
 from runtime.server.drain import Drain, hook_worker_signals
 from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_models, retrieve_model
 from runtime.server.incoming import new_request_id
 from runtime.server.loader import ROOT_ENV
+from runtime.server.metrics_route import metrics
 from runtime.server.service import Service
+from runtime.server.ui import is_ui, serve_ui
 from runtime.server.waterfall import Reply, relay_error_for
 
 POLL_ENV = "RELAY_RELOAD_POLL"
@@ -76,13 +78,22 @@ POST_ROUTES: dict[str, Handler] = {
     "/v1/chat/completions": generate,
     "/v1/messages/count_tokens": count_tokens,
 }
-GET_ROUTES: dict[str, Handler] = {"/health": _health, "/ready": _ready, "/v1/models": list_models}
+GET_ROUTES: dict[str, Handler] = {
+    "/health": _health,
+    "/ready": _ready,
+    "/v1/models": list_models,
+    "/metrics": metrics,
+}
+METRICS_INTERVAL = 1.0
+"""Seconds between flushes of a worker's metrics tally and live gauges (in flight, queues)."""
 
 
 def _route(method: str, path: str) -> Handler:
     table = POST_ROUTES if method == "POST" else GET_ROUTES if method == "GET" else None
     if table is not None and path in table:
         return table[path]
+    if method == "GET" and is_ui(path):
+        return serve_ui
     if path.startswith(MODELS_PREFIX) and len(path) > len(MODELS_PREFIX):
         if method == "GET":
             return retrieve_model
@@ -102,6 +113,8 @@ def _head_status(svc: Service, scope: Any, path: str, headers: Any) -> int:
             admin.check_access(svc, scope)
             admin.route("GET", path)
             return 200
+        if path in ADMIN_PATHS:
+            admin.check_access(svc, scope)
         require_key(svc.snapshot, path, headers)
         _route("GET", path)
     except RelayError as exc:
@@ -115,6 +128,7 @@ class RelayApp:
     def __init__(self) -> None:
         self.service: Service | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._gauges: asyncio.Task[None] | None = None
         self.drain = Drain()
         self.budget = BodyBudget(0, on_idle=memory.trim_after)
 
@@ -127,6 +141,8 @@ class RelayApp:
         self.service = Service(Path(os.environ.get(ROOT_ENV, "generated")), events=events)
         self.service.on_swap = lambda snap: self.budget.set_limit(snap.artifact.server.max_body_memory)
         self.service.start(loop)
+        self.service.in_flight = lambda: self.drain.in_flight
+        self._gauges = loop.create_task(self._publish_metrics())
         self.budget.set_limit(self.service.snapshot.artifact.server.max_body_memory)
         loop.add_signal_handler(signal.SIGHUP, self._reload_now)
         interval = float(os.environ.get(POLL_ENV, "0.5") or 0)
@@ -134,9 +150,11 @@ class RelayApp:
             self._watcher = loop.create_task(self._watch(interval))
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for task in (self._watcher, self._gauges):
+            if task is not None:
+                task.cancel()
         if self.service is not None:
+            self.service.metrics.retire()
             loop.run_until_complete(self.service.aclose())
             self.service.log.info("worker stopped", log_lines_dropped=self.service.log.dropped)
             self.service.log.close()
@@ -154,6 +172,12 @@ class RelayApp:
     def _reload_now(self) -> None:
         if self.service is not None:
             self.service.reload()
+
+    async def _publish_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(METRICS_INTERVAL)
+            if self.service is not None:
+                self.service.publish_metrics()
 
     async def _watch(self, interval: float) -> None:
         while True:

@@ -26,7 +26,7 @@ from runtime.errors import (
     status_of,
 )
 from runtime.ops.pricing import costs
-from runtime.ops.record import RequestRecord, SkipRecord
+from runtime.ops.record import RequestRecord, SkipRecord, StateEvent
 from runtime.routing.state import Plan
 from runtime.server import bridge, incoming
 from runtime.server.service import Service, with_query
@@ -48,10 +48,11 @@ def _skipped(plan: Plan, now: float) -> str:
 
 def _relay_headers(wf: Waterfall, chain: str, plan: Plan, now: float) -> list[tuple[str, str]]:
     overhead = (time.perf_counter() - wf.started) * 1000 - wf.upstream_ms - wf.queued_ms
+    wf.overhead_ms = round(max(overhead, 0.0), 3)
     headers = [
         ("x-relay-chain", chain),
         ("x-relay-attempts", str(len(wf.attempts))),
-        ("x-relay-overhead-ms", f"{max(overhead, 0.0):.2f}"),
+        ("x-relay-overhead-ms", f"{wf.overhead_ms:.2f}"),
     ]
     if wf.queued_ms:
         headers.append(("x-relay-queued-ms", f"{wf.queued_ms:.0f}"))
@@ -94,6 +95,7 @@ def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, tt
         ttfb_ms=ttfb_ms,
         queued_ms=round(wf.queued_ms, 2) if wf.queued_ms else None,
         tokens=wf.usage,
+        overhead_ms=wf.overhead_ms,
         cost_usd=actual,
         saved_usd=reference - actual,
     )
@@ -190,6 +192,11 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
         status = status_of(failed.error, fmt)
         headers = error_headers(failed.error) + _relay_headers(wf, chain.name, failed.plan, svc.clock())
         _finish(svc, wf, chain.name, failed.plan, status, None)
+        if status >= 429:  # not the client's fault: every step failed or was unavailable
+            event = StateEvent(
+                at=time.time(), kind="chain_exhausted", chain=chain.name, reason=failed.error.message
+            )
+            svc.feed.state(event)
         return Reply(status, headers, error_body(failed.error, fmt, rid))
     reply.headers.extend(_relay_headers(wf, chain.name, plan, svc.clock()))
     if reply.rest is None:

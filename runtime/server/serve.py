@@ -24,12 +24,15 @@ import contextlib
 import math
 import os
 import resource
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from runtime.artifact import Server, UsageStore
+from runtime.ops import METRICS_DIR_ENV
 from runtime.ops.usage.store import StoreError, open_store
 from runtime.routing.backend import StateUrlError, check_state_url
 from runtime.server.listen import ListenError, claim, is_loopback, parse_listen
@@ -133,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"relay run: {exc}", file=sys.stderr)
         return 2
     os.environ[ROOT_ENV] = str(root)
+    # Each worker writes its Prometheus counts to files here, so a scrape answered by any
+    # worker adds up all of them; a fresh directory per run, so no count outlives the run.
+    metrics_dir = tempfile.mkdtemp(prefix="relay-metrics-")
+    os.environ[METRICS_DIR_ENV] = metrics_dir
     os.environ[WORKERS_ENV] = str(args.workers)
     from granian.constants import HTTPModes, Interfaces, Loops
     from granian.http import HTTP1Settings
@@ -164,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         held.close()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
         for sig in (signal.SIGTERM, signal.SIGINT):  # a repeated signal must not change the exit code
             signal.signal(sig, signal.SIG_IGN)
     if granian.killed:

@@ -24,9 +24,11 @@ from runtime.clock import Clock, monotonic
 from runtime.errors import ClientFormat
 from runtime.ops.events import EventHub, Subscriber
 from runtime.ops.feed import Feed
+from runtime.ops.metrics import RequestMetrics
 from runtime.ops.record import StateEvent, StateKind
 from runtime.ops.state_view import RelayFacts
 from runtime.ops.usage.sink import UsageSink
+from runtime.ops.webhooks import Webhooks
 from runtime.routing import ratelimit
 from runtime.routing.backend import make_backend
 from runtime.routing.changes import Change
@@ -103,6 +105,14 @@ class Service:
         """The usage store's writer; its store is fixed at start (a reload does not move it)."""
         if self.usage is not None:
             self.feed.add(self.usage)
+        self.metrics = RequestMetrics(lambda: self.snapshot.artifact)
+        self.feed.add(self.metrics)
+        self.webhooks = Webhooks(
+            lambda: self.snapshot.artifact.server.webhooks, on_result=self.metrics.webhook_result
+        )
+        self.feed.add(self.webhooks)
+        self.in_flight: Callable[[], int] = lambda: 0
+        """Requests this worker is serving (the app's drain counter, once it is set)."""
         self.events = events or EventHub()
         self.changes = 0
         """State changes and reloads so far: a cached `/admin/state` older than one is stale."""
@@ -120,6 +130,7 @@ class Service:
         if self.usage is not None:
             self.usage.start()
         self._start_probes()
+        self.webhooks.start(loop)
         loop.call_soon(self.upstreams.warm, self.snapshot.artifact.providers.values())
         if self._state_url != "memory":
             from runtime.ops.bus import RedisBus
@@ -212,6 +223,10 @@ class Service:
     async def probe(self, provider: Provider) -> bool:
         return await health_check.probe(self.snapshot, self.upstreams, provider)
 
+    def publish_metrics(self) -> None:
+        usage = {"written": self.usage.written, "dropped": self.usage.dropped} if self.usage else {}
+        self.metrics.publish(self.in_flight(), self.state.queue_depths(), usage)
+
     def changed_on_disk(self) -> bool:
         return manifest_stamp(self.root) != self._stamp
 
@@ -301,6 +316,7 @@ class Service:
                 await self._probes
         for timer in self._ending.values():
             timer.cancel()
+        await self.webhooks.aclose()
         self.events.close()
         if self._bus is not None:
             await self._bus.close()

@@ -132,6 +132,8 @@ class Waterfall:
     queued_ms: float = 0.0
     """Time spent waiting in the chain's queue for capacity (not relay overhead either)."""
     usage: dict[str, int] | None = None
+    overhead_ms: float | None = None
+    """Relay's own time until the answer's head, set with the `x-relay-overhead-ms` header."""
     step: Step | None = None
     """The step that answered (its prices price the request)."""
     started: float = field(default_factory=time.perf_counter)

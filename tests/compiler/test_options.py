@@ -144,6 +144,17 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
     ".server.usage.retention": (["server", "usage"], {"retention": "7d"}),
     ".server.usage.queue": (["server", "usage"], {"queue": 100}),
     **{
+        f".server.webhooks[].{field}": (
+            ["server", "webhooks"],
+            [{"url": "https://hooks.example.com/relay", "events": ["chain_exhausted"], **extra}],
+        )
+        for field, extra in (
+            ("url", {}),
+            ("events[]", {"events": ["breaker_opened", "key_marked_bad"]}),
+            ("secret", {"secret": "${W_CLIENT}"}),
+        )
+    },
+    **{
         f".server.timeouts.{t}": (["server", "timeouts"], {t: "7s"})
         for t in ("connect", "first_byte", "stream_idle", "total")
     },

@@ -91,3 +91,34 @@ def test_context_is_accepted_but_reported_as_not_used(compile_set: CompileSet) -
     result = compile_set({"d.yaml": SIMULATED + models})
     (note,) = [d for d in result.diagnostics if d.code == "R215"]
     assert note.pointer == "/models/demo/context" and "not used yet" in note.message
+
+
+@pytest.mark.parametrize(
+    ("hook", "code", "pointer"),
+    [
+        ("{url: 'http://127.0.0.1:9/h', events: [breaker_opened], secret: plain-secret}", "R204", "secret"),
+        ("{url: 'https://h.example.com/h?token=abc', events: [breaker_opened]}", "R204", "url"),
+        ("{url: 'https://h.example.com/h', events: []}", "R109", "events"),
+        ("{url: 'https://h.example.com/h', events: [nope]}", "R103", "events/0"),
+    ],
+)
+def test_bad_webhooks_are_refused_where_written(
+    compile_set: CompileSet, hook: str, code: str, pointer: str
+) -> None:
+    result = compile_set(server(f"  webhooks: [{hook}]\n"))
+    assert [(d.code, d.pointer) for d in result.diagnostics if d.severity == "error"] == [
+        (code, f"/server/webhooks/0/{pointer}")
+    ]
+
+
+def test_a_webhook_secret_from_the_environment_stays_out_of_the_committed_build(
+    compile_set: CompileSet,
+) -> None:
+    hook = "{url: 'https://h.example.com/h', events: [chain_exhausted], secret: '${RELAY_T_HOOK}'}"
+    result = compile_set(
+        server(f"  webhooks: [{hook}]\n"), env={"RELAY_T_HOOK": "hook-secret-value"}, mode="build"
+    )
+    assert result.artifact is not None and result.blind is not None and result.blind.artifact is not None
+    assert result.artifact.server.webhooks[0].secret == "hook-secret-value"
+    assert result.blind.artifact.server.webhooks[0].secret == "${RELAY_T_HOOK}"
+    assert "hook-secret-value" in result.env_secrets

@@ -460,7 +460,12 @@ def test_messages_must_be_an_array() -> None:
     [
         ("openai", "https://api.cerebras.ai/v1", "max_tokens_field", "max_completion_tokens"),
         ("openai", "https://openrouter.ai/api/v1", "reasoning", "openrouter"),
-        ("azure", "https://res.openai.azure.com/openai/deployments/d", "max_tokens_field", "max_completion_tokens"),
+        (
+            "azure",
+            "https://res.openai.azure.com/openai/deployments/d",
+            "max_tokens_field",
+            "max_completion_tokens",
+        ),
         ("openai", "https://api.groq.com/openai/v1", "reasoning", "groq"),
         ("openai", "https://api.z.ai/api/paas/v4", "echo_reasoning", "tool_turns"),
         ("ollama", "http://box:9999/v1", "url_images", False),

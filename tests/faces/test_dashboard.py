@@ -1,0 +1,147 @@
+"""The dashboard in Debian's headless Chromium against a real `relay run` and a fake
+upstream: the Live page shows the example chains, traffic moves the counts and the feed,
+an upstream answering 429 shows as cooling, the test console streams an answer and names
+the provider, a wrong admin key gets a message; no console errors. Screenshots land in
+$RELAY_TEST_ARTIFACTS/ui (default /tmp/relay-test-artifacts/ui)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.procs import FakeUpstream, Relay, openai_client
+from tests.faces.browser import Tab, chromium, tab
+from tests.faces.stack import ADMIN_KEY, faces_stack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Relay, FakeUpstream]]:
+    with faces_stack(tmp_path_factory.mktemp("faces")) as pair:
+        yield pair
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Tab]:
+    with tab(browser) as opened:
+        yield opened
+
+
+def signed_in(t: Tab, relay: Relay, page: str = "live") -> None:
+    t.page.goto(f"{relay.url}/ui#{page}")
+    t.page.wait_for_selector("#key-overlay", state="visible")
+    t.page.fill("#key-input", ADMIN_KEY)
+    t.page.click("#key-form button")
+    t.page.wait_for_selector("#key-overlay", state="hidden")
+    t.page.wait_for_selector("article.chain", state="attached")
+    assert all("401" in e for e in t.errors), t.errors
+    t.errors.clear()  # the tries without a key before it was typed; anything after counts
+
+
+def text(t: Tab, selector: str) -> str:
+    return str(t.page.inner_text(selector))
+
+
+def test_a_wrong_admin_key_gets_a_message_and_a_second_chance(
+    stack: tuple[Relay, FakeUpstream], page: Tab
+) -> None:
+    relay, _ = stack
+    page.page.goto(f"{relay.url}/ui")
+    page.page.wait_for_selector("#key-overlay", state="visible")
+    assert "asks for an admin key" in text(page, "#key-message")
+    page.page.fill("#key-input", "not-the-admin-key-at-all")
+    page.page.click("#key-form button")
+    page.page.wait_for_selector("#key-message:has-text('refused')")
+    page.shot("wrong-key")
+    assert text(page, "#conn") == "admin key needed"
+    page.page.fill("#key-input", ADMIN_KEY)
+    page.page.click("#key-form button")
+    page.page.wait_for_selector("article.chain")
+    assert all("401" in e for e in page.errors), page.errors
+
+
+def test_live_shows_the_example_chains_and_traffic_moves_counts_and_feed(
+    stack: tuple[Relay, FakeUpstream], page: Tab
+) -> None:
+    relay, _ = stack
+    signed_in(page, relay)
+    names = page.page.eval_on_selector_all("article.chain", "els => els.map(e => e.dataset.chain)")
+    assert {"claude", "free", "fake"} <= set(names)
+    assert "no key set (GROQ_API_KEY)" in text(page, "article[data-chain=free]")
+    client = openai_client(relay)
+    for i in range(3):
+        client.chat.completions.create(model="fake", messages=[{"role": "user", "content": f"count {i}"}])
+    page.page.wait_for_selector("#seen:has-text('3')")
+    page.page.wait_for_selector("#live-providers .win:has-text('3/30 rpm')")
+    page.shot("live-after-traffic")
+    page.page.click("nav a[data-page=requests]")
+    page.page.wait_for_selector("#feed tbody tr[data-id]")
+    assert len(page.page.query_selector_all("#feed tbody tr[data-id]")) == 3
+    page.page.click("#feed tbody tr[data-id]")
+    assert "fakeup/fake-model" in text(page, "#request-detail")
+    page.shot("requests")
+    assert page.errors == []
+
+
+def test_the_test_console_streams_an_answer_and_names_the_provider(
+    stack: tuple[Relay, FakeUpstream], page: Tab
+) -> None:
+    relay, fake = stack
+    signed_in(page, relay, "console")
+    fake.script({"text": "streamed from the fake upstream", "match": {"stream": True}})
+    page.page.fill("#console-model", "fake")
+    page.page.fill("#console-prompt", "hello")
+    page.page.click("#console-send")
+    page.page.wait_for_selector("#console-meta[data-provider]", state="attached")
+    assert page.page.get_attribute("#console-meta", "data-provider") == "fakeup"
+    assert "streamed from the fake upstream" in text(page, "#console-out")
+    meta = text(page, "#console-meta")
+    assert "fake" in meta and "latency" in meta
+    page.shot("console")
+    assert page.errors == []
+
+
+def test_chains_page_explains_a_model_name_from_the_served_artifact(
+    stack: tuple[Relay, FakeUpstream], page: Tab
+) -> None:
+    relay, _ = stack
+    signed_in(page, relay, "chains")
+    assert "sha256:" in text(page, "#artifact")
+    page.page.fill("#explain-model", "claude-sonnet-4-6")
+    page.page.click("#explain-form button")
+    page.page.wait_for_selector("#explain-out:has-text('chain claude')")
+    page.shot("chains")
+    assert page.errors == []
+
+
+# Last: it leaves fakeup cooling for 40 s.
+def test_an_upstream_answering_429_shows_as_cooling(stack: tuple[Relay, FakeUpstream], page: Tab) -> None:
+    relay, fake = stack
+    signed_in(page, relay)
+    fake.script(
+        {"status": 429, "headers": {"retry-after": "40"}, "body": {"error": {"message": "slow down"}}}
+    )
+    answer = httpx.post(
+        relay.url + "/v1/chat/completions",
+        json={"model": "fake", "messages": [{"role": "user", "content": "x"}]},
+        timeout=20,
+    )
+    assert answer.headers["x-relay-provider"] == "sim-steady"
+    step = "article[data-chain=fake] .step:first-child"
+    page.page.wait_for_selector(f"{step}.st-cooling")
+    assert "cooling" in text(page, step)
+    first = text(page, f"{step} [data-until]")
+    # Countdowns tick locally: the text changes between fetches.
+    page.page.wait_for_selector(f"{step} [data-until]:not(:has-text('{first}'))")
+    page.shot("cooling")
+    assert page.errors == []
