@@ -6,6 +6,7 @@ $RELAY_TEST_ARTIFACTS/ui (default /tmp/relay-test-artifacts/ui)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,6 +122,27 @@ def test_chains_page_explains_a_model_name_from_the_served_artifact(
     page.page.click("#explain-form button")
     page.page.wait_for_selector("#explain-out:has-text('chain claude')")
     page.shot("chains")
+    assert page.errors == []
+
+
+def test_usage_shows_totals_charts_and_tables_from_the_usage_store(
+    stack: tuple[Relay, FakeUpstream], page: Tab
+) -> None:
+    relay, _ = stack
+    client = openai_client(relay)
+    for _ in range(2):
+        client.chat.completions.create(model="fake", messages=[{"role": "user", "content": "for usage"}])
+    signed_in(page, relay, "usage")
+    deadline = time.monotonic() + 15
+    while "requests" not in text(page, "#usage-totals"):  # rows are written in batches, off the hot path
+        assert time.monotonic() < deadline, text(page, "#usage-message")
+        page.page.click("#usage-refresh")
+        page.page.wait_for_selector("#usage-message:not(:empty), #usage-totals:not(:empty)", state="attached")
+    page.page.wait_for_selector("#usage-chart .uplot")
+    assert "fakeup" in text(page, "#usage-providers")
+    assert "fake" in text(page, "#usage-chains")
+    assert "saved" in text(page, "#usage-totals")
+    page.shot("usage")
     assert page.errors == []
 
 

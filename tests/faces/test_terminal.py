@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Relay, FakeUpstream]]:
-    with faces_stack(tmp_path_factory.mktemp("terminal")) as pair:
+    with faces_stack(tmp_path_factory.mktemp("terminal"), usage=False) as pair:
         yield pair
 
 
@@ -102,6 +102,8 @@ def test_top_shows_state_feed_and_answers_its_keys(stack: tuple[Relay, FakeUpstr
         app = RelayTop(AdminClient(relay.url, ADMIN_KEY), refresh_s=0.5)
         async with app.run_test(size=(220, 60)) as pilot:
             await until(pilot, lambda: app.state is not None, "state")
+            await until(pilot, lambda: "usage" in str(app.query_one("#usage").render()), "usage line")
+            assert str(app.query_one("#usage").render()) == "usage store not available"
             chains = cells(app, "#chains")
             assert "fake" in chains and "fakeup/fake-model" in chains and "free" in chains
             assert any("no key set (GROQ_API_KEY)" in c for c in chains)

@@ -318,16 +318,20 @@
     }
     $("#usage-message").innerHTML = time.dropped_rows ? `<p class="notice">${num(time.dropped_rows)} rows were dropped (the writer's queue was full).</p>` : "";
     $("#usage-totals").innerHTML = `<b>${num(t.requests)}</b> requests · ${num(t.errors)} errors · ${num(t.input_tokens)} input / ${num(t.output_tokens)} output tokens · cost <b>${money(t.cost_usd)}</b> · list price ${money(t.list_cost_usd)} · saved <b class="good">${money(t.saved_usd)}</b>`;
-    const rows = (time.rows || []).map((r) => [groupTime(r.group), r]).filter(([x]) => x != null).sort((a, b) => a[0] - b[0]);
-    const xs = rows.map(([x]) => x);
+    // One point per bucket across the whole period, empty buckets as 0, so the axis is the period.
+    const step = by === "day" ? 86400 : 3600;
+    const byTime = new Map((time.rows || []).map((r) => [groupTime(r.group), r]));
+    const xs = [];
+    for (let x = Math.floor(time.since / step) * step; x <= time.until && xs.length < 2000; x += step) xs.push(x);
+    const pick = (key) => xs.map((x) => (byTime.get(x) || {})[key] || 0);
     if (xs.length && window.uPlot) {
       chart($("#usage-chart"), "requests", xs, [
-        { label: "requests", color: "#3a7bd5", values: rows.map(([, r]) => r.requests) },
-        { label: "errors", color: "#d9534f", values: rows.map(([, r]) => r.errors || 0) },
+        { label: "requests", color: "#3a7bd5", values: pick("requests") },
+        { label: "errors", color: "#d9534f", values: pick("errors") },
       ]);
       chart($("#usage-tokens-chart"), "tokens", xs, [
-        { label: "input", color: "#5cb85c", values: rows.map(([, r]) => r.input_tokens || 0) },
-        { label: "output", color: "#f0ad4e", values: rows.map(([, r]) => r.output_tokens || 0) },
+        { label: "input", color: "#5cb85c", values: pick("input_tokens") },
+        { label: "output", color: "#f0ad4e", values: pick("output_tokens") },
       ]);
     }
     $("#usage-providers").innerHTML = usageTable(prov);
