@@ -6,6 +6,7 @@ $RELAY_TEST_ARTIFACTS/ui (default /tmp/relay-test-artifacts/ui)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.procs import FakeUpstream, Relay, openai_client
+from tests.faces import fixtures
 from tests.faces.browser import Tab, chromium, tab
 from tests.faces.stack import ADMIN_KEY, faces_stack
 
@@ -167,3 +169,41 @@ def test_an_upstream_answering_429_shows_as_cooling(stack: tuple[Relay, FakeUpst
     page.page.wait_for_selector(f"{step} [data-until]:not(:has-text('{first}'))")
     page.shot("cooling")
     assert page.errors == []
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("degraded", "State backend degraded"),
+        ("no chains", "This relay serves 0 chains"),
+        ("unreachable", "relay is not reachable"),
+    ],
+)
+def test_bad_days_get_a_sentence_not_a_blank_page(
+    stack: tuple[Relay, FakeUpstream], page: Tab, case: str, expected: str
+) -> None:
+    """Rendering only: the page's own files from the real relay, the API's answer replaced
+    by a doc-shaped fixture (or refused), since a real relay cannot be made to serve 0 chains."""
+    relay, _ = stack
+    state = fixtures.state()
+    if case == "degraded":
+        state["state_backend"] = {"backend": "redis", "degraded": True}
+    if case == "no chains":
+        state["chains"] = []
+    if case == "unreachable":
+        page.page.route("**/admin/**", lambda route: route.abort())
+    else:
+        body = json.dumps(state)
+        page.page.route(
+            "**/admin/state",
+            lambda route: route.fulfill(status=200, content_type="application/json", body=body),
+        )
+        page.page.route(
+            "**/admin/events",
+            lambda route: route.fulfill(status=200, content_type="text/event-stream", body=""),
+        )
+    page.page.goto(f"{relay.url}/ui")
+    page.page.wait_for_selector(f"body:has-text('{expected}')")
+    page.shot(f"bad-day-{case.replace(' ', '-')}")
+    if case != "unreachable":  # an aborted fetch is a console error by design of the test
+        assert page.errors == []
