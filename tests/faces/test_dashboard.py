@@ -46,7 +46,7 @@ def signed_in(t: Tab, relay: Relay, page: str = "live") -> None:
     t.page.fill("#key-input", ADMIN_KEY)
     t.page.click("#key-form button")
     t.page.wait_for_selector("#key-overlay", state="hidden")
-    t.page.wait_for_selector("article.chain", state="attached")
+    t.page.wait_for_selector("#conn.ok")  # the state was read with the key
     assert all("401" in e for e in t.errors), t.errors
     t.errors.clear()  # the tries without a key before it was typed; anything after counts
 
