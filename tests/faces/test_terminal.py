@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -61,6 +62,31 @@ def test_status_shows_chains_steps_keys_and_windows(stack: tuple[Relay, FakeUpst
         "/30 rpm",
     ):
         assert expected in done.stdout, (expected, done.stdout)
+
+
+def test_status_watch_refreshes_until_stopped(stack: tuple[Relay, FakeUpstream]) -> None:
+    relay, _ = stack
+    env = clean_env({"COLUMNS": "220", "RELAY_ADMIN_KEY": ADMIN_KEY})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compiler", "status", "--url", relay.url, "--watch", "0.3"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stopper = threading.Timer(30, proc.terminate)  # bounded: a silent process is ended, its output ends
+    stopper.start()
+    try:
+        assert proc.stdout is not None
+        seen = 0
+        while seen < 2 and (line := proc.stdout.readline()):
+            seen += line.startswith("Chains")
+        assert seen == 2
+    finally:
+        stopper.cancel()
+        proc.terminate()
+        proc.wait(10)
 
 
 @pytest.mark.parametrize(
