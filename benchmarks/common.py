@@ -36,7 +36,8 @@ def serve_relay(
     definitions: str, tmp: Path, port: int, repo: Path, env: dict[str, str]
 ) -> subprocess.Popen[bytes]:
     """Build `definitions` (one YAML file) under `tmp` and start `relay run` (1 worker) on
-    127.0.0.1:`port`, quiet; the caller terminates it."""
+    127.0.0.1:`port`, quiet; the caller terminates it. Its usage rows go to the default
+    SQLite store under `tmp`, so the figures include recording them."""
     (tmp / "chains").mkdir()
     (tmp / "chains" / "bench.yaml").write_text(definitions)
     subprocess.run(
@@ -49,7 +50,7 @@ def serve_relay(
     return subprocess.Popen(
         [sys.executable, "-m", "runtime.server.serve", str(tmp / "gen"), "--listen", f"127.0.0.1:{port}"],
         cwd=repo,
-        env=env,
+        env={**env, "XDG_STATE_HOME": str(tmp)},  # the default usage store, in the run's own folder
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -245,7 +245,8 @@ def usage(
     except usage_cli.UsageError as exc:
         typer.echo(f"relay usage: {exc}", err=True)
         raise typer.Exit(1) from None
-    usage_cli.show(data, Console(no_color=not use_colour()))
+    tty = sys.stdout.isatty()  # piped: wide enough that no figure is cut to fit 80 columns
+    usage_cli.show(data, Console(no_color=not use_colour(), width=None if tty else 200))
 
 
 def main() -> None:

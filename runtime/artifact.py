@@ -256,6 +256,8 @@ class UsageStore(_Frozen, frozen=True):
     or a `postgresql://` URL."""
     retention: float = 90 * 86400.0
     """Seconds rows are kept; 0 keeps them forever."""
+    queue: int = 10_000
+    """Rows a worker holds for the store at most; past that they are dropped and counted."""
 
 
 class Server(_Frozen, frozen=True):

@@ -71,6 +71,13 @@ class UsageDef(Strict):
     retention: Duration = Field(
         90 * 86400.0, description="How long rows are kept (e.g. 90d); 0 keeps them forever."
     )
+    queue: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="Rows a worker holds for the store at most while it is slow or unreachable; "
+        "past that, rows are dropped and counted (never blocking a request).",
+    )
 
 
 class ServerDef(Strict):

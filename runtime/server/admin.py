@@ -20,6 +20,7 @@ from runtime.errors import BadRequest, MethodNotAllowed, NotFound, RelayError, U
 from runtime.explain import explain
 from runtime.ops.events import frame
 from runtime.ops.state_view import state_view
+from runtime.server import admin_usage
 from runtime.server.access import presented_key
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply, Tail
@@ -137,6 +138,10 @@ async def _explain(svc: Service, scope: Any) -> Reply:
     )
 
 
+async def _usage(svc: Service, scope: Any) -> Reply:
+    return await admin_usage.usage(svc, query(scope, admin_usage.PARAMS))
+
+
 async def _chain(svc: Service, scope: Any, name: str) -> Reply:
     query(scope, frozenset())
     artifact = svc.snapshot.artifact
@@ -150,8 +155,9 @@ GET_ROUTES: dict[str, AdminHandler] = {
     "/admin/state": _state,
     "/admin/events": _events,
     "/admin/explain": _explain,
+    admin_usage.PATH: _usage,
 }
-"""Read-only routes. `/admin/usage` (the usage store) registers here as well."""
+"""Read-only routes."""
 POST_ROUTES: dict[str, AdminHandler] = {"/admin/reload": _reload}
 
 

@@ -2,66 +2,44 @@
 
 Query parameters are checked before the store is touched; a bad one is a 400 naming it.
 The store is read in a thread with its own connection, so a slow query never stalls the
-event loop that serves requests.
+event loop that serves requests. Access and error rendering are `runtime.server.admin`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import urllib.parse
 from typing import Any
 
 import msgspec
 
-from runtime.errors import ClientFormat
+from runtime.errors import BadGateway, BadRequest, NotFound
 from runtime.ops.usage.report import BY, DEFAULT_SPAN, UsageQuery, aggregate, parse_when
 from runtime.ops.usage.store import open_store
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply
 
 PATH = "/admin/usage"
-_JSON = [("content-type", "application/json")]
+PARAMS = frozenset({"since", "until", "by", "chain", "provider"})
 _encode = msgspec.json.Encoder().encode
-_KNOWN = {"since", "until", "by", "chain", "provider"}
 
 
-class BadParam(Exception):
-    def __init__(self, param: str, message: str) -> None:
-        super().__init__(message)
-        self.param = param
-
-
-def _error(status: int, kind: str, message: str, param: str | None = None) -> Reply:
-    error: dict[str, Any] = {"type": kind, "message": message}
-    if param is not None:
-        error["param"] = param
-    return Reply(status, list(_JSON), _encode({"error": error}))
-
-
-def parse_query(raw: str, now: float) -> UsageQuery:
-    """The query string as a `UsageQuery`; raises `BadParam` naming the first bad parameter."""
-    params: dict[str, str] = {}
-    for name, value in urllib.parse.parse_qsl(raw, keep_blank_values=True):
-        if name not in _KNOWN:
-            raise BadParam(name, f"unknown parameter {name!r}; known: {', '.join(sorted(_KNOWN))}")
-        if name in params:
-            raise BadParam(name, f"{name} is given twice")
-        params[name] = value
+def parse_query(params: dict[str, str], now: float) -> UsageQuery:
+    """The checked query; raises `BadRequest` naming the first bad parameter."""
     by = params.get("by", "provider")
     if by not in BY:
-        raise BadParam("by", f"by={by!r} is not one of {', '.join(BY)}")
+        raise BadRequest(f"by={by!r} is not one of {', '.join(BY)}", param="by")
     when: dict[str, float] = {}
     for name, default in (("since", now - DEFAULT_SPAN), ("until", now)):
         try:
             when[name] = parse_when(params[name], now) if name in params else default
         except ValueError as exc:
-            raise BadParam(name, f"{name}: {exc}") from None
+            raise BadRequest(f"{name}: {exc}", param=name) from None
     if when["since"] >= when["until"]:
-        raise BadParam("since", "since must be earlier than until")
+        raise BadRequest("since must be earlier than until", param="since")
     for name in ("chain", "provider"):
         if name in params and not params[name]:
-            raise BadParam(name, f"{name} is empty")
+            raise BadRequest(f"{name} is empty", param=name)
     return UsageQuery(when["since"], when["until"], by, params.get("chain"), params.get("provider"))
 
 
@@ -73,18 +51,15 @@ def _read(url: str, query: UsageQuery) -> dict[str, Any]:
         store.close()
 
 
-async def usage(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
-    try:
-        query = parse_query(scope.query_string, time.time())
-    except BadParam as exc:
-        return _error(400, "invalid_request_error", str(exc), exc.param)
+async def usage(svc: Service, params: dict[str, str]) -> Reply:
+    query = parse_query(params, time.time())
     sink = svc.usage
     if sink is None:
-        return _error(404, "not_found_error", "the usage store is off (server.usage.store: off)")
+        raise NotFound("the usage store is off (server.usage.store: off)")
     try:
         result = await asyncio.to_thread(_read, sink.url, query)
     except Exception as exc:  # StoreError, sqlite3's or psycopg's: the store failed, not the query
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return _error(503, "api_error", f"the usage store cannot be read: {message}")
+        raise BadGateway(f"the usage store cannot be read: {message}") from None
     result["dropped_rows"] = sink.dropped
-    return Reply(200, list(_JSON), _encode(result))
+    return Reply(200, [("content-type", "application/json")], _encode(result))

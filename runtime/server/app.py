@@ -29,7 +29,7 @@ from runtime.errors import (
     stream_error_event,
 )
 from runtime.ops.events import BUFFER, KEEPALIVE, EventHub
-from runtime.server import admin, admin_usage, memory
+from runtime.server import admin, memory
 from runtime.server.access import authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
@@ -77,13 +77,7 @@ POST_ROUTES: dict[str, Handler] = {
     "/v1/chat/completions": generate,
     "/v1/messages/count_tokens": count_tokens,
 }
-GET_ROUTES: dict[str, Handler] = {
-    "/health": _health,
-    "/ready": _ready,
-    "/v1/models": list_models,
-}
-admin.GET_ROUTES[admin_usage.PATH] = lambda svc, scope: admin_usage.usage(svc, scope, None, b"", "openai", "")
-"""`/admin/usage` behind the admin keys, beside the other admin routes (runtime.server.admin)."""
+GET_ROUTES: dict[str, Handler] = {"/health": _health, "/ready": _ready, "/v1/models": list_models}
 
 
 def _route(method: str, path: str) -> Handler:

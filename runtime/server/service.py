@@ -98,17 +98,17 @@ class Service:
         """Called after a reload swapped in a new snapshot (the app resizes its body budget)."""
         self.feed = Feed()
         """Finished requests and state changes, for the operator's sinks (`runtime.ops`)."""
+        usage = server.usage
+        self.usage = None if usage.store == "off" else UsageSink(usage.store, usage.retention, usage.queue)
+        """The usage store's writer; its store is fixed at start (a reload does not move it)."""
+        if self.usage is not None:
+            self.feed.add(self.usage)
         self.events = events or EventHub()
         self.started_at = time.time()
         self._started = clock()
         self._ending: dict[str, asyncio.TimerHandle] = {}
         """Per key slot: the timer that reports its cooldown's end."""
         self._bus: RedisBus | None = None
-        usage = server.usage
-        self.usage = None if usage.store == "off" else UsageSink(usage.store, usage.retention)
-        """The usage store's writer; its store is fixed at start (a reload does not move it)."""
-        if self.usage is not None:
-            self.feed.add(self.usage)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._probes: asyncio.Task[None] | None = None
 
@@ -238,8 +238,11 @@ class Service:
         self.log.info("artifact reloaded", source_hash=fresh.artifact.source_hash, reloads=self.reloads)
         if fresh.artifact.server.state != self._state_url:
             self.log.warning("server.state changed: restart relay to use the new state backend")
-        if fresh.artifact.server.usage.store != (self.usage.url if self.usage else "off"):
+        usage = fresh.artifact.server.usage
+        if usage.store != (self.usage.url if self.usage else "off"):
             self.log.warning("server.usage.store changed: restart relay to use the new usage store")
+        elif self.usage is not None:
+            self.usage.retention = usage.retention  # the writer reads it at its next prune
         self._start_probes()
         self.upstreams.warm(fresh.artifact.providers.values())
         self._reloaded("reloaded")

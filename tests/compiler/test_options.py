@@ -142,6 +142,7 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
     ".server.state": (["server", "state"], "redis://127.0.0.1:6379/0"),
     ".server.usage.store": (["server", "usage"], {"store": "off"}),
     ".server.usage.retention": (["server", "usage"], {"retention": "7d"}),
+    ".server.usage.queue": (["server", "usage"], {"queue": 100}),
     **{
         f".server.timeouts.{t}": (["server", "timeouts"], {t: "7s"})
         for t in ("connect", "first_byte", "stream_idle", "total")

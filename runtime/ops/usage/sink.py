@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from runtime.artifact import UsageStore
 from runtime.ops.record import RequestRecord, StateEvent
 from runtime.ops.usage.store import Store, StoreError, describe, open_store
 
 log = logging.getLogger("relay.usage")
 
-QUEUE_ROWS = 10_000
 BATCH_ROWS = 1_000
 PRUNE_EVERY = 3600.0
 BACKOFF_MAX = 10.0
@@ -61,7 +61,7 @@ class UsageSink:
         self,
         url: str,
         retention: float,
-        capacity: int = QUEUE_ROWS,
+        capacity: int = UsageStore().queue,
         opener: Callable[[str], Store] = open_store,
         now: Callable[[], float] = time.time,
     ) -> None:
