@@ -10,6 +10,8 @@ speaks. Routes are two dicts built once, plus the `/admin/chains/{name}` prefix.
 from __future__ import annotations
 
 import ipaddress
+import os
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -83,7 +85,10 @@ def query(scope: Any, allowed: frozenset[str]) -> dict[str, str]:
 
 async def _state(svc: Service, scope: Any) -> Reply:
     query(scope, frozenset())
-    return _json(state_view(svc.snapshot.artifact, svc.state, svc.facts()))
+    view = state_view(svc.snapshot.artifact, svc.state, svc.facts())
+    hub = svc.events
+    view["events"] = {"subscribers": len(hub.subscribers), "dropped": hub.dropped, "scope": "worker"}
+    return _json(view)
 
 
 async def _events(svc: Service, scope: Any) -> Reply:
@@ -91,7 +96,12 @@ async def _events(svc: Service, scope: Any) -> Reply:
     artifact = svc.snapshot.artifact
     hello = frame(
         "hello",
-        {"at": svc.started_at, "version": artifact.relay_version, "source_hash": artifact.source_hash},
+        {
+            "at": time.time(),
+            "version": artifact.relay_version,
+            "source_hash": artifact.source_hash,
+            "pid": os.getpid(),
+        },
     )
     sub = svc.subscribe()
     keepalive = svc.events.keepalive

@@ -68,6 +68,7 @@ class Events:
     def __init__(self, relay: Relay) -> None:
         self.seen: list[tuple[str, Any]] = []
         self.ended = threading.Event()
+        self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._read, args=(relay,), daemon=True)
         self._thread.start()
@@ -81,6 +82,8 @@ class Events:
                 self._ready.set()
                 name = ""
                 for line in resp.iter_lines():
+                    if self._stop.is_set():
+                        return
                     if line.startswith("event: "):
                         name = line[7:]
                     elif line.startswith("data: "):
@@ -89,6 +92,10 @@ class Events:
                         self.seen.append(("comment", line))
         finally:
             self.ended.set()
+
+    def close(self) -> None:
+        """Stop reading at the next line (the relay's keep-alives bound the wait)."""
+        self._stop.set()
 
     def of(self, name: str) -> list[Any]:
         return [data for event, data in list(self.seen) if event == name]

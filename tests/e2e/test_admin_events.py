@@ -1,0 +1,197 @@
+"""`/admin/events` under pressure: a slow subscriber is dropped without slowing requests,
+and with Redis every worker's events reach every subscriber exactly once. Also the
+loopback rule when no admin keys are set."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import UPSTREAM_KEYS, RelayFactory
+from tests.e2e.procs import (
+    REPO,
+    FakeUpstream,
+    Relay,
+    build,
+    clean_env,
+    free_port,
+    relay_run,
+    stop,
+    wait_until,
+    write_defs,
+)
+from tests.e2e.test_admin_api import Events
+from tests.routing.redis_server import RedisServer, running_redis
+
+pytestmark = pytest.mark.e2e
+
+PLAIN = """\
+version: 1
+server:
+  state: {state}
+providers:
+  up:
+    api: openai
+    base_url: {url}/v1
+    keys: ["${{UP_KEY_O}}"]
+    timeouts: {{first_byte: 2s}}
+chains:
+  free:
+    steps: [up/llama]
+"""
+
+
+def ask(url: str) -> int:
+    body = {"model": "free", "messages": [{"role": "user", "content": "hi"}]}
+    return httpx.post(url + "/v1/chat/completions", json=body, timeout=10).status_code
+
+
+def _slow_subscriber(relay: Relay) -> socket.socket:
+    """A subscriber that never reads, with the smallest receive buffer the kernel allows."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    host, port = relay.url.removeprefix("http://").split(":")
+    sock.connect((host, int(port)))
+    sock.sendall(f"GET /admin/events HTTP/1.1\r\nhost: {host}\r\n\r\n".encode())
+    return sock
+
+
+def _read_to_end(sock: socket.socket, deadline: float) -> bytes:
+    """Everything the relay sent, until the chunked body's end or the connection closes."""
+    data = b""
+    sock.settimeout(1.0)
+    while time.monotonic() < deadline and not data.endswith(b"0\r\n\r\n"):
+        try:
+            part = sock.recv(65536)
+        except TimeoutError:
+            continue
+        if not part:
+            break
+        data += part
+    return data
+
+
+def _dropped(relay: Relay) -> int:
+    return int(httpx.get(relay.url + "/admin/state", timeout=10).json()["events"]["dropped"])
+
+
+def test_a_slow_subscriber_is_dropped_and_never_slows_requests(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
+    defs = {"relay.yaml": PLAIN.format(url=fake.url, state="memory")}
+    with start_relay(defs, env={"RELAY_EVENTS_BUFFER": "4"}) as relay:
+        slow = _slow_subscriber(relay)
+        fake.script()
+        statuses: list[int] = []
+        for _ in range(40):  # bounded: batches of requests until the slow stream is cut
+            with ThreadPoolExecutor(8) as pool:
+                statuses += list(pool.map(lambda _: ask(relay.url), range(25)))
+            if _dropped(relay):
+                break
+        assert set(statuses) == {200} and _dropped(relay) == 1
+        ended = _read_to_end(slow, time.monotonic() + 20)
+        slow.close()
+        assert ended.startswith(b"HTTP/1.1 200") and ended.endswith(b"0\r\n\r\n")  # it saw the end
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    with running_redis(tmp_path) as server:
+        yield server
+
+
+def _count(events: Events, name: str, at_least: int) -> Callable[[], bool]:
+    return lambda: len(events.of(name)) >= at_least
+
+
+def _subscribers_on_both_workers(relay: Relay, stack: ExitStack) -> list[Events]:
+    """Open subscribers until two come from different worker processes (bounded)."""
+    by_pid: dict[int, Events] = {}
+    for _ in range(30):
+        events = Events(relay)
+        stack.callback(events.close)
+        wait_until(_count(events, "hello", 1), "hello")
+        by_pid.setdefault(events.of("hello")[0]["pid"], events)
+        if len(by_pid) == 2:
+            return list(by_pid.values())
+    pytest.fail("every subscriber landed on the same worker")
+
+
+def test_with_redis_every_workers_requests_reach_every_subscriber_once(
+    fake: FakeUpstream, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    chains = write_defs(
+        tmp_path / "chains", {"relay.yaml": PLAIN.format(url=fake.url, state=redis_server.url)}
+    )
+    result = build(chains, tmp_path / "generated", UPSTREAM_KEYS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with (
+        relay_run(tmp_path / "generated", "--workers", "2", env=UPSTREAM_KEYS) as relay,
+        ExitStack() as stack,
+    ):
+        subscribers = _subscribers_on_both_workers(relay, stack)
+        fake.script()
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: ask(relay.url), range(30)))
+        assert statuses == [200] * 30
+        for events in subscribers:
+            wait_until(_count(events, "request", 30), "every request event")
+        for events in subscribers:
+            ids = [e["id"] for e in events.of("request")]
+            assert len(ids) == 30 and len(set(ids)) == 30
+
+
+def test_without_admin_keys_only_loopback_peers_are_answered(fake: FakeUpstream, tmp_path: Path) -> None:
+    outward = _outward_address()
+    defs = PLAIN.format(url=fake.url, state="memory").replace(
+        "server:\n", 'server:\n  auth: {keys: ["${RELAY_API_KEY}"]}\n'
+    )
+    env = {**UPSTREAM_KEYS, "RELAY_API_KEY": "client-key-0123456789abcdef"}
+    chains = write_defs(tmp_path / "chains", {"relay.yaml": defs})
+    assert build(chains, tmp_path / "generated", env).returncode == 0
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compiler", "run", str(tmp_path / "generated"), "--listen", f"0.0.0.0:{port}"],
+        cwd=REPO,
+        env=clean_env(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        local = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _status(local + "/health") == 200, "relay on 0.0.0.0", proc=proc)
+        assert _status(local + "/admin/state") == 200
+        client_key = {"x-api-key": env["RELAY_API_KEY"]}
+        assert _status(f"http://{outward}:{port}/admin/state", client_key) == 401
+        assert _status(f"http://{outward}:{port}/v1/models", client_key) == 200
+    finally:
+        stop(proc)
+
+
+def _status(url: str, headers: dict[str, str] | None = None) -> int:
+    try:
+        return httpx.get(url, headers=headers, timeout=5).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def _outward_address() -> str:
+    """This machine's address on its first non-loopback interface, or skip."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        except OSError:
+            pytest.skip("no non-loopback interface")
+        address = str(probe.getsockname()[0])
+    if address.startswith("127."):
+        pytest.skip("no non-loopback interface")
+    return address
