@@ -83,12 +83,13 @@ def breaker_text(breaker: dict[str, Any] | None, elapsed: float = 0.0) -> str:
     return f"{state.replace('_', '-')}, {failures} recent failures" if failures else state.replace("_", "-")
 
 
-def queue_text(queue: dict[str, Any] | None) -> str:
+def queue_text(queue: dict[str, Any] | None, scoped: bool = True) -> str:
+    """`0/64 (this worker)`; `scoped=False` drops the label where a column is narrow."""
     if not queue:
         return "-"
     depth, most = queue.get("depth", 0), queue.get("max_depth")
     text = f"{depth}/{most}" if most is not None else str(depth)
-    return text + " (this worker)" if queue.get("scope") == "worker" else text
+    return text + " (this worker)" if scoped and queue.get("scope") == "worker" else text
 
 
 def money(value: Any) -> str:

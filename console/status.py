@@ -86,15 +86,23 @@ def tables(state: dict[str, Any], elapsed: float = 0.0) -> Group:
     return Group(header(state), chains_table(state, elapsed), keys_table(state, elapsed))
 
 
+async def _view(client: AdminClient, every: float) -> RenderableType:
+    try:
+        return tables(await client.state())
+    except AdminError as exc:
+        return Text(f"relay status: {exc} (retrying every {every:g}s)", style="red")
+
+
 async def _watch(client: AdminClient, console: Console, every: float) -> None:
+    """In a terminal, one screen redrawn in place; piped, one snapshot after another."""
+    if not console.is_terminal:
+        while True:
+            console.print(await _view(client, every))
+            console.file.flush()
+            await asyncio.sleep(every)
     with Live(console=console, auto_refresh=False) as live:
         while True:
-            view: RenderableType
-            try:
-                view = tables(await client.state())
-            except AdminError as exc:
-                view = Text(f"relay status: {exc} (retrying every {every:g}s)", style="red")
-            live.update(view, refresh=True)
+            live.update(await _view(client, every), refresh=True)
             await asyncio.sleep(every)
 
 

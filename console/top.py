@@ -179,7 +179,7 @@ class RelayTop(App[None]):
                     f"{step.get('provider')}/{step.get('alias') or step.get('model')}",
                     status_text(step, elapsed),
                     f"{step.get('keys_ready', '?')}/{step.get('keys', '?')}",
-                    queue_text(chain.get("queue")) if i == 0 else "",
+                    queue_text(chain.get("queue"), scoped=False) if i == 0 else "",
                 )
         keys = self.query_one("#keys", DataTable)
         keys.clear()

@@ -92,8 +92,10 @@ def _route(method: str, path: str) -> Handler:
     table = POST_ROUTES if method == "POST" else GET_ROUTES if method == "GET" else None
     if table is not None and path in table:
         return table[path]
-    if method == "GET" and is_ui(path):
-        return serve_ui
+    if is_ui(path):
+        if method == "GET":
+            return serve_ui
+        raise MethodNotAllowed(f"{method} is not allowed on {path}; the dashboard's files are read-only")
     if path.startswith(MODELS_PREFIX) and len(path) > len(MODELS_PREFIX):
         if method == "GET":
             return retrieve_model

@@ -160,3 +160,11 @@ def test_client_sends_the_admin_key_as_bearer_and_never_in_the_url() -> None:
     asyncio.run(call())
     assert seen[0].headers["authorization"] == "Bearer admin-key-0123456789"
     assert "admin-key" not in str(seen[0].url)
+
+
+def test_console_reads_a_relay_only_over_http_and_the_runtime_never_imports_it() -> None:
+    from tests.runtime.test_layers import RUNTIME, files, offending
+
+    assert offending(RUNTIME, ("console",)) == []
+    assert offending(RUNTIME.parent / "console", ("runtime", "compiler")) == []
+    assert files(RUNTIME.parent / "console")

@@ -6,6 +6,8 @@ $RELAY_TEST_ARTIFACTS/ui (default /tmp/relay-test-artifacts/ui)."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.procs import FakeUpstream, Relay, openai_client
+from tests.faces import fixtures
 from tests.faces.browser import Tab, chromium, tab
 from tests.faces.stack import ADMIN_KEY, faces_stack
 
@@ -43,7 +46,7 @@ def signed_in(t: Tab, relay: Relay, page: str = "live") -> None:
     t.page.fill("#key-input", ADMIN_KEY)
     t.page.click("#key-form button")
     t.page.wait_for_selector("#key-overlay", state="hidden")
-    t.page.wait_for_selector("article.chain", state="attached")
+    t.page.wait_for_selector("#conn.ok")  # the state was read with the key
     assert all("401" in e for e in t.errors), t.errors
     t.errors.clear()  # the tries without a key before it was typed; anything after counts
 
@@ -124,6 +127,27 @@ def test_chains_page_explains_a_model_name_from_the_served_artifact(
     assert page.errors == []
 
 
+def test_usage_shows_totals_charts_and_tables_from_the_usage_store(
+    stack: tuple[Relay, FakeUpstream], page: Tab
+) -> None:
+    relay, _ = stack
+    client = openai_client(relay)
+    for _ in range(2):
+        client.chat.completions.create(model="fake", messages=[{"role": "user", "content": "for usage"}])
+    signed_in(page, relay, "usage")
+    deadline = time.monotonic() + 15
+    while "requests" not in text(page, "#usage-totals"):  # rows are written in batches, off the hot path
+        assert time.monotonic() < deadline, text(page, "#usage-message")
+        page.page.click("#usage-refresh")
+        page.page.wait_for_selector("#usage-message:not(:empty), #usage-totals:not(:empty)", state="attached")
+    page.page.wait_for_selector("#usage-chart .uplot")
+    assert "fakeup" in text(page, "#usage-providers")
+    assert "fake" in text(page, "#usage-chains")
+    assert "saved" in text(page, "#usage-totals")
+    page.shot("usage")
+    assert page.errors == []
+
+
 # Last: it leaves fakeup cooling for 40 s.
 def test_an_upstream_answering_429_shows_as_cooling(stack: tuple[Relay, FakeUpstream], page: Tab) -> None:
     relay, fake = stack
@@ -145,3 +169,41 @@ def test_an_upstream_answering_429_shows_as_cooling(stack: tuple[Relay, FakeUpst
     page.page.wait_for_selector(f"{step} [data-until]:not(:has-text('{first}'))")
     page.shot("cooling")
     assert page.errors == []
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("degraded", "State backend degraded"),
+        ("no chains", "This relay serves 0 chains"),
+        ("unreachable", "relay is not reachable"),
+    ],
+)
+def test_bad_days_get_a_sentence_not_a_blank_page(
+    stack: tuple[Relay, FakeUpstream], page: Tab, case: str, expected: str
+) -> None:
+    """Rendering only: the page's own files from the real relay, the API's answer replaced
+    by a doc-shaped fixture (or refused), since a real relay cannot be made to serve 0 chains."""
+    relay, _ = stack
+    state = fixtures.state()
+    if case == "degraded":
+        state["state_backend"] = {"backend": "redis", "degraded": True}
+    if case == "no chains":
+        state["chains"] = []
+    if case == "unreachable":
+        page.page.route("**/admin/**", lambda route: route.abort())
+    else:
+        body = json.dumps(state)
+        page.page.route(
+            "**/admin/state",
+            lambda route: route.fulfill(status=200, content_type="application/json", body=body),
+        )
+        page.page.route(
+            "**/admin/events",
+            lambda route: route.fulfill(status=200, content_type="text/event-stream", body=""),
+        )
+    page.page.goto(f"{relay.url}/ui")
+    page.page.wait_for_selector(f"body:has-text('{expected}')")
+    page.shot(f"bad-day-{case.replace(' ', '-')}")
+    if case != "unreachable":  # an aborted fetch is a console error by design of the test
+        assert page.errors == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Relay, FakeUpstream]]:
-    with faces_stack(tmp_path_factory.mktemp("terminal")) as pair:
+    with faces_stack(tmp_path_factory.mktemp("terminal"), usage=False) as pair:
         yield pair
 
 
@@ -61,6 +62,31 @@ def test_status_shows_chains_steps_keys_and_windows(stack: tuple[Relay, FakeUpst
         "/30 rpm",
     ):
         assert expected in done.stdout, (expected, done.stdout)
+
+
+def test_status_watch_refreshes_until_stopped(stack: tuple[Relay, FakeUpstream]) -> None:
+    relay, _ = stack
+    env = clean_env({"COLUMNS": "220", "RELAY_ADMIN_KEY": ADMIN_KEY})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compiler", "status", "--url", relay.url, "--watch", "0.3"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stopper = threading.Timer(30, proc.terminate)  # bounded: a silent process is ended, its output ends
+    stopper.start()
+    try:
+        assert proc.stdout is not None
+        seen = 0
+        while seen < 2 and (line := proc.stdout.readline()):
+            seen += line.startswith("Chains")
+        assert seen == 2
+    finally:
+        stopper.cancel()
+        proc.terminate()
+        proc.wait(10)
 
 
 @pytest.mark.parametrize(
@@ -102,6 +128,8 @@ def test_top_shows_state_feed_and_answers_its_keys(stack: tuple[Relay, FakeUpstr
         app = RelayTop(AdminClient(relay.url, ADMIN_KEY), refresh_s=0.5)
         async with app.run_test(size=(220, 60)) as pilot:
             await until(pilot, lambda: app.state is not None, "state")
+            await until(pilot, lambda: "usage" in str(app.query_one("#usage").render()), "usage line")
+            assert str(app.query_one("#usage").render()) == "usage store not available"
             chains = cells(app, "#chains")
             assert "fake" in chains and "fakeup/fake-model" in chains and "free" in chains
             assert any("no key set (GROQ_API_KEY)" in c for c in chains)

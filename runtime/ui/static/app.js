@@ -7,11 +7,13 @@
   const FEED_MAX = 500;
   const FEED_SHOWN = 200;
   const STATE_EVERY_MS = 5000;
+  const KEYS_ALL = 300; // up to this many keys in all, every key is shown
+  const KEYS_OPEN = 3; // beyond it, providers with more keys than this start folded
   const $ = (sel) => document.querySelector(sel);
   const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const ui = { state: null, readAt: 0, feed: [], seen: 0, errors: 0, paused: false, held: 0, selected: null,
-    page: "live", keyWaiters: [], keyTried: Boolean(sessionStorage.getItem(KEY)), refreshTimer: null, feedDirty: false, lastError: "" };
+    page: "live", expanded: new Set(), totalKeys: 0, keyWaiters: [], keyTried: Boolean(sessionStorage.getItem(KEY)), refreshTimer: null, feedDirty: false, lastError: "" };
   window.relayDashboard = ui; // for the benchmark and tests: the page's own numbers
 
   // ---- words (the same as console/describe.py) ---------------------------------------
@@ -28,7 +30,8 @@
   // A countdown is a span whose text is re-made each second from an absolute deadline.
   function timed(template, seconds) {
     if (typeof seconds !== "number") return esc(template.replace("{t}", ""));
-    const until = ui.readAt + seconds * 1000;
+    // Whole seconds, so an unchanged state renders to the same HTML and `patch` skips it.
+    const until = Math.round(ui.readAt / 1000 + seconds) * 1000;
     return `<span data-until="${until}" data-fmt="${esc(template)}">${esc(template.replace("{t}", dur(seconds)))}</span>`;
   }
   function statusHtml(item) {
@@ -54,7 +57,7 @@
   }
   function tick() {
     const now = Date.now();
-    for (const el of document.querySelectorAll("[data-until]")) {
+    for (const el of document.querySelectorAll(`#page-${ui.page} [data-until]`)) {
       const left = Math.max(0, (Number(el.dataset.until) - now) / 1000);
       el.textContent = el.dataset.fmt.replace("{t}", dur(left));
     }
@@ -116,8 +119,8 @@
       ui.readAt = Date.now();
       setConn("ok", `live · ${state.relay ? "relay " + state.relay.version : "relay"}`);
       notice(state.state_backend && state.state_backend.degraded ? "State backend degraded: Redis is unreachable, each worker counts on its own until it is back." : "");
-      renderLive();
-      renderChains();
+      if (ui.page === "live") renderLive();
+      if (ui.page === "chains") renderChains();
       fillChainPickers();
     } catch (e) {
       if (e.status === 404) {
@@ -136,6 +139,7 @@
   function renderLive() {
     const s = ui.state;
     if (!s) return;
+    const started = performance.now();
     const relay = s.relay || {}, art = s.artifact || {}, backend = s.state_backend || {};
     $("#live-summary").innerHTML = [
       `<b>relay ${esc(relay.version)}</b>`,
@@ -145,11 +149,23 @@
       `requests seen <b id="seen">${ui.seen}</b>, errors <b id="errs">${ui.errors}</b>`,
     ].join(" · ");
     const chains = s.chains || [];
-    $("#live-chains").innerHTML = chains.length
-      ? chains.map(chainHtml).join("")
-      : `<p class="empty">This relay serves 0 chains: define some in chains/ and run <code>relay build</code>; it reloads by itself.</p>`;
+    patch($("#live-chains"), chains.length ? chains.map(chainHtml)
+      : [`<p class="empty">This relay serves 0 chains: define some in chains/ and run <code>relay build</code>; it reloads by itself.</p>`]);
     const providers = s.providers || [];
-    $("#live-providers").innerHTML = providers.map(providerHtml).join("") || `<p class="empty">No providers.</p>`;
+    ui.totalKeys = providers.reduce((n, p) => n + (p.keys || []).length, 0);
+    patch($("#live-providers"), providers.length ? providers.map(providerHtml) : [`<p class="empty">No providers.</p>`]);
+    ui.renderMs = performance.now() - started;
+  }
+  // Replace only the cards whose HTML changed: a refresh of a large, mostly quiet relay
+  // touches a few elements instead of thousands.
+  function patch(container, parts) {
+    const old = container.relayParts;
+    container.relayParts = parts;
+    if (!old || old.length !== parts.length || container.children.length !== parts.length) {
+      container.innerHTML = parts.join("");
+      return;
+    }
+    for (let i = 0; i < parts.length; i++) if (old[i] !== parts[i]) container.children[i].outerHTML = parts[i];
   }
   function timedUp(seconds) {
     return typeof seconds === "number" ? dur(seconds) : "?";
@@ -171,10 +187,31 @@
     }
     const h = p.health || {};
     const health = typeof h.latency_ms === "number" ? `latency ${Math.round(h.latency_ms)} ms · ttfb ${Math.round(h.ttfb_ms || 0)} ms · errors ${Math.round(100 * (h.error_rate || 0))}%` : "";
-    const keys = (p.keys || []).map((k) => `<div class="key"><div class="keyname">${esc(k.name || k.id || "key")} <span class="muted">${esc(k.fingerprint)}</span></div>
+    const all = p.keys || [];
+    const open = all.length <= KEYS_OPEN || ui.expanded.has(p.name) || ui.totalKeys <= KEYS_ALL;
+    const keys = open ? all.map(keyHtml).join("") : keySummary(all);
+    const toggle = all.length > KEYS_OPEN && ui.totalKeys > KEYS_ALL
+      ? `<button type="button" class="link" data-toggle="${esc(p.name)}">${open ? "fold keys" : `show ${all.length} keys`}</button>` : "";
+    return `<article class="provider"><header><h3>${esc(p.name)}</h3><span class="muted">${[esc(p.api), health].filter(Boolean).join(" · ")}</span> ${breakerHtml(p.breaker)} ${toggle}</header>${keys}</article>`;
+  }
+  function keyHtml(k) {
+    return `<div class="key"><div class="keyname">${esc(k.name || k.id || "key")} <span class="muted">${esc(k.fingerprint)}</span></div>
         <div>${statusHtml(k)} ${breakerHtml(k.breaker)}</div>
-        <div class="wins">${(k.windows || []).map(windowHtml).join("")}</div></div>`).join("");
-    return `<article class="provider"><header><h3>${esc(p.name)}</h3><span class="muted">${[esc(p.api), health].filter(Boolean).join(" · ")}</span> ${breakerHtml(p.breaker)}</header>${keys}</article>`;
+        <div class="wins">${(k.windows || []).map(windowHtml).join("")}</div></div>`;
+  }
+  // A folded provider: its keys counted by state, and for each window the fullest key's bar.
+  function keySummary(keys) {
+    const counts = {}, fullest = {};
+    for (const k of keys) {
+      counts[k.status] = (counts[k.status] || 0) + 1;
+      for (const w of k.windows || []) {
+        const f = fullest[w.name];
+        if (!f || (w.limit && (w.used || 0) / w.limit > (f.used || 0) / (f.limit || Infinity))) fullest[w.name] = w;
+      }
+    }
+    const states = Object.entries(counts).map(([st, n]) => `<span class="badge st-${esc(st)}">${n} ${esc(WORDS[st] || st)}</span>`).join(" ");
+    return `<div class="key"><div class="keyname">${keys.length} keys</div><div>${states}</div>
+      <div class="wins">${Object.values(fullest).map(windowHtml).join("")}</div></div>`;
   }
 
   // ---- events --------------------------------------------------------------------------
@@ -241,7 +278,9 @@
       ui.feed.unshift(data);
       if (ui.feed.length > FEED_MAX) ui.feed.length = FEED_MAX;
       scheduleFeed();
-      soonState(1000);
+      // Windows moved: re-read the state soon, but never let re-rendering a large relay
+      // take more than a fifth of the page's time.
+      soonState(Math.max(1000, 5 * (ui.renderMs || 0)));
     } else if (name === "state") {
       soonState(150);
     }
@@ -249,7 +288,8 @@
   function scheduleFeed() {
     if (ui.feedDirty) return;
     ui.feedDirty = true;
-    requestAnimationFrame(() => { ui.feedDirty = false; if (ui.page === "requests") renderFeed(); });
+    // At most four redraws a second: faster than anyone reads, cheap at 100 events a second.
+    setTimeout(() => { ui.feedDirty = false; if (ui.page === "requests") renderFeed(); }, 250);
   }
   function renderFeed() {
     const only = $("#feed-chain").value;
@@ -318,16 +358,20 @@
     }
     $("#usage-message").innerHTML = time.dropped_rows ? `<p class="notice">${num(time.dropped_rows)} rows were dropped (the writer's queue was full).</p>` : "";
     $("#usage-totals").innerHTML = `<b>${num(t.requests)}</b> requests · ${num(t.errors)} errors · ${num(t.input_tokens)} input / ${num(t.output_tokens)} output tokens · cost <b>${money(t.cost_usd)}</b> · list price ${money(t.list_cost_usd)} · saved <b class="good">${money(t.saved_usd)}</b>`;
-    const rows = (time.rows || []).map((r) => [groupTime(r.group), r]).filter(([x]) => x != null).sort((a, b) => a[0] - b[0]);
-    const xs = rows.map(([x]) => x);
+    // One point per bucket across the whole period, empty buckets as 0, so the axis is the period.
+    const step = by === "day" ? 86400 : 3600;
+    const byTime = new Map((time.rows || []).map((r) => [groupTime(r.group), r]));
+    const xs = [];
+    for (let x = Math.floor(time.since / step) * step; x <= time.until && xs.length < 2000; x += step) xs.push(x);
+    const pick = (key) => xs.map((x) => (byTime.get(x) || {})[key] || 0);
     if (xs.length && window.uPlot) {
       chart($("#usage-chart"), "requests", xs, [
-        { label: "requests", color: "#3a7bd5", values: rows.map(([, r]) => r.requests) },
-        { label: "errors", color: "#d9534f", values: rows.map(([, r]) => r.errors || 0) },
+        { label: "requests", color: "#3a7bd5", values: pick("requests") },
+        { label: "errors", color: "#d9534f", values: pick("errors") },
       ]);
       chart($("#usage-tokens-chart"), "tokens", xs, [
-        { label: "input", color: "#5cb85c", values: rows.map(([, r]) => r.input_tokens || 0) },
-        { label: "output", color: "#f0ad4e", values: rows.map(([, r]) => r.output_tokens || 0) },
+        { label: "input", color: "#5cb85c", values: pick("input_tokens") },
+        { label: "output", color: "#f0ad4e", values: pick("output_tokens") },
       ]);
     }
     $("#usage-providers").innerHTML = usageTable(prov);
@@ -454,6 +498,8 @@
     ui.page = document.getElementById(`page-${page}`) ? page : "live";
     for (const el of document.querySelectorAll(".page")) el.hidden = el.id !== `page-${ui.page}`;
     for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.dataset.page === ui.page);
+    if (ui.page === "live") renderLive();
+    if (ui.page === "chains") renderChains();
     if (ui.page === "requests") renderFeed();
     if (ui.page === "usage") loadUsage();
   }
@@ -481,6 +527,12 @@
     });
     $("#feed-chain").addEventListener("change", renderFeed);
     $("#feed tbody").addEventListener("click", (ev) => { const tr = ev.target.closest("tr[data-id]"); if (tr) showRequest(tr.dataset.id); });
+    $("#live-providers").addEventListener("click", (ev) => {
+      const name = ev.target.dataset && ev.target.dataset.toggle;
+      if (!name) return;
+      if (ui.expanded.has(name)) ui.expanded.delete(name); else ui.expanded.add(name);
+      renderLive();
+    });
     $("#chains-list").addEventListener("click", (ev) => { const tr = ev.target.closest("tr[data-chain]"); if (tr) showChain(tr.dataset.chain); });
     $("#explain-form").addEventListener("submit", explain);
     $("#reload").addEventListener("click", reloadNow);
