@@ -8,6 +8,7 @@ the compiler or its dependencies.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from enum import StrEnum
@@ -17,7 +18,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from compiler import usage_cli
 from compiler.diagnostics import exit_code
 from compiler.emit.report import as_github, as_json, as_text
 from compiler.pipeline import Compiled, compile_dir
@@ -230,23 +230,23 @@ def top(url: UrlOpt = None, admin_key: AdminKeyOpt = None) -> None:
 def usage(
     since: Annotated[str, typer.Option(help="How far back: 24h, 7d, 30m, or Unix seconds.")] = "24h",
     by: Annotated[str, typer.Option(help="provider, chain, model, key, hour or day.")] = "provider",
-    url: Annotated[str, typer.Option(help="The running relay.")] = usage_cli.DEFAULT_URL,
-    admin_key: Annotated[
-        str | None,
-        typer.Option(envvar=usage_cli.KEY_ENV, show_envvar=True, help="A key from server.admin.keys."),
-    ] = None,
+    url: UrlOpt = None,
+    admin_key: AdminKeyOpt = None,
 ) -> None:
     """What a running relay served, cost and saved: requests, tokens, cost, reference cost.
 
     Example: relay usage --since 7d --by chain
     """
+    from console.client import AdminError
+    from console.usage import fetch, show
+
     try:
-        data = usage_cli.fetch(url, admin_key, since, by)
-    except usage_cli.UsageError as exc:
+        data = asyncio.run(fetch(url, admin_key, since, by))
+    except AdminError as exc:
         typer.echo(f"relay usage: {exc}", err=True)
         raise typer.Exit(1) from None
     tty = sys.stdout.isatty()  # piped: wide enough that no figure is cut to fit 80 columns
-    usage_cli.show(data, Console(no_color=not use_colour(), width=None if tty else 200))
+    show(data, Console(no_color=not use_colour(), width=None if tty else 200))
 
 
 def main() -> None:

@@ -186,7 +186,7 @@ def test_requests_become_rows_with_cost_and_saved(
         assert refused.stderr.count("\n") == 1 and "refused the admin key (401)" in refused.stderr
 
     unreachable = relay_usage(relay)
-    assert unreachable.returncode == 1 and "cannot reach relay at" in unreachable.stderr
+    assert unreachable.returncode == 1 and "relay is not reachable at" in unreachable.stderr
     assert unreachable.stderr.count("\n") == 1
 
 

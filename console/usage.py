@@ -1,21 +1,19 @@
 """`relay usage`: a running relay's usage aggregates (`GET /admin/usage`) as a rich table.
 
-Talks to the relay over HTTP only (the admin key from `--admin-key` or RELAY_ADMIN_KEY), so
-it works against any relay an operator can reach. Every failure is one line naming what to
-fix: the relay unreachable, the key refused, a bad query value.
+Talks to the relay over HTTP only, through the same admin client as `relay status` and
+`relay top` (the admin key from `--admin-key` or RELAY_ADMIN_KEY), so it works against any
+relay an operator can reach, and every failure is the same one line naming what to fix.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
-DEFAULT_URL = "http://127.0.0.1:8787"
-KEY_ENV = "RELAY_ADMIN_KEY"
-TIMEOUT = 10.0
+from console.client import AdminClient
+
 _COLUMNS = (
     ("requests", "requests"),
     ("errors", "errors"),
@@ -28,35 +26,10 @@ _COLUMNS = (
 )
 
 
-class UsageError(Exception):
-    """One line for the operator; `relay usage` prints it and exits 1."""
-
-
-def fetch(url: str, key: str | None, since: str, by: str, timeout: float = TIMEOUT) -> dict[str, Any]:
-    base = url.rstrip("/")
-    headers = {"authorization": f"Bearer {key}"} if key else {}
-    try:
-        resp = httpx.get(
-            f"{base}/admin/usage", params={"since": since, "by": by}, headers=headers, timeout=timeout
-        )
-    except httpx.TransportError as exc:
-        raise UsageError(
-            f"cannot reach relay at {base}: {exc or type(exc).__name__} (is it running? --url)"
-        ) from None
-    if resp.status_code == 401:
-        raise UsageError(
-            f"relay at {base} refused the admin key (401): pass --admin-key or set {KEY_ENV} "
-            "to one of server.admin.keys"
-        )
-    try:
-        body: Any = resp.json()
-    except ValueError:
-        body = None
-    if resp.status_code != 200 or not isinstance(body, dict):
-        error = body.get("error") if isinstance(body, dict) else None
-        message = error.get("message") if isinstance(error, dict) else resp.text[:200]
-        raise UsageError(f"relay at {base} answered {resp.status_code}: {message}")
-    return body
+async def fetch(url: str | None, key: str | None, since: str, by: str) -> dict[str, Any]:
+    """The aggregates, or `AdminError` with one line for the operator."""
+    async with AdminClient(url, key) as client:
+        return await client.usage(since, by)
 
 
 def _cell(name: str, value: Any) -> str:
