@@ -98,6 +98,9 @@ def test_a_slow_subscriber_is_dropped_and_never_slows_requests(
             if _dropped(relay):
                 break
         assert set(statuses) == {200} and _dropped(relay) == 1
+        # Now read like a normal client: with the tiny buffer the kernel would only probe the
+        # zero window with backing-off timers, and draining could take longer than the deadline.
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         ended = _read_to_end(slow, time.monotonic() + 20)
         slow.close()
         assert ended.startswith(b"HTTP/1.1 200") and ended.endswith(b"0\r\n\r\n")  # it saw the end
