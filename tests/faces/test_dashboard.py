@@ -141,6 +141,10 @@ def test_usage_shows_totals_charts_and_tables_from_the_usage_store(
         page.page.click("#usage-refresh")
         page.page.wait_for_selector("#usage-message:not(:empty), #usage-totals:not(:empty)", state="attached")
     page.page.wait_for_selector("#usage-chart .uplot")
+    for split in ("provider", "chain"):  # over time per group: requests, success rate, latency
+        for what in ("requests", "success", "latency"):
+            page.page.wait_for_selector(f"#usage-{split}-{what} .uplot")
+    assert "fakeup" in text(page, "#usage-provider-requests")
     assert "fakeup" in text(page, "#usage-providers")
     assert "fake" in text(page, "#usage-chains")
     assert "saved" in text(page, "#usage-totals")

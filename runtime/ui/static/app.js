@@ -332,9 +332,10 @@
       <td>${money(r.cost_usd)}</td><td>${money(r.saved_usd)}</td></tr>`).join("");
     return rows ? `<table class="grid"><tr><th></th><th>requests</th><th>errors</th><th>success</th><th>input tokens</th><th>output tokens</th><th>latency p50</th><th>cost</th><th>saved</th></tr>${rows}</table>` : `<p class="muted">nothing in this period</p>`;
   }
-  function chart(el, title, xs, series) {
+  function chart(el, title, xs, series, yRange) {
     const width = Math.max(320, el.clientWidth || 800);
-    charts.push(new uPlot({ title, width, height: 220, series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
+    const scales = yRange ? { y: { range: yRange } } : {};
+    charts.push(new uPlot({ title, width, height: 220, scales, series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
       axes: [{}, { size: 60 }] }, [xs, ...series.map((s) => s.values)], el));
   }
   async function loadUsage() {
@@ -376,6 +377,35 @@
     }
     $("#usage-providers").innerHTML = usageTable(prov);
     $("#usage-chains").innerHTML = usageTable(chain);
+    if (xs.length && window.uPlot) await usageSplit(since, by, xs, prov, chain);
+  }
+  const PALETTE = ["#3a7bd5", "#5cb85c", "#f0ad4e", "#d9534f", "#8e6bbf", "#2bb3a3", "#c7792f", "#6c757d"];
+  // Over time per provider and per chain: one filtered /admin/usage query per group (the
+  // busiest eight), so every line is the store's own aggregate, empty buckets left as gaps.
+  async function usageSplit(since, by, xs, prov, chain) {
+    const series = async (kind, rows) => {
+      const groups = (rows.rows || []).slice().sort((a, b) => b.requests - a.requests).slice(0, 8).map((r) => r.group)
+        .filter((g) => g && g !== "-");
+      const answers = await Promise.all(groups.map((g) =>
+        api(`/admin/usage?since=${encodeURIComponent(since)}&by=${by}&${kind}=${encodeURIComponent(g)}`).catch(() => null)));
+      return groups.map((g, i) => {
+        const m = new Map(((answers[i] || {}).rows || []).map((r) => [groupTime(r.group), r]));
+        return { label: g, color: PALETTE[i % PALETTE.length], at: (x) => m.get(x) };
+      });
+    };
+    const [ps, cs] = await Promise.all([series("provider", prov), series("chain", chain)]);
+    const line = (list, f) => list.map((s) => ({ label: s.label, color: s.color, values: xs.map((x) => { const r = s.at(x); return r ? f(r) : null; }) }));
+    const rate = (r) => (r.requests ? Math.round((1000 * (r.requests - (r.errors || 0))) / r.requests) / 10 : null);
+    if (ps.length) {
+      chart($("#usage-provider-requests"), "requests by provider", xs, line(ps, (r) => r.requests));
+      chart($("#usage-provider-success"), "success rate by provider (%)", xs, line(ps, rate), [0, 100]);
+      chart($("#usage-provider-latency"), "latency p50 by provider (ms)", xs, line(ps, (r) => r.latency_ms_p50));
+    }
+    if (cs.length) {
+      chart($("#usage-chain-requests"), "requests by chain", xs, line(cs, (r) => r.requests));
+      chart($("#usage-chain-success"), "success rate by chain (%)", xs, line(cs, rate), [0, 100]);
+      chart($("#usage-chain-latency"), "latency p50 by chain (ms)", xs, line(cs, (r) => r.latency_ms_p50));
+    }
   }
 
   // ---- chains --------------------------------------------------------------------------
