@@ -16,7 +16,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from runtime.artifact import Artifact
-from runtime.ops.state_view import RelayFacts, state_view
+from runtime.ops.state_view import RelayFacts, Shared, state_view
 from runtime.routing.state import RoutingState
 
 KEY_STATUSES = (
@@ -34,15 +34,18 @@ BREAKER_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 
 class StateGauges(Collector):
-    __slots__ = ("artifact", "facts", "routing")
+    __slots__ = ("artifact", "facts", "routing", "shared")
 
-    def __init__(self, artifact: Artifact, routing: RoutingState, facts: RelayFacts) -> None:
+    def __init__(
+        self, artifact: Artifact, routing: RoutingState, facts: RelayFacts, shared: Shared | None = None
+    ) -> None:
         self.artifact = artifact
         self.routing = routing
         self.facts = facts
+        self.shared = shared
 
     def collect(self) -> Iterator[Metric]:
-        view = state_view(self.artifact, self.routing, self.facts)
+        view = state_view(self.artifact, self.routing, self.facts, self.shared)
         yield from _windows(view["providers"])
         yield from _keys(view["providers"])
         breaker = GaugeMetricFamily(

@@ -10,12 +10,13 @@ What the contract calls a status is derived here, in one place, from what routin
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import msgspec
 
 from runtime.artifact import Artifact, Chain, Provider
+from runtime.routing.backend import SharedCounts
 from runtime.routing.breaker import CircuitBreaker
 from runtime.routing.health import ProviderHealth
 from runtime.routing.keystate import KeyState
@@ -64,13 +65,11 @@ def _breaker_status(breaker: CircuitBreaker, now: float) -> Status | None:
     return None
 
 
-def _exhausted(state: KeyState, now: float) -> Status | None:
-    for window in state.request_windows:
-        if window.room(now) < 1:
-            return ("exhausted", f"{_window_name('r', window)} used up", window.free_at(now, 1))
-    for window in state.token_windows:
-        if window.room(now) <= 0:
-            return ("exhausted", f"{_window_name('t', window)} used up", window.free_at(now, 1))
+def _exhausted(state: KeyState, now: float, shared: SharedCounts | None) -> Status | None:
+    for kind, window in state.windows():
+        used = shared.used.get((kind, window.span), 0.0) if shared else window.used(now)
+        if window.limit - used < (1 if kind == "r" else 1e-9):
+            return ("exhausted", f"{_window_name(kind, window)} used up", window.free_at(now, 1))
     for quota, what in ((state.request_quota, "requests"), (state.token_quota, "tokens")):
         left = quota.left(now)
         if left is not None and left < 1:
@@ -78,7 +77,7 @@ def _exhausted(state: KeyState, now: float) -> Status | None:
     return None
 
 
-def key_status(state: KeyState, now: float) -> Status:
+def key_status(state: KeyState, now: float, shared: SharedCounts | None = None) -> Status:
     """The contract's status of one enabled key, most telling first."""
     if now < state.backoff_until and state.auth_strikes > 0:
         return ("bad_key", state.backoff_reason, state.backoff_until)
@@ -87,10 +86,11 @@ def key_status(state: KeyState, now: float) -> Status:
         cooling = now < state.cooldown_until and state.cooldown_until >= state.backoff_until
         reason = state.cooldown_reason if cooling else state.backoff_reason
         return ("cooling", reason, out)
-    found = _breaker_status(state.breaker, now) or _exhausted(state, now)
+    found = _breaker_status(state.breaker, now) or _exhausted(state, now, shared)
     if found is not None:
         return found
-    if state.max_inflight is not None and state.inflight >= state.max_inflight:
+    inflight = shared.inflight if shared else state.inflight
+    if state.max_inflight is not None and inflight >= state.max_inflight:
         return ("busy", f"at concurrency limit {state.max_inflight}", None)
     return READY
 
@@ -106,8 +106,8 @@ def _window_name(kind: str, window: SlidingWindow) -> str:
     return name
 
 
-def _window(kind: str, window: SlidingWindow, now: float) -> dict[str, Any]:
-    used = window.used(now)
+def _window(kind: str, window: SlidingWindow, now: float, shared: SharedCounts | None) -> dict[str, Any]:
+    used = shared.used.get((kind, window.span), 0.0) if shared else window.used(now)
     limit = window.limit
     left = limit - used
     return {
@@ -120,17 +120,17 @@ def _window(kind: str, window: SlidingWindow, now: float) -> dict[str, Any]:
     }
 
 
-def _windows(state: KeyState, now: float) -> list[dict[str, Any]]:
-    shown = [_window("r", w, now) for w in state.request_windows]
-    shown += [_window("t", w, now) for w in state.token_windows]
+def _windows(state: KeyState, now: float, shared: SharedCounts | None) -> list[dict[str, Any]]:
+    shown = [_window(kind, w, now, shared) for kind, w in state.windows()]
     if state.max_inflight is not None:
         limit = state.max_inflight
+        inflight = shared.inflight if shared else state.inflight
         shown.append(
             {
                 "name": "concurrency",
-                "used": state.inflight,
+                "used": inflight,
                 "limit": limit,
-                "remaining": max(0, limit - state.inflight),
+                "remaining": max(0, limit - inflight),
                 "reset_s": None,
                 "limit_source": "configured",
             }
@@ -158,13 +158,25 @@ def _breaker(breaker: CircuitBreaker, now: float) -> dict[str, Any]:
     return view
 
 
+Shared = Mapping[str, SharedCounts]
+"""Counts across every worker and instance by key slot (`StateBackend.peek`); empty: local."""
+
+
 def _key(
-    provider: Provider, slot: str, name: str, fingerprint: str, state: KeyState | None, now: float
+    provider: Provider,
+    slot: str,
+    name: str,
+    fingerprint: str,
+    routing: RoutingState,
+    now: float,
+    shared: Shared,
 ) -> dict[str, Any]:
+    state = routing.key_state(slot)
+    counts = shared.get(slot)
     if not provider.enabled:
         status: Status = ("disabled", provider.disabled_reason or "provider disabled", None)
     else:
-        status = READY if state is None else key_status(state, now)
+        status = READY if state is None else key_status(state, now, counts)
     view: dict[str, Any] = {
         "id": slot,
         "name": name,
@@ -174,17 +186,31 @@ def _key(
         "until_s": _left(status[2], now),
     }
     if state is not None:
-        view["inflight"] = state.inflight
+        view["inflight"] = counts.inflight if counts else state.inflight
         view["breaker"] = _breaker(state.breaker, now)
-        view["windows"] = _windows(state, now)
+        view["windows"] = _windows(state, now, counts)
         view["upstream"] = _upstream(state, now)
     return view
 
 
-def _keys(provider: Provider, routing: RoutingState, now: float) -> list[dict[str, Any]]:
+def _keys(provider: Provider, routing: RoutingState, now: float, shared: Shared) -> list[dict[str, Any]]:
     if not provider.keys:
-        return [_key(provider, provider.name, "", "", routing.key_state(provider.name), now)]
-    return [_key(provider, k.id, k.name, k.fingerprint, routing.key_state(k.id), now) for k in provider.keys]
+        return [_key(provider, provider.name, "", "", routing, now, shared)]
+    return [_key(provider, k.id, k.name, k.fingerprint, routing, now, shared) for k in provider.keys]
+
+
+def shared_keys(artifact: Artifact, routing: RoutingState) -> list[tuple[KeyState, ProviderHealth]]:
+    """Every key with local state, with its provider's health: what `StateBackend.peek` reads."""
+    found = []
+    for provider in artifact.providers.values():
+        health = routing.health_of(provider.name)
+        if health is None:
+            continue
+        for slot in [k.id for k in provider.keys] or [provider.name]:
+            state = routing.key_state(slot)
+            if state is not None:
+                found.append((state, health))
+    return found
 
 
 def _health(provider: Provider, health: ProviderHealth | None, now: float) -> dict[str, Any]:
@@ -207,14 +233,16 @@ def _health(provider: Provider, health: ProviderHealth | None, now: float) -> di
     }
 
 
-def _provider(provider: Provider, routing: RoutingState, now: float) -> tuple[dict[str, Any], list[Status]]:
+def _provider(
+    provider: Provider, routing: RoutingState, now: float, shared: Shared
+) -> tuple[dict[str, Any], list[Status]]:
     health = routing.health_of(provider.name)
     breaker = (
         _breaker(health.breaker, now) if health else {"state": "closed", "open_s": 0, "recent_failures": 0}
     )
     config = provider.breaker
     breaker.update(failures=config.failures, window_s=config.window, open_for_s=config.open_for)
-    keys = _keys(provider, routing, now)
+    keys = _keys(provider, routing, now, shared)
     view = {
         "name": provider.name,
         "api": provider.api,
@@ -287,11 +315,13 @@ def _chain(
 ProviderPart = tuple[str, dict[str, Any], list[Status]]
 
 
-def provider_parts(artifact: Artifact, routing: RoutingState, now: float) -> Iterator[ProviderPart]:
+def provider_parts(
+    artifact: Artifact, routing: RoutingState, now: float, shared: Shared | None = None
+) -> Iterator[ProviderPart]:
     """Provider by provider, so a caller on the event loop can yield between them: with
     thousands of keys the whole view takes tens of milliseconds to build."""
     for name, provider in sorted(artifact.providers.items()):
-        view, statuses = _provider(provider, routing, now)
+        view, statuses = _provider(provider, routing, now, shared or {})
         yield name, view, statuses
 
 
@@ -326,7 +356,9 @@ def assemble(
     }
 
 
-def state_view(artifact: Artifact, routing: RoutingState, facts: RelayFacts) -> dict[str, Any]:
-    """The whole document at once (tests, benchmarks; the endpoint builds it in parts)."""
+def state_view(
+    artifact: Artifact, routing: RoutingState, facts: RelayFacts, shared: Shared | None = None
+) -> dict[str, Any]:
+    """The whole document at once (scrapes, tests, benchmarks; the endpoint builds it in parts)."""
     now = routing.now()
-    return assemble(artifact, routing, facts, now, list(provider_parts(artifact, routing, now)))
+    return assemble(artifact, routing, facts, now, list(provider_parts(artifact, routing, now, shared)))

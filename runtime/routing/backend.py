@@ -9,13 +9,22 @@ round trip per `reserve` and sends everything else behind it.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
 
 from runtime.clock import Clock, monotonic
 from runtime.routing.changes import Hook, ignore
 from runtime.routing.health import ProviderHealth
 from runtime.routing.keystate import KeyState, Reservation
 from runtime.routing.ratelimit import RateInfo
+
+
+class SharedCounts(NamedTuple):
+    """One key's counts across every worker and instance (`StateBackend.peek`)."""
+
+    used: dict[tuple[str, float], float]
+    """Units in each window, by (kind "r"/"t", span)."""
+    inflight: int
 
 
 class StateBackend(Protocol):
@@ -55,6 +64,11 @@ class StateBackend(Protocol):
 
     def snapshot(self) -> dict[str, object]: ...
 
+    async def peek(self, keys: Sequence[tuple[KeyState, ProviderHealth]]) -> dict[str, SharedCounts]:
+        """For the operator's view: adopt what other processes published for these keys and
+        return their shared counts by key slot; empty when the local view is the whole truth."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -92,6 +106,9 @@ class MemoryBackend:
 
     def snapshot(self) -> dict[str, object]:
         return {"backend": "memory"}
+
+    async def peek(self, keys: Sequence[tuple[KeyState, ProviderHealth]]) -> dict[str, SharedCounts]:
+        return {}
 
     async def close(self) -> None:
         pass

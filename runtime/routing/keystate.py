@@ -20,6 +20,7 @@ fits (it needs an empty window, and its usage is reconciled afterwards), so a lo
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from runtime.artifact import Breaker, Limits
@@ -345,6 +346,13 @@ class KeyState:
         self.invalidate()
         self.backoff_until = 0.0
         self.backoff_reason = ""
+
+    def windows(self) -> Iterator[tuple[str, SlidingWindow]]:
+        """Every configured window with its kind: "r" (requests) or "t" (tokens)."""
+        for window in self.request_windows:
+            yield "r", window
+        for window in self.token_windows:
+            yield "t", window
 
     def out_until(self) -> float:
         """When both the cooldown and the backoff are over."""

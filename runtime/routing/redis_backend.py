@@ -28,13 +28,14 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
 from runtime.clock import Clock, monotonic
+from runtime.routing.backend import SharedCounts
 from runtime.routing.changes import Change, Hook, ignore
 from runtime.routing.health import ProviderHealth
 from runtime.routing.keystate import KeyState, Reservation
@@ -122,6 +123,21 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 
 Write = Callable[[Any], None]
 """One queued write: adds its commands to a pipeline."""
+
+_FIELDS = (
+    "cool_until",
+    "cool_reason",
+    "open_until",
+    "rq_left",
+    "rq_reset",
+    "tq_left",
+    "tq_reset",
+    "soft_until",
+    "soft_reason",
+    "rq_said",
+    "tq_said",
+)
+"""A key's hash fields, in the order RESERVE reads them."""
 
 
 def _float(raw: Any) -> float | None:
@@ -235,24 +251,8 @@ class RedisBackend:
             state.cancel(local)  # before adopting, so the refund cannot undo what is adopted
         local_now = self._clock()
         self._offset = local_now - redis_now
-        cool_until, key_open, provider_open = _float(reply[3]), _float(reply[5]), _float(reply[6])
-        if cool_until and cool_until > redis_now:
-            state.cool(cool_until + self._offset, reply[4] or "cooldown (shared)")
-        backoff_until = _float(reply[12])
-        if backoff_until and backoff_until > redis_now:
-            state.cool(backoff_until + self._offset, reply[13] or "backoff (shared)", stated=False)
-        if key_open and key_open > redis_now:
-            state.breaker.force_open(key_open + self._offset)
-            state.invalidate()
-        if provider_open and provider_open > redis_now:
-            health.breaker.force_open(provider_open + self._offset)
-        for quota, left, reset, said in (
-            (state.request_quota, reply[7], reply[8], reply[14]),
-            (state.token_quota, reply[9], reply[10], reply[15]),
-        ):
-            remaining, reset_at = _float(left), _float(reset)
-            if remaining is not None and reset_at is not None and reset_at > redis_now:
-                quota.adopt(max(0.0, remaining), reset_at + self._offset, _float(said))
+        fields = [reply[3], reply[4], reply[5], reply[7], reply[8], reply[9], reply[10], reply[12], reply[13]]
+        self._adopt_published(state, health, redis_now, [*fields, reply[14], reply[15]], reply[6])
         if refuse:
             until = _float(reply[2]) or 0.0
             if refuse == "window" and until > redis_now:
@@ -263,6 +263,73 @@ class RedisBackend:
             return None
         slots = [int(s) for s in str(reply[11]).split(",") if s]
         return local._replace(shared=(lease, keys, slots, needs))
+
+    def _adopt_published(
+        self, state: KeyState, health: ProviderHealth, redis_now: float, k: list[Any], provider_open: Any
+    ) -> None:
+        """What other processes published for this key (`k`: its hash's fields in `_FIELDS`
+        order) and its provider, laid over the local view."""
+        cool_until, key_open = _float(k[0]), _float(k[2])
+        if cool_until and cool_until > redis_now:
+            state.cool(cool_until + self._offset, k[1] or "cooldown (shared)")
+        backoff_until = _float(k[7])
+        if backoff_until and backoff_until > redis_now:
+            state.cool(backoff_until + self._offset, k[8] or "backoff (shared)", stated=False)
+        if key_open and key_open > redis_now:
+            state.breaker.force_open(key_open + self._offset)
+            state.invalidate()
+        p_open = _float(provider_open)
+        if p_open and p_open > redis_now:
+            health.breaker.force_open(p_open + self._offset)
+        for quota, left, reset, said in (
+            (state.request_quota, k[3], k[4], k[9]),
+            (state.token_quota, k[5], k[6], k[10]),
+        ):
+            remaining, reset_at = _float(left), _float(reset)
+            if remaining is not None and reset_at is not None and reset_at > redis_now:
+                quota.adopt(max(0.0, remaining), reset_at + self._offset, _float(said))
+
+    # -- the operator's view ----------------------------------------------------------------
+
+    async def peek(self, keys: Sequence[tuple[KeyState, ProviderHealth]]) -> dict[str, SharedCounts]:
+        """Read what every worker and instance shares for these keys, in one pipelined round
+        trip that writes nothing: cooldowns, backoffs, breakers and quotas published by others
+        are adopted into the local view, and the shared window and concurrency counts come back
+        per key slot (`/admin/state` shows those, not this worker's share). Empty when degraded."""
+        if self._degraded or not keys:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.time()
+        for state, _ in keys:
+            pipe.hmget(self._key(state, "k"), _FIELDS)
+            pipe.hget(self._provider_key(state.provider), "open_until")
+            pipe.zrange(self._key(state, "c"), 0, -1, withscores=True)
+            for kind, window in state.windows():
+                pipe.hgetall(self._key(state, f"w{window.span:g}{kind}"))
+        try:
+            replies = await pipe.execute()
+        except RedisError as exc:
+            self._degrade(exc)
+            return {}
+        seconds, micros = replies[0]
+        redis_now = int(seconds) + int(micros) / 1e6
+        self._offset = self._clock() - redis_now
+        found: dict[str, SharedCounts] = {}
+        at = 1
+        for state, health in keys:
+            fields, p_open, leases = replies[at], replies[at + 1], replies[at + 2]
+            at += 3
+            self._adopt_published(state, health, redis_now, list(fields), p_open)
+            used: dict[tuple[str, float], float] = {}
+            for kind, window in state.windows():
+                current = math.floor(redis_now / (window.span / BUCKETS))
+                used[(kind, window.span)] = sum(
+                    float(v) for b, v in replies[at].items() if int(float(b)) >= current - BUCKETS
+                )
+                at += 1
+            inflight = sum(1 for _, expires in leases if float(expires) > redis_now)
+            found[state.slot] = SharedCounts(used, inflight)
+        return found
 
     def release(self, state: KeyState, reservation: Reservation, tokens_used: int | None) -> None:
         state.release(reservation, tokens_used)

@@ -23,7 +23,7 @@ import msgspec
 from runtime.errors import BadRequest, MethodNotAllowed, NotFound, RelayError, Unauthorized
 from runtime.explain import explain
 from runtime.ops.events import frame
-from runtime.ops.state_view import assemble, provider_parts
+from runtime.ops.state_view import assemble, provider_parts, shared_keys
 from runtime.server import admin_usage
 from runtime.server.access import presented_key
 from runtime.server.service import Service
@@ -119,9 +119,10 @@ async def _state(svc: Service, scope: Any) -> Reply:
     ):
         return Reply(200, list(_JSON), doc.body)
     start, changes = time.perf_counter(), svc.changes
+    shared = await svc.state.backend.peek(shared_keys(snap.artifact, svc.state))
     at = svc.state.now()
     parts = []
-    for i, part in enumerate(provider_parts(snap.artifact, svc.state, at)):
+    for i, part in enumerate(provider_parts(snap.artifact, svc.state, at, shared)):
         parts.append(part)
         if i % _YIELD_EVERY == _YIELD_EVERY - 1:
             await asyncio.sleep(0)

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from runtime.errors import ClientFormat, RelayError
 from runtime.ops.state_gauges import StateGauges
+from runtime.ops.state_view import shared_keys
 from runtime.server import admin
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply
@@ -21,5 +22,7 @@ async def metrics(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Client
     except RelayError as exc:
         return admin.error_reply(exc)
     svc.publish_metrics()
-    live = StateGauges(svc.snapshot.artifact, svc.state, svc.facts())
+    artifact = svc.snapshot.artifact
+    shared = await svc.state.backend.peek(shared_keys(artifact, svc.state))
+    live = StateGauges(artifact, svc.state, svc.facts(), shared)
     return Reply(200, [("content-type", CONTENT_TYPE_LATEST)], svc.metrics.expose([live]))

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -238,3 +239,41 @@ def test_admin_reload_reaches_every_worker(
             lambda: set(_hashes_by_worker(relay).values()) == {answer["source_hash"]},
             "both workers on the new build",
         )
+
+
+def _states_by_worker(relay: Relay) -> dict[int, dict[str, Any]]:
+    """`/admin/state` from each of the two workers (fresh connections until both answered)."""
+    seen: dict[int, dict[str, Any]] = {}
+    for _ in range(200):
+        state = httpx.get(relay.url + "/admin/state", headers={"connection": "close"}, timeout=10).json()
+        seen[state["relay"]["pid"]] = state
+        if len(seen) == 2:
+            return seen
+    pytest.fail(f"only workers {sorted(seen)} answered")
+
+
+def test_with_redis_every_worker_shows_the_shared_state(
+    fake: FakeUpstream, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Windows count every worker's requests, and a cooldown one worker met shows on the
+    other before that one ever tries the key (it reads Redis when asked, not on its next use)."""
+    defs = PLAIN.format(url=fake.url, state=redis_server.url).replace(
+        "    timeouts: {first_byte: 2s}\n", "    timeouts: {first_byte: 2s}\n    limits: {rpm: 100}\n"
+    )
+    chains = write_defs(tmp_path / "chains", {"relay.yaml": defs})
+    assert build(chains, tmp_path / "generated", UPSTREAM_KEYS).returncode == 0
+    with relay_run(tmp_path / "generated", "--workers", "2", env=UPSTREAM_KEYS) as relay:
+        fake.script()
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(lambda _: ask(relay.url), range(20))) == [200] * 20
+        for state in _states_by_worker(relay).values():
+            (key,) = state["providers"][0]["keys"]
+            rpm = next(w for w in key["windows"] if w["name"] == "rpm")
+            assert (rpm["used"], rpm["remaining"]) == (20, 80), state["relay"]["pid"]
+        fake.script(
+            {"status": 429, "headers": {"retry-after": "40"}, "body": {"error": {"message": "slow down"}}}
+        )
+        assert ask(relay.url) == 429
+        for state in _states_by_worker(relay).values():
+            (key,) = state["providers"][0]["keys"]
+            assert key["status"] == "cooling" and 30 < key["until_s"] <= 40, (state["relay"]["pid"], key)
