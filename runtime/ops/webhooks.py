@@ -25,13 +25,15 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import httpx
 import msgspec
 
 from runtime.artifact import Webhook
 from runtime.ops.record import RequestRecord, StateEvent
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_QUEUE = 256
 """Deliveries waiting at most; beyond, new ones are dropped (and counted)."""
@@ -129,6 +131,9 @@ class Webhooks:
         self._on_result(result)
 
     async def _run(self) -> None:
+        await self._wake.wait()
+        import httpx  # only once there is something to send: ~7 MB a worker without webhooks keeps
+
         async with httpx.AsyncClient(transport=self._transport, timeout=TIMEOUT) as client:
             while True:
                 await self._wake.wait()
@@ -145,6 +150,8 @@ class Webhooks:
                     log.warning(f"webhook {where} ({delivery.kind}) not delivered; gave up after retries")
 
     async def deliver(self, client: httpx.AsyncClient, delivery: Delivery) -> bool:
+        import httpx
+
         for attempt in range(ATTEMPTS):
             if attempt:
                 await self._sleep(BACKOFF * 2 ** (attempt - 1))
