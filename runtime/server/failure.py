@@ -50,7 +50,8 @@ def all_failed(chain: str, attempts: Sequence[_Attempt], plan: Plan, now: float)
     disabled, keyless, lacking a capability, or too small for the input; or every step said
     the prompt is too long), 429 with `retry-after` only when every attempt was a rate limit
     and no step is out for another reason than a stated limit, 529/503 when steps are only
-    temporarily out or overloaded, 504 for timeouts, 502 otherwise. A breaker, a backoff or a
+    temporarily out or overloaded (a mix of overloaded and rate-limited attempts too, with
+    `retry-after`), 504 for timeouts, 502 otherwise. A breaker, a backoff or a
     rejected key is never reported as a rate limit, and neither is an empty set of attempts."""
     parts = [_describe(a) for a in attempts]
     for skip in plan.skipped:
@@ -69,8 +70,14 @@ def all_failed(chain: str, attempts: Sequence[_Attempt], plan: Plan, now: float)
             f"every step of chain {chain!r} is rate limited: {listing}",
             retry_after=_retry_after(attempts, plan, now),
         )
-    if outcomes and outcomes <= {"overloaded"}:
-        return Overloaded(f"every step of chain {chain!r} is overloaded: {listing}")
+    if "overloaded" in outcomes and outcomes <= {"overloaded", *RATE_OUTCOMES}:
+        # overloaded, or rate limited / filled up meanwhile: all of it passes, so a retry helps
+        if outcomes == {"overloaded"}:
+            return Overloaded(f"every step of chain {chain!r} is overloaded: {listing}")
+        return Overloaded(
+            f"every step of chain {chain!r} is overloaded or rate limited: {listing}",
+            retry_after=_retry_after(attempts, plan, now),
+        )
     if outcomes and outcomes <= {"timeout"}:
         return GatewayTimeout(f"every step of chain {chain!r} timed out: {listing}")
     if not attempts:

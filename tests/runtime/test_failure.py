@@ -64,6 +64,15 @@ LIMITED = ("rate limited", NOW + 7, "limited")
         ([_attempt("payment", 402)], _plan(), BadGateway, "402 payment"),
         ([_attempt("auth", 401)], _plan(), BadGateway, "401 auth"),
         ([_attempt("overloaded", 529)], _plan(), Overloaded, "overloaded"),
+        # overloaded, then a key that filled up since the plan (a race with a concurrent
+        # request): both pass, so 529/503 with retry-after, not 502 (seen in a CI run)
+        ([_attempt("overloaded", 503), _attempt("full")], _plan(), Overloaded, "p/m (full)"),
+        (
+            [_attempt("overloaded", 503), _attempt("rate_limited", 429, 5.0)],
+            _plan(),
+            Overloaded,
+            "rate limited",
+        ),
         ([_attempt("timeout")], _plan(), GatewayTimeout, "timed out"),
         ([_attempt("context", 400)], _plan(DISABLED), BadRequest, "prompt is too long"),
         (
