@@ -201,15 +201,19 @@ def _outward_address() -> str:
     return address
 
 
-def _hashes_by_worker(relay: Relay) -> dict[int, str]:
-    """`/admin/state` on fresh connections until both workers answered (bounded)."""
-    seen: dict[int, str] = {}
+def _states_by_worker(relay: Relay) -> dict[int, dict[str, Any]]:
+    """`/admin/state` from each of the two workers (fresh connections until both answered)."""
+    seen: dict[int, dict[str, Any]] = {}
     for _ in range(200):
         state = httpx.get(relay.url + "/admin/state", headers={"connection": "close"}, timeout=10).json()
-        seen[state["relay"]["pid"]] = state["artifact"]["source_hash"]
+        seen[state["relay"]["pid"]] = state
         if len(seen) == 2:
             return seen
     pytest.fail(f"only workers {sorted(seen)} answered")
+
+
+def _hashes_by_worker(relay: Relay) -> dict[int, str]:
+    return {pid: state["artifact"]["source_hash"] for pid, state in _states_by_worker(relay).items()}
 
 
 def test_admin_reload_reaches_every_worker(
@@ -239,17 +243,6 @@ def test_admin_reload_reaches_every_worker(
             lambda: set(_hashes_by_worker(relay).values()) == {answer["source_hash"]},
             "both workers on the new build",
         )
-
-
-def _states_by_worker(relay: Relay) -> dict[int, dict[str, Any]]:
-    """`/admin/state` from each of the two workers (fresh connections until both answered)."""
-    seen: dict[int, dict[str, Any]] = {}
-    for _ in range(200):
-        state = httpx.get(relay.url + "/admin/state", headers={"connection": "close"}, timeout=10).json()
-        seen[state["relay"]["pid"]] = state
-        if len(seen) == 2:
-            return seen
-    pytest.fail(f"only workers {sorted(seen)} answered")
 
 
 def test_with_redis_every_worker_shows_the_shared_state(
