@@ -221,6 +221,11 @@ def top(url: UrlOpt = None, admin_key: AdminKeyOpt = None) -> None:
 
     Keys: p pause the feed, r reload, f filter by chain, q quit. Example: relay top
     """
+    from runtime.extras import TUI
+
+    if not TUI.installed():
+        typer.echo(f"relay top: needs relay[{TUI.name}] ({TUI.module}), not installed: {TUI.install}", err=True)
+        raise typer.Exit(2)
     from console.top import run as run_top
 
     raise typer.Exit(run_top(url, admin_key))

@@ -76,6 +76,7 @@ CLOUD_FROM_ENV = Code("R242", "error", "cloud setting taken from the environment
 NO_DEPLOYMENT = Code("R243", "error", "model missing from an Azure deployment map")
 CLOUD_CREDENTIALS = Code("R244", "warning", "cloud credentials not found where relay builds")
 CLOUD_CREDENTIAL_SOURCE = Code("R245", "info", "where a cloud provider's credentials come from")
+MISSING_EXTRA = Code("R246", "error", "setting needs an optional part of relay that is not installed")
 
 ALL: tuple[Code, ...] = tuple(v for v in globals().values() if isinstance(v, Code))
 IO_CODES = frozenset({NO_DIR.code, UNREADABLE.code})

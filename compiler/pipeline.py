@@ -29,6 +29,7 @@ from compiler.resolve.checks import check_claude_tools, check_not_served, check_
 from compiler.resolve.cloud import check_deployments
 from compiler.resolve.environment import expand_all
 from compiler.resolve.envrefs import Env
+from compiler.resolve.extras import check_extras
 from compiler.resolve.prices import CostEstimate, check_references, estimate, with_references
 from compiler.resolve.providers import ProviderPlan, resolve_providers
 from compiler.resolve.routes import build_routes, claimed_names
@@ -104,6 +105,7 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
     check_unused(ctx, defs.providers, defs.models, chains)
     check_claude_tools(ctx, chains)
     check_not_served(ctx, defs)
+    check_extras(ctx, providers, server)
     by_model = model_chains(ctx, claimed_names(defs.chains), defs.models, providers)
     routes = build_routes(ctx, defs.chains, server_def, by_model)
     chains.update(by_model)

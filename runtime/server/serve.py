@@ -31,7 +31,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from runtime.artifact import Server, UsageStore
+from runtime import extras
+from runtime.artifact import Artifact, Server, UsageStore
 from runtime.ops import METRICS_DIR_ENV
 from runtime.ops.usage.store import StoreError, open_store
 from runtime.routing.backend import StateUrlError, check_state_url
@@ -115,6 +116,14 @@ def _server_class() -> Any:
     return RelayGranian
 
 
+def check_extras(artifact: Artifact) -> None:
+    """A build made where an extra was installed, served where it is not: one line, not a
+    worker's ImportError on the first request."""
+    lines = extras.missing(list(artifact.providers.values()), artifact.server)
+    if lines:
+        raise extras.MissingExtra("; ".join(lines))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="relay run", description="Serve a relay build with Granian.")
     parser.add_argument("root", nargs="?", default="generated", help="output folder of `relay build`")
@@ -129,10 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         server = snapshot.artifact.server
         host, port = parse_listen(args.listen or server.listen)
         check_policy(server, host, args.workers)
+        check_extras(snapshot.artifact)
         check_state_url(server.state)
         check_usage_store(server.usage)
         held = claim(host, port)
-    except (LoadError, ListenError, StateUrlError, StoreError) as exc:
+    except (LoadError, ListenError, extras.MissingExtra, StateUrlError, StoreError) as exc:
         print(f"relay run: {exc}", file=sys.stderr)
         return 2
     os.environ[ROOT_ENV] = str(root)
