@@ -12,8 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE ./
+COPY requirements ./requirements
 COPY compiler ./compiler
 COPY runtime ./runtime
+COPY console ./console
 COPY schemas ./schemas
 COPY chains ./chains
 COPY deploy ./deploy

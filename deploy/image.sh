@@ -5,5 +5,8 @@ set -eu
 venv="$1"
 src="$2"
 python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --no-cache-dir --quiet --disable-pip-version-check "$src"
+pip="$venv/bin/python -m pip install --no-cache-dir --quiet --disable-pip-version-check"
+# Every dependency from the hashed lock (every extra: the image serves any definition), then relay.
+$pip --require-hashes -r "$src/requirements/all.txt"
+$pip --no-deps --no-build-isolation "$src"
 "$venv/bin/relay" check "$src/chains"
