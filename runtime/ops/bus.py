@@ -88,7 +88,7 @@ class RedisBus:
                     self._deliver(data[origin_end + 1 :])
         finally:
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
 
     async def close(self) -> None:
         for task in self._tasks:

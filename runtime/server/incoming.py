@@ -84,15 +84,19 @@ class Incoming:
         return _encode({**self.top, "model": msgspec.Raw(_encode(model))})
 
 
-_UNREADABLE = (UnicodeDecodeError, RecursionError)
-"""What msgspec raises, beyond its own errors, for bytes that are JSON-shaped but unusable:
-invalid UTF-8 inside a string it decodes, and nesting deeper than Python's recursion limit."""
+_UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+"""Everything msgspec raises for bytes it cannot read: its own `DecodeError`, and, depending
+on the version, `UnicodeDecodeError` for invalid UTF-8 inside a string (0.23 raises
+`DecodeError` instead) and `RecursionError` for nesting deeper than Python's limit. Every
+decode of client bytes catches all of them, so no msgspec release turns client bytes into a 500."""
 
 
 def unreadable(exc: Exception) -> BadRequest:
     if isinstance(exc, RecursionError):
         return BadRequest("request body is nested too deeply (over ~900 levels of arrays or objects)")
-    return BadRequest("request body is not valid UTF-8 JSON: a string holds bytes that are not UTF-8")
+    if isinstance(exc, UnicodeDecodeError):
+        return BadRequest("request body is not valid JSON: a string holds bytes that are not UTF-8")
+    return BadRequest(f"request body is not valid JSON: {exc}")
 
 
 def _field(top: dict[str, msgspec.Raw], name: str, decoder: msgspec.json.Decoder[Any], what: str) -> Any:
@@ -131,7 +135,10 @@ def prompt(inc: Incoming, redactor: Redactor) -> dict[str, msgspec.Raw]:
         if raw is not None:
             data = redactor.data(bytes(raw))
             if b"\n" in data or b"\r" in data:  # pretty-printed: one log line stays one line
-                data = _encode(_any.decode(data))
+                try:
+                    data = _encode(_any.decode(data))
+                except _UNREADABLE:  # forwarded unread (passthrough): newlines can only be whitespace
+                    data = data.replace(b"\n", b" ").replace(b"\r", b" ")
             out[name] = msgspec.Raw(data)
     return out
 
@@ -154,8 +161,6 @@ def _parse(
         top = _top.decode(body)
     except msgspec.ValidationError:
         raise BadRequest("request body must be a JSON object") from None
-    except msgspec.DecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
     model = _field(top, "model", _str, "a string")
     if not model:
         raise BadRequest("model: required, the name of a chain, alias or model", param="model")

@@ -73,7 +73,7 @@ DEEP = b"[" * 5000 + b"]" * 5000
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        (b'{"model": "\xff\xfe", "messages": []}', "not valid UTF-8"),
+        (b'{"model": "\xff\xfe", "messages": []}', "UTF-8"),
         (b'{"model": "m", "messages": ' + DEEP + b"}", "nested too deeply"),
         (b'{"model": "m", "messages": [' + DEEP + b"]}", "nested too deeply"),
         (b'{"model": "m", "messages": [], "tools": ' + DEEP + b"}", "nested too deeply"),
@@ -113,3 +113,9 @@ def test_prompt_for_the_log_is_compact_and_never_holds_a_key_value() -> None:
         b'{"system":"use [redacted]","messages":[{"role":"user","content":"key [redacted]"}]}'
     )
     assert list(prompt(parse(body, [], "openai", "r"), secrets)) == ["messages"]
+
+
+def test_prompt_for_the_log_of_a_forwarded_body_with_bad_utf8_stays_one_line() -> None:
+    body = b'{"model": "m", "messages": [\n {"role": "user", "content": "\xff"}\n]}'
+    logged = prompt(parse(body, [], "anthropic", "r"), Redactor([]))
+    assert bytes(logged["messages"]) == b'[  {"role": "user", "content": "\xff"} ]'

@@ -239,29 +239,18 @@ def sdk_openai_message(raw: bytes) -> tuple[dict[str, Any], str, dict[str, Any] 
     return choice.message.to_dict(), choice.finish_reason, usage
 
 
-class _BytesResponse:
-    """Just what `openai.Stream` reads from an httpx response."""
-
-    request = None
-
-    def __init__(self, raw: bytes) -> None:
-        self._raw = raw
-
-    def iter_bytes(self) -> Any:
-        yield self._raw
-
-    def close(self) -> None:
-        return None
-
-
 def sdk_openai_stream(raw: bytes) -> tuple[int, Exception | None]:
     """How many chunks the openai SDK's own `Stream` yields from `raw`, and what it raises."""
+    import httpx2
     import openai
     from openai._streaming import Stream
     from openai.types.chat import ChatCompletionChunk
 
     client = openai.OpenAI(api_key="unused", base_url="http://127.0.0.1:9/v1", max_retries=0)
-    stream = Stream(cast_to=ChatCompletionChunk, response=_BytesResponse(raw), client=client)  # type: ignore[arg-type]
+    # A real response object: the SDK reads more of it with each release (3.60: `request.headers`).
+    request = httpx2.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+    response = httpx2.Response(200, content=raw, request=request)
+    stream = Stream(cast_to=ChatCompletionChunk, response=response, client=client)
     count = 0
     try:
         for _ in stream:
