@@ -26,6 +26,9 @@ ENV_ONLY = re.compile(r"\$\{[^}]*\}")
 """A secret field written as one environment reference and nothing else."""
 MIN_CLIENT_KEY = 16
 """Characters a client key needs at least: guessing it must cost more than the keys it guards."""
+KEY_VARIABLE = {"auth": "RELAY_API_KEY", "admin": "RELAY_ADMIN_KEY"}
+"""The variable a hint suggests for a literal key: the one the Dockerfile, compose and the
+console read for that block."""
 
 
 def split_listen(listen: str) -> tuple[str, int] | None:
@@ -66,12 +69,13 @@ def check_strength(ctx: Context, block: str, keys: list[ResolvedKey]) -> None:
         if reason is None:
             continue
         source = f" (from {', '.join(key.refs)})" if key.refs else ""
+        variable = key.refs[0] if key.refs else KEY_VARIABLE[block]
         ctx.report(
             codes.WEAK_CLIENT_KEY,
             ["server", block, "keys", index],
             f"key {index} of server.{block}.keys{source} {reason}",
             f"use at least {MIN_CLIENT_KEY} random characters from the environment, e.g. "
-            "export RELAY_API_KEY=$(openssl rand -hex 24) and write ${RELAY_API_KEY}",
+            f"export {variable}=$(openssl rand -hex 24) and write ${{{variable}}}",
         )
 
 

@@ -9,8 +9,10 @@ It answers with text. Asked for reasoning (Anthropic `thinking`, OpenAI `reasoni
 it reasons first, in a thinking block signed `relay:<provider>` like any thinking relay makes
 itself, so it is stripped before history reaches a real Anthropic upstream. It calls a tool
 only when `call_tools` is set or `tool_choice` forces one (a client such as Claude Code runs
-what it is asked to run, so the demo never does so unasked), and answers the tool result
-on the next turn, so a whole round trip can be shown without a model.
+what it is asked to run, so the demo never does so unasked), preferring a tool that only
+reads (Claude Code's Read, with the absolute path the prompt names) and filling only the
+required parameters with values their schema accepts; it answers the tool result on the
+next turn, so a whole round trip can be shown without a model.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -115,38 +118,67 @@ def _tool_choice(req: dict[str, Any], fmt: str) -> tuple[str, str | None]:
     return ("none" if kind == "none" else "auto"), None
 
 
-_SAMPLE: dict[str, Any] = {
-    "string": "example",
-    "integer": 1,
-    "number": 1,
-    "boolean": True,
-    "array": [],
-    "object": {},
-}
+_SAMPLE: dict[str, Any] = {"string": "example", "boolean": False, "array": [], "object": {}}
+_READ_ONLY = ("Read", "Glob", "Grep", "LS")
+"""Claude Code's tools that only read: the ones an unforced simulated call prefers, since a
+client runs what it is asked to and a demo must not write, execute or start an agent."""
+_PATH = re.compile(r"(?<![\w.~])/[^\s'\"`<>|;]+")
+"""An absolute path written in the prompt ("read /etc/hostname")."""
 
 
-def _sample(schema: Any) -> Any:
+def _number(schema: dict[str, Any]) -> int | float:
+    """The lowest value the schema allows, 1 when it sets no bound (a count or a line)."""
+    low, exclusive = schema.get("minimum"), schema.get("exclusiveMinimum")
+    if isinstance(low, int | float):
+        return max(low, 1)
+    if isinstance(exclusive, int | float):
+        return max(exclusive + 1, 1)
+    return 1
+
+
+def _sample(name: str, schema: Any, prompt: str) -> Any:
+    """A value the parameter's schema accepts; for a path, the absolute path the prompt names."""
     if not isinstance(schema, dict):
         return "example"
     enum = schema.get("enum")
     if isinstance(enum, list) and enum:
         return enum[0]
-    return _SAMPLE.get(str(schema.get("type")), "example")
+    kind = str(schema.get("type"))
+    if kind in ("integer", "number"):
+        return _number(schema)
+    if kind == "string" and "path" in name.lower():
+        found = _PATH.search(prompt)
+        return found.group(0).rstrip(".,:!?)") if found else "example"
+    return _SAMPLE.get(kind, "example")
 
 
-def _tool_to_call(req: dict[str, Any], fmt: str, call_tools: bool) -> tuple[str, dict[str, Any]] | None:
+def _arguments(schema: Any, prompt: str) -> dict[str, Any]:
+    """Only the required parameters (all of them when the schema lists none as required):
+    an optional one filled with a sample can be invalid together with the rest, as Read's
+    `pages` is for a file that is not a PDF."""
+    schema = schema if isinstance(schema, dict) else {}
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    required = schema.get("required")
+    names = [n for n in required if n in props] if isinstance(required, list) else list(props)
+    return {n: _sample(n, props[n], prompt) for n in names}
+
+
+def _tool_to_call(
+    req: dict[str, Any], fmt: str, call_tools: bool, prompt: str
+) -> tuple[str, dict[str, Any]] | None:
     """The tool this answer calls: only when configured to call tools or when `tool_choice`
-    forces one, since a client such as Claude Code really runs what it is asked to."""
+    forces one, since a client such as Claude Code really runs what it is asked to; a named
+    choice, else a read-only tool when offered, else the first."""
     choice, name = _tool_choice(req, fmt)
     tools = [t for t in req.get("tools") or [] if isinstance(t, dict)]
     if fmt == "openai":
         tools = [t["function"] for t in tools if isinstance(t.get("function"), dict)]
     if not tools or choice == "none" or (choice == "auto" and not call_tools):
         return None
-    tool = next((t for t in tools if t.get("name") == name), tools[0]) if name else tools[0]
+    wanted = (name,) if name else _READ_ONLY
+    tool = next((t for w in wanted for t in tools if t.get("name") == w), tools[0])
     schema = tool.get("input_schema") if fmt == "anthropic" else tool.get("parameters")
-    props = (schema or {}).get("properties") or {}
-    return str(tool.get("name")), {k: _sample(v) for k, v in props.items()}
+    return str(tool.get("name")), _arguments(schema, prompt)
 
 
 class SimulatedUpstream:
@@ -231,7 +263,7 @@ class SimulatedUpstream:
             if _wants_reasoning(req, fmt)
             else None,
             signature=synthesized_signature(self._name),
-            call=None if after_tool else _tool_to_call(req, fmt, self._sim.call_tools),
+            call=None if after_tool else _tool_to_call(req, fmt, self._sim.call_tools, text),
         )
         pace = 1.0 / self._sim.tokens_per_s if self._sim.tokens_per_s > 0 else 0.0
         if req.get("stream"):

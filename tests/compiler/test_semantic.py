@@ -146,10 +146,20 @@ def test_optional_keys_unset_disable_the_provider(compile_set: CompileSet) -> No
     text = "version: 1\nproviders:\n  g:\n    api: openai\n    base_url: https://api.groq.com/openai/v1\n"
     text += "    keys: ['${RELAY_T_G:-}']\nchains:\n  c:\n    steps: [g/m]\n"
     result = compile_set({"d.yaml": text})
-    assert [d.code for d in result.diagnostics if d.severity != "info"] == ["R213", "R218"]
+    assert [d.code for d in result.diagnostics if d.severity != "info"] == ["R218"]
+    assert [d.severity for d in result.diagnostics if d.code == "R213"] == ["info"]
     assert result.artifact is not None and not result.artifact.providers["g"].enabled
     enabled = compile_set({"d.yaml": text}, env={"RELAY_T_G": "k"})
     assert enabled.artifact is not None and enabled.artifact.providers["g"].enabled
+
+
+def test_a_provider_with_only_empty_literal_keys_is_warned_about(compile_set: CompileSet) -> None:
+    """Optional references say the provider may be off (R213 is info); an empty literal key
+    is a mistake, so it stays a warning."""
+    text = "version: 1\nproviders:\n  g:\n    api: openai\n    base_url: https://api.groq.com/openai/v1\n"
+    text += "    keys: ['', '${RELAY_T_G:-}']\nchains:\n  c:\n    steps: [g/m]\n"
+    (disabled,) = [d for d in compile_set({"d.yaml": text}).diagnostics if d.code == "R213"]
+    assert disabled.severity == "warning"
 
 
 def test_field_for_another_api_is_flagged(compile_set: CompileSet) -> None:

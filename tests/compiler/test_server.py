@@ -30,6 +30,10 @@ def test_weak_literal_keys_are_refused(compile_set: CompileSet, block: str, key:
     (weak,) = [d for d in result.diagnostics if d.code == "R224"]
     assert (weak.line, weak.severity, weak.pointer) == (9, "error", f"/server/{block}/keys/0")
     assert reason in weak.message and "at least 16 random characters" in weak.hint
+    variable = (
+        "RELAY_T_K" if "RELAY_T_K" in key else {"auth": "RELAY_API_KEY", "admin": "RELAY_ADMIN_KEY"}[block]
+    )
+    assert f"export {variable}=" in weak.hint and f"${{{variable}}}" in weak.hint
     assert result.artifact is None
 
 

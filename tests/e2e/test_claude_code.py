@@ -60,6 +60,36 @@ def test_example_chains_serve_claude_code_with_no_keys(examples: Relay, tmp_path
     assert result["num_turns"] == 1 and result["permission_denials"] == []
 
 
+SIMULATED_TOOLS = """\
+version: 1
+providers:
+  sim:
+    api: simulated
+    simulate: {latency: 0s, tokens_per_s: 1000, call_tools: true}
+models:
+  demo: {capabilities: [tools, stream, thinking], providers: {sim: relay-demo}}
+chains:
+  claude:
+    match: ["claude-*"]
+    steps: [sim/demo]
+"""
+
+
+def test_the_simulated_tool_call_is_one_claude_code_runs(tmp_path: Path) -> None:
+    """`simulate: {call_tools: true}` with Claude Code's own tools: a Read of the file the
+    prompt names, which Claude Code runs unasked (a read in its folder), then the answer."""
+    work = tmp_path / "work"
+    work.mkdir()
+    note = work / "note.txt"
+    note.write_text("the marker is 7f3c-relay\n")
+    with served(tmp_path / "relay", SIMULATED_TOOLS, {}) as relay:
+        result = run_claude(relay.url, work, f"Read {note} please")
+    assert result["is_error"] is False, result
+    assert result["num_turns"] == 2 and result["permission_denials"] == [], result
+    assert result["result"].startswith("Simulated provider sim here. The tool said: ")
+    assert "7f3c-relay" in result["result"]
+
+
 def test_tool_round_trip_keeps_the_tool_use_id(
     upstream: tuple[str, Relay], fake: FakeUpstream, tmp_path: Path
 ) -> None:

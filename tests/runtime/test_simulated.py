@@ -70,10 +70,7 @@ def test_injected_failures() -> None:
 
 def test_anthropic_stream_calls_the_offered_tool_when_configured_then_answers_its_result() -> None:
     up = _upstream(FakeClock(), call_tools=True)
-    tool = {
-        "name": "get_weather",
-        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
-    }
+    tool = WEATHER
     body = {
         "model": "m",
         "max_tokens": 50,
@@ -201,3 +198,69 @@ def test_tool_choice_none_wins_over_call_tools() -> None:
     body["messages"] = [{"role": "user", "content": "go"}]
     _, _, payload = _open(_upstream(FakeClock(), call_tools=True), "anthropic", body)
     assert [b["type"] for b in json.loads(payload)["content"]] == ["text"]
+
+
+READ = {
+    "name": "Read",
+    "input_schema": {
+        "type": "object",
+        "properties": {
+            "file_path": {"type": "string"},
+            "offset": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "exclusiveMinimum": 0},
+            "pages": {"type": "string"},
+        },
+        "required": ["file_path"],
+        "additionalProperties": False,
+    },
+}
+"""Claude Code 2.1.197's Read, as it sends it (descriptions left out)."""
+AGENT = {
+    "name": "Agent",
+    "input_schema": {
+        "type": "object",
+        "properties": {"description": {"type": "string"}, "prompt": {"type": "string"}},
+        "required": ["description", "prompt"],
+    },
+}
+
+
+def _call(tools: list[dict[str, Any]], prompt: str) -> list[dict[str, Any]]:
+    body = {"model": "m", "max_tokens": 9, "tools": tools, "messages": [{"role": "user", "content": prompt}]}
+    _, _, payload = _open(_upstream(FakeClock(), call_tools=True), "anthropic", body)
+    return [b for b in json.loads(payload)["content"] if b["type"] == "tool_use"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "path"),
+    [
+        ("Read /etc/hostname.", "/etc/hostname"),
+        ("what does '/tmp/x.txt' hold", "/tmp/x.txt"),
+        ("summarise ~/notes and then /srv/n.md", "/srv/n.md"),
+        ("read the note", "example"),
+    ],
+)
+def test_claude_codes_tools_get_a_read_of_the_path_the_prompt_names(prompt: str, path: str) -> None:
+    """Claude Code offers Agent first: an unforced call picks Read, with only its required
+    parameter, so the call is one Claude Code runs (an Agent call starts a sub-agent; Read's
+    optional `pages` filled in makes the call invalid)."""
+    (call,) = _call([AGENT, BASH, READ], prompt)
+    assert call["name"] == "Read" and call["input"] == {"file_path": path}
+
+
+def test_required_parameters_get_values_their_schema_accepts() -> None:
+    props = {
+        "n": {"type": "integer", "minimum": 5},
+        "m": {"type": "integer", "exclusiveMinimum": 0},
+        "x": {"type": "number"},
+        "mode": {"type": "string", "enum": ["fast", "slow"]},
+        "flag": {"type": "boolean"},
+        "items": {"type": "array"},
+        "extra": {"type": "string"},
+    }
+    tool = {
+        "name": "t",
+        "input_schema": {"type": "object", "properties": props, "required": list(props)[:-1]},
+    }
+    (call,) = _call([tool], "go")
+    assert call["input"] == {"n": 5, "m": 1, "x": 1, "mode": "fast", "flag": False, "items": []}
