@@ -11,7 +11,7 @@
 
     python -m benchmarks.abuse_bench [--idle 2000] [--trickle 200] [--soak 600] [--rate 100]
 
-CI never runs this script; the README quotes its figures.
+CI never runs this script; docs/performance.md quotes its figures.
 """
 
 from __future__ import annotations

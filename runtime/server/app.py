@@ -1,4 +1,4 @@
-"""The RSGI application Granian runs in each worker (RSGI over ASGI: see README, "Server").
+"""The RSGI application Granian runs in each worker (RSGI over ASGI: see docs/performance.md).
 
 Routes are a dict built once; a request costs one lookup to find its handler. Every error
 relay answers is rendered in the caller's own format: Anthropic-style under

@@ -1,4 +1,4 @@
-"""What an upstream answer means for the waterfall: a pure table (README: "Failover").
+"""What an upstream answer means for the waterfall: a pure table (docs/availability.md: "Failover").
 
 | upstream answer                                  | kind          | then                               |
 |--------------------------------------------------|---------------|------------------------------------|

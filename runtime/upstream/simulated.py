@@ -122,7 +122,7 @@ _SAMPLE: dict[str, Any] = {"string": "example", "boolean": False, "array": [], "
 _READ_ONLY = ("Read", "Glob", "Grep", "LS")
 """Claude Code's tools that only read: the ones an unforced simulated call prefers, since a
 client runs what it is asked to and a demo must not write, execute or start an agent."""
-_PATH = re.compile(r"(?<![\w.~])/[^\s'\"`<>|;]+")
+_PATH = re.compile(r"(?<![\w.~:/])/[^\s'\"`<>|;]+")
 """An absolute path written in the prompt ("read /etc/hostname")."""
 
 

@@ -237,6 +237,7 @@ def _call(tools: list[dict[str, Any]], prompt: str) -> list[dict[str, Any]]:
         ("Read /etc/hostname.", "/etc/hostname"),
         ("what does '/tmp/x.txt' hold", "/tmp/x.txt"),
         ("summarise ~/notes and then /srv/n.md", "/srv/n.md"),
+        ("fetch https://example.org/a then read /srv/b.md", "/srv/b.md"),
         ("read the note", "example"),
     ],
 )
