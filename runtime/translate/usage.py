@@ -47,3 +47,20 @@ def anthropic_usage_to_openai(usage: Mapping[str, Any]) -> dict[str, Any]:
         "total_tokens": prompt + completion,
         "prompt_tokens_details": details,
     }
+
+
+def openai_usage_to_responses(chat: Mapping[str, Any]) -> dict[str, Any]:
+    """Chat Completions usage → Responses usage (cached and reasoning tokens in details)."""
+    prompt = _int(chat.get("prompt_tokens"))
+    completion = _int(chat.get("completion_tokens"))
+    cached = _int(_details(chat, "prompt_tokens_details").get("cached_tokens")) or _int(
+        chat.get("prompt_cache_hit_tokens")
+    )
+    reasoning = _int(_details(chat, "completion_tokens_details").get("reasoning_tokens"))
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": cached},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": prompt + completion,
+    }
