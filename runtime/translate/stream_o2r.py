@@ -240,8 +240,10 @@ class OpenAIToResponsesStream(StreamDriver):
             self._send("response.content_part.done", {**where, "part": output_text(text)}, out)
             shape = message_item(item.id, text)
         else:
-            text = text or "{}"
             where = {"item_id": item.id, "output_index": item.index}
+            if not text:  # arguments are always JSON, in the deltas too
+                text = "{}"
+                self._send("response.function_call_arguments.delta", {**where, "delta": text}, out)
             self._send(
                 "response.function_call_arguments.done", {**where, "arguments": text, "name": item.name}, out
             )
