@@ -74,7 +74,7 @@ def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, tt
         at=time.time(),
         id=wf.inc.request_id,
         chain=chain,
-        format=wf.inc.fmt,
+        format=wf.inc.api or wf.inc.fmt,
         model=wf.inc.model,
         provider=wf.provider,
         upstream_model=next((a.model for a in wf.attempts if a.outcome == "ok"), None),

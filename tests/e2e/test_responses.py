@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from tests.e2e.conftest import UPSTREAM_KEYS
-from tests.e2e.procs import FakeUpstream, Relay, openai_client, served, stream_raw
+from tests.e2e.procs import FakeUpstream, Relay, openai_client, served, stream_raw, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -189,3 +189,16 @@ def test_prompt_cache_key_must_be_a_string(relay: Relay) -> None:
     with pytest.raises(openai.BadRequestError) as bad:
         openai_client(relay).responses.create(model="on-chat", input="x", prompt_cache_key=7)  # type: ignore[arg-type]
     assert bad.value.body["param"] == "prompt_cache_key"  # type: ignore[index]
+
+
+def test_records_and_metrics_name_the_responses_api(relay: Relay, fake: FakeUpstream) -> None:
+    fake.script({"text": "ok"})
+    assert httpx.post(
+        relay.url + "/v1/responses", json={"model": "on-chat", "input": "hi"}, timeout=20
+    ).is_success
+
+    def counted() -> bool:
+        text = httpx.get(relay.url + "/metrics", timeout=10).text
+        return 'format="responses"' in text and 'chain="on-chat"' in text
+
+    wait_until(counted, timeout=10, what="a relay_requests sample with format=responses")
