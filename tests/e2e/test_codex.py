@@ -3,7 +3,8 @@
 A plain prompt and a tool round trip (Codex really runs `exec_command` and sends its output
 back as a `function_call_output`) through an Anthropic-format step and a Chat Completions
 step; a 429 on the first step of a chain falling over to the second; a stream that fails
-mid-answer reaching Codex as a failed turn with the upstream's message.
+mid-answer reaching Codex as a failed turn with the upstream's message. And the shipped
+example chains, with no keys, answering Codex from the simulated provider.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ STEPS = ["on-anthropic", "on-chat"]
 def relay(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     with served(tmp_path_factory.mktemp("codex"), DEFS.format(url=fake.url), UPSTREAM_KEYS) as r:
         yield r
+
+
+def test_example_chains_serve_codex_with_no_keys(examples: Relay, tmp_path: Path) -> None:
+    rc, events, stderr = run_codex(examples.url, tmp_path, "claude", "hello")
+    assert rc == 0, stderr
+    assert [m["text"] for m in _items(events, "agent_message")] == [
+        "Simulated provider sim-steady here. You said: hello"
+    ]
 
 
 def _items(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
