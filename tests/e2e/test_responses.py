@@ -39,6 +39,9 @@ chains:
     steps: [oai/gpt-up]
   failover:
     steps: [anth-b/claude-first, oai/gpt-second]
+  alternating:
+    strategy: round-robin
+    steps: [anth/claude-a, oai/gpt-b]
 """
 
 RATE_429 = {
@@ -183,6 +186,28 @@ def test_tools_no_step_can_run_are_dropped_and_named(relay: Relay, fake: FakeUps
     assert resp.status_code == 200, resp.text
     assert resp.headers["x-relay-dropped-tools"] == "web_search, namespace:agents"
     assert [t["function"]["name"] for t in fake.requests()[-1]["body"]["tools"]] == ["exec_command"]
+
+
+def test_prompt_cache_key_or_the_session_header_names_the_conversation(
+    relay: Relay, fake: FakeUpstream
+) -> None:
+    """Round-robin turns once per request (anth, oai, anth, …); the second of each pair
+    would go to oai, so only affinity keeps a conversation's different openings together."""
+    fake.script()
+
+    def provider(opening: str, key: str | None = None, session: str | None = None) -> str:
+        body = {"model": "alternating", "input": opening, **({"prompt_cache_key": key} if key else {})}
+        headers = {"session-id": session} if session else {}
+        resp = httpx.post(relay.url + "/v1/responses", json=body, headers=headers, timeout=20)
+        assert resp.status_code == 200, resp.text
+        return resp.headers["x-relay-provider"]
+
+    assert provider("one", key="conv-1") == "anth"
+    assert provider("two", key="conv-1") == "anth"  # a new opening, the same key: it sticks
+    assert provider("one", key="conv-2") == "anth"
+    assert provider("one", key="conv-3") == "oai"  # a new conversation takes its turn
+    assert provider("four", session="sess-1") == "anth"
+    assert provider("five", session="sess-1") == "anth"  # Codex's session-id header, no key
 
 
 def test_prompt_cache_key_must_be_a_string(relay: Relay) -> None:
