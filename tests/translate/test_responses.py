@@ -22,6 +22,7 @@ from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from runtime.translate import (
+    AnthropicToOpenAIStream,
     OpenAIToResponsesStream,
     TranslationError,
     openai_request_to_anthropic,
@@ -30,6 +31,7 @@ from runtime.translate import (
 )
 from tests.translate.upstreams import (
     Expected,
+    anthropic_streams,
     drive,
     openai_streams,
     split,
@@ -118,6 +120,35 @@ def test_any_chat_stream_split_anywhere_is_well_formed_and_says_the_same(
         assert usage["output_tokens"] == expected.usage["output_tokens"]
     from_deltas, from_done = sdk_final(events)
     assert _meaning(from_deltas)[1:] == (text, calls) and _meaning(from_done) == (reasoning, text, calls)
+
+
+@settings(max_examples=100, deadline=None)
+@given(anthropic_streams(), st.lists(st.integers(0, 5000), max_size=10))
+def test_an_anthropic_stream_reaches_a_responses_client_through_both_machines(
+    stream: tuple[list[str], Expected], cuts: list[int]
+) -> None:
+    """What `/v1/responses` does with an Anthropic-format step: A→O, then O→R; thinking
+    arrives as the reasoning summary, call ids unchanged, usage with its cache reads."""
+    frames, expected = stream
+    inner = AnthropicToOpenAIStream("c", True)
+    outer = OpenAIToResponsesStream("c", {})
+    out = outer.start()
+    for chunk in split("".join(frames).encode(), cuts):
+        out += outer.feed(inner.feed(chunk))
+    out += outer.feed(inner.finish()) + outer.finish()
+    events = events_of(out)
+    response = events[-1]["response"]
+    assert events[-1]["type"] == (
+        "response.incomplete" if expected.stop in ("length", "content_filter") else "response.completed"
+    )
+    assert _meaning(response["output"]) == (expected.reasoning, expected.text, expected.tools)
+    assert expected.usage is not None
+    assert response["usage"]["input_tokens"] == expected.usage["prompt_tokens"]
+    assert response["usage"]["output_tokens"] == expected.usage["completion_tokens"]
+    from_deltas, from_done = sdk_final(events)
+    assert _meaning(from_deltas)[1:] == _meaning(from_done)[1:] and _meaning(from_done) == _meaning(
+        response["output"]
+    )
 
 
 @settings(max_examples=100, deadline=None)
