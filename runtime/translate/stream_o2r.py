@@ -33,8 +33,17 @@ from runtime.translate.usage import openai_usage_to_responses
 _REASONING, _MESSAGE, _CALL = 1, 2, 3
 
 
+_DELTAS = {
+    _REASONING: (b"response.reasoning_summary_text.delta", b',"summary_index":0', b""),
+    _MESSAGE: (b"response.output_text.delta", b',"content_index":0', b',"logprobs":[]'),
+    _CALL: (b"response.function_call_arguments.delta", b"", b""),
+}
+"""Per kind: the delta event's name and the fields around `delta`. Deltas are most of a
+stream, so each item renders its delta event around the text from bytes made once."""
+
+
 class _Item:
-    __slots__ = ("call_id", "id", "index", "kind", "name", "parts")
+    __slots__ = ("call_id", "head", "id", "index", "kind", "mid", "name", "parts", "tail")
 
     def __init__(self, kind: int, item_id: str, index: int, call_id: str = "", name: str = "") -> None:
         self.kind = kind
@@ -43,6 +52,17 @@ class _Item:
         self.call_id = call_id
         self.name = name
         self.parts: list[str] = []
+        event, where, after = _DELTAS[kind]
+        self.head = b"event: " + event + b'\ndata: {"type":"' + event + b'","sequence_number":'
+        self.mid = (
+            b',"item_id":'
+            + encode(item_id)
+            + b',"output_index":'
+            + str(index).encode()
+            + where
+            + b',"delta":'
+        )
+        self.tail = after + b"}\n\n"
 
 
 class OpenAIToResponsesStream(StreamDriver):
@@ -73,6 +93,11 @@ class OpenAIToResponsesStream(StreamDriver):
     def usage(self) -> dict[str, Any]:
         """Responses-shaped usage so far."""
         return openai_usage_to_responses(self._usage)
+
+    def _send_delta(self, item: _Item, text: str, out: list[bytes]) -> None:
+        item.parts.append(text)
+        out.append(item.head + str(self._seq).encode() + item.mid + encode(text) + item.tail)
+        self._seq += 1
 
     def _send(self, name: str, payload: dict[str, Any], out: list[bytes]) -> None:
         payload = {"type": name, "sequence_number": self._seq, **payload}
@@ -177,9 +202,7 @@ class OpenAIToResponsesStream(StreamDriver):
             self._add(item, reasoning_item(item.id, None), out)
             where = {"item_id": item.id, "output_index": item.index, "summary_index": 0}
             self._send("response.reasoning_summary_part.added", {**where, "part": summary_text("")}, out)
-        item.parts.append(text)
-        where = {"item_id": item.id, "output_index": item.index, "summary_index": 0}
-        self._send("response.reasoning_summary_text.delta", {**where, "delta": text}, out)
+        self._send_delta(item, text, out)
 
     def _message(self, out: list[bytes]) -> _Item:
         item = self._current(_MESSAGE)
@@ -191,10 +214,7 @@ class OpenAIToResponsesStream(StreamDriver):
         return item
 
     def _text(self, text: str, out: list[bytes]) -> None:
-        item = self._message(out)
-        item.parts.append(text)
-        where = {"item_id": item.id, "output_index": item.index, "content_index": 0}
-        self._send("response.output_text.delta", {**where, "delta": text, "logprobs": []}, out)
+        self._send_delta(self._message(out), text, out)
 
     def _call(self, call: dict[str, Any], out: list[bytes]) -> None:
         function = call.get("function")
@@ -223,9 +243,7 @@ class OpenAIToResponsesStream(StreamDriver):
             self._latest_call = item
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
-            item.parts.append(arguments)
-            delta = {"item_id": item.id, "output_index": item.index, "delta": arguments}
-            self._send("response.function_call_arguments.delta", delta, out)
+            self._send_delta(item, arguments, out)
 
     def _close(self, item: _Item, out: list[bytes]) -> None:
         text = "".join(item.parts)
@@ -240,10 +258,10 @@ class OpenAIToResponsesStream(StreamDriver):
             self._send("response.content_part.done", {**where, "part": output_text(text)}, out)
             shape = message_item(item.id, text)
         else:
-            where = {"item_id": item.id, "output_index": item.index}
             if not text:  # arguments are always JSON, in the deltas too
                 text = "{}"
-                self._send("response.function_call_arguments.delta", {**where, "delta": text}, out)
+                self._send_delta(item, text, out)
+            where = {"item_id": item.id, "output_index": item.index}
             self._send(
                 "response.function_call_arguments.done", {**where, "arguments": text, "name": item.name}, out
             )
