@@ -18,6 +18,7 @@ import pytest
 from tests.e2e.codex_cli import CODEX, INSTALL_HINT, run_codex
 from tests.e2e.conftest import UPSTREAM_KEYS
 from tests.e2e.procs import FakeUpstream, Relay, served
+from tests.e2e.sse import frame
 from tests.e2e.test_responses import DEFS, RATE_429
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(CODEX is None, reason=INSTALL_HINT)]
@@ -97,3 +98,54 @@ def test_codex_sees_a_mid_stream_failure(
     assert rc != 0
     failed = next(e for e in events if e["type"] == "turn.failed")
     assert "upstream failed mid-stream" in failed["error"]["message"]
+
+
+def _thinking_then_tool() -> list[str]:
+    """An Anthropic answer that thinks, says a sentence and calls exec_command."""
+    start = {"id": "msg_up", "type": "message", "role": "assistant", "model": "claude-up", "content": []}
+    start |= {"stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 30, "output_tokens": 1}}
+    blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
+        (
+            {"type": "thinking", "thinking": "", "signature": ""},
+            [
+                {"type": "thinking_delta", "thinking": "The user wants echo."},
+                {"type": "signature_delta", "signature": "c2ln"},
+            ],
+        ),
+        ({"type": "text", "text": ""}, [{"type": "text_delta", "text": "Running it."}]),
+        (
+            {"type": "tool_use", "id": "toolu_think1", "name": "exec_command", "input": {}},
+            [{"type": "input_json_delta", "partial_json": '{"cmd": "echo relay-codex-ok"}'}],
+        ),
+    ]
+    frames = [frame("message_start", {"type": "message_start", "message": start})]
+    for index, (block, deltas) in enumerate(blocks):
+        frames.append(
+            frame(
+                "content_block_start", {"type": "content_block_start", "index": index, "content_block": block}
+            )
+        )
+        frames += [
+            frame("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d})
+            for d in deltas
+        ]
+        frames.append(frame("content_block_stop", {"type": "content_block_stop", "index": index}))
+    end = {
+        "type": "message_delta",
+        "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+        "usage": {"output_tokens": 20},
+    }
+    return [*frames, frame("message_delta", end), frame("message_stop", {"type": "message_stop"})]
+
+
+def test_codex_shows_anthropic_thinking_as_reasoning_and_sends_no_reasoning_back(
+    relay: Relay, fake: FakeUpstream, tmp_path: Path
+) -> None:
+    fake.script({"frames": _thinking_then_tool()}, {"text": "It printed relay-codex-ok."})
+    rc, events, stderr = run_codex(relay.url, tmp_path, "on-anthropic", "run echo relay-codex-ok")
+    assert rc == 0, stderr
+    assert [r["text"] for r in _items(events, "reasoning")] == ["The user wants echo."]
+    assert _items(events, "command_execution")[0]["aggregated_output"] == "relay-codex-ok\n"
+    assert [m["text"] for m in _items(events, "agent_message")][-1] == "It printed relay-codex-ok."
+    turn = fake.requests()[-1]["body"]["messages"][-2]
+    assert turn["role"] == "assistant" and [b["type"] for b in turn["content"]] == ["text", "tool_use"]
