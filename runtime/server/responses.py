@@ -83,6 +83,9 @@ async def responses(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clie
         raise BadRequest(f"{exc.field}: {exc.message}", param=exc.field) from None
     inc = incoming.parse(_encode(translated.body), headers, "openai", rid, scope.query_string)
     inc.api = "responses"
+    inc._full = (
+        translated.body
+    )  # what decoding those bytes would give: an Anthropic step needs no second decode
     session = _session(asked.top, {k.lower(): v for k, v in headers})
     if session is not None:
         inc.affinity = conversation_key({}, True, session)
