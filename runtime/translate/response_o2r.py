@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from runtime.translate import ids
 from runtime.translate.response import first_choice, message_text
-from runtime.translate.responses_shape import call_item, envelope, message_item, new_id, reasoning_item
+from runtime.translate.responses_shape import call_item, envelope, message_item, reasoning_item
 from runtime.translate.thinking import reasoning_text
 
 
@@ -29,12 +30,12 @@ def openai_response_to_responses(
     output: list[dict[str, Any]] = []
     reasoning = reasoning_text(message)
     if reasoning:
-        output.append(reasoning_item(new_id("rs_"), reasoning))
+        output.append(reasoning_item(ids.responses_id("rs_"), reasoning))
     text = message_text(message.get("content")) or message_text(message.get("refusal"))
     calls = message.get("tool_calls")
     calls = [c for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
     if text or not calls:
-        output.append(message_item(new_id("msg_"), text))
+        output.append(message_item(ids.responses_id("msg_"), text))
     for call in calls:
         function = call.get("function")
         function = function if isinstance(function, dict) else {}
@@ -42,15 +43,15 @@ def openai_response_to_responses(
         arguments = function.get("arguments")
         output.append(
             call_item(
-                new_id("fc_"),
-                call_id if isinstance(call_id, str) and call_id else new_id("call_"),
+                ids.responses_id("fc_"),
+                call_id if isinstance(call_id, str) and call_id else ids.responses_id("call_"),
                 str(function.get("name") or ""),
                 arguments if isinstance(arguments, str) and arguments else "{}",
             )
         )
     usage = resp.get("usage")
     return envelope(
-        response_id or new_id("resp_"),
+        response_id or ids.responses_id("resp_"),
         created,
         client_model,
         echo,

@@ -4,7 +4,6 @@ the message, then function calls; `status` `incomplete` when the answer was cut 
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -30,11 +29,6 @@ ECHOED = (
 """Request fields a Response object repeats; the ingress passes them as raw JSON values."""
 
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
-
-
-def new_id(prefix: str) -> str:
-    """`resp_`, `msg_`, `rs_`, `fc_` ids in the Responses style."""
-    return prefix + "relay" + secrets.token_hex(12)
 
 
 def envelope(

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from runtime.translate import ids
 from runtime.translate.codec import DecodeError, decode, encode
 from runtime.translate.responses_shape import (
     call_item,
     envelope,
     message_item,
-    new_id,
     output_text,
     reasoning_item,
     summary_text,
@@ -79,7 +79,7 @@ class OpenAIToResponsesStream(StreamDriver):
         super().__init__()
         self._model = client_model
         self._echo = echo
-        self._id = response_id or new_id("resp_")
+        self._id = response_id or ids.responses_id("resp_")
         self._created = created
         self._seq = 0
         self._output: list[dict[str, Any]] = []
@@ -198,7 +198,7 @@ class OpenAIToResponsesStream(StreamDriver):
     def _reasoning(self, text: str, out: list[bytes]) -> None:
         item = self._current(_REASONING)
         if item is None:
-            item = _Item(_REASONING, new_id("rs_"), len(self._output))
+            item = _Item(_REASONING, ids.responses_id("rs_"), len(self._output))
             self._add(item, reasoning_item(item.id, None), out)
             where = {"item_id": item.id, "output_index": item.index, "summary_index": 0}
             self._send("response.reasoning_summary_part.added", {**where, "part": summary_text("")}, out)
@@ -207,7 +207,7 @@ class OpenAIToResponsesStream(StreamDriver):
     def _message(self, out: list[bytes]) -> _Item:
         item = self._current(_MESSAGE)
         if item is None:
-            item = _Item(_MESSAGE, new_id("msg_"), len(self._output))
+            item = _Item(_MESSAGE, ids.responses_id("msg_"), len(self._output))
             self._add(item, message_item(item.id, "", "in_progress"), out)
             where = {"item_id": item.id, "output_index": item.index, "content_index": 0}
             self._send("response.content_part.added", {**where, "part": output_text("")}, out)
@@ -233,9 +233,9 @@ class OpenAIToResponsesStream(StreamDriver):
             name = function.get("name")
             item = _Item(
                 _CALL,
-                new_id("fc_"),
+                ids.responses_id("fc_"),
                 len(self._output),
-                call_id if isinstance(call_id, str) and call_id else new_id("call_"),
+                call_id if isinstance(call_id, str) and call_id else ids.responses_id("call_"),
                 name if isinstance(name, str) else "",
             )
             self._add(item, call_item(item.id, item.call_id, item.name, "", "in_progress"), out)
