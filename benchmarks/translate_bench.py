@@ -1,6 +1,7 @@
 """Micro-benchmark of the translation layer against its budget (issue 4).
 
-Budget: ≤ 100 µs per non-streaming request translation, ≤ 5 µs per streamed chunk.
+Budget: ≤ 100 µs per non-streaming request translation, ≤ 5 µs per streamed chunk (10 µs for
+the Responses ingress on an Anthropic step, which runs two stream machines in a row).
 
     python benchmarks/translate_bench.py [--quick]
 
@@ -9,6 +10,7 @@ system prompt, thinking, tool results, an image) for A→O, and its OpenAI trans
 O→A. "+json" figures include decoding the client body and encoding the result, which the
 runtime pays anyway. Stream figures feed one upstream SSE event per `feed` call, the usual
 network granularity, over a realistic mix of text deltas and tool-argument fragments.
+Responses rows (R) use Codex CLI 0.171.0's captured first request (golden/request_r2o).
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ sys.path.insert(0, str(ROOT))
 from runtime.translate.hints import hints_for  # noqa: E402
 from runtime.translate.request_a2o import anthropic_request_to_openai  # noqa: E402
 from runtime.translate.request_o2a import openai_request_to_anthropic  # noqa: E402
+from runtime.translate.request_r2o import responses_request_to_openai  # noqa: E402
 from runtime.translate.response import anthropic_response_to_openai, openai_response_to_anthropic  # noqa: E402
+from runtime.translate.response_o2r import openai_response_to_responses  # noqa: E402
 from runtime.translate.stream_a2o import AnthropicToOpenAIStream  # noqa: E402
 from runtime.translate.stream_o2a import OpenAIToAnthropicStream  # noqa: E402
+from runtime.translate.stream_o2r import OpenAIToResponsesStream  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "translate" / "golden"
 encode = msgspec.json.Encoder().encode
@@ -180,6 +185,95 @@ def long_session(body: dict[str, Any], turns: int) -> dict[str, Any]:
     return {**body, "messages": messages}
 
 
+def codex_session(body: dict[str, Any], turns: int) -> dict[str, Any]:
+    """The captured Codex request with `turns` tool loops after it (call, output, reply)."""
+    items = list(body["input"])
+    for t in range(turns):
+        items += [
+            {"type": "reasoning", "id": f"rs_{t}", "summary": [], "encrypted_content": "x" * 400},
+            {
+                "type": "function_call",
+                "call_id": f"call_{t}",
+                "name": "exec_command",
+                "arguments": '{"cmd":"ls"}',
+            },
+            {"type": "function_call_output", "call_id": f"call_{t}", "output": "file.py\n" * 40},
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "Done " * 30}],
+            },
+        ]
+    return {**body, "input": items}
+
+
+class AnthropicToResponses:
+    """An Anthropic-format step's stream on `/v1/responses`: A→O, then O→R, as the runtime runs it."""
+
+    def __init__(self) -> None:
+        self.inner = AnthropicToOpenAIStream("c", True)
+        self.outer = OpenAIToResponsesStream("c", {})
+
+    def start(self) -> bytes:
+        return self.outer.start() + self.inner.start()
+
+    def feed(self, chunk: bytes) -> bytes:
+        return self.outer.feed(self.inner.feed(chunk))
+
+    def finish(self) -> bytes:
+        return self.outer.feed(self.inner.finish()) + self.outer.finish()
+
+
+def responses_rows(
+    o_resp: dict[str, Any], o_chunks: list[bytes], a_events: list[bytes], rounds: int, per: int
+) -> list[tuple[str, float, int]]:
+    """The `/v1/responses` path: Responses → chat (→ Anthropic for Anthropic-format steps) and
+    back; an Anthropic step's stream runs through both machines, as the runtime does."""
+    body = json.loads((GOLDEN / "request_r2o" / "codex_0.171.0.in.json").read_text())
+    raw = encode(body)
+    long_body = codex_session(body, 25)
+
+    def r2a(b: dict[str, Any]) -> object:
+        chat = responses_request_to_openai(b).body
+        return openai_request_to_anthropic(
+            chat, upstream_model="m", anthropic_version="2023-06-01", default_max_tokens=4096
+        )
+
+    return [
+        (
+            f"request R→O (Codex 0.171.0 body, {len(raw) // 1024} KiB, {len(body['tools'])} tools)",
+            best_us(lambda: responses_request_to_openai(body), rounds, per),
+            100,
+        ),
+        (
+            "request R→O +json (decode body, encode result)",
+            best_us(lambda: encode(responses_request_to_openai(decode(raw)).body), rounds, per),
+            100,
+        ),
+        ("request R→O→A (Codex body to an Anthropic step)", best_us(lambda: r2a(body), rounds, per), 100),
+        (
+            f"request R→O→A, long session ({len(long_body['input'])} items, {len(encode(long_body)) // 1024} KiB)",
+            best_us(lambda: r2a(long_body), rounds, per // 10 or 1),
+            100,
+        ),
+        (
+            "response O→R (text + 2 tool calls)",
+            best_us(lambda: openai_response_to_responses(o_resp, client_model="c", echo={}), rounds, per),
+            100,
+        ),
+        (
+            f"stream O→R, per chat chunk ({len(o_chunks)} chunks)",
+            stream_us_per_chunk(lambda: OpenAIToResponsesStream("c", {}), o_chunks, rounds),
+            5,
+        ),
+        (
+            f"stream A→O→R, per Anthropic event ({len(a_events)} events)",
+            stream_us_per_chunk(AnthropicToResponses, a_events, rounds),
+            10,
+        ),
+    ]
+
+
 def stream_us_per_chunk(make: Callable[[], Any], chunks: list[bytes], rounds: int) -> float:
     def one_stream() -> None:
         machine = make()
@@ -305,6 +399,7 @@ def main() -> None:
             5,
         )
     )
+    rows += responses_rows(o_resp, o_chunks, a_events, rounds, per)
     width = max(len(r[0]) for r in rows)
     print(f"{'measurement':<{width}}  {'µs':>8}  budget")
     for name, value, budget in rows:

@@ -38,6 +38,7 @@ from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_
 from runtime.server.incoming import new_request_id
 from runtime.server.loader import ROOT_ENV
 from runtime.server.metrics_route import metrics
+from runtime.server.responses import responses
 from runtime.server.service import Service
 from runtime.server.ui import is_ui, serve_ui
 from runtime.server.waterfall import Reply, relay_error_for
@@ -76,6 +77,7 @@ async def _ready(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientF
 POST_ROUTES: dict[str, Handler] = {
     "/v1/messages": generate,
     "/v1/chat/completions": generate,
+    "/v1/responses": responses,
     "/v1/messages/count_tokens": count_tokens,
 }
 GET_ROUTES: dict[str, Handler] = {
@@ -102,7 +104,9 @@ def _route(method: str, path: str) -> Handler:
         raise MethodNotAllowed(f"{method} is not allowed on {path}")
     if path in POST_ROUTES or path in GET_ROUTES:
         raise MethodNotAllowed(f"{method} is not allowed on {path}")
-    raise NotFound(f"no route {method} {path}; relay serves /v1/messages, /v1/chat/completions, /v1/models")
+    raise NotFound(
+        f"no route {method} {path}; relay serves /v1/messages, /v1/chat/completions, /v1/responses, /v1/models"
+    )
 
 
 def _head_status(svc: Service, scope: Any, path: str, headers: Any) -> int:

@@ -74,7 +74,7 @@ def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, tt
         at=time.time(),
         id=wf.inc.request_id,
         chain=chain,
-        format=wf.inc.fmt,
+        format=wf.inc.api or wf.inc.fmt,
         model=wf.inc.model,
         provider=wf.provider,
         upstream_model=next((a.model for a in wf.attempts if a.outcome == "ok"), None),
@@ -170,8 +170,13 @@ async def _run(svc: Service, wf: Waterfall, demand: Demand, plan: Plan) -> tuple
 
 
 async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+    return await run(svc, incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string))
+
+
+async def run(svc: Service, inc: incoming.Incoming) -> Reply:
+    """One parsed generation request through its chain (also the Responses ingress's core)."""
     snap = svc.snapshot
-    inc = incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string)
+    fmt, rid = inc.fmt, inc.request_id
     chain = snap.router.resolve(inc.model)
     demand = Demand(
         chain=chain,

@@ -67,6 +67,9 @@ class Incoming:
     anthropic_version: str
     query: str = ""
     """The client's query string (Claude Code sends `beta=true`), forwarded to same-format upstreams."""
+    api: str = ""
+    """The API the client spoke when it differs from `fmt`: `responses` for `/v1/responses`,
+    which runs as the chat request it means. Records and metrics name it."""
     _full: dict[str, Any] | None = field(default=None, repr=False)
 
     def full(self) -> dict[str, Any]:

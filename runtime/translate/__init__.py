@@ -1,4 +1,5 @@
-"""Pure translation between Anthropic Messages and OpenAI Chat Completions (protocols.md §3).
+"""Pure translation between Anthropic Messages and OpenAI Chat Completions (protocols.md §3),
+and from the OpenAI Responses API onto Chat Completions (the `/v1/responses` ingress).
 
 Bytes and dicts in, bytes and dicts out: no I/O, no clocks beyond default timestamps, no
 logging. The runtime calls these for any step whose `api` differs from the request's format.
@@ -15,9 +16,13 @@ from runtime.translate.errors import TranslationError, translation_error_body
 from runtime.translate.hints import DEFAULT_HINTS, OpenAIHints, hints_for
 from runtime.translate.request_a2o import anthropic_request_to_openai
 from runtime.translate.request_o2a import openai_request_to_anthropic
+from runtime.translate.request_r2o import Translated, responses_request_to_openai
 from runtime.translate.response import anthropic_response_to_openai, openai_response_to_anthropic
+from runtime.translate.response_o2r import openai_response_to_responses
+from runtime.translate.responses_shape import ECHOED
 from runtime.translate.stream_a2o import AnthropicToOpenAIStream
 from runtime.translate.stream_o2a import OpenAIToAnthropicStream
+from runtime.translate.stream_o2r import OpenAIToResponsesStream
 from runtime.translate.thinking import is_synthesized_signature, strip_thinking
 from runtime.translate.tokens import estimate_tokens
 from runtime.translate.upstream_errors import (
@@ -29,9 +34,12 @@ from runtime.translate.upstream_errors import (
 
 __all__ = [
     "DEFAULT_HINTS",
+    "ECHOED",
     "AnthropicToOpenAIStream",
     "OpenAIHints",
     "OpenAIToAnthropicStream",
+    "OpenAIToResponsesStream",
+    "Translated",
     "TranslationError",
     "anthropic_request_to_openai",
     "anthropic_response_to_openai",
@@ -42,7 +50,9 @@ __all__ = [
     "is_synthesized_signature",
     "openai_request_to_anthropic",
     "openai_response_to_anthropic",
+    "openai_response_to_responses",
     "required_capabilities",
+    "responses_request_to_openai",
     "strip_thinking",
     "translate_error",
     "translate_error_body",

@@ -33,3 +33,8 @@ def anthropic_tool_id(raw: str) -> str:
         return raw
     digest = hashlib.blake2s(raw.encode(), digest_size=4).hexdigest()
     return _BAD_ID_CHARS.sub("_", raw) + "_" + digest
+
+
+def responses_id(prefix: str) -> str:
+    """A fresh Responses-style id: `resp_`, `msg_`, `rs_`, `fc_` or `call_`, then `relay…`."""
+    return prefix + "relay" + secrets.token_hex(12)

@@ -18,13 +18,13 @@ from runtime.translate.tool_args import arguments_to_input, input_to_arguments
 from runtime.translate.usage import anthropic_usage_to_openai, openai_usage_to_anthropic
 
 
-def _first_choice(resp: dict[str, Any]) -> dict[str, Any]:
+def first_choice(resp: dict[str, Any]) -> dict[str, Any]:
     choices = resp.get("choices")
     first = choices[0] if isinstance(choices, list) and choices else None
     return first if isinstance(first, dict) else {}
 
 
-def _message_text(content: object) -> str:
+def message_text(content: object) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # a few servers answer with text parts
@@ -53,7 +53,7 @@ def openai_response_to_anthropic(
     input_estimate: int = 0,
     message_id: str | None = None,
 ) -> dict[str, Any]:
-    choice = _first_choice(resp)
+    choice = first_choice(resp)
     message = choice.get("message")
     if not isinstance(message, dict):
         message = {}
@@ -63,7 +63,7 @@ def openai_response_to_anthropic(
         content.append(
             {"type": "thinking", "thinking": reasoning, "signature": synthesized_signature(provider)}
         )
-    text = _message_text(message.get("content"))
+    text = message_text(message.get("content"))
     refusal = message.get("refusal")
     for part in (text, refusal):
         if isinstance(part, str) and part:

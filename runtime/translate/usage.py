@@ -47,3 +47,23 @@ def anthropic_usage_to_openai(usage: Mapping[str, Any]) -> dict[str, Any]:
         "total_tokens": prompt + completion,
         "prompt_tokens_details": details,
     }
+
+
+def openai_usage_to_responses(chat: Mapping[str, Any]) -> dict[str, Any]:
+    """Chat Completions usage → Responses usage: `input_tokens` includes cached and written
+    tokens in both, so only the details move (cache reads, cache writes, reasoning)."""
+    prompt = _int(chat.get("prompt_tokens"))
+    completion = _int(chat.get("completion_tokens"))
+    details = _details(chat, "prompt_tokens_details")
+    cached = _int(details.get("cached_tokens")) or _int(chat.get("prompt_cache_hit_tokens"))
+    reasoning = _int(_details(chat, "completion_tokens_details").get("reasoning_tokens"))
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {
+            "cached_tokens": cached,
+            "cache_write_tokens": _int(details.get("cache_write_tokens")),
+        },
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": prompt + completion,
+    }

@@ -96,12 +96,14 @@ def test_live_shows_the_example_chains_and_traffic_moves_counts_and_feed(
     assert page.errors == []
 
 
+@pytest.mark.parametrize("fmt", ["chat", "responses"])
 def test_the_test_console_streams_an_answer_and_names_the_provider(
-    stack: tuple[Relay, FakeUpstream], page: Tab
+    stack: tuple[Relay, FakeUpstream], page: Tab, fmt: str
 ) -> None:
     relay, fake = stack
     signed_in(page, relay, "console")
     fake.script({"text": "streamed from the fake upstream", "match": {"stream": True}})
+    page.page.select_option("#console-format", fmt)
     page.page.fill("#console-model", "fake")
     page.page.fill("#console-prompt", "hello")
     page.page.click("#console-send")
@@ -109,8 +111,8 @@ def test_the_test_console_streams_an_answer_and_names_the_provider(
     assert page.page.get_attribute("#console-meta", "data-provider") == "fakeup"
     assert "streamed from the fake upstream" in text(page, "#console-out")
     meta = text(page, "#console-meta")
-    assert "fake" in meta and "latency" in meta
-    page.shot("console")
+    assert "fake" in meta and "latency" in meta and "3 out" in meta
+    page.shot(f"console-{fmt}")
     assert page.errors == []
 
 

@@ -19,6 +19,7 @@ import pytest
 from runtime.translate.hints import hints_for
 from runtime.translate.request_a2o import anthropic_request_to_openai
 from runtime.translate.request_o2a import openai_request_to_anthropic
+from runtime.translate.request_r2o import responses_request_to_openai
 from runtime.translate.response import anthropic_response_to_openai, openai_response_to_anthropic
 from runtime.translate.stream_a2o import AnthropicToOpenAIStream
 from runtime.translate.stream_o2a import OpenAIToAnthropicStream
@@ -62,6 +63,7 @@ def o2a_request(case: dict[str, Any]) -> dict[str, Any]:
 JSON_CASES: dict[str, Callable[[Any], dict[str, Any]]] = {
     "request_a2o": a2o_request,
     "request_o2a": o2a_request,
+    "request_r2o": lambda body: responses_request_to_openai(body)._asdict(),
     "response_o2a": lambda resp: openai_response_to_anthropic(
         resp, client_model="claude-sonnet-4-6", provider="groq", input_estimate=100, message_id="msg_golden"
     ),

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from runtime.translate.stream_a2o import AnthropicToOpenAIStream
 from runtime.translate.stream_o2a import OpenAIToAnthropicStream
+from runtime.translate.stream_o2r import OpenAIToResponsesStream
 
 _words = st.text(st.characters(codec="utf-8", blacklist_categories=["Cs"]), min_size=1, max_size=12)
 _json_values = st.recursive(
@@ -239,7 +240,9 @@ def split(raw: bytes, cuts: list[int]) -> list[bytes]:
     return [raw[a:b] for a, b in itertools.pairwise(edges)]
 
 
-def drive(machine: OpenAIToAnthropicStream | AnthropicToOpenAIStream, chunks: list[bytes]) -> bytes:
+def drive(
+    machine: OpenAIToAnthropicStream | AnthropicToOpenAIStream | OpenAIToResponsesStream, chunks: list[bytes]
+) -> bytes:
     """Everything a client receives: start, each chunk, the upstream EOF; then nothing more."""
     out = machine.start()
     for chunk in chunks:

@@ -460,6 +460,22 @@
     }
     if (!$("#console-model").value && names.length) $("#console-model").value = names[0];
   }
+  // One streamed payload of either format → { text, usage: {input, output}, failure, done }.
+  function chatChunk(chunk) {
+    if (chunk.error) return { failure: chunk.error.message || "the stream ended with an error" };
+    const delta = chunk.choices && chunk.choices[0] && chunk.choices[0].delta;
+    const u = chunk.usage;
+    return { text: delta && delta.content, usage: u && { input: u.prompt_tokens, output: u.completion_tokens } };
+  }
+  function responsesEvent(ev) {
+    if (ev.type === "response.output_text.delta") return { text: ev.delta };
+    if (ev.type === "error") return { failure: ev.message || "the stream ended with an error", done: true };
+    const r = ev.response || {};
+    const u = r.usage && { input: r.usage.input_tokens, output: r.usage.output_tokens };
+    if (ev.type === "response.failed") return { failure: (r.error && r.error.message) || "the response failed", usage: u, done: true };
+    if (ev.type === "response.completed" || ev.type === "response.incomplete") return { usage: u, done: true };
+    return {};
+  }
   let consoleAbort = null;
   async function sendTest(ev) {
     ev.preventDefault();
@@ -471,14 +487,18 @@
     out.className = "out answer";
     meta.innerHTML = "<dt>status</dt><dd>sending…</dd>";
     const headers = { "content-type": "application/json", ...(clientKey ? { authorization: `Bearer ${clientKey}` } : {}) };
-    const body = { model, stream: true, stream_options: { include_usage: true }, max_tokens: 512, messages: [{ role: "user", content: prompt }] };
+    const responses = $("#console-format").value === "responses";
+    const body = responses
+      ? { model, stream: true, store: false, max_output_tokens: 512, input: prompt }
+      : { model, stream: true, stream_options: { include_usage: true }, max_tokens: 512, messages: [{ role: "user", content: prompt }] };
     consoleAbort = new AbortController();
     $("#console-send").disabled = true;
     $("#console-stop").disabled = false;
     const t0 = performance.now();
     let first = null, usage = null, info = {}, failure = "";
     try {
-      const resp = await fetch("/v1/chat/completions", { method: "POST", headers, body: JSON.stringify(body), signal: consoleAbort.signal });
+      const path = responses ? "/v1/responses" : "/v1/chat/completions";
+      const resp = await fetch(path, { method: "POST", headers, body: JSON.stringify(body), signal: consoleAbort.signal });
       info = { status: resp.status, provider: resp.headers.get("x-relay-provider"), chain: resp.headers.get("x-relay-chain"),
         attempts: resp.headers.get("x-relay-attempts"), skipped: resp.headers.get("x-relay-skipped"), id: resp.headers.get("x-request-id") };
       if (!resp.ok) {
@@ -495,13 +515,14 @@
             if (data === "[DONE]") { done = true; break; }
             let chunk;
             try { chunk = JSON.parse(data); } catch (e) { continue; }
-            if (chunk.error) { failure = chunk.error.message || "the stream ended with an error"; continue; }
-            const delta = chunk.choices && chunk.choices[0] && chunk.choices[0].delta;
-            if (delta && delta.content) {
+            const step = responses ? responsesEvent(chunk) : chatChunk(chunk);
+            if (step.failure) failure = step.failure;
+            if (step.text) {
               if (first === null) first = performance.now() - t0;
-              out.textContent += delta.content;
+              out.textContent += step.text;
             }
-            if (chunk.usage) usage = chunk.usage;
+            if (step.usage) usage = step.usage;
+            if (step.done) { done = true; break; }
           }
         }
       }
@@ -515,7 +536,7 @@
       row("status", info.status ?? "-"), row("provider", info.provider || "none"), row("chain", info.chain || "-"),
       row("attempts", info.attempts || "-"), row("skipped", info.skipped || "none"),
       row("latency", `${Math.round(total)} ms${first !== null ? ` (first token ${Math.round(first)} ms)` : ""}`),
-      row("tokens", usage ? `${usage.prompt_tokens} in, ${usage.completion_tokens} out` : "-"), row("request id", info.id || "-"),
+      row("tokens", usage ? `${usage.input} in, ${usage.output} out` : "-"), row("request id", info.id || "-"),
     ].join("");
     meta.dataset.provider = info.provider || "";
     $("#console-send").disabled = false;

@@ -1,0 +1,108 @@
+"""`POST /v1/responses` (OpenAI's Responses API, what Codex CLI speaks).
+
+A thin shell around the Chat Completions path: the request becomes the chat request it
+means (`runtime.translate.responses_request_to_openai`) and runs through `exchange.run` as an
+OpenAI-format request, so chains, routing, key pools, failover, queueing, usage rows, metrics
+and admin events are the very same code; its answer becomes a Responses object or event
+stream on the way out. Error bodies need no change: the Responses API uses the Chat
+Completions error object. A conversation is named by `prompt_cache_key`, else Codex's
+`session-id` header, for affinity. Tools no chat step can run (built-ins such as
+`web_search`, `namespace` tools) are dropped and named in `x-relay-dropped-tools`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from runtime.errors import BadRequest, ClientFormat
+from runtime.routing.affinity import conversation_key
+from runtime.server import exchange, incoming
+from runtime.server.service import Service
+from runtime.server.waterfall import Reply, Tail
+from runtime.translate import (
+    ECHOED,
+    OpenAIToResponsesStream,
+    TranslationError,
+    openai_response_to_responses,
+    responses_request_to_openai,
+)
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder()
+_str = msgspec.json.Decoder(str)
+_SESSION_HEADERS = ("session-id", "session_id", "conversation_id")
+
+
+class _ResponsesTail(Tail):
+    """The chat stream's rest, each part through the Responses machine; closing it closes
+    the chat stream (and so its attempt) underneath."""
+
+    __slots__ = ("_ended", "_machine")
+
+    def __init__(self, inner: Tail, machine: OpenAIToResponsesStream) -> None:
+        super().__init__(inner, lambda: None)
+        self._machine = machine
+        self._ended = False
+
+    async def __anext__(self) -> bytes:
+        while not self._ended:
+            try:
+                part = await super().__anext__()
+            except StopAsyncIteration:
+                self._ended = True
+                out = self._machine.finish()
+                if out:
+                    return out
+                raise
+            out = self._machine.feed(part)
+            if out:
+                return out
+        raise StopAsyncIteration
+
+
+def _session(top: dict[str, msgspec.Raw], headers: dict[str, str]) -> str | None:
+    raw = top.get("prompt_cache_key")
+    if raw is not None:
+        try:
+            key = _str.decode(raw)
+        except msgspec.ValidationError:
+            raise BadRequest("prompt_cache_key: expected a string", param="prompt_cache_key") from None
+        if key:
+            return key
+    return next((headers[h] for h in _SESSION_HEADERS if headers.get(h)), None)
+
+
+async def responses(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+    headers = scope.headers.items()
+    asked = incoming.parse(body, headers, "openai", rid, scope.query_string)
+    try:
+        translated = responses_request_to_openai(asked.full())
+    except TranslationError as exc:
+        raise BadRequest(f"{exc.field}: {exc.message}", param=exc.field) from None
+    inc = incoming.parse(_encode(translated.body), headers, "openai", rid, scope.query_string)
+    inc.api = "responses"
+    inc._full = (
+        translated.body
+    )  # what decoding those bytes would give: an Anthropic step needs no second decode
+    session = _session(asked.top, {k.lower(): v for k, v in headers})
+    if session is not None:
+        inc.affinity = conversation_key({}, True, session)
+    reply = await exchange.run(svc, inc)
+    if translated.dropped:
+        reply.headers.append(("x-relay-dropped-tools", ", ".join(translated.dropped)))
+    if reply.status != 200:
+        return reply
+    echo = {name: asked.top[name] for name in ECHOED if name in asked.top}
+    if not asked.stream:
+        out = openai_response_to_responses(_decode.decode(reply.body), client_model=asked.model, echo=echo)
+        reply.body = _encode(out)
+        return reply
+    machine = OpenAIToResponsesStream(asked.model, echo)
+    reply.body = machine.start() + machine.feed(reply.body)
+    if reply.rest is None:  # a whole stream held back (it failed before its content began)
+        reply.body += machine.finish()
+    else:
+        reply.rest = _ResponsesTail(reply.rest, machine)
+    return reply
