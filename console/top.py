@@ -43,12 +43,13 @@ def feed_row(event: dict[str, Any]) -> tuple[str, ...]:
 
 def usage_line(usage: dict[str, Any]) -> str:
     totals = usage.get("totals") or {}
+    where = f" · store {usage['store']}" if usage.get("store") else ""
     if not totals.get("requests"):
-        return "usage (24 h): no requests recorded yet"
+        return f"usage (24 h): no requests recorded yet{where}"
     tokens = int(totals.get("input_tokens") or 0) + int(totals.get("output_tokens") or 0)
     return (
         f"usage (24 h): {totals['requests']:,} requests, {totals.get('errors', 0):,} errors, "
-        f"{tokens:,} tokens, cost {money(totals.get('cost_usd'))}, saved {money(totals.get('saved_usd'))}"
+        f"{tokens:,} tokens, cost {money(totals.get('cost_usd'))}, saved {money(totals.get('saved_usd'))}{where}"
     )
 
 

@@ -60,6 +60,8 @@ def table(data: dict[str, Any]) -> Table:
 
 def show(data: dict[str, Any], console: Console) -> None:
     console.print(table(data))
+    if data.get("store"):
+        console.print(f"store: {data['store']} (this relay's own; server.usage.store)", highlight=False)
     if data.get("dropped_rows"):
         console.print(
             f"[yellow]{data['dropped_rows']} usage rows were dropped by this worker (store too slow or down)"

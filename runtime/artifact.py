@@ -262,7 +262,7 @@ class UsageStore(_Frozen, frozen=True):
     """Where each finished request's usage row goes (`runtime.ops.usage`)."""
 
     store: str = "sqlite"
-    """`off`, `sqlite` (the default file under $XDG_STATE_HOME/relay), `sqlite:///abs/path`,
+    """`off`, `sqlite` (this build's default file under $XDG_STATE_HOME/relay/usage), `sqlite:///abs/path`,
     or a `postgresql://` URL."""
     retention: float = 90 * 86400.0
     """Seconds rows are kept; 0 keeps them forever."""

@@ -82,8 +82,8 @@ class UsageDef(Strict):
     store: str = Field(
         "sqlite",
         pattern=USAGE_RE,
-        description="off; sqlite (the file $XDG_STATE_HOME/relay/usage.sqlite, else "
-        "~/.local/state/relay/usage.sqlite); sqlite:///absolute/path; or postgresql://user@host/db.",
+        description="off; sqlite (this build's own file under $XDG_STATE_HOME/relay/usage/, else "
+        "~/.local/state/relay/usage/); sqlite:///absolute/path; or postgresql://user@host/db.",
     )
     retention: Duration = Field(
         90 * 86400.0, description="How long rows are kept (e.g. 90d); 0 keeps them forever."

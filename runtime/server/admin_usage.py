@@ -15,7 +15,7 @@ import msgspec
 
 from runtime.errors import BadGateway, BadRequest, NotFound
 from runtime.ops.usage.report import BY, DEFAULT_SPAN, UsageQuery, aggregate, parse_when
-from runtime.ops.usage.store import open_store
+from runtime.ops.usage.store import describe, open_store
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply
 
@@ -62,4 +62,5 @@ async def usage(svc: Service, params: dict[str, str]) -> Reply:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadGateway(f"the usage store cannot be read: {message}") from None
     result["dropped_rows"] = sink.dropped
+    result["store"] = describe(sink.url)
     return Reply(200, [("content-type", "application/json")], _encode(result))

@@ -34,7 +34,7 @@ from typing import Any
 from runtime import extras
 from runtime.artifact import Artifact, Server, UsageStore
 from runtime.ops import METRICS_DIR_ENV
-from runtime.ops.usage.store import StoreError, open_store
+from runtime.ops.usage.store import StoreError, open_store, resolve
 from runtime.routing.backend import StateUrlError, check_state_url
 from runtime.server.listen import ListenError, claim, is_loopback, parse_listen
 from runtime.server.loader import ROOT_ENV, WORKERS_ENV, LoadError, load
@@ -60,11 +60,11 @@ def check_policy(server: Server, host: str, workers: int) -> None:
         )
 
 
-def check_usage_store(usage: UsageStore) -> None:
+def check_usage_store(usage: UsageStore, root: Path) -> None:
     """Open (and migrate) the usage store once before serving: a path relay cannot write or
     a PostgreSQL it cannot reach is refused now, in one line, not found out per worker."""
     if usage.store != "off":
-        open_store(usage.store).close()
+        open_store(resolve(usage.store, root)).close()
 
 
 def connection_budget(wanted: int) -> int:
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         check_policy(server, host, args.workers)
         check_extras(snapshot.artifact)
         check_state_url(server.state)
-        check_usage_store(server.usage)
+        check_usage_store(server.usage, root)
         held = claim(host, port)
     except (LoadError, ListenError, extras.MissingExtra, StateUrlError, StoreError) as exc:
         print(f"relay run: {exc}", file=sys.stderr)

@@ -28,6 +28,7 @@ from runtime.ops.metrics import RequestMetrics
 from runtime.ops.record import StateEvent, StateKind
 from runtime.ops.state_view import RelayFacts
 from runtime.ops.usage.sink import UsageSink
+from runtime.ops.usage.store import resolve
 from runtime.ops.webhooks import Webhooks
 from runtime.routing import ratelimit
 from runtime.routing.backend import make_backend
@@ -101,7 +102,10 @@ class Service:
         self.feed = Feed()
         """Finished requests and state changes, for the operator's sinks (`runtime.ops`)."""
         usage = server.usage
-        self.usage = None if usage.store == "off" else UsageSink(usage.store, usage.retention, usage.queue)
+        self._usage_url = resolve(usage.store, root)
+        self.usage = (
+            None if usage.store == "off" else UsageSink(self._usage_url, usage.retention, usage.queue)
+        )
         """The usage store's writer; its store is fixed at start (a reload does not move it)."""
         if self.usage is not None:
             self.feed.add(self.usage)
@@ -258,7 +262,7 @@ class Service:
         if fresh.artifact.server.state != self._state_url:
             self.log.warning("server.state changed: restart relay to use the new state backend")
         usage = fresh.artifact.server.usage
-        if usage.store != (self.usage.url if self.usage else "off"):
+        if resolve(usage.store, self.root) != self._usage_url:
             self.log.warning("server.usage.store changed: restart relay to use the new usage store")
         elif self.usage is not None:
             self.usage.retention = usage.retention  # the writer reads it at its next prune

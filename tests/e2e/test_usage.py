@@ -22,6 +22,7 @@ from tests.e2e.procs import (
     anthropic_client,
     build,
     clean_env,
+    relay_run,
     wait_until,
     write_defs,
 )
@@ -188,6 +189,38 @@ def test_requests_become_rows_with_cost_and_saved(
     unreachable = relay_usage(relay)
     assert unreachable.returncode == 1 and "relay is not reachable at" in unreachable.stderr
     assert unreachable.stderr.count("\n") == 1
+
+
+def test_each_relays_default_store_holds_its_own_traffic_and_says_where_it_is(
+    fake: FakeUpstream, tmp_path: Path
+) -> None:
+    """Two relays built in two folders by one user, each on the default `sqlite` store: each
+    one's `/admin/usage` and `relay usage` count only its own requests and name its file."""
+    env = {**UPSTREAM_KEYS, **ENV, "XDG_STATE_HOME": str(tmp_path / "state")}
+    fake.script()
+    counts, stores = [], []
+    for name, asks in (("one", 1), ("two", 2)):
+        root = tmp_path / name
+        chains = write_defs(root / "chains", defs(fake, "sqlite"))
+        assert build(chains, root / "generated", env).returncode == 0
+        with relay_run(root / "generated", env=env) as relay:
+            for _ in range(asks):
+                ask(relay)
+
+            def recorded(relay: Relay = relay, asks: int = asks) -> bool:
+                return admin_usage(relay, "by=chain").json()["totals"]["requests"] >= asks
+
+            wait_until(recorded, f"{asks} usage rows")
+            body = admin_usage(relay, "by=chain").json()
+            counts.append(body["totals"]["requests"])
+            stores.append(body["store"])
+            shown = relay_usage(relay)
+            assert shown.returncode == 0 and f"store: {body['store']}" in " ".join(shown.stdout.split()), (
+                shown
+            )
+    assert counts == [1, 2]
+    assert stores[0] != stores[1]
+    assert all(s.startswith(f"{tmp_path}/state/relay/usage/") and Path(s).is_file() for s in stores), stores
 
 
 def test_an_unwritable_store_refuses_start_in_one_line(fake: FakeUpstream, tmp_path: Path) -> None:

@@ -110,6 +110,9 @@ def test_feed_rows_and_usage_summary() -> None:
         "usage (24 h): 120 requests, 3 errors, 58,000 tokens, cost $0.0000, saved $0.0420"
     )
     assert usage_line({"rows": [], "totals": {"requests": 0}}) == "usage (24 h): no requests recorded yet"
+    assert usage_line({"totals": {"requests": 0}, "store": "/s/relay/usage/a-1.sqlite"}) == (
+        "usage (24 h): no requests recorded yet · store /s/relay/usage/a-1.sqlite"
+    )
 
 
 def answering(status: int, body: Any) -> httpx.MockTransport:

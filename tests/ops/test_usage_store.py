@@ -14,7 +14,7 @@ from runtime.errors import BadRequest
 from runtime.ops.usage.report import UsageQuery, aggregate, parse_when
 from runtime.ops.usage.schema import MIGRATIONS, VERSION
 from runtime.ops.usage.sink import UsageSink
-from runtime.ops.usage.store import Store, StoreError, default_sqlite_path, describe, open_store
+from runtime.ops.usage.store import Store, StoreError, default_sqlite_path, describe, open_store, resolve
 from runtime.server.admin_usage import parse_query
 from tests.ops.usage_rows import record
 
@@ -209,5 +209,23 @@ def test_an_operator_never_sees_store_credentials() -> None:
     shown = describe("postgresql://relay:s3cret-pass@db.internal:5433/usage?sslmode=require")
     assert shown == "postgresql://db.internal:5433/usage" and "s3cret" not in shown
     assert describe("sqlite:///var/lib/relay/usage.sqlite") == "/var/lib/relay/usage.sqlite"
-    assert default_sqlite_path({"XDG_STATE_HOME": "/state"}) == Path("/state/relay/usage.sqlite")
-    assert default_sqlite_path({"HOME": "/home/op"}) == Path("/home/op/.local/state/relay/usage.sqlite")
+
+
+def test_the_sqlalchemy_spelling_of_an_absolute_path_is_the_same_file(tmp_path: Path) -> None:
+    """`sqlite:////tmp/x` (four slashes) once printed as `//tmp/x` and named another file."""
+    four = f"sqlite:///{tmp_path}/usage.sqlite"
+    assert describe(four) == f"{tmp_path}/usage.sqlite"
+    open_store(four).close()
+    assert (tmp_path / "usage.sqlite").exists()
+
+
+def test_each_build_folder_has_its_own_default_store() -> None:
+    """A relay's usage views show its own traffic, not every relay the user ever ran."""
+    root = Path("/home/op/checkouts/relay/generated")
+    mine = default_sqlite_path(root, {"XDG_STATE_HOME": "/state"})
+    assert mine.parent == Path("/state/relay/usage") and mine.name.startswith("relay-generated-")
+    assert default_sqlite_path(root, {"HOME": "/home/op"}).parent == Path("/home/op/.local/state/relay/usage")
+    other = default_sqlite_path(Path("/home/op/other/relay/generated"), {"XDG_STATE_HOME": "/state"})
+    assert other != mine and other.name.startswith("relay-generated-")
+    assert resolve("sqlite", root) == f"sqlite://{default_sqlite_path(root)}"
+    assert resolve("postgresql://db/relay", root) == "postgresql://db/relay"

@@ -1,6 +1,6 @@
 """Open a usage store (SQLite or PostgreSQL), migrate it forward, write and read rows.
 
-`server.usage.store`: `off`, `sqlite` (the default file, `default_sqlite_path`),
+`server.usage.store`: `off`, `sqlite` (the default file of this build, `default_sqlite_path`),
 `sqlite:///absolute/path`, or a `postgresql://` URL. SQLite runs in WAL mode with a busy
 timeout, so several workers (and `/admin/usage` readers) share one file. Every failure to
 open is a `StoreError` whose message is one line naming the store (credentials left out):
@@ -11,7 +11,9 @@ One `Store` per thread: the writer thread owns one, each read opens its own.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import sqlite3
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,18 +34,31 @@ class StoreError(Exception):
     """The store cannot be opened, migrated or written; the message is one line."""
 
 
-def default_sqlite_path(env: Mapping[str, str] = os.environ) -> Path:
-    """$XDG_STATE_HOME/relay/usage.sqlite, else ~/.local/state/relay/usage.sqlite."""
+def default_sqlite_path(root: Path, env: Mapping[str, str] = os.environ) -> Path:
+    """The default store of the relay serving build `root`:
+    $XDG_STATE_HOME/relay/usage/<folder>-<hash>.sqlite (else under ~/.local/state). One file
+    per build folder, so a relay's usage views show its own traffic, not that of every relay
+    the user ever ran (tests, other checkouts); the readable part names the folder."""
     base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
-    return Path(base) / "relay" / "usage.sqlite"
+    folder = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{root.parent.name}-{root.name}").strip("_-") or "root"
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:10]
+    return Path(base) / "relay" / "usage" / f"{folder}-{digest}.sqlite"
+
+
+def resolve(url: str, root: Path) -> str:
+    """`server.usage.store` with `sqlite` spelled out as the default file for build `root`."""
+    return f"sqlite://{default_sqlite_path(root)}" if url == "sqlite" else url
+
+
+def _sqlite_path(url: str) -> Path:
+    """`sqlite:///abs/path`, and SQLAlchemy's `sqlite:////abs/path` spelling, are one path."""
+    return Path("/" + url[len("sqlite://") :].lstrip("/"))
 
 
 def describe(url: str) -> str:
     """The store as an operator may read it: a path, or a URL without its credentials."""
-    if url == "sqlite":
-        return str(default_sqlite_path())
     if url.startswith("sqlite:///"):
-        return url[len("sqlite://") :]
+        return str(_sqlite_path(url))
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or "localhost"
     port = f":{parts.port}" if parts.port else ""
@@ -93,7 +108,7 @@ class Store:
 
 
 def _sqlite(url: str, migrate: bool) -> Store:
-    path = default_sqlite_path() if url == "sqlite" else Path(url[len("sqlite://") :])
+    path = _sqlite_path(url)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
@@ -157,10 +172,10 @@ def _apply(store: Store) -> None:
 
 
 def open_store(url: str, migrate: bool = True) -> Store:
-    """Open the store `server.usage.store` names and migrate it to VERSION (readers, which
+    """Open the store `server.usage.store` names (`resolve`d) and migrate it to VERSION (readers, which
     run after the writer migrated, skip that)."""
     if url.startswith(("postgresql://", "postgres://")):
         return _postgresql(url, migrate)
-    if url == "sqlite" or url.startswith("sqlite:///"):
+    if url.startswith("sqlite:///"):
         return _sqlite(url, migrate)
     raise StoreError(f"usage store {describe(url)!r} is not sqlite, sqlite:///path or postgresql://…")

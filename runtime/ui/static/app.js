@@ -352,6 +352,7 @@
         : `<p class="empty">Usage could not be read: ${esc(e.message)}</p>`;
       return;
     }
+    $("#usage-store").textContent = time.store ? `this relay's store: ${time.store}` : "";
     const t = time.totals || {};
     if (!t.requests) {
       $("#usage-message").innerHTML = `<p class="empty">No requests recorded in this period yet. Send one from the Test console.</p>`;
