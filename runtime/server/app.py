@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from runtime.server import admin, memory
 from runtime.server.access import ADMIN_PATHS, authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
-from runtime.server.drain import Drain, hook_worker_signals
+from runtime.server.drain import Drain, draining_line, hook_worker_signals, stopping_line
 from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_models, retrieve_model
 from runtime.server.incoming import new_request_id
 from runtime.server.loader import ROOT_ENV
@@ -136,6 +137,7 @@ class RelayApp:
         self._watcher: asyncio.Task[None] | None = None
         self._gauges: asyncio.Task[None] | None = None
         self.drain = Drain()
+        self._interrupts = 0
         self.budget = BodyBudget(0, on_idle=memory.trim_after)
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -165,13 +167,25 @@ class RelayApp:
             self.service.log.info("worker stopped", log_lines_dropped=self.service.log.dropped)
             self.service.log.close()
 
-    def stop(self) -> None:
-        """SIGTERM/SIGINT reached this worker (Granian stops accepting right after)."""
+    def stop(self, signum: int) -> None:
+        """SIGTERM/SIGINT reached this worker (Granian stops accepting right after). A second
+        SIGINT (Ctrl-C again; the SIGTERM Granian's main process sends on the first one does
+        not count) ends every open request and stream now, each with its error."""
         svc = self.service
-        if svc is None or self.drain.started:
+        if svc is None:
             return
+        streams, requests = self.drain.streams, self.drain.in_flight - self.drain.streams
+        if self.drain.started:
+            self._interrupts += signum == signal.SIGINT
+            if signum == signal.SIGINT and self._interrupts > 1 and not self.drain.expired():
+                svc.log.info("shutting down now", in_flight=self.drain.in_flight)
+                print(stopping_line(streams, requests), file=sys.stderr, flush=True)
+                self.drain.now()
+            return
+        self._interrupts = int(signum == signal.SIGINT)
         seconds = svc.snapshot.artifact.server.drain
         svc.log.info("shutting down: draining requests", in_flight=self.drain.in_flight, drain_s=seconds)
+        print(draining_line(streams, requests, seconds), file=sys.stderr, flush=True)
         svc.events.close()  # admin event streams end now rather than at the drain deadline
         self.drain.begin(seconds)
 
@@ -265,7 +279,7 @@ class RelayApp:
         try:
             transport = proto.response_stream(reply.status, headers)
             await transport.send_bytes(reply.body)
-            async with self.drain.scope():
+            async with self.drain.scope(stream=True):
                 async for part in rest:
                     await transport.send_bytes(part)
         except TimeoutError:

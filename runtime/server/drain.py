@@ -7,7 +7,8 @@ wait itself instead: every request runs inside a `scope()` (an `asyncio.timeout_
 whose deadline is None until shutdown); `begin()` moves all of them, and any that start later, to one
 deadline. At the deadline a request still waiting is answered with a 503/529 and a stream
 still open ends with an error event (`runtime.server.app`), both logged; the worker then exits on
-its own, before the kill.
+its own, before the kill. A second SIGINT (Ctrl-C again) moves the deadline to now
+(`Drain.now`), so the same error events go out at once.
 
 Granian turns the signal into its own shutdown event inside the worker and offers no
 hook, so `hook_worker_signals` wraps the function that installs that handler
@@ -27,7 +28,8 @@ from typing import Any
 class Drain:
     def __init__(self) -> None:
         self.deadline: float | None = None
-        self._scopes: set[asyncio.Timeout] = set()
+        self._scopes: dict[asyncio.Timeout, bool] = {}
+        """Every open scope, and whether it is a stream's tail."""
 
     @property
     def started(self) -> bool:
@@ -37,43 +39,74 @@ class Drain:
     def in_flight(self) -> int:
         return len(self._scopes)
 
+    @property
+    def streams(self) -> int:
+        return sum(self._scopes.values())
+
     def begin(self, seconds: float) -> None:
         if self.deadline is not None:
             return
-        self.deadline = asyncio.get_running_loop().time() + seconds
+        self._move(asyncio.get_running_loop().time() + seconds)
+
+    def now(self) -> None:
+        """Stop waiting: every request and stream still open meets its deadline at once."""
+        self._move(asyncio.get_running_loop().time())
+
+    def _move(self, deadline: float) -> None:
+        self.deadline = deadline
         for scope in self._scopes:
-            scope.reschedule(self.deadline)
+            scope.reschedule(deadline)
 
     def expired(self) -> bool:
         return self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline
 
-    def scope(self) -> _Scope:
+    def scope(self, stream: bool = False) -> _Scope:
         """Raises TimeoutError at the drain deadline, if shutdown comes before the block ends."""
-        return _Scope(self._scopes, self.deadline)
+        return _Scope(self._scopes, self.deadline, stream)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def draining_line(streams: int, requests: int, seconds: float) -> str:
+    """What an operator who pressed Ctrl-C reads: what relay waits for, how long, how to stop now."""
+    waiting = [_count(n, what) for n, what in ((streams, "stream"), (requests, "request")) if n]
+    if not waiting:
+        return "relay: stopping (nothing in flight)"
+    return f"relay: draining {' and '.join(waiting)}, up to {seconds:g} s; Ctrl-C again to stop now"
+
+
+def stopping_line(streams: int, requests: int) -> str:
+    ending = [_count(n, what) for n, what in ((streams, "stream"), (requests, "request")) if n]
+    if not ending:
+        return "relay: stopping now"
+    return f"relay: stopping now: ending {' and '.join(ending)} with an error in each client's format"
 
 
 class _Scope:
     """`asyncio.timeout_at(deadline)` that `Drain.begin` can find and move (a class, not a
     generator: it wraps every request)."""
 
-    __slots__ = ("_scopes", "_timeout")
+    __slots__ = ("_scopes", "_stream", "_timeout")
 
-    def __init__(self, scopes: set[asyncio.Timeout], deadline: float | None) -> None:
+    def __init__(self, scopes: dict[asyncio.Timeout, bool], deadline: float | None, stream: bool) -> None:
         self._scopes = scopes
+        self._stream = stream
         self._timeout = asyncio.timeout_at(deadline)
 
     async def __aenter__(self) -> None:
         await self._timeout.__aenter__()
-        self._scopes.add(self._timeout)
+        self._scopes[self._timeout] = self._stream
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._scopes.discard(self._timeout)
+        self._scopes.pop(self._timeout, None)
         await self._timeout.__aexit__(kind, exc, tb)
 
 
-def hook_worker_signals(on_stop: Callable[[], None]) -> None:
+def hook_worker_signals(on_stop: Callable[[int], None]) -> None:
     from granian import _signals
 
     install = getattr(_signals, "set_loop_signals", None)
@@ -83,9 +116,14 @@ def hook_worker_signals(on_stop: Callable[[], None]) -> None:
     def set_loop_signals(loop: asyncio.AbstractEventLoop) -> Any:
         event = install(loop)
 
+        stopping = False
+
         def stop(signum: int) -> None:
-            on_stop()
-            event.set()
+            nonlocal stopping
+            on_stop(signum)
+            if not stopping:  # set twice, Granian's worker stops serving the streams still open
+                stopping = True
+                event.set()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop, sig)

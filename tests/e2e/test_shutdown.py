@@ -1,19 +1,24 @@
 """SIGTERM with long streams in flight: each ends at `server.drain` with a proper error
-event in its client's format and a log line, and relay exits 0 well before the kill."""
+event in its client's format and a log line, and relay exits 0 well before the kill. Ctrl-C
+says what it waits for; Ctrl-C again ends every stream at once, each with its error."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import threading
 import time
 from pathlib import Path
 
+import anthropic
 import httpx
+import openai
 import pytest
 
 from tests.e2e.conftest import BASIC, RelayFactory
-from tests.e2e.procs import FakeUpstream
+from tests.e2e.procs import FakeUpstream, Relay, anthropic_client, openai_client, wait_until
 from tests.e2e.sse import frame, stream_body
 
 pytestmark = pytest.mark.e2e
@@ -92,3 +97,103 @@ def test_sigterm_ends_long_streams_at_the_drain_deadline(
     records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert sum(r["msg"] == "stream cut at shutdown" for r in records) == STREAMS
     assert sum(r["msg"] == "request" for r in records) == STREAMS
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def ctrl_c(relay: Relay) -> None:
+    """What a terminal does on Ctrl-C: SIGINT to every process of the foreground group."""
+    for pid in [relay.proc.pid, *_descendants(relay.proc.pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+
+
+def test_ctrl_c_says_what_it_drains_and_ctrl_c_again_ends_streams_at_once(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
+    """The default 30 s drain; the official SDKs as clients, one per format."""
+    fake.script(
+        {"frames": forty_second_anthropic_stream(), "frame_delay": 1.0, "match": {"contains": "claude-up-a"}},
+        {"frames": forty_second_openai_stream(), "frame_delay": 1.0, "match": {"contains": "llama-up-a"}},
+    )
+    with start_relay({"r.yaml": BASIC.format(url=fake.url)}) as relay:
+        ticks = {"anthropic": 0, "openai": 0}
+        ended: dict[str, BaseException | None] = {}
+        started = threading.Barrier(3, timeout=30)
+
+        def claude() -> None:
+            messages = [{"role": "user", "content": "x"}]
+            try:
+                with anthropic_client(relay).messages.stream(
+                    model="claude-x",
+                    max_tokens=5,
+                    messages=messages,  # type: ignore[arg-type]
+                ) as stream:
+                    for n, _ in enumerate(stream.text_stream):
+                        ticks["anthropic"] += 1
+                        if n == 0:
+                            started.wait()
+                ended["anthropic"] = None
+            except anthropic.APIError as exc:
+                ended["anthropic"] = exc
+
+        def gpt() -> None:
+            messages = [{"role": "user", "content": "x"}]
+            try:
+                stream = openai_client(relay).chat.completions.create(
+                    model="free",
+                    max_tokens=5,
+                    messages=messages,
+                    stream=True,  # type: ignore[arg-type]
+                )
+                for n, _ in enumerate(stream):
+                    ticks["openai"] += 1
+                    if n == 0:
+                        started.wait()
+                ended["openai"] = None
+            except openai.APIError as exc:
+                ended["openai"] = exc
+
+        threads = [threading.Thread(target=claude), threading.Thread(target=gpt)]
+        for thread in threads:
+            thread.start()
+        started.wait()
+        ctrl_c(relay)
+        line = "relay: draining 2 streams, up to 30 s; Ctrl-C again to stop now"
+        wait_until(lambda: line in relay.output(), "the draining line")
+        before = dict(ticks)
+        wait_until(lambda: all(ticks[k] > before[k] for k in ticks), "streams flowing while draining")
+        assert relay.proc.poll() is None and not ended
+        t0 = time.monotonic()
+        ctrl_c(relay)
+        for thread in threads:
+            thread.join(15)
+        code = relay.proc.wait(15)
+        elapsed = time.monotonic() - t0
+        output = relay.output()
+    assert code == 0, output[-3000:]
+    assert elapsed < 8, (
+        elapsed,
+        output[-4000:],
+    )  # at once: not the 30 s drain, not the 40 s streams, not the kill
+    assert "relay: stopping now: ending 2 streams with an error in each client's format" in output
+    assert isinstance(ended["anthropic"], anthropic.APIError) and "shutting down" in str(ended["anthropic"])
+    assert isinstance(ended["openai"], openai.APIError) and "shutting down" in str(ended["openai"])
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert sum(r["msg"] == "stream cut at shutdown" for r in records) == 2

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from runtime.server.drain import Drain
+from runtime.server.drain import Drain, draining_line, stopping_line
 
 
 async def _work(drain: Drain, seconds: float) -> str:
@@ -40,3 +40,15 @@ def test_without_shutdown_nothing_is_cut(seconds: float) -> None:
         assert await _work(drain, seconds) == "done" and not drain.expired()
 
     asyncio.run(main())
+
+
+def test_what_ctrl_c_prints() -> None:
+    assert draining_line(1, 0, 30.0) == "relay: draining 1 stream, up to 30 s; Ctrl-C again to stop now"
+    assert (
+        draining_line(2, 1, 2.5)
+        == "relay: draining 2 streams and 1 request, up to 2.5 s; Ctrl-C again to stop now"
+    )
+    assert draining_line(0, 0, 30.0) == "relay: stopping (nothing in flight)"
+    assert (
+        stopping_line(0, 3) == "relay: stopping now: ending 3 requests with an error in each client's format"
+    )
