@@ -179,6 +179,15 @@ def run(
 
     Example: relay run generated/ --listen 127.0.0.1:8787
     """
+    from compiler.emit.freshness import stale_sources
+
+    changed = stale_sources(generated)
+    if changed is not None:
+        typer.echo(
+            f"relay run: {os.path.normpath(changed)} changed since {generated} was built; serving the old build "
+            f"(relay build {os.path.normpath(changed)} -o {generated} rebuilds it, and this relay reloads it)",
+            err=True,
+        )
     argv = [sys.executable, "-m", "runtime.server.serve", str(generated)]
     argv += ["--listen", listen] if listen else []
     argv += ["--workers", str(workers)] if workers else []
@@ -224,7 +233,9 @@ def top(url: UrlOpt = None, admin_key: AdminKeyOpt = None) -> None:
     from runtime.extras import TUI
 
     if not TUI.installed():
-        typer.echo(f"relay top: needs relay[{TUI.name}] ({TUI.module}), not installed: {TUI.install}", err=True)
+        typer.echo(
+            f"relay top: needs relay[{TUI.name}] ({TUI.module}), not installed: {TUI.install}", err=True
+        )
         raise typer.Exit(2)
     from console.top import run as run_top
 

@@ -37,20 +37,34 @@ def header(state: dict[str, Any]) -> Text:
     return text
 
 
+def _columns(table: Table, *names: str) -> None:
+    """Nothing is ever cut with an ellipsis (names, key variables in a status): a narrow
+    console (80 columns, or a pipe) folds a cell onto more lines instead."""
+    for name in names:
+        table.add_column(name, overflow="fold")
+
+
+def _key_label(key: dict[str, Any]) -> str:
+    return " ".join(str(part) for part in (key.get("name"), key.get("fingerprint")) if part) or "(keyless)"
+
+
+def _step_name(step: dict[str, Any]) -> str:
+    return f"{step.get('provider')}/{step.get('alias') or step.get('model')}"
+
+
 def chains_table(state: dict[str, Any], elapsed: float = 0.0, only: str | None = None) -> Table:
     table = Table(title="Chains", expand=True, title_justify="left")
-    for column in ("chain", "step", "status", "keys ready", "queue"):
-        table.add_column(column)
     chains = [c for c in state.get("chains", []) if only is None or c.get("name") == only]
+    names = [f"{c.get('name')} ({c.get('strategy', '?')})" for c in chains]
+    _columns(table, "chain", "step", "status", "keys ready", "queue")
     if not chains:
         table.add_row("(no chains)", "", "", "", "")
-    for chain in chains:
-        name = f"{chain.get('name')} ({chain.get('strategy', '?')})"
+    for chain, name in zip(chains, names, strict=True):
         queue = queue_text(chain.get("queue"))
         for i, step in enumerate(chain.get("steps", [])):
             table.add_row(
                 name if i == 0 else "",
-                f"{step.get('provider')}/{step.get('alias') or step.get('model')}",
+                _step_name(step),
                 _status(step, elapsed),
                 f"{step.get('keys_ready', '?')}/{step.get('keys', '?')}",
                 queue if i == 0 else "",
@@ -60,9 +74,9 @@ def chains_table(state: dict[str, Any], elapsed: float = 0.0, only: str | None =
 
 def keys_table(state: dict[str, Any], elapsed: float = 0.0) -> Table:
     table = Table(title="Providers and keys", expand=True, title_justify="left")
-    for column in ("provider", "breaker", "key", "status", "windows"):
-        table.add_column(column)
-    for provider in state.get("providers", []):
+    providers = state.get("providers", [])
+    _columns(table, "provider", "breaker", "key", "status", "windows")
+    for provider in providers:
         name = str(provider.get("name"))
         if not provider.get("enabled", True):
             reason = provider.get("disabled_reason") or "disabled"
@@ -75,7 +89,7 @@ def keys_table(state: dict[str, Any], elapsed: float = 0.0) -> Table:
             table.add_row(
                 name if i == 0 else "",
                 breaker if i == 0 else "",
-                f"{key.get('name', '-')} {key.get('fingerprint', '')}".strip(),
+                _key_label(key) if key else "-",
                 _status(key, elapsed) if key else Text("no keys", style="dim"),
                 windows,
             )

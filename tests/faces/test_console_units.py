@@ -88,6 +88,19 @@ def test_status_tables_show_chains_steps_keys_and_countdowns() -> None:
         assert expected in text, expected
 
 
+def test_status_at_80_columns_cuts_no_name_and_says_keyless() -> None:
+    state = fixtures.state()
+    state["chains"][0]["name"] = "a-rather-long-chain-name-for-eighty-columns"
+    state["chains"][0]["steps"][0]["alias"] = "an-upstream-model-with-a-very-long-identifier-v2"
+    state["providers"][0]["keys"] = [{**state["providers"][0]["keys"][0], "name": "", "fingerprint": None}]
+    console = Console(width=80, record=True, color_system=None)
+    console.print(tables(state))
+    text = console.export_text()
+    assert "…" not in text and "None" not in text and "(keyless)" in text
+    folded = "".join(line.split("│")[2].strip() for line in text.splitlines() if line.count("│") > 3)
+    assert "an-upstream-model-with-a-very-long-identifier-v2" in folded
+
+
 def test_status_tables_say_so_when_there_are_no_chains_or_the_backend_is_degraded() -> None:
     state = fixtures.state()
     state["chains"], state["state_backend"] = [], {"backend": "redis", "degraded": True}
