@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.fake_upstream import whole_answer
 from tests.e2e.procs import FakeUpstream, Relay, openai_client
 from tests.faces import fixtures
 from tests.faces.browser import Tab, chromium, tab
@@ -132,7 +133,10 @@ def test_chains_page_explains_a_model_name_from_the_served_artifact(
 def test_usage_shows_totals_charts_and_tables_from_the_usage_store(
     stack: tuple[Relay, FakeUpstream], page: Tab
 ) -> None:
-    relay, _ = stack
+    relay, fake = stack
+    big = whole_answer("openai", "fake-up", "big")  # millions of tokens: wide y-axis labels
+    big["usage"] = {"prompt_tokens": 5_000_000, "completion_tokens": 3, "total_tokens": 5_000_003}
+    fake.script({"body": big})
     client = openai_client(relay)
     for _ in range(2):
         client.chat.completions.create(model="fake", messages=[{"role": "user", "content": "for usage"}])
@@ -150,6 +154,18 @@ def test_usage_shows_totals_charts_and_tables_from_the_usage_store(
     assert "fakeup" in text(page, "#usage-providers")
     assert "fake" in text(page, "#usage-chains")
     assert "saved" in text(page, "#usage-totals")
+    assert "this relay's store: " in text(page, "#usage-store") and "usage.sqlite" in text(
+        page, "#usage-store"
+    )
+    left, label = page.page.evaluate(
+        """() => {
+          const ctx = document.createElement("canvas").getContext("2d");
+          ctx.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+          const over = document.querySelector("#usage-tokens-chart .u-over");
+          return [parseFloat(over.style.left), ctx.measureText("5,000,000").width];
+        }"""
+    )
+    assert left >= label + 10, (left, label)  # the y axis holds its longest label and the ticks
     page.shot("usage")
     assert page.errors == []
 

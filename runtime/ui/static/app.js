@@ -332,11 +332,19 @@
       <td>${money(r.cost_usd)}</td><td>${money(r.saved_usd)}</td></tr>`).join("");
     return rows ? `<table class="grid"><tr><th></th><th>requests</th><th>errors</th><th>success</th><th>input tokens</th><th>output tokens</th><th>latency p50</th><th>cost</th><th>saved</th></tr>${rows}</table>` : `<p class="muted">nothing in this period</p>`;
   }
+  // The y axis as wide as its longest label (a fixed width clipped "1,000,000" to "000,000").
+  function axisSize(u, values, axisIdx, cycleNum) {
+    const axis = u.axes[axisIdx];
+    if (cycleNum > 1) return axis._size;
+    const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), "");
+    u.ctx.font = axis.font[0];
+    return Math.ceil(axis.ticks.size + axis.gap + u.ctx.measureText(longest).width / uPlot.pxRatio) + 4;
+  }
   function chart(el, title, xs, series, yRange) {
     const width = Math.max(320, el.clientWidth || 800);
     const scales = yRange ? { y: { range: yRange } } : {};
     charts.push(new uPlot({ title, width, height: 220, scales, series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
-      axes: [{}, { size: 60 }] }, [xs, ...series.map((s) => s.values)], el));
+      axes: [{}, { size: axisSize }] }, [xs, ...series.map((s) => s.values)], el));
   }
   async function loadUsage() {
     const since = $("#usage-since").value, by = $("#usage-by").value;
