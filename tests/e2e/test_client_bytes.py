@@ -3,7 +3,8 @@
 msgspec's exceptions for bad input changed between releases (0.23 raises `DecodeError`
 where 0.19 raised `UnicodeDecodeError` for invalid UTF-8 in a string), which once turned a
 client's bad bytes into a 500. These properties drive a real relay (one for the module)
-with arbitrary bytes and with mutated valid requests, on both endpoints, same-format and
+with arbitrary bytes and with mutated valid requests, on every generation endpoint
+(`/v1/responses` included), same-format and
 translated (`free` is an OpenAI-format chain, `claude-*` an Anthropic-format one). They are
 derandomized with a bounded number of examples so CI is stable and quick.
 """
@@ -23,7 +24,7 @@ from tests.e2e.procs import Relay
 
 pytestmark = pytest.mark.e2e
 
-ENDPOINTS = ("/v1/messages", "/v1/chat/completions")
+ENDPOINTS = ("/v1/messages", "/v1/chat/completions", "/v1/responses")
 MODELS = ("claude-x", "free")  # same-format on one endpoint, translated on the other
 
 SETTINGS = settings(
@@ -48,6 +49,15 @@ def _valid(path: str, model: str, stream: bool) -> dict[str, Any]:
         "stream": stream,
         "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
     }
+    if path == "/v1/responses":  # Codex CLI's API, served through the chat path
+        return {
+            "model": model,
+            "stream": stream,
+            "instructions": "be brief",
+            "input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
+            "tools": [{"type": "function", "name": "t", "parameters": {"type": "object"}}],
+            "prompt_cache_key": "conversation-1",
+        }
     if path == "/v1/messages":
         body["system"] = [{"type": "text", "text": "be brief"}]
         body["tools"] = [{"name": "t", "description": "d", "input_schema": {"type": "object"}}]
@@ -144,7 +154,7 @@ def _place(body: dict[str, Any], where: str, name: str, value: Any) -> None:
     """Put `value` at `name` somewhere in the request: at the top, in the last message, as
     its content, inside its first content block, or in the first tool (at the top when an
     earlier change already replaced what holds that place)."""
-    messages = body.get("messages")
+    messages = body.get("messages", body.get("input"))
     message = (
         messages[-1] if isinstance(messages, list) and messages and isinstance(messages[-1], dict) else None
     )
