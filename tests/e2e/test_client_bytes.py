@@ -4,9 +4,9 @@ msgspec's exceptions for bad input changed between releases (0.23 raises `Decode
 where 0.19 raised `UnicodeDecodeError` for invalid UTF-8 in a string), which once turned a
 client's bad bytes into a 500. These properties drive a real relay (one for the module)
 with arbitrary bytes and with mutated valid requests, on every generation endpoint
-(`/v1/responses` included), same-format and
-translated (`free` is an OpenAI-format chain, `claude-*` an Anthropic-format one). They are
-derandomized with a bounded number of examples so CI is stable and quick.
+(`/v1/responses` included), same-format and translated (`free` is an OpenAI-format chain,
+`claude-*` an Anthropic-format one). They are derandomized with a bounded number of
+examples so CI is stable and quick.
 """
 
 from __future__ import annotations
