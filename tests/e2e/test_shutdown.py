@@ -178,7 +178,10 @@ def test_ctrl_c_says_what_it_drains_and_ctrl_c_again_ends_streams_at_once(
         line = "relay: draining 2 streams, up to 30 s; Ctrl-C again to stop now"
         wait_until(lambda: line in relay.output(), "the draining line")
         before = dict(ticks)
-        wait_until(lambda: all(ticks[k] > before[k] for k in ticks), "streams flowing while draining")
+        try:
+            wait_until(lambda: all(ticks[k] > before[k] for k in ticks), "streams flowing while draining")
+        except TimeoutError:
+            raise AssertionError((before, ticks, relay.output()[-3000:])) from None
         assert relay.proc.poll() is None and not ended
         t0 = time.monotonic()
         ctrl_c(relay)
