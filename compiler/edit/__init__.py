@@ -1,0 +1,7 @@
+"""The dashboard's editor, compiler side: round-trip edits of the definition files, and the
+check / preview / save of a draft, run by the runtime as `python -m compiler.edit`.
+
+A separate process because the runtime never imports the compiler or ruamel.yaml
+(`runtime/README.md`): the editor endpoints hand a JSON request to this package on stdin
+and relay its JSON answer, so a running relay's workers stay as small as they were.
+"""
