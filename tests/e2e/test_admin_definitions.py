@@ -1,0 +1,112 @@
+"""The editor endpoints end to end (docs/admin-api.md, /admin/definitions*): a real `relay
+run` of a copy of chains/, its own build; a save rebuilds and the next request follows it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.procs import REPO, Relay, build, relay_run
+
+pytestmark = pytest.mark.e2e
+
+MOVE = {"op": "move_step", "chain": "free", "from": 4, "to": 0}
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
+    root = tmp_path_factory.mktemp("editor")
+    shutil.copytree(REPO / "chains", root / "chains")
+    result = build(root / "chains", root / "generated")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with relay_run(root / "generated") as running:
+        yield running
+
+
+def post(relay: Relay, action: str, body: Any, **kw: Any) -> httpx.Response:
+    return httpx.post(f"{relay.url}/admin/definitions/{action}", json=body, timeout=60, **kw)
+
+
+def served_by(relay: Relay, conversation: str) -> str:
+    """A new conversation each time: conversation affinity keeps a known one where it began."""
+    body = {"model": "free", "messages": [{"role": "user", "content": conversation}]}
+    answer = httpx.post(relay.url + "/v1/chat/completions", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.headers["x-relay-provider"]
+
+
+def test_read_check_preview_save_then_the_next_request_follows(relay: Relay) -> None:
+    chains = relay.generated.parent / "chains"
+    read = httpx.get(relay.url + "/admin/definitions", timeout=60).json()
+    assert read["writable"] and read["source_dir"] == str(chains.resolve())
+    assert read["etag"] == read["built_etag"]
+    assert served_by(relay, "before") == "sim-burst"
+
+    broken = {"files": {"chains.yaml": "version: 1\nchains:\n  free:\n    steps: [a/b\n"}}
+    checked = post(relay, "check", broken).json()
+    assert not checked["ok"] and checked["diagnostics"][0]["file"] == "chains.yaml"
+    assert checked["diagnostics"][0]["code"] == "R008"
+
+    preview = post(relay, "preview", {"edits": [MOVE]}).json()
+    assert preview["ok"] and preview["changed"] == ["chains.yaml"]
+    removed_added = [
+        line for line in preview["diff"].splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    ]
+    assert sorted(removed_added) == ["+      - sim-steady/demo", "-      - sim-steady/demo"]
+    assert (chains / "chains.yaml").read_text() == (REPO / "chains" / "chains.yaml").read_text()
+
+    bases = {f["path"]: f["sha256"] for f in read["files"]}
+    saved = post(relay, "save", {"edits": [MOVE], "etag": read["etag"], "bases": bases})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["built_etag"] == saved.json()["etag"]
+    assert served_by(relay, "after") == "sim-steady"
+    text = (chains / "chains.yaml").read_text()
+    assert text.count("#") == (REPO / "chains" / "chains.yaml").read_text().count("#")
+
+    stale = post(relay, "save", {"edits": [MOVE], "etag": read["etag"], "bases": bases})
+    assert stale.status_code == 409 and stale.json()["changed"] == ["chains.yaml"]
+    assert (chains / "chains.yaml").read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "says"),
+    [
+        ("check", {"files": {"../escape.yaml": "version: 1\n"}}, "outside the definitions folder"),
+        ("check", {"files": {"notes.md": "# hi"}}, "not a YAML file"),
+        ("check", {"dir": "/etc"}, "unknown field 'dir'"),
+        ("preview", [1, 2], "must be a JSON object"),
+        ("save", {"edits": [MOVE]}, "etag"),
+        (
+            "preview",
+            {
+                "edits": [
+                    {
+                        "op": "set_provider",
+                        "provider": "groq",
+                        "fields": {"keys": ["gsk_live_0123456789abcdef"]},
+                    }
+                ]
+            },
+            "R204",
+        ),
+    ],
+)
+def test_bad_input_is_a_clear_400(relay: Relay, action: str, body: Any, says: str) -> None:
+    answer = post(relay, action, body)
+    assert answer.status_code == 400 and says in answer.json()["error"]["message"]
+    assert "gsk_live" not in answer.text
+    assert not (relay.generated.parent / "escape.yaml").exists()
+
+
+def test_a_body_that_is_not_json_is_a_400(relay: Relay) -> None:
+    answer = httpx.post(relay.url + "/admin/definitions/check", content=b"{nope", timeout=30)
+    assert answer.status_code == 400 and "not valid JSON" in answer.json()["error"]["message"]
+
+
+def test_wrong_methods_are_405(relay: Relay) -> None:
+    assert httpx.get(relay.url + "/admin/definitions/save", timeout=30).status_code == 405
+    assert httpx.post(relay.url + "/admin/definitions", timeout=30).status_code == 405
