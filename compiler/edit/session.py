@@ -20,6 +20,7 @@ from typing import Any
 
 from compiler.diagnostics import Diagnostic, has_errors
 from compiler.edit.operations import apply
+from compiler.edit.outline import outline
 from compiler.edit.roundtrip import EditError
 from compiler.emit.report import as_records
 from compiler.emit.write import write_atomic, write_build
@@ -165,6 +166,7 @@ def read(folder: Folder, out: Path) -> Answer:
         "writable": reason is None,
         "read_only_reason": reason,
         "files": files,
+        "outline": outline(folder.texts()),
     }
 
 
@@ -247,6 +249,7 @@ def handle(request: Mapping[str, Any], env: Mapping[str, str]) -> Answer:
                 "changed": changed,
                 "diff": patch,
                 "files": files,
+                "outline": outline(texts),
                 "writable": writable,
                 **report(compile_texts(texts, env, "build")),
             }

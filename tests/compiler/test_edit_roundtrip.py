@@ -64,7 +64,7 @@ step_edits = st.sampled_from(sorted(STEPS)).flatmap(
         st.fixed_dictionaries(
             {},
             optional={
-                "strategy": st.sampled_from(["failover", "round_robin", None]),
+                "strategy": st.sampled_from(["failover", "round-robin", None]),
                 "match": st.sampled_from([["x-*"], None]),
                 "queue": st.sampled_from([{"max_wait": "5s"}, None]),
             },
