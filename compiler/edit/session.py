@@ -10,15 +10,18 @@ HTTP status and a JSON body, which the runtime passes on as it is.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import hashlib
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from compiler.diagnostics import Diagnostic, has_errors
+from compiler.edit.hide import hide
 from compiler.edit.operations import apply
 from compiler.edit.outline import outline
 from compiler.edit.roundtrip import EditError
@@ -69,6 +72,7 @@ class Folder:
 
     root: Path
     raw: dict[str, bytes]
+    _shown: dict[str, str] | None = field(default=None, repr=False)
 
     @classmethod
     def read(cls, root: Path) -> Folder:
@@ -88,6 +92,13 @@ class Folder:
 
     def texts(self) -> dict[str, str]:
         return {rel: data.decode("utf-8", "replace") for rel, data in self.raw.items()}
+
+    def shown(self) -> dict[str, str]:
+        """The texts as the editor may show them: literal secrets hidden (`hide`)."""
+        if self._shown is None:
+            texts = self.texts()
+            self._shown = hide(texts, compile_texts(texts, {}, "check").diagnostics)
+        return self._shown
 
     def read_only(self, out: Path) -> str | None:
         """Why a save cannot write here, or None."""
@@ -137,9 +148,11 @@ def report(result: Compiled) -> dict[str, Any]:
     return {"ok": not has_errors(result.diagnostics), "diagnostics": records, "summary": counts}
 
 
-def diff(folder: Folder, texts: Mapping[str, str]) -> tuple[list[str], str]:
-    before = folder.texts()
-    changed = sorted(rel for rel, text in texts.items() if before.get(rel) != text)
+def diff(folder: Folder, texts: Mapping[str, str], result: Compiled) -> tuple[list[str], str]:
+    """The files `texts` changes and their unified diff, both sides with secrets hidden."""
+    raw = folder.texts()
+    changed = sorted(rel for rel, text in texts.items() if raw.get(rel) != text)
+    before, texts = folder.shown(), hide(texts, result.diagnostics)
     parts = [
         "".join(
             difflib.unified_diff(
@@ -158,7 +171,7 @@ def read(folder: Folder, out: Path) -> Answer:
     reason = folder.read_only(out)
     files = [
         {"path": rel, "sha256": _digest(data), "text": text}
-        for (rel, data), text in zip(folder.raw.items(), folder.texts().values(), strict=True)
+        for (rel, data), text in zip(folder.raw.items(), folder.shown().values(), strict=True)
     ]
     return 200, {
         "dir": str(folder.root),
@@ -166,7 +179,7 @@ def read(folder: Folder, out: Path) -> Answer:
         "writable": reason is None,
         "read_only_reason": reason,
         "files": files,
-        "outline": outline(folder.texts()),
+        "outline": outline(folder.shown()),
     }
 
 
@@ -190,8 +203,40 @@ def stale(folder: Folder, request: Mapping[str, Any]) -> None:
     )
 
 
+def targets(folder: Folder, changed: list[str]) -> dict[str, Path]:
+    """Where each changed file goes, every one checked before anything is written: inside the
+    folder after symlinks resolve, and not a link itself (a rename would replace the link)."""
+    root = folder.root.resolve()
+    found: dict[str, Path] = {}
+    for rel in changed:
+        target = folder.root / rel
+        parent = target.parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.resolve().is_relative_to(root) or target.is_symlink():
+            raise bad(f"{rel} leads outside the definitions folder", "files")
+        found[rel] = target
+    return found
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """One save at a time over the folder, across a relay's workers: an advisory lock on the
+    folder itself (no lock file is written into it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        raise Refused(404, "not_found_error", f"the definitions folder {folder} is not there") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def save(folder: Folder, out: Path, texts: Mapping[str, str], env: Mapping[str, str]) -> Answer:
-    changed, patch = diff(folder, texts)
+    result = compile_texts(texts, env, "build")
+    changed, patch = diff(folder, texts, result)
     reason = folder.read_only(out)
     if reason is not None:
         raise Refused(
@@ -200,24 +245,22 @@ def save(folder: Folder, out: Path, texts: Mapping[str, str], env: Mapping[str, 
             f"cannot save: {reason}; download the diff and apply it where the definitions are kept",
             diff=patch,
         )
-    result = compile_texts(texts, env, "build")
     if result.artifact is None:
         raise Refused(
             422, "invalid_request_error", "the build refused the draft; nothing was written", **report(result)
         )
-    before = dict(folder.raw)
+    paths = targets(folder, changed)
     try:
-        for rel in changed:
-            target = folder.root / rel
+        for rel, target in paths.items():
             target.parent.mkdir(parents=True, exist_ok=True)
-            if not target.parent.resolve().is_relative_to(folder.root.resolve()) or target.is_symlink():
-                raise Refused(400, "invalid_request_error", f"{rel} leads outside the definitions folder")
             write_atomic(target, texts[rel].encode())
         write_build(result, folder.root, out)
     except OSError as exc:
-        for rel in changed:
-            if rel in before:
-                write_atomic(folder.root / rel, before[rel])
+        for rel, target in paths.items():
+            if rel in folder.raw:
+                write_atomic(target, folder.raw[rel])
+            else:
+                target.unlink(missing_ok=True)
         raise Refused(
             500, "api_error", f"cannot save: {exc.strerror or exc}; the files were restored"
         ) from None
@@ -225,37 +268,43 @@ def save(folder: Folder, out: Path, texts: Mapping[str, str], env: Mapping[str, 
     return 200, {"etag": written.etag, "written": changed, "diff": patch, **report(result)}
 
 
+def check(folder: Folder, texts: Mapping[str, str], env: Mapping[str, str]) -> Answer:
+    result = compile_texts(texts, env, "check")
+    return 200, {"etag": folder.etag, "changed": diff(folder, texts, result)[0], **report(result)}
+
+
+def preview(folder: Folder, out: Path, texts: Mapping[str, str], env: Mapping[str, str]) -> Answer:
+    """As check, compiled as a build would be, with the diff and the changed files' new text."""
+    result = compile_texts(texts, env, "build")
+    changed, patch = diff(folder, texts, result)
+    shown = {**folder.shown(), **hide(texts, result.diagnostics)}
+    return 200, {
+        "etag": folder.etag,
+        "changed": changed,
+        "diff": patch,
+        "files": {rel: shown[rel] for rel in changed},
+        "outline": outline(shown),
+        "writable": folder.read_only(out) is None,
+        **report(result),
+    }
+
+
 def handle(request: Mapping[str, Any], env: Mapping[str, str]) -> Answer:
     """One request, `action` one of read, check, preview, save."""
     try:
         action = request.get("action")
-        folder = Folder.read(Path(str(request["dir"])))
-        out = Path(str(request["out"]))
+        root, out = Path(str(request["dir"])), Path(str(request["out"]))
         if action == "read":
-            return read(folder, out)
-        texts = draft(folder, request)
-        if action == "check":
-            return 200, {
-                "etag": folder.etag,
-                "changed": diff(folder, texts)[0],
-                **report(compile_texts(texts, env, "check")),
-            }
-        if action == "preview":
-            changed, patch = diff(folder, texts)
-            files = {rel: texts[rel] for rel in changed}
-            writable = folder.read_only(out) is None
-            return 200, {
-                "etag": folder.etag,
-                "changed": changed,
-                "diff": patch,
-                "files": files,
-                "outline": outline(texts),
-                "writable": writable,
-                **report(compile_texts(texts, env, "build")),
-            }
-        if action == "save":
+            return read(Folder.read(root), out)
+        if action not in ("check", "preview", "save"):
+            raise bad(f"unknown action {action!r}")
+        if action != "save":
+            folder = Folder.read(root)
+            texts = draft(folder, request)
+            return check(folder, texts, env) if action == "check" else preview(folder, out, texts, env)
+        with locked(root):
+            folder = Folder.read(root)
             stale(folder, request)
-            return save(folder, out, texts, env)
-        raise bad(f"unknown action {action!r}")
+            return save(folder, out, draft(folder, request), env)
     except Refused as exc:
         return exc.answer()

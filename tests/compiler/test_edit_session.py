@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from compiler.edit.session import handle
+from compiler.edit.session import Refused, handle, safe_rel
 from runtime.server.loader import load
 
 CHAINS = Path(__file__).resolve().parents[2] / "chains"
@@ -129,3 +131,41 @@ def test_a_read_only_folder_is_said_and_the_diff_offered(folders: tuple[Path, Pa
     finally:
         defs.chmod(0o755)
         (defs / "chains.yaml").chmod(0o644)
+
+
+LITERAL = "gsk_live_0123456789abcdefSECRET"
+
+
+def test_a_literal_secret_on_disk_is_never_shown_and_never_saved(folders: tuple[Path, Path]) -> None:
+    defs, out = folders
+    providers = defs / "providers.yaml"
+    providers.write_text(providers.read_text().replace('"${GROQ_API_KEY:-}"', f'"{LITERAL}", {LITERAL}'))
+    status, read = ask(defs, out, action="read")
+    assert status == 200 and LITERAL not in json.dumps(read)
+    shown = next(f["text"] for f in read["files"] if f["path"] == "providers.yaml")
+    assert shown.count("${hidden: a secret was written here") == 2
+    edit = {"op": "set_provider", "provider": "groq", "fields": {"limits": {"rpm": 1}}}
+    status, preview = ask(defs, out, action="preview", edits=[edit])
+    assert status == 200 and LITERAL not in json.dumps(preview)
+    assert any(d["code"] == "R204" for d in preview["diagnostics"])
+    status, refused = ask(defs, out, action="save", etag=read["etag"], files=preview["files"])
+    assert status == 422 and LITERAL not in json.dumps(refused)
+    assert any(d["code"] == "R217" for d in refused["diagnostics"])  # the placeholder builds nothing
+    assert LITERAL in providers.read_text() and not any(out.iterdir())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([*"ab./\\\0~-_ ", "..", ".yaml", ".yml", "yaml", "/x"]), max_size=12).map(
+        "".join
+    )
+)
+def test_a_draft_path_is_inside_the_folder_and_yaml_or_refused(name: str) -> None:
+    try:
+        rel = safe_rel(name)
+    except Refused as exc:
+        assert exc.status == 400
+        return
+    root = Path("/defs")
+    assert (root / rel).resolve().is_relative_to(root) and rel.endswith((".yaml", ".yml"))
+    assert not any(part.startswith(".") for part in Path(rel).parts)
