@@ -3,14 +3,13 @@ run` of a copy of chains/, its own build; a save rebuilds and the next request f
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.procs import REPO, Relay, build, relay_run
+from tests.e2e.procs import REPO, Relay, served_by, served_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -19,11 +18,7 @@ MOVE = {"op": "move_step", "chain": "free", "from": 4, "to": 0}
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
-    root = tmp_path_factory.mktemp("editor")
-    shutil.copytree(REPO / "chains", root / "chains")
-    result = build(root / "chains", root / "generated")
-    assert result.returncode == 0, result.stdout + result.stderr
-    with relay_run(root / "generated") as running:
+    with served_copy(tmp_path_factory.mktemp("editor")) as running:
         yield running
 
 
@@ -31,20 +26,12 @@ def post(relay: Relay, action: str, body: Any, **kw: Any) -> httpx.Response:
     return httpx.post(f"{relay.url}/admin/definitions/{action}", json=body, timeout=60, **kw)
 
 
-def served_by(relay: Relay, conversation: str) -> str:
-    """A new conversation each time: conversation affinity keeps a known one where it began."""
-    body = {"model": "free", "messages": [{"role": "user", "content": conversation}]}
-    answer = httpx.post(relay.url + "/v1/chat/completions", json=body, timeout=30)
-    assert answer.status_code == 200, answer.text
-    return answer.headers["x-relay-provider"]
-
-
 def test_read_check_preview_save_then_the_next_request_follows(relay: Relay) -> None:
     chains = relay.generated.parent / "chains"
     read = httpx.get(relay.url + "/admin/definitions", timeout=60).json()
     assert read["writable"] and read["source_dir"] == str(chains.resolve())
     assert read["etag"] == read["built_etag"]
-    assert served_by(relay, "before") == "sim-burst"
+    assert served_by(relay, "free", "before") == "sim-burst"
 
     broken = {"files": {"chains.yaml": "version: 1\nchains:\n  free:\n    steps: [a/b\n"}}
     checked = post(relay, "check", broken).json()
@@ -63,7 +50,7 @@ def test_read_check_preview_save_then_the_next_request_follows(relay: Relay) -> 
     saved = post(relay, "save", {"edits": [MOVE], "etag": read["etag"], "bases": bases})
     assert saved.status_code == 200, saved.text
     assert saved.json()["built_etag"] == saved.json()["etag"]
-    assert served_by(relay, "after") == "sim-steady"
+    assert served_by(relay, "free", "after") == "sim-steady"
     text = (chains / "chains.yaml").read_text()
     assert text.count("#") == (REPO / "chains" / "chains.yaml").read_text().count("#")
 

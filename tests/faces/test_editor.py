@@ -6,16 +6,14 @@ stale save is refused with 409. Screenshots land in $RELAY_TEST_ARTIFACTS/ui."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.procs import REPO, Relay, build, relay_run
-from tests.faces.browser import Tab, chromium, tab
+from tests.e2e.procs import REPO, Relay, served_by, served_copy
+from tests.faces.browser import Tab, tab
 
 pytestmark = pytest.mark.e2e
 
@@ -24,18 +22,8 @@ ORIGINAL = (REPO / "chains" / "chains.yaml").read_text()
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
-    root = tmp_path_factory.mktemp("editor-ui")
-    shutil.copytree(REPO / "chains", root / "chains")
-    result = build(root / "chains", root / "generated")
-    assert result.returncode == 0, result.stdout + result.stderr
-    with relay_run(root / "generated") as running:
+    with served_copy(tmp_path_factory.mktemp("editor-ui")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
@@ -48,14 +36,6 @@ def page(browser: Any, relay: Relay) -> Iterator[Tab]:
 
 def chains_file(relay: Relay) -> Path:
     return relay.generated.parent / "chains" / "chains.yaml"
-
-
-def served_by(relay: Relay, conversation: str) -> str:
-    """A new conversation each time: conversation affinity keeps a known one where it began."""
-    body = {"model": "free", "messages": [{"role": "user", "content": conversation}]}
-    answer = httpx.post(relay.url + "/v1/chat/completions", json=body, timeout=30)
-    assert answer.status_code == 200, answer.text
-    return answer.headers["x-relay-provider"]
 
 
 def steps(t: Tab) -> list[str]:
@@ -88,7 +68,7 @@ def test_a_yaml_error_shows_its_diagnostic_on_its_line(relay: Relay, page: Tab) 
 
 def test_reorder_free_preview_save_and_the_next_request_follows(relay: Relay, page: Tab) -> None:
     p = page.page
-    assert served_by(relay, "before the edit") == "sim-burst"
+    assert served_by(relay, "free", "before the edit") == "sim-burst"
     assert steps(page)[4] == "sim-steady/demo"
     for index in (4, 3, 2, 1):  # sim-steady up to the front, one click at a time
         p.click(f"#ed-steps li[data-index='{index}'] button[data-move='-1']")
@@ -110,7 +90,7 @@ def test_reorder_free_preview_save_and_the_next_request_follows(relay: Relay, pa
     page.shot("editor-reorder-preview")
     p.click("#ed-save")
     p.wait_for_selector("#ed-result.good:has-text('saved chains.yaml')")
-    assert served_by(relay, "after the edit") == "sim-steady"
+    assert served_by(relay, "free", "after the edit") == "sim-steady"
     saved = chains_file(relay).read_text()
     assert (
         saved == draft
