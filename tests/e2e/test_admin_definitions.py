@@ -4,12 +4,13 @@ run` of a copy of chains/, its own build; a save rebuilds and the next request f
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.procs import REPO, Relay, served_by, served_copy
+from tests.e2e.procs import REPO, Relay, served, served_by, served_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -97,3 +98,36 @@ def test_a_body_that_is_not_json_is_a_400(relay: Relay) -> None:
 def test_wrong_methods_are_405(relay: Relay) -> None:
     assert httpx.get(relay.url + "/admin/definitions/save", timeout=30).status_code == 405
     assert httpx.post(relay.url + "/admin/definitions", timeout=30).status_code == 405
+
+
+ADMIN_KEY = "editor-admin-key-0123456789abcdef"
+GUARDED = """\
+version: 1
+server:
+  admin: {keys: ["${RELAY_ADMIN_KEY}"]}
+providers:
+  sim: {api: simulated}
+chains:
+  main:
+    steps: [sim/demo]
+"""
+
+
+def test_every_editor_endpoint_needs_the_admin_key_when_one_is_set(tmp_path: Path) -> None:
+    with served(tmp_path, GUARDED, {"RELAY_ADMIN_KEY": ADMIN_KEY}) as guarded:
+        relay_yaml = guarded.generated.parent / "chains" / "relay.yaml"
+        url = guarded.url + "/admin/definitions"
+        for key in (None, "not-the-admin-key-0123456789"):
+            headers = {} if key is None else {"authorization": f"Bearer {key}"}
+            assert httpx.get(url, headers=headers, timeout=30).status_code == 401
+            for action in ("check", "preview", "save"):
+                answer = httpx.post(
+                    f"{url}/{action}",
+                    json={"files": {"relay.yaml": "x"}, "etag": "e"},
+                    headers=headers,
+                    timeout=30,
+                )
+                assert answer.status_code == 401, action
+        assert relay_yaml.read_text() == GUARDED
+        read = httpx.get(url, headers={"x-api-key": ADMIN_KEY}, timeout=60)
+        assert read.status_code == 200 and read.json()["files"][0]["text"] == GUARDED

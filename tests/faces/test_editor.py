@@ -144,3 +144,26 @@ def test_a_stale_save_is_refused_with_409_and_says_what_changed(relay: Relay, pa
     assert file.read_text() == elsewhere
     page.shot("editor-stale")
     assert all("409" in e for e in page.errors), page.errors  # the browser logs the refused fetch
+
+
+def test_a_read_only_folder_is_said_and_the_diff_offered_for_download(relay: Relay, browser: Any) -> None:
+    """The relay's answers as they come, but for `writable` (a read-only mount cannot be made
+    here without privileges): the page must say so, keep Save off and offer the diff."""
+    with tab(browser) as t:
+
+        def read_only(route: Any) -> None:
+            answer = route.fetch()
+            body = answer.json()
+            body.update(writable=False, read_only_reason=f"{body['source_dir']} is read-only here")
+            route.fulfill(response=answer, json=body)
+
+        t.page.route("**/admin/definitions", read_only)
+        t.page.goto(f"{relay.url}/ui#chains")
+        t.page.wait_for_selector("#ed-readonly:has-text('read-only')")
+        assert t.page.is_disabled("#ed-save")
+        t.page.click("#ed-steps li[data-index='1'] button[data-move='1']")
+        t.page.wait_for_selector("#ed-download:not([hidden])")
+        href = t.page.get_attribute("#ed-download", "href") or ""
+        assert href.startswith("data:text/x-diff") and "%2B%2B%2B%20b%2Fchains.yaml" in href
+        t.shot("editor-read-only")
+        assert t.errors == []
