@@ -1,6 +1,8 @@
-"""`python -m compiler.edit`: one JSON request on stdin, `{"status", "body"}` on stdout.
+"""`python -m compiler.edit`: JSON requests on stdin, one a line; for each, one line
+`{"status", "body"}` on stdout; it exits at the end of its input.
 
-The runtime runs this for every editor endpoint (it may not import the compiler itself).
+The runtime keeps one such process per worker while the editor is in use (it may not
+import the compiler itself), so the compiler's imports are paid once, not per keystroke.
 """
 
 from __future__ import annotations
@@ -8,21 +10,27 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
-from compiler.edit.session import bad, handle
+from compiler.edit.session import Answer, bad, handle
+
+
+def answer(line: bytes) -> Answer:
+    try:
+        request: Any = json.loads(line)
+    except ValueError:
+        request = None
+    if not isinstance(request, dict):
+        return bad("the request is not a JSON object").answer()
+    return handle(request, os.environ)
 
 
 def main() -> int:
-    try:
-        request = json.loads(sys.stdin.buffer.read())
-    except ValueError:
-        request = None
-    status, body = (
-        handle(request, os.environ)
-        if isinstance(request, dict)
-        else bad("the request is not a JSON object").answer()
-    )
-    sys.stdout.write(json.dumps({"status": status, "body": body}, ensure_ascii=False))
+    for line in sys.stdin.buffer:
+        if line.strip():
+            status, body = answer(line)
+            sys.stdout.write(json.dumps({"status": status, "body": body}, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
     return 0
 
 

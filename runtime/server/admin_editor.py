@@ -4,12 +4,12 @@ swaps.
 
 The work is the compiler's (ruamel.yaml round-trip edits, checks, builds), and the runtime
 never imports the compiler (runtime/README.md, tests/runtime/test_layers.py): each request
-runs `python -m compiler.edit` as a child process with one JSON request on stdin and
-passes its answer on. A worker stays as small as before; an editor request costs a
-process start (a few hundred milliseconds), which is nothing for a person typing. The
-request names the folders from this worker's snapshot, never from the caller: a client
-chooses files only relative to the definitions folder, and the child refuses any path
-outside it. A save that built is then loaded through the ordinary reload path.
+talks to `python -m compiler.edit`, a child process started on first use (one JSON
+request a line on its stdin, one answer a line back) and passes its answers on. A worker
+stays as small as before; the child, with the compiler imported, lives only while the
+editor is in use. The request names the folders from this worker's snapshot, never from
+the caller: a client chooses files only relative to the definitions folder, and the child
+refuses any path outside it. A save that built is loaded through the ordinary reload path.
 """
 
 from __future__ import annotations
@@ -34,14 +34,15 @@ ACTIONS = {
 DRAFT_FIELDS = ("files", "edits", "etag", "bases")
 """What a caller may send; the folders come from the running build."""
 TIMEOUT_S = 60.0
+IDLE_S = 300.0
+LINE_LIMIT = 64 * 1024 * 1024
+"""The longest answer line read back: drafts of a few files of at most 4 MiB each, twice."""
 
 ReadBody = Callable[[], Awaitable[bytes]]
 Reload = Callable[[Service], dict[str, Any]]
 
 _encode = msgspec.json.Encoder().encode
 _JSON = [("content-type", "application/json")]
-_lock = asyncio.Lock()
-"""One editor child at a time per worker: saves never interleave, checks never pile up."""
 
 
 def handles(path: str) -> bool:
@@ -71,28 +72,86 @@ def _draft(body: bytes) -> dict[str, Any]:
     return draft
 
 
-async def _child(request: dict[str, Any]) -> tuple[int, Any]:
-    """Run the compiler's editor on one request; its answer, or why there is none."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "compiler.edit",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(_encode(request)), TIMEOUT_S)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        return 504, {"error": {"type": "timeout_error", "message": f"the editor took over {TIMEOUT_S:.0f}s"}}
-    try:
-        answer = msgspec.json.decode(out)
-        return int(answer["status"]), answer["body"]
-    except (msgspec.DecodeError, KeyError, TypeError, ValueError):
-        last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        return 500, {"error": {"type": "api_error", "message": f"the editor failed: {last[0][:300]}"}}
+class _Editor:
+    """The compiler's editor as a child process of this worker, started on first use and
+    kept while the editor is in use (its imports take about a second; a request then takes
+    a few milliseconds more than its work); it ends when idle for `IDLE_S`, or when this
+    worker exits (end of its input). One request at a time."""
+
+    def __init__(self) -> None:
+        self.proc: asyncio.subprocess.Process | None = None
+        self.lock = asyncio.Lock()
+        self.idle: asyncio.TimerHandle | None = None
+
+    async def _start(self) -> asyncio.subprocess.Process:
+        if self.proc is None or self.proc.returncode is not None:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "compiler.edit",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,  # its words come back in answers, never in logs
+                limit=LINE_LIMIT,
+            )
+        return self.proc
+
+    def _stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.returncode is None and proc.stdin is not None:
+            proc.stdin.close()  # it exits at the end of its input
+
+    async def ask(self, request: dict[str, Any]) -> tuple[int, Any]:
+        """One request's answer, or why there is none. A child found dead (killed, out of
+        memory) is replaced once; its death never reaches the caller as long as a fresh one
+        answers (a save it died in is then refused as stale, or done once)."""
+        async with self.lock:
+            if self.idle is not None:
+                self.idle.cancel()
+            try:
+                for _ in range(2):
+                    answer = await self._once(request)
+                    if answer is not None:
+                        return answer
+                return 500, {
+                    "error": {"type": "api_error", "message": "the editor process ended without an answer"}
+                }
+            finally:
+                self.idle = asyncio.get_running_loop().call_later(IDLE_S, self._stop)
+
+    async def _once(self, request: dict[str, Any]) -> tuple[int, Any] | None:
+        """The child's answer; None when it is gone before answering."""
+        proc = await self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(_encode(request) + b"\n")
+            await proc.stdin.drain()
+            line = await asyncio.wait_for(proc.stdout.readline(), TIMEOUT_S)
+        except TimeoutError:
+            self._kill()
+            return 504, {
+                "error": {"type": "timeout_error", "message": f"the editor took over {TIMEOUT_S:.0f}s"}
+            }
+        except ValueError:  # a line over LINE_LIMIT
+            self._kill()
+            return 500, {"error": {"type": "api_error", "message": "the editor's answer is too large"}}
+        except OSError:
+            line = b""
+        try:
+            answer = msgspec.json.decode(line)
+            return int(answer["status"]), answer["body"]
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            self._kill()
+            return None
+
+    def _kill(self) -> None:
+        """A child that failed is not asked again: the next request starts a fresh one."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.returncode is None:
+            proc.kill()
+
+
+_editor = _Editor()
 
 
 async def answer(svc: Service, scope: Any, read_body: ReadBody, reload: Reload) -> Reply:
@@ -114,8 +173,7 @@ async def answer(svc: Service, scope: Any, read_body: ReadBody, reload: Reload) 
     else:
         request |= _draft(await read_body())
         request["action"] = ACTIONS[path]
-    async with _lock:
-        status, body = await _child(request)
+    status, body = await _editor.ask(request)
     if not isinstance(body, dict):
         return _error(500, "api_error", "the editor answered nothing usable")
     body["built_etag"] = svc.snapshot.artifact.source_hash

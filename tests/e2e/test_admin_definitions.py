@@ -3,6 +3,8 @@ run` of a copy of chains/, its own build; a save rebuilds and the next request f
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.procs import REPO, Relay, served, served_by, served_copy
+from tests.e2e.procs import REPO, Relay, served, served_by, served_copy, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -131,3 +133,39 @@ def test_every_editor_endpoint_needs_the_admin_key_when_one_is_set(tmp_path: Pat
         assert relay_yaml.read_text() == GUARDED
         read = httpx.get(url, headers={"x-api-key": ADMIN_KEY}, timeout=60)
         assert read.status_code == 200 and read.json()["files"][0]["text"] == GUARDED
+
+
+def editor_children(relay: Relay) -> list[int]:
+    """Live `python -m compiler.edit` processes below this relay (its workers' editor)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if b"compiler.edit" not in argv or stat[0] == "Z":
+            continue
+        pid = int(entry.name)
+        while pid > 1 and pid != relay.proc.pid:
+            try:
+                pid = int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                break
+        if pid == relay.proc.pid:
+            found.append(int(entry.name))
+    return found
+
+
+def test_the_editor_child_is_reused_and_replaced_when_it_dies(relay: Relay) -> None:
+    assert post(relay, "check", {}).status_code == 200
+    first = editor_children(relay)
+    assert len(first) == 1  # one per worker, kept between requests
+    assert post(relay, "check", {}).status_code == 200
+    assert editor_children(relay) == first
+    os.kill(first[0], signal.SIGKILL)
+    wait_until(lambda: first[0] not in editor_children(relay), "the killed editor to go")
+    assert post(relay, "check", {}).status_code == 200  # a fresh child answers
+    assert editor_children(relay) not in ([], first)
