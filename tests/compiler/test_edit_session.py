@@ -169,3 +169,22 @@ def test_a_draft_path_is_inside_the_folder_and_yaml_or_refused(name: str) -> Non
     root = Path("/defs")
     assert (root / rel).resolve().is_relative_to(root) and rel.endswith((".yaml", ".yml"))
     assert not any(part.startswith(".") for part in Path(rel).parts)
+
+
+def test_a_save_never_writes_through_a_link_out_of_the_folder(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    defs, out = folders
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "linked.yaml").write_text("version: 1\n")
+    (defs / "linked.yaml").symlink_to(outside / "linked.yaml")
+    (defs / "sub").symlink_to(outside, target_is_directory=True)
+    before = snapshot(outside)
+    for name in ("linked.yaml", "sub/new.yaml"):
+        _, read = ask(defs, out, action="read")
+        status, body = ask(
+            defs, out, action="save", etag=read["etag"], files={name: "version: 1\n# changed\n"}
+        )
+        assert status == 400 and "outside the definitions folder" in body["error"]["message"], name
+    assert snapshot(outside) == before and not any(out.iterdir())
