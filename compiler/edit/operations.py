@@ -28,7 +28,7 @@ Files = Mapping[str, str]
 KEY_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:-)?\}")
 """A key is `${NAME}` (required) or `${NAME:-}` (optional): a name, never a value."""
 
-CHAIN_FIELDS = ("strategy", "weights", "match", "queue")
+CHAIN_FIELDS = ("strategy", "match", "queue")
 PROVIDER_FIELDS = ("api", "base_url", "keys", "limits", "headers")
 MODEL_FIELDS = ("context", "capabilities", "cost", "providers")
 
@@ -212,7 +212,7 @@ def move_step(defs: Definitions, edit: Mapping[str, Any]) -> None:
 def set_chain(defs: Definitions, edit: Mapping[str, Any]) -> None:
     _, chain = defs.find("chains", _text(edit, "chain"))
     fields = _fields(edit, CHAIN_FIELDS)
-    _edit_block(chain, lambda: _set_fields(chain, fields, ("strategy", "match", "steps", "weights", "queue")))
+    _edit_block(chain, lambda: _set_fields(chain, fields, ("strategy", "match", "steps", "queue")))
 
 
 def _add_entry(section: CommentedMap, name: str, entry: CommentedMap) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from compiler.edit.roundtrip import EditError, load
 
-CHAIN_SHOWN = ("strategy", "match", "weights", "queue")
+CHAIN_SHOWN = ("strategy", "match", "queue")
 PROVIDER_SHOWN = ("api", "base_url", "limits", "headers")
 
 

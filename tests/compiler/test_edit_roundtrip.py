@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.edit.operations import apply
+from compiler.edit.operations import CHAIN_FIELDS, MODEL_FIELDS, PROVIDER_FIELDS, apply
 from compiler.edit.roundtrip import EditError, dump, faithful, load
 from compiler.edit.session import compile_texts
+from compiler.language.model import ChainDef, ModelDef
+from compiler.language.provider import ProviderDef
 
 CHAINS = Path(__file__).resolve().parents[2] / "chains"
 FILES = {p.name: p.read_text() for p in sorted(CHAINS.glob("*.yaml"))}
@@ -173,3 +175,10 @@ def test_a_file_whose_layout_cannot_be_kept_is_not_edited_structurally() -> None
     odd = FILES["chains.yaml"].replace("    steps:\n      - groq", "    steps:\n    - groq", 1)
     with pytest.raises(EditError, match="YAML view"):
         apply({**FILES, "chains.yaml": odd}, [{"op": "move_step", "chain": "free", "from": 0, "to": 1}])
+
+
+def test_every_chain_field_the_editor_sets_is_one_the_language_has() -> None:
+    """No field the compiler would refuse as unknown (R101): nothing half-wired."""
+    assert set(CHAIN_FIELDS) <= set(ChainDef.model_fields)
+    assert set(PROVIDER_FIELDS) <= set(ProviderDef.model_fields)
+    assert set(MODEL_FIELDS) <= set(ModelDef.model_fields)

@@ -74,7 +74,6 @@
       <button type="button" data-remove title="remove">✕</button></li>`).join("");
     $("#ed-strategy").value = chain.strategy || "";
     $("#ed-match").value = (chain.match || []).join(", ");
-    $("#ed-weights").value = (chain.weights || []).join(", ");
     $("#ed-queue-wait").value = (chain.queue && chain.queue.max_wait) || "";
     $("#ed-prov-names").innerHTML = Object.keys(o.providers).map((n) => `<option value="${esc(n)}">`).join("");
     $("#ed-step-options").innerHTML = Object.keys(o.providers).flatMap((p) => o.models.map((m) => `<option value="${esc(p)}/${esc(m)}">`)).join("");
@@ -106,8 +105,6 @@
     if (strategy !== (chain.strategy || null)) fields.strategy = strategy;
     const match = list($("#ed-match").value);
     if (match.join(",") !== (chain.match || []).join(",")) fields.match = match.length ? match : null;
-    const weights = list($("#ed-weights").value).map(Number);
-    if (weights.join(",") !== (chain.weights || []).join(",")) fields.weights = weights.length ? weights : null;
     const wait = $("#ed-queue-wait").value.trim();
     if (wait !== ((chain.queue && chain.queue.max_wait) || "")) fields.queue = wait ? { ...(chain.queue || {}), max_wait: wait } : null;
     return fields;
