@@ -87,6 +87,8 @@ def test_reorder_free_preview_save_and_the_next_request_follows(relay: Relay, pa
     draft = p.eval_on_selector("#ed-yaml", "el => el.value")
     comments = [line for line in ORIGINAL.splitlines() if line.lstrip().startswith("#")]
     assert all(line in draft.splitlines() for line in comments)
+    assert p.eval_on_selector("#ed-file", "el => el.value") == "chains.yaml"
+    assert "chains.yaml (changed)" in p.inner_text("#ed-file")
     page.shot("editor-reorder-preview")
     p.click("#ed-save")
     p.wait_for_selector("#ed-result.good:has-text('saved chains.yaml')")

@@ -78,7 +78,7 @@
     $("#ed-prov-names").innerHTML = Object.keys(o.providers).map((n) => `<option value="${esc(n)}">`).join("");
     $("#ed-step-options").innerHTML = Object.keys(o.providers).flatMap((p) => o.models.map((m) => `<option value="${esc(p)}/${esc(m)}">`)).join("");
     $("#ed-file").innerHTML = ed.base.files.map((f) => f.path).concat(Object.keys(ed.drafts).filter((r) => !ed.base.files.some((f) => f.path === r)))
-      .map((r) => `<option${r === ed.file ? " selected" : ""}>${esc(r)}${r in ed.drafts ? " *" : ""}</option>`).join("");
+      .map((r) => `<option value="${esc(r)}"${r === ed.file ? " selected" : ""}>${esc(r)}${r in ed.drafts ? " (changed)" : ""}</option>`).join("");
     $("#ed-file").value = ed.file;
     const area = $("#ed-yaml");
     if (area.value !== text(ed.file)) area.value = text(ed.file);
