@@ -217,7 +217,7 @@
       if (ui.refreshState) ui.refreshState();
     } catch (e) {
       const body = e.body || {};
-      if (e.status === 409) result(`${e.message}${body.changed && body.changed.length ? ` (changed: ${body.changed.join(", ")})` : ""}`, "badtext conflict");
+      if (e.status === 409) result(e.message, "badtext conflict"); // it names the files that changed
       else if (e.status === 422) { ed.diags = body.diagnostics || []; diagnostics(); result(e.message, "badtext"); }
       else if (e.status === 403) { showPreview({ diff: body.diff, ok: true, summary: {}, writable: false, diagnostics: ed.diags }); result(e.message, "badtext"); }
       else result(e.message, "badtext");
