@@ -152,7 +152,10 @@ class Prepared:
 
 
 def prepare(root: Path) -> Prepared:
-    sources, diags = load_dir(root)
+    return prepare_sources(*load_dir(root))
+
+
+def prepare_sources(sources: list[Source], diags: list[Diagnostic]) -> Prepared:
     if not sources or has_errors(d for d in diags if d.code in codes.IO_CODES):
         return Prepared(sources, diags)
     broken_by_file: dict[str, Broken] = {}
@@ -203,7 +206,11 @@ def finish(result: Compiled, mode: Mode, strict: bool) -> Compiled:
 
 
 def compile_dir(root: Path, env: Env, mode: Mode = "check", strict: bool = False) -> Compiled:
-    prepared = prepare(root)
+    return compile_prepared(prepare(root), env, mode, strict)
+
+
+def compile_prepared(prepared: Prepared, env: Env, mode: Mode = "check", strict: bool = False) -> Compiled:
+    """`compile_dir` of files already read: the editor's drafts are checked in memory."""
     result = finish(resolve_env(prepared, env), mode, strict)
     if mode == "build" and result.artifact is not None:
         result.blind = resolve_env(prepared, None)

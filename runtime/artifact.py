@@ -357,3 +357,7 @@ class Manifest(_Frozen, frozen=True):
     files: dict[str, str]
     """Relative path to `sha256:` + hex of its bytes, for every file but `secrets.json`."""
     secrets_file: str = "secrets.json"
+    source_dir: str = ""
+    """The definitions folder this build was made from, relative to the build folder (posix),
+    so a build committed next to its sources names them on every machine; empty for builds
+    made before relay recorded it. The editor (`/admin/definitions`) works on that folder."""

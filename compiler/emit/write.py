@@ -120,6 +120,12 @@ def digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def source_dir(root: Path, out: Path) -> str:
+    """Where the definitions are, seen from the build folder: relative, so the path holds on
+    every machine that has both folders in the same places (a repository's checkout)."""
+    return Path(os.path.relpath(root.resolve(), out.resolve())).as_posix()
+
+
 def write_build(compiled: Compiled, root: Path, out: Path) -> list[str]:
     """Write the build into `out`; returns the relative paths written, manifest last."""
     assert compiled.artifact is not None and compiled.secrets is not None
@@ -141,6 +147,7 @@ def write_build(compiled: Compiled, root: Path, out: Path) -> list[str]:
         relay_version=artifact.relay_version,
         source_hash=artifact.source_hash,
         files={rel: digest(data) for rel, data in files.items()},
+        source_dir=source_dir(root, out),
     )
     write_atomic(out / MANIFEST, encode(manifest), always=True)
     fsync_dir(out)

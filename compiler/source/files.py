@@ -64,10 +64,14 @@ def load_dir(root: Path) -> tuple[list[Source], list[Diagnostic]]:
 
 
 def load_file(path: Path, rel: str) -> tuple[Source | None, list[Diagnostic]]:
-    display = str(path)
     raw, problem = read_capped(path)
     if raw is None:
         return None, [problem] if problem else []
+    return load_bytes(raw, rel, str(path))
+
+
+def load_bytes(raw: bytes, rel: str, display: str) -> tuple[Source, list[Diagnostic]]:
+    """One file's bytes, from disk or from the editor's draft (never written before it builds)."""
     text, diags = decode(raw, display)
     if text is None:
         return Source(rel, display, raw, None), diags

@@ -24,7 +24,7 @@ from runtime.errors import BadRequest, MethodNotAllowed, NotFound, RelayError, U
 from runtime.explain import explain
 from runtime.ops.events import frame
 from runtime.ops.state_view import assemble, provider_parts, shared_keys
-from runtime.server import admin_usage
+from runtime.server import admin_editor, admin_usage
 from runtime.server.access import presented_key
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply, Tail
@@ -160,22 +160,24 @@ async def _events(svc: Service, scope: Any) -> Reply:
     return Reply(200, list(_SSE), hello, Tail(frames(), lambda: svc.unsubscribe(sub)))
 
 
-async def _reload(svc: Service, scope: Any) -> Reply:
-    """This worker reloads now and answers with its outcome; with several workers the main
-    process gets SIGHUP, which it forwards to every worker (this one then finds nothing new)."""
-    query(scope, frozenset())
+def reload_all(svc: Service) -> dict[str, Any]:
+    """This worker reloads now and says its outcome; with several workers the main process
+    gets SIGHUP, which it forwards to every worker (this one then finds nothing new)."""
     svc.reload()
     if svc.facts().workers > 1:
         os.kill(os.getppid(), signal.SIGHUP)
     last = svc.last_reload or {}
-    return _json(
-        {
-            "outcome": last.get("outcome", "unchanged"),
-            "source_hash": svc.snapshot.artifact.source_hash,
-            "reloads": svc.reloads,
-            "detail": last.get("detail", ""),
-        }
-    )
+    return {
+        "outcome": last.get("outcome", "unchanged"),
+        "source_hash": svc.snapshot.artifact.source_hash,
+        "reloads": svc.reloads,
+        "detail": last.get("detail", ""),
+    }
+
+
+async def _reload(svc: Service, scope: Any) -> Reply:
+    query(scope, frozenset())
+    return _json(reload_all(svc))
 
 
 async def _explain(svc: Service, scope: Any) -> Reply:
@@ -233,10 +235,13 @@ def route(method: str, path: str) -> AdminHandler:
     raise NotFound(f"no admin route {method} {path}; see docs/admin-api.md")
 
 
-async def answer(svc: Service, scope: Any) -> Reply:
-    """Access, then route, then handler; every refusal in the contract's JSON."""
+async def answer(svc: Service, scope: Any, read_body: admin_editor.ReadBody) -> Reply:
+    """Access, then route, then handler; every refusal in the contract's JSON. Only the
+    editor's routes read a body (`read_body`, the server's limits applied)."""
     try:
         check_access(svc, scope)
+        if admin_editor.handles(scope.path):
+            return await admin_editor.answer(svc, scope, read_body, reload_all)
         return await route(scope.method, scope.path)(svc, scope)
     except RelayError as exc:
         return error_reply(exc)

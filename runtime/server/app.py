@@ -243,7 +243,8 @@ class RelayApp:
         try:
             async with self.drain.scope():
                 if path.startswith(admin.PREFIX):  # admin keys, not client keys (runtime.server.admin)
-                    return await admin.answer(svc, scope)
+                    limits = svc.snapshot.artifact.server
+                    return await admin.answer(svc, scope, lambda: read_body(proto, headers, limits, hold))
                 require_key(svc.snapshot, path, headers)
                 handler = _route(method, path)
                 server = svc.snapshot.artifact.server

@@ -58,6 +58,9 @@ class Snapshot:
     admin_keys: tuple[bytes, ...] = field(default=())
     redactor: Redactor = field(default_factory=lambda: Redactor(()))
     """Removes this build's secrets from upstream text before it reaches a client or the log."""
+    source_dir: Path | None = None
+    """The definitions folder the build came from (the manifest's `source_dir`), absolute;
+    None when the build does not say. What the editor (`/admin/definitions`) edits."""
 
     def key_value(self, key_id: str) -> str | None:
         return self.secrets.keys.get(key_id)
@@ -221,4 +224,5 @@ def load(root: Path) -> Snapshot:
         client_keys=tuple(k.encode() for k in secrets.client_keys),
         admin_keys=tuple(k.encode() for k in secrets.admin_keys),
         redactor=Redactor(known),
+        source_dir=(root / manifest.source_dir).resolve() if manifest.source_dir else None,
     )

@@ -81,10 +81,11 @@ def defs(tmp_path: Path) -> Path:
 
 
 def test_same_input_same_bytes_wherever_it_lives(defs: Path, tmp_path: Path) -> None:
+    """Wherever the definitions and the build folder live, beside each other as before."""
     build(defs, tmp_path / "one")
     moved = shutil.copytree(defs, tmp_path / "elsewhere" / "defs")
-    build(moved, tmp_path / "two")
-    one, two = tree(tmp_path / "one"), tree(tmp_path / "two")
+    build(moved, tmp_path / "elsewhere" / "two")
+    one, two = tree(tmp_path / "one"), tree(tmp_path / "elsewhere" / "two")
     # the git-ignored report of this machine names where the definitions are (`relay run`
     # warns when they changed since the build); every other byte is the same
     assert json.loads(one.pop("lint.env.json"))["sources"] == str(defs.resolve())
@@ -306,3 +307,14 @@ def test_urls(api: str, base: str, expected: tuple[str | None, str | None]) -> N
 )
 def test_rate_limit_family(setting: str, api: str, base: str, family: str) -> None:
     assert rate_limit_family(setting, api, base) == family  # type: ignore[arg-type]
+
+
+def test_the_manifest_names_the_definitions_relative_to_the_build(defs: Path, tmp_path: Path) -> None:
+    """`relay run` knows which folder it was built from (the editor edits that folder), by a
+    relative path, so a build committed next to its sources is the same on every machine."""
+    out = tmp_path / "deep" / "out"
+    build(defs, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (out / manifest["source_dir"]).resolve() == defs.resolve()
+    assert not Path(manifest["source_dir"]).is_absolute()
+    assert load(out).source_dir == defs.resolve()

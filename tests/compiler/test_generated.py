@@ -34,10 +34,13 @@ def files(folder: Path) -> dict[str, bytes]:
 
 
 def test_generated_is_up_to_date(tmp_path: Path) -> None:
-    result = compile_dir(REPO / "chains", {}, "build")
+    """Built beside a copy of chains/, as generated/ sits beside chains/: the manifest names
+    its definitions relative to itself (`source_dir`)."""
+    chains = shutil.copytree(REPO / "chains", tmp_path / "chains")
+    result = compile_dir(chains, {}, "build")
     assert result.artifact is not None, result.diagnostics
-    write_build(result, REPO / "chains", tmp_path)
-    fresh, committed = files(tmp_path), files(REPO / "generated")
+    write_build(result, chains, tmp_path / "generated")
+    fresh, committed = files(tmp_path / "generated"), files(REPO / "generated")
     assert sorted(fresh) == sorted(committed), "run: relay build chains -o generated"
     stale = [rel for rel in fresh if fresh[rel] != committed[rel]]
     assert stale == [], f"generated/ is stale in {stale}: run relay build chains -o generated"

@@ -188,6 +188,26 @@ def served(root: Path, defs: str, env: dict[str, str] | None = None) -> Iterator
         yield relay
 
 
+@contextmanager
+def served_copy(root: Path, folder: Path = REPO / "chains") -> Iterator[Relay]:
+    """`relay run` of a build of a copy of `folder` (the example chains by default), for tests
+    that edit the definitions the relay was built from."""
+    shutil.copytree(folder, root / "chains")
+    result = build(root / "chains", root / "generated")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with relay_run(root / "generated") as relay:
+        yield relay
+
+
+def served_by(relay: Relay, model: str, conversation: str) -> str:
+    """`x-relay-provider` of one answer; a new conversation each time, since conversation
+    affinity keeps a known one where it began."""
+    body = {"model": model, "messages": [{"role": "user", "content": conversation}]}
+    answer = httpx.post(relay.url + "/v1/chat/completions", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.headers["x-relay-provider"]
+
+
 def anthropic_client(relay: Relay, **kw: Any) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=relay.url, api_key="unused-client-key", max_retries=0, **kw)
 

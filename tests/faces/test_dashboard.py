@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.fake_upstream import whole_answer
 from tests.e2e.procs import FakeUpstream, Relay, openai_client
 from tests.faces import fixtures
-from tests.faces.browser import Tab, chromium, tab
+from tests.faces.browser import Tab, tab
 from tests.faces.stack import ADMIN_KEY, faces_stack
 
 pytestmark = pytest.mark.e2e
@@ -27,12 +27,6 @@ pytestmark = pytest.mark.e2e
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Relay, FakeUpstream]]:
     with faces_stack(tmp_path_factory.mktemp("faces")) as pair:
         yield pair
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -20,9 +20,13 @@ ENV = {"GOLDEN_UP_KEY": "gsk_golden_0123456789", "GOLDEN_CLIENT_KEY": "golden-cl
 
 
 def build(out: Path, env: dict[str, str] = ENV) -> None:
-    result = compile_dir(GOLDEN / "defs", env, "build")
+    """From a copy of the golden definitions beside `out`: the manifest names its sources
+    relative to the build folder, the same wherever the test runs."""
+    defs = out.parent / f"{out.name}.defs"
+    shutil.copytree(GOLDEN / "defs", defs, dirs_exist_ok=True)
+    result = compile_dir(defs, env, "build")
     assert result.artifact is not None, result.diagnostics
-    write_build(result, GOLDEN / "defs", out)
+    write_build(result, defs, out)
 
 
 def committed(folder: Path) -> dict[str, bytes]:
@@ -37,11 +41,11 @@ def test_the_current_format_matches_its_golden_artifact(tmp_path: Path) -> None:
     """A change to what `relay build` writes shows here: bump FORMAT_VERSION when old builds
     can no longer be read (keeping the old golden), then RELAY_UPDATE_GOLDEN=1."""
     golden = GOLDEN / f"artifact-v{FORMAT_VERSION}"
-    build(tmp_path)
+    build(tmp_path / "artifact")
     if UPDATE:
         shutil.rmtree(golden, ignore_errors=True)
-        shutil.copytree(tmp_path, golden, ignore=shutil.ignore_patterns(SECRETS, *ENV_LINT))
-    assert committed(tmp_path) == committed(golden)
+        shutil.copytree(tmp_path / "artifact", golden, ignore=shutil.ignore_patterns(SECRETS, *ENV_LINT))
+    assert committed(tmp_path / "artifact") == committed(golden)
 
 
 @pytest.mark.parametrize("version", range(1, FORMAT_VERSION))

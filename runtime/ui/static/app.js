@@ -75,7 +75,7 @@
     el.textContent = text || "";
   }
   class ApiError extends Error {
-    constructor(status, message) { super(message); this.status = status; }
+    constructor(status, message, body) { super(message); this.status = status; this.body = body; }
   }
   function authHeaders() {
     const key = sessionStorage.getItem(KEY);
@@ -107,9 +107,12 @@
     }
     let body = null;
     try { body = await resp.json(); } catch (e) { body = null; }
-    if (!resp.ok) throw new ApiError(resp.status, (body && body.error && body.error.message) || resp.statusText);
+    if (!resp.ok) throw new ApiError(resp.status, (body && body.error && body.error.message) || resp.statusText, body);
     return body;
   }
+  ui.api = api; // editor.js (the Chains page's editor) talks through the same key handling
+  ui.esc = esc;
+  ui.refreshState = () => loadState();
 
   // ---- state -------------------------------------------------------------------------
   async function loadState() {
@@ -559,7 +562,7 @@
     for (const el of document.querySelectorAll(".page")) el.hidden = el.id !== `page-${ui.page}`;
     for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.dataset.page === ui.page);
     if (ui.page === "live") renderLive();
-    if (ui.page === "chains") renderChains();
+    if (ui.page === "chains") { renderChains(); if (ui.openEditor) ui.openEditor(); }
     if (ui.page === "requests") renderFeed();
     if (ui.page === "usage") loadUsage();
   }
