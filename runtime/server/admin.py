@@ -26,6 +26,7 @@ from runtime.ops.events import frame
 from runtime.ops.state_view import assemble, provider_parts, shared_keys
 from runtime.server import admin_usage
 from runtime.server.access import presented_key
+from runtime.server.browser import require_json
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply, Tail
 
@@ -234,9 +235,13 @@ def route(method: str, path: str) -> AdminHandler:
 
 
 async def answer(svc: Service, scope: Any) -> Reply:
-    """Access, then route, then handler; every refusal in the contract's JSON."""
+    """Access, then route, then a write's content type (`runtime.server.browser`), then
+    handler; every refusal in the contract's JSON."""
     try:
         check_access(svc, scope)
-        return await route(scope.method, scope.path)(svc, scope)
+        handler = route(scope.method, scope.path)
+        if scope.method == "POST":
+            require_json(scope.headers)
+        return await handler(svc, scope)
     except RelayError as exc:
         return error_reply(exc)
