@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import BASIC, UPSTREAM_KEYS
-from tests.e2e.procs import FakeUpstream, Relay, fake_upstream, served
+from tests.e2e.procs import FakeUpstream, Relay, served_on_fake
 
 pytestmark = pytest.mark.e2e
 
@@ -30,11 +30,8 @@ BODY = b'{"model":"free","messages":[{"role":"user","content":"hi"}]}'
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Relay, FakeUpstream]]:
     """Loopback, no client keys, no admin keys: relay's default, the one pages can reach."""
-    with (
-        fake_upstream() as fake,
-        served(tmp_path_factory.mktemp("guard"), GUARDED.format(url=fake.url), UPSTREAM_KEYS) as relay,
-    ):
-        yield relay, fake
+    with served_on_fake(tmp_path_factory.mktemp("guard"), GUARDED, UPSTREAM_KEYS) as pair:
+        yield pair
 
 
 def port(relay: Relay) -> str:
@@ -235,10 +232,7 @@ def test_json_bodies_and_bodiless_admin_writes_are_served(
 def test_admin_writes_from_curl_and_from_the_dashboards_origin_work(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    with (
-        fake_upstream() as fake,
-        served(tmp_path_factory.mktemp("guard-admin"), GUARDED.format(url=fake.url), UPSTREAM_KEYS) as relay,
-    ):
+    with served_on_fake(tmp_path_factory.mktemp("guard-admin"), GUARDED, UPSTREAM_KEYS) as (relay, _):
         plain = httpx.post(relay.url + "/admin/reload")  # curl -X POST: no body, no type
         own = httpx.post(relay.url + "/admin/reload", headers={"origin": relay.url})
         typed = httpx.post(relay.url + "/admin/reload", json={})

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.procs import FakeUpstream, Relay, fake_upstream, free_port, served, wait_until
+from tests.e2e.procs import FakeUpstream, Relay, free_port, served_on_fake, wait_until
 from tests.faces.browser import Tab, chromium, tab
 
 pytestmark = pytest.mark.e2e
@@ -81,11 +81,8 @@ class _Page(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Relay, FakeUpstream]]:
-    with (
-        fake_upstream() as fake,
-        served(tmp_path_factory.mktemp("attacks"), DEFS.format(url=fake.url), ENV) as relay,
-    ):
-        yield relay, fake
+    with served_on_fake(tmp_path_factory.mktemp("attacks"), DEFS, ENV) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
