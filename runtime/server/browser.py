@@ -84,6 +84,11 @@ def hostname(host: str) -> str | None:
     return name or None
 
 
+def shown(value: str, limit: int = 100) -> str:
+    """A header value fit to quote in a message or log: printable ASCII, bounded, quoted."""
+    return "'" + "".join(c if " " <= c <= "~" else "?" for c in value[:limit]) + "'"
+
+
 def _is_ip(name: str) -> bool:
     try:
         ipaddress.ip_address(name)
@@ -140,7 +145,7 @@ class Guard:
                     self._seen[host] = ok
             if not ok:
                 raise Forbidden(
-                    f"Host {host[:100]!r} is not served here: relay answers IP addresses, localhost "
+                    f"Host {shown(host)} is not served here: relay answers IP addresses, localhost "
                     "and the names in server.hosts (a guard against DNS rebinding)"
                 )
         origin = headers.get("origin")
@@ -155,9 +160,9 @@ class Guard:
             return NO_CORS
         cors = self._cors.get(origin)
         if cors is None or not path.startswith(CORS_PREFIX):
-            where = "" if cors is None else f" on {path[:100]}"
+            where = "" if cors is None else f" on {shown(path)}"
             raise Forbidden(
-                f"Origin {origin[:100]!r} may not call relay{where}: add it to server.cors.origins "
+                f"Origin {shown(origin)} may not call relay{where}: add it to server.cors.origins "
                 "(the client API /v1/* only) if a web app there should"
             )
         return cors
@@ -195,7 +200,7 @@ def require_json(headers: Any) -> None:
             return
     elif kind.partition(";")[0].strip().lower() == "application/json":
         return
-    shown = "none" if kind is None else repr(kind[:60])
+    given = "none" if kind is None else shown(kind, 60)
     raise UnsupportedMediaType(
-        f"Content-Type {shown} is not accepted: send the body as JSON with Content-Type: application/json"
+        f"Content-Type {given} is not accepted: send the body as JSON with Content-Type: application/json"
     )
