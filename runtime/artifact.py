@@ -270,6 +270,13 @@ class UsageStore(_Frozen, frozen=True):
     """Rows a worker holds for the store at most; past that they are dropped and counted."""
 
 
+class Cors(_Frozen, frozen=True):
+    """Browser origins besides relay's own that may call the client API (`runtime.server.browser`)."""
+
+    origins: tuple[str, ...] = ()
+    """`scheme://host[:port]` as a browser sends it in `Origin` (lowercase, default port left out)."""
+
+
 class Server(_Frozen, frozen=True):
     listen: str = "127.0.0.1:8787"
     auth_required: bool = False
@@ -290,6 +297,10 @@ class Server(_Frozen, frozen=True):
     open then end with an error event."""
     webhooks: tuple[Webhook, ...] = ()
     usage: UsageStore = UsageStore()
+    hosts: tuple[str, ...] = ()
+    """Host names served besides IP literals and `localhost` (lowercase; `*.example.com`: any
+    subdomain): a request with another `Host` is refused (DNS rebinding)."""
+    cors: Cors = Cors()
 
 
 class ModelInfo(_Frozen, frozen=True):

@@ -5,12 +5,13 @@ Hierarchy (every error relay itself answers with is one of these):
     RelayError
     ├── BadRequest          400  invalid_request_error
     ├── Unauthorized        401  authentication_error / invalid_api_key
+    ├── Forbidden           403  permission_error: a Host or Origin relay does not serve
     ├── NotFound            404  not_found_error / not_found
     │   └── ModelNotFound       404  not_found_error / model_not_found
     ├── MethodNotAllowed    405
     ├── RequestTimeout      408  the request body did not arrive in time
     ├── PayloadTooLarge     413  request_too_large
-    ├── UnsupportedMediaType 415 a Content-Encoding relay does not decode
+    ├── UnsupportedMediaType 415 a Content-Type or Content-Encoding relay does not take
     ├── RateLimited         429  rate_limit_error / rate_limit_exceeded   (+ retry-after)
     ├── Overloaded          529 to Anthropic clients, 503 to OpenAI clients
     ├── BadGateway          502  upstream garbage or every step failed otherwise
@@ -57,6 +58,10 @@ class BadRequest(RelayError):
 
 class Unauthorized(RelayError):
     row = _Row(401, 401, "authentication_error", "invalid_request_error", "invalid_api_key")
+
+
+class Forbidden(RelayError):
+    row = _Row(403, 403, "permission_error", "invalid_request_error", "forbidden")
 
 
 class NotFound(RelayError):

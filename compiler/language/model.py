@@ -6,13 +6,15 @@ shape. See `model_provider` for the providers section and the note on descriptio
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from compiler.language.fields import (
     DATE_RE,
+    HOST_RE,
     LISTEN_RE,
+    ORIGIN_RE,
     STATE_RE,
     STEP_RE,
     URL_RE,
@@ -97,6 +99,16 @@ class UsageDef(Strict):
     )
 
 
+class CorsDef(Strict):
+    """Web apps on other origins that may call relay's client API from a browser."""
+
+    origins: list[Annotated[str, StringConstraints(pattern=ORIGIN_RE)]] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) whose pages may call /v1/* and get CORS answers; "
+        "relay's own origin (the dashboard) needs no entry. Empty: every other origin is refused.",
+    )
+
+
 class ServerDef(Strict):
     """How relay serves."""
 
@@ -151,6 +163,14 @@ class ServerDef(Strict):
     )
     usage: UsageDef | None = Field(
         None, description="The usage store: one row per finished request, for /admin/usage and relay usage."
+    )
+    hosts: list[Annotated[str, StringConstraints(pattern=HOST_RE)]] = Field(
+        default_factory=list,
+        description="Host names relay answers to besides IP addresses and localhost (*.example.com: any "
+        "subdomain); a request with another Host header is refused, against DNS rebinding.",
+    )
+    cors: CorsDef | None = Field(
+        None, description="Browser origins besides relay's own that may call the client API."
     )
 
 

@@ -1,4 +1,5 @@
-"""Resolve the `server:` block: listen address, client and admin key fingerprints, defaults.
+"""Resolve the `server:` block: listen address, client and admin key fingerprints, defaults,
+and the browser policy's names and origins written the way browsers send them.
 
 Safety rules enforced here: a listen address others can reach needs client keys (R210); a
 client key must be strong enough to guard paid upstream keys (R224: not empty, no
@@ -20,7 +21,7 @@ from compiler.language.model import KeysDef, ServerDef
 from compiler.resolve.endpoints import is_loopback
 from compiler.resolve.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from compiler.resolve.providers import timeouts
-from runtime.artifact import Connections, LogConfig, Server, Timeouts, UsageStore, Webhook
+from runtime.artifact import Connections, Cors, LogConfig, Server, Timeouts, UsageStore, Webhook
 
 ENV_ONLY = re.compile(r"\$\{[^}]*\}")
 """A secret field written as one environment reference and nothing else."""
@@ -147,8 +148,32 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
         drain=server.drain,
         webhooks=webhooks(ctx, server),
         usage=UsageStore(**server.usage.model_dump()) if server.usage else UsageStore(),
+        hosts=tuple(dict.fromkeys(browser_host(h) for h in server.hosts)),
+        cors=Cors(origins=tuple(dict.fromkeys(browser_origin(o) for o in server.cors.origins)))
+        if server.cors
+        else Cors(),
     )
     return resolved, client_values, admin_values
+
+
+DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def browser_host(name: str) -> str:
+    """`name` as relay compares it with a `Host` header: lowercase, no final dot (an
+    environment reference not yet expanded stays as written)."""
+    return name if "${" in name else name.lower().rstrip(".")
+
+
+def browser_origin(origin: str) -> str:
+    """`origin` as a browser writes it in `Origin`: lowercase, without its scheme's default
+    port (an environment reference not yet expanded stays as written)."""
+    if "${" in origin:
+        return origin
+    origin = origin.lower()
+    scheme = origin.partition("://")[0]
+    port = DEFAULT_PORTS.get(scheme, "")
+    return origin[: -len(port)] if port and origin.endswith(port) else origin
 
 
 def webhooks(ctx: Context, server: ServerDef) -> tuple[Webhook, ...]:

@@ -18,7 +18,7 @@ from jsonschema.exceptions import ValidationError
 
 from compiler import codes
 from compiler.diagnostics import Diagnostic, Where, make, pointer
-from compiler.language.fields import LISTEN_RE, NAME_RE, STATE_RE, STEP_RE
+from compiler.language.fields import HOST_RE, LISTEN_RE, NAME_RE, ORIGIN_RE, STATE_RE, STEP_RE
 from compiler.schema import schema
 from compiler.source.files import Source
 from compiler.source.nodes import locate
@@ -38,6 +38,8 @@ _PATTERN_HINTS = {
     STEP_RE: "provider/model, e.g. groq/llama-70b",
     LISTEN_RE: "host:port, e.g. 127.0.0.1:8787",
     STATE_RE: "memory or redis://host:port/db",
+    HOST_RE: "a host name without scheme or port, e.g. relay.example.com or *.example.com",
+    ORIGIN_RE: "scheme://host[:port] with no path, as a browser sends it, e.g. https://chat.example.com",
 }
 _BOUNDS = {
     "minimum": "at least",

@@ -26,6 +26,7 @@ from runtime.ops.events import frame
 from runtime.ops.state_view import assemble, provider_parts, shared_keys
 from runtime.server import admin_editor, admin_usage
 from runtime.server.access import presented_key
+from runtime.server.browser import require_json
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply, Tail
 
@@ -236,12 +237,17 @@ def route(method: str, path: str) -> AdminHandler:
 
 
 async def answer(svc: Service, scope: Any, read_body: admin_editor.ReadBody) -> Reply:
-    """Access, then route, then handler; every refusal in the contract's JSON. Only the
-    editor's routes read a body (`read_body`, the server's limits applied)."""
+    """Access, then route, then a write's content type (`runtime.server.browser`), then
+    handler; every refusal in the contract's JSON. Only the editor's routes read a body
+    (`read_body`, the server's limits applied)."""
     try:
         check_access(svc, scope)
-        if admin_editor.handles(scope.path):
+        editor = admin_editor.handles(scope.path)
+        handler = None if editor else route(scope.method, scope.path)
+        if scope.method == "POST":
+            require_json(scope.headers)
+        if handler is None:
             return await admin_editor.answer(svc, scope, read_body, reload_all)
-        return await route(scope.method, scope.path)(svc, scope)
+        return await handler(svc, scope)
     except RelayError as exc:
         return error_reply(exc)

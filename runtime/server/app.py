@@ -3,9 +3,11 @@
 Routes are a dict built once; a request costs one lookup to find its handler. Every error
 relay answers is rendered in the caller's own format: Anthropic-style under
 `/v1/messages`, OpenAI-style under `/v1/chat/completions`, and for other paths whichever
-the caller's headers say it speaks. Order per request: the key (`runtime.server.access`), then
-the route, then the body (`runtime.server.body`: size, time, memory budget, gzip), then the
-handler; all of it, and a stream's tail, inside the shutdown deadline (`runtime.server.drain`).
+the caller's headers say it speaks. Order per request: what a browser page may ask
+(`runtime.server.browser`: Host, Origin; CORS preflights answered), the key
+(`runtime.server.access`), then the route, then a POST's JSON content type and its body
+(`runtime.server.body`: size, time, memory budget, gzip), then the handler; all of it, and a
+stream's tail, inside the shutdown deadline (`runtime.server.drain`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from runtime.errors import (
     ClientFormat,
+    Forbidden,
     MethodNotAllowed,
     NotFound,
     Overloaded,
@@ -34,6 +37,7 @@ from runtime.server import admin, memory
 from runtime.server.access import ADMIN_PATHS, authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
+from runtime.server.browser import Headers, is_preflight, require_json
 from runtime.server.drain import Drain, draining_line, hook_worker_signals, stopping_line
 from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_models, retrieve_model
 from runtime.server.incoming import new_request_id
@@ -211,13 +215,22 @@ class RelayApp:
             return
         svc = self.service
         assert svc is not None, "__rsgi_init__ runs before any request"
-        method, path = scope.method, scope.path
-        if method == "HEAD":
-            proto.response_empty(_head_status(svc, scope, path, scope.headers), [])
+        method, path, headers = scope.method, scope.path, scope.headers
+        guard = svc.snapshot.guard
+        try:
+            cors = guard.screen(headers, path)
+        except Forbidden as exc:
+            _refuse(svc, proto, scope, exc)
             return
-        fmt = _client_format(path, scope.headers)
+        if method == "HEAD":
+            proto.response_empty(_head_status(svc, scope, path, headers), [])
+            return
+        if cors and is_preflight(method, headers):
+            proto.response_empty(204, guard.preflight(headers, cors))
+            return
+        fmt = _client_format(path, headers)
         rid = new_request_id()
-        task = asyncio.ensure_future(self._serve(svc, scope, proto, fmt, rid))
+        task = asyncio.ensure_future(self._serve(svc, scope, proto, fmt, rid, cors))
         gone = asyncio.ensure_future(proto.client_disconnect())
         try:
             await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
@@ -228,11 +241,13 @@ class RelayApp:
                 task.cancel()
                 await asyncio.wait((task,))
 
-    async def _serve(self, svc: Service, scope: Any, proto: Any, fmt: ClientFormat, rid: str) -> None:
+    async def _serve(
+        self, svc: Service, scope: Any, proto: Any, fmt: ClientFormat, rid: str, cors: Headers
+    ) -> None:
         hold = Hold(self.budget)
         try:
             reply = await self._answer(svc, scope, proto, fmt, rid, hold)
-            await self._send(svc, proto, reply, rid, fmt)
+            await self._send(svc, proto, reply, rid, fmt, cors)
         finally:
             hold.release()
 
@@ -247,8 +262,10 @@ class RelayApp:
                     return await admin.answer(svc, scope, lambda: read_body(proto, headers, limits, hold))
                 require_key(svc.snapshot, path, headers)
                 handler = _route(method, path)
-                server = svc.snapshot.artifact.server
-                body = await read_body(proto, headers, server, hold) if method == "POST" else b""
+                body = b""
+                if method == "POST":
+                    require_json(headers)
+                    body = await read_body(proto, headers, svc.snapshot.artifact.server, hold)
                 return await handler(svc, scope, proto, body, fmt, rid)
         except RelayError as exc:
             return _error_reply(exc, fmt, rid)
@@ -267,8 +284,10 @@ class RelayApp:
         svc.log.error("unhandled error", request_id=rid, error=type(exc).__name__, detail=detail)
         return _error_reply(relay_error_for(exc), fmt, rid)
 
-    async def _send(self, svc: Service, proto: Any, reply: Reply, rid: str, fmt: ClientFormat) -> None:
-        headers = [*reply.headers, ("request-id", rid)]
+    async def _send(
+        self, svc: Service, proto: Any, reply: Reply, rid: str, fmt: ClientFormat, cors: Headers
+    ) -> None:
+        headers = [*reply.headers, ("request-id", rid), *cors]
         if fmt == "openai":
             headers.append(("x-request-id", rid))
         if self.drain.started:
@@ -299,6 +318,21 @@ def _shutting_down(what: str) -> Overloaded:
         f"relay is shutting down and {what} before its drain deadline (server.drain); retry",
         retry_after=1.0,
     )
+
+
+def _refuse(svc: Service, proto: Any, scope: Any, exc: Forbidden) -> None:
+    """A request a page elsewhere must not make: 403 before routing, in the caller's format
+    (the admin API's own JSON under /admin/), and a log line saying why."""
+    method, path = scope.method, scope.path
+    svc.log.warning("refused a browser request", method=method, path=path[:200], reason=exc.message)
+    if method == "HEAD":
+        proto.response_empty(403, [])
+        return
+    if path.startswith(admin.PREFIX):
+        reply = admin.error_reply(exc)
+    else:
+        reply = _error_reply(exc, _client_format(path, scope.headers), new_request_id())
+    proto.response_bytes(reply.status, reply.headers, reply.body)
 
 
 def _error_reply(exc: RelayError, fmt: ClientFormat, rid: str) -> Reply:

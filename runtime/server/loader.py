@@ -29,6 +29,7 @@ import msgspec
 from runtime.artifact import FORMAT_VERSION, Artifact, Manifest, ModuleOverride, Provider, Secrets
 from runtime.routes import Router
 from runtime.routing.ratelimit import RateInfo
+from runtime.server.browser import Guard
 from runtime.server.overlay import OverlayError, apply
 from runtime.server.redact import Redactor
 from runtime.upstream.provider_module import ProviderModule
@@ -54,6 +55,8 @@ class Snapshot:
     modules: dict[str, ProviderModule]
     manifest_hash: str
     router: Router
+    guard: Guard
+    """What a page in a browser may make this build do (`server.hosts`, `server.cors`)."""
     client_keys: tuple[bytes, ...] = field(default=())
     admin_keys: tuple[bytes, ...] = field(default=())
     redactor: Redactor = field(default_factory=lambda: Redactor(()))
@@ -221,6 +224,7 @@ def load(root: Path) -> Snapshot:
         modules=modules,
         manifest_hash=tag,
         router=Router(artifact),
+        guard=Guard(artifact.server),
         client_keys=tuple(k.encode() for k in secrets.client_keys),
         admin_keys=tuple(k.encode() for k in secrets.admin_keys),
         redactor=Redactor(known),

@@ -70,13 +70,36 @@ _encode = msgspec.json.Encoder().encode
 
 def excerpt(body: bytes) -> str:
     """A short, cleaned description of an upstream error body for messages and logs: the
-    error's own message when the body is JSON (or SSE carrying JSON), else its printable
-    text, whitespace collapsed; never the raw body."""
+    error's own message when the body is JSON (or SSE carrying JSON), whitespace collapsed;
+    for any other body (an HTML error page, text, bytes) only what kind it was and its size,
+    never its content, which relay cannot tell apart from markup or an echoed secret."""
     text = _json_message(body)
     if text is None:
-        text = body[: _EXCERPT * 4].decode("utf-8", "replace")
+        return _kind(body)
     text = _SPACE.sub(" ", "".join(c if c.isprintable() else " " for c in text)).strip()
     return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
+
+
+def _kind(body: bytes) -> str:
+    head = body[:1024].lstrip().lower()
+    if not head:
+        return "an empty body"
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<head" in head:
+        kind = "an HTML page"
+    elif head.startswith(b"<"):
+        kind = "an XML body"
+    elif head.startswith((b"{", b"[")):
+        kind = "a JSON body without an error message"
+    elif _binary(head):
+        kind = "a binary body"
+    else:
+        kind = "a text body"
+    return f"{kind} ({len(body):,} bytes)"
+
+
+def _binary(head: bytes) -> bool:
+    text = head.decode("utf-8", "replace")
+    return sum((c.isprintable() or c.isspace()) and c != "\ufffd" for c in text) < 0.9 * len(text)
 
 
 def _json_message(body: bytes) -> str | None:

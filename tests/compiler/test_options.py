@@ -135,6 +135,8 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
     ".server.max_body_memory": (["server", "max_body_memory"], 4096),
     ".server.keepalive": (["server", "keepalive"], "5s"),
     ".server.drain": (["server", "drain"], "5s"),
+    ".server.hosts[]": (["server", "hosts"], ["relay.example.com"]),
+    ".server.cors.origins[]": (["server", "cors"], {"origins": ["https://chat.example.com"]}),
     **{
         f".server.connections.{c}": (["server", "connections"], {c: v})
         for c, v in (("header_timeout", "5s"), ("body_timeout", "5s"), ("max", 100))

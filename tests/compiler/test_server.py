@@ -126,3 +126,35 @@ def test_a_webhook_secret_from_the_environment_stays_out_of_the_committed_build(
     assert result.artifact.server.webhooks[0].secret == "hook-secret-value"
     assert result.blind.artifact.server.webhooks[0].secret == "${RELAY_T_HOOK}"
     assert "hook-secret-value" in result.env_secrets
+
+
+def test_hosts_and_origins_are_written_as_browsers_send_them(compile_set: CompileSet) -> None:
+    block = (
+        '  hosts: [Relay.Example.COM., "*.corp.example", relay.example.com]\n'
+        '  cors: {origins: ["https://Chat.Example.com:443", "http://127.0.0.1:3000", "http://x.example:80"]}\n'
+    )
+    result = compile_set(server(block))
+    assert result.artifact is not None, result.diagnostics
+    written = result.artifact.server
+    assert written.hosts == ("relay.example.com", "*.corp.example")
+    assert written.cors.origins == ("https://chat.example.com", "http://127.0.0.1:3000", "http://x.example")
+
+
+@pytest.mark.parametrize(
+    ("block", "where", "wanted"),
+    [
+        ('  hosts: ["relay.example.com:8787"]\n', "/server/hosts/0", "without scheme or port"),
+        ('  hosts: ["http://relay.example.com"]\n', "/server/hosts/0", "without scheme or port"),
+        ('  hosts: ["*"]\n', "/server/hosts/0", "without scheme or port"),
+        ('  cors: {origins: ["https://chat.example.com/"]}\n', "/server/cors/origins/0", "with no path"),
+        ('  cors: {origins: ["*"]}\n', "/server/cors/origins/0", "with no path"),
+        ('  cors: {origins: ["null"]}\n', "/server/cors/origins/0", "with no path"),
+    ],
+)
+def test_malformed_hosts_and_origins_are_located(
+    compile_set: CompileSet, block: str, where: str, wanted: str
+) -> None:
+    result = compile_set(server(block))
+    (bad,) = [d for d in result.diagnostics if d.severity == "error"]
+    assert (bad.code, bad.line, bad.pointer) == ("R106", 9, where)
+    assert wanted in bad.hint and result.artifact is None

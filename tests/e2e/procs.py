@@ -208,6 +208,15 @@ def served_by(relay: Relay, model: str, conversation: str) -> str:
     return answer.headers["x-relay-provider"]
 
 
+@contextmanager
+def served_on_fake(
+    root: Path, defs: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[Relay, FakeUpstream]]:
+    """A fake upstream of its own and a relay serving `defs`, a template whose `{url}` is the fake's."""
+    with fake_upstream() as fake, served(root, defs.format(url=fake.url), env) as relay:
+        yield relay, fake
+
+
 def anthropic_client(relay: Relay, **kw: Any) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=relay.url, api_key="unused-client-key", max_retries=0, **kw)
 

@@ -69,7 +69,8 @@ def test_idle_and_trickling_connections_cannot_stop_traffic(
     with start_relay({"r.yaml": defs.format(url=fake.url)}) as relay:
         port, head = (
             _port(relay),
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Length: 999\r\n\r\n{",
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 999\r\n\r\n{",
         )
         opened = time.monotonic()
         silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(2000)]
@@ -240,7 +241,7 @@ def test_compressed_bodies_relay_cannot_use(
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions"])
 def test_a_malformed_chunked_body_is_named_as_such(basic_relay: Relay, path: str) -> None:
     raw = (
-        f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
         'Connection: close\r\n\r\n5\r\n{"model": "free"}\r\n0\r\n\r\n'
     ).encode()
     with socket.create_connection(("127.0.0.1", _port(basic_relay)), timeout=10) as sock:
@@ -255,8 +256,8 @@ def test_a_malformed_chunked_body_is_named_as_such(basic_relay: Relay, path: str
 
 def test_a_body_shorter_than_its_content_length_is_named_as_such(basic_relay: Relay) -> None:
     raw = (
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n"
-        + json.dumps(CHAT).encode()
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 500\r\n\r\n" + json.dumps(CHAT).encode()
     )
     with socket.create_connection(("127.0.0.1", _port(basic_relay)), timeout=10) as sock:
         sock.sendall(raw)

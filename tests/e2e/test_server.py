@@ -125,7 +125,7 @@ def test_auth_oversize_and_both_key_headers(fake: FakeUpstream, start_relay: Rel
         big = httpx.post(
             relay.url + "/v1/chat/completions",
             content=b"x" * 5000,
-            headers={"authorization": "Bearer relay-client-key-1234"},
+            headers={"authorization": "Bearer relay-client-key-1234", "content-type": "application/json"},
         )
         assert big.status_code == 413 and big.json()["error"]["code"] == "request_too_large"
 

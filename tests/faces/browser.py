@@ -39,12 +39,13 @@ class Tab:
 
 
 @contextmanager
-def chromium() -> Iterator[object]:
+def chromium(*extra: str) -> Iterator[object]:
+    """`extra`: more command-line flags (`--host-resolver-rules=...` for a rebound name)."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *extra])
         try:
             yield browser
         finally:

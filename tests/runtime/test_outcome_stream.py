@@ -55,8 +55,13 @@ def test_stream_errors_are_classified_like_statuses(
             b'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"api_error: x"}}\n\n',
             "api_error: x",
         ),
-        (b"<html>\n  <h1>502   Bad Gateway</h1>\x00</html>", "<html> <h1>502 Bad Gateway</h1> </html>"),
-        (b"", ""),
+        (b"<html>\n  <h1>502   Bad Gateway</h1>\x00</html>", "an HTML page (43 bytes)"),
+        (b"\n<!DOCTYPE html><title>x</title><script>alert(1)</script>", "an HTML page (57 bytes)"),
+        (b"<?xml version='1.0'?><Error>sk-secret</Error>", "an XML body (45 bytes)"),
+        (b"upstream connect error or disconnect/reset before headers", "a text body (57 bytes)"),
+        (b'{"ok": false}', "a JSON body without an error message (13 bytes)"),
+        (bytes(range(256)) * 8, "a binary body (2,048 bytes)"),
+        (b"", "an empty body"),
     ],
 )
 def test_excerpts_are_short_and_clean(body: bytes, text: str) -> None:
