@@ -1,0 +1,195 @@
+"""What relay costs beyond the least a Python relay can be, measured in one run.
+
+relay (`relay run`, 1 worker, every default on: the SQLite usage store, metrics, events)
+and a minimal pass-through (benchmarks/passthrough_app.py: Granian RSGI + one aiohttp
+session) stand in front of the same fake upstream (benchmarks/upstream_server.py) and are
+measured alternately, round after round, so machine noise hits both alike. Per round:
+
+- CPU time of all server processes (main + workers, every thread: /proc/PID/stat utime +
+  stime before and after) per proxied request, under wrk with 64 connections;
+- throughput with those 64 connections;
+- added p50/p99 at 25 requests/s, open loop, against the upstream called directly;
+- added stream time to first byte (sequential streamed requests, median).
+
+Prints each figure's median over the rounds with its spread (min-max), the idle RSS of
+relay (main + worker), and last `cpu_us_per_request relay=… passthrough=… ratio=…`.
+CPU per request is the figure a busy machine leaves intact; the wall-clock ones blur.
+
+    python -m benchmarks.overhead [--quick] [--rounds 5] [--seconds 5]
+
+Needs `wrk` (Debian package `wrk`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import uvloop
+
+from benchmarks.common import REPO, cpu_seconds, free_port, relay_stack, wait_port
+from benchmarks.relay_bench import DEFS, STREAM_BODY, memory_mb, open_loop, pct, wrk_load
+
+FIGURES = (
+    ("cpu_us", "CPU per request, µs", "{:.0f}"),
+    ("rps", "throughput, 64 connections, req/s", "{:.0f}"),
+    ("p50", "added p50 at 25 req/s, ms", "{:.2f}"),
+    ("p99", "added p99 at 25 req/s, ms", "{:.2f}"),
+    ("ttfb", "added stream TTFB, ms", "{:.2f}"),
+)
+
+
+@dataclass(frozen=True)
+class Served:
+    name: str
+    pid: int
+    url: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    rounds: int
+    load_seconds: int
+    latency_seconds: float
+    streams: int
+
+
+QUICK = Plan(rounds=2, load_seconds=3, latency_seconds=3.0, streams=30)
+FULL = Plan(rounds=5, load_seconds=5, latency_seconds=8.0, streams=100)
+
+
+@dataclass
+class Figures:
+    """One list per figure, one value per round."""
+
+    values: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key, _, _ in FIGURES})
+
+
+async def _stream_ttfb(session: aiohttp.ClientSession, url: str) -> float:
+    t0 = time.perf_counter()
+    async with session.post(url, data=STREAM_BODY, headers={"content-type": "application/json"}) as resp:
+        await resp.content.readany()
+        took = (time.perf_counter() - t0) * 1000
+        await resp.read()
+    return took
+
+
+async def _latencies(direct: str, servers: Sequence[Served], plan: Plan) -> list[tuple[float, float, float]]:
+    """(added p50, added p99, added TTFB) per server, all sent on one interleaved schedule."""
+    urls = (direct, *(s.url for s in servers))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        lat = await open_loop(session, urls, 25, plan.latency_seconds)
+        ttfbs: list[list[float]] = [[] for _ in urls]
+        for _ in range(plan.streams):
+            for i, url in enumerate(urls):
+                ttfbs[i].append(await _stream_ttfb(session, url))
+    base50, base99, base_t = pct(lat[0], 0.5), pct(lat[0], 0.99), statistics.median(ttfbs[0])
+    return [
+        (pct(lat[i], 0.5) - base50, pct(lat[i], 0.99) - base99, statistics.median(ttfbs[i]) - base_t)
+        for i in range(1, len(urls))
+    ]
+
+
+def measure(direct: str, servers: Sequence[Served], plan: Plan, tmp: Path) -> dict[str, Figures]:
+    """Every figure for every server, `plan.rounds` rounds, the load order turning each round."""
+    found = {s.name: Figures() for s in servers}
+    uvloop.run(_latencies(direct, servers, Plan(1, 1, 1.0, 5)))  # warm every path
+    for r in range(plan.rounds):
+        turn = r % len(servers)
+        for s in (*servers[turn:], *servers[:turn]):
+            before = cpu_seconds(s.pid)
+            load = wrk_load(s.url, plan.load_seconds, tmp)
+            if load is None:
+                sys.exit("benchmarks.overhead needs wrk (apt-get install wrk)")
+            cpu = cpu_seconds(s.pid) - before
+            found[s.name].values["cpu_us"].append(cpu / load.requests * 1e6)
+            found[s.name].values["rps"].append(load.rps)
+        for s, (p50, p99, ttfb) in zip(servers, uvloop.run(_latencies(direct, servers, plan)), strict=True):
+            found[s.name].values["p50"].append(p50)
+            found[s.name].values["p99"].append(p99)
+            found[s.name].values["ttfb"].append(ttfb)
+    return found
+
+
+def spread(values: Sequence[float], fmt: str) -> str:
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def table(found: dict[str, Figures], a: str, b: str, ratio: str) -> list[str]:
+    """Median (min-max) per figure for `a` and `b`, and the per-round ratio a/b."""
+    lines = [f"{'figure':36s} {a:>22s} {b:>22s} {ratio:>20s}"]
+    for key, label, fmt in FIGURES:
+        va, vb = found[a].values[key], found[b].values[key]
+        ratios = [x / y for x, y in zip(va, vb, strict=True) if y > 0 and key in ("cpu_us", "rps")]
+        lines.append(
+            f"{label:36s} {spread(va, fmt):>22s} {spread(vb, fmt):>22s} "
+            f"{spread(ratios, '{:.2f}') if ratios else '':>20s}"
+        )
+    return lines
+
+
+def context(rounds: int) -> str:
+    """The revision measured and how busy the machine was."""
+    rev = subprocess.run(
+        ["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True
+    ).stdout.strip()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"revision {rev or '?'}, {os.cpu_count()} cores, load average {load} (1/5/15 min), {rounds} rounds"
+
+
+def start_passthrough(port: int, upstream: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.passthrough_app", str(port), upstream],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.overhead")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK.rounds} short rounds (under 45 s)")
+    parser.add_argument("--rounds", type=int, help=f"default {FULL.rounds}")
+    parser.add_argument(
+        "--seconds", type=int, help=f"wrk seconds per server and round, default {FULL.load_seconds}"
+    )
+    args = parser.parse_args(argv)
+    base = QUICK if args.quick else FULL
+    plan = Plan(
+        args.rounds or base.rounds, args.seconds or base.load_seconds, base.latency_seconds, base.streams
+    )
+    print(context(plan.rounds), flush=True)
+    with relay_stack(lambda port: DEFS.format(port=port)) as stack, tempfile.TemporaryDirectory() as tmp:
+        pt_port = free_port()
+        passthrough = start_passthrough(pt_port, f"http://127.0.0.1:{stack.up_port}")
+        try:
+            wait_port(pt_port)
+            path = "/v1/chat/completions"
+            servers = [
+                Served("relay", stack.relay.pid, f"http://127.0.0.1:{stack.relay_port}{path}"),
+                Served("passthrough", passthrough.pid, f"http://127.0.0.1:{pt_port}{path}"),
+            ]
+            idle = memory_mb(stack.relay.pid)
+            found = measure(f"http://127.0.0.1:{stack.up_port}{path}", servers, plan, Path(tmp))
+        finally:
+            passthrough.terminate()
+            passthrough.wait()
+    print("\n".join(table(found, "relay", "passthrough", "relay/passthrough")))
+    print(f"relay idle memory (main + worker): RSS {idle[0]:.1f} MB, PSS {idle[1]:.1f} MB")
+    relay_cpu = statistics.median(found["relay"].values["cpu_us"])
+    pt_cpu = statistics.median(found["passthrough"].values["cpu_us"])
+    print(f"cpu_us_per_request relay={relay_cpu:.0f} passthrough={pt_cpu:.0f} ratio={relay_cpu / pt_cpu:.2f}")
+
+
+if __name__ == "__main__":
+    main()
