@@ -2,7 +2,8 @@
 
     python -m benchmarks.ab REV [--quick] [--rounds 6] [--seconds 5]
 
-REV is checked out into a temporary git worktree; each side is built by its own compiler
+REV is checked out into a temporary git worktree (or REV names a directory that already
+holds the other checkout, e.g. from `git archive`, where there is no git); each side is built by its own compiler
 and served by its own runtime (cwd and PYTHONPATH point at its checkout), both in front of
 the same fake upstream, with every default on. The rounds of `benchmarks.overhead` run
 over both, the load order turning each round, and each figure is printed as
@@ -36,15 +37,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     base = QUICK if args.quick else FULL
     plan = Plan(args.rounds, args.seconds or base.load_seconds, base.latency_seconds, base.streams)
-    sha = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", args.rev], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    given = Path(args.rev).is_dir()
+    sha = (
+        args.rev
+        if given
+        else subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", args.rev],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     print(f"new: working tree; old: {sha}; {context(plan.rounds)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="relay-ab-") as tmp_name:
-        old = Path(tmp_name) / "old"
-        subprocess.run(
-            ["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(old), sha], check=True
-        )
+        old = Path(args.rev).resolve() if given else Path(tmp_name) / "old"
+        if not given:
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(old), sha], check=True
+            )
         try:
             with relay_stack(lambda port: DEFS.format(port=port), repos=(REPO, old)) as stack:
                 path = "/v1/chat/completions"
@@ -55,7 +65,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 idle = [memory_mb(s.pid)[0] for s in servers]
                 found = measure(f"http://127.0.0.1:{stack.up_port}{path}", servers, plan, stack.tmp)
         finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False)
+            if not given:
+                subprocess.run(
+                    ["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False
+                )
     print("\n".join(table(found, "new", "old", "new/old")))
     print(f"idle RSS (main + worker), MB: new {idle[0]:.1f} | old {idle[1]:.1f}")
 

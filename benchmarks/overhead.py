@@ -16,6 +16,11 @@ relay (main + worker), and last `cpu_us_per_request relay=… passthrough=… ra
 CPU per request is the figure a busy machine leaves intact; the wall-clock ones blur.
 
     python -m benchmarks.overhead [--quick] [--rounds 5] [--seconds 5]
+    python -m benchmarks.overhead --scale redis://127.0.0.1:6379/0
+
+`--scale` instead serves relay with that Redis as its state and 1, 2, 4, … workers (up to
+half the cores: wrk needs the rest) and prints throughput and CPU per request at 256
+connections for each, against N x the single worker's throughput.
 
 Needs `wrk` (Debian package `wrk`).
 """
@@ -156,6 +161,29 @@ def start_passthrough(port: int, upstream: str) -> subprocess.Popen[bytes]:
     )
 
 
+def scale(redis_url: str, seconds: int) -> None:
+    """Throughput with Redis state and 1, 2, 4, … workers, 256 connections."""
+    cores = os.cpu_count() or 2
+    counts = [n for n in (1, 2, 4, 8, 16) if n <= max(1, cores // 2)]
+    single = 0.0
+    print(context(1), flush=True)
+    for workers in counts:
+        defs = DEFS + f"server:\n  state: {redis_url}\n"
+        with relay_stack(lambda port, d=defs: d.format(port=port), workers=workers) as stack:
+            url = f"http://127.0.0.1:{stack.relay_port}/v1/chat/completions"
+            wrk_load(url, 1, stack.tmp, 256, min(8, cores // 2 or 1))  # warm
+            before = cpu_seconds(stack.relay.pid)
+            load = wrk_load(url, seconds, stack.tmp, 256, min(8, cores // 2 or 1))
+            assert load is not None, "benchmarks.overhead needs wrk (apt-get install wrk)"
+            cpu = (cpu_seconds(stack.relay.pid) - before) / load.requests * 1e6
+            single = single or load.rps
+            print(
+                f"redis state, {workers} worker(s), 256 connections: {load.rps:.0f} req/s "
+                f"({load.rps / (workers * single):.2f} x {workers} x single), CPU {cpu:.0f} µs per request",
+                flush=True,
+            )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.overhead")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK.rounds} short rounds (under 45 s)")
@@ -163,7 +191,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--seconds", type=int, help=f"wrk seconds per server and round, default {FULL.load_seconds}"
     )
+    parser.add_argument("--scale", metavar="REDIS_URL", help="measure scaling over workers with Redis state")
     args = parser.parse_args(argv)
+    if args.scale:
+        scale(args.scale, args.seconds or FULL.load_seconds)
+        return
     base = QUICK if args.quick else FULL
     plan = Plan(
         args.rounds or base.rounds, args.seconds or base.load_seconds, base.latency_seconds, base.streams

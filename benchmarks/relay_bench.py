@@ -128,9 +128,9 @@ class Load:
     requests: int
 
 
-def wrk_load(url: str, seconds: int, tmp: Path, connections: int = 64) -> Load | None:
-    """`connections` keep-alive connections POSTing BODY for `seconds` (wrk, 2 threads);
-    None when wrk is not installed."""
+def wrk_load(url: str, seconds: int, tmp: Path, connections: int = 64, threads: int = 2) -> Load | None:
+    """`connections` keep-alive connections POSTing BODY for `seconds` (wrk, `threads`
+    threads); None when wrk is not installed."""
     if shutil.which("wrk") is None:
         return None
     script = tmp / "post.lua"
@@ -139,7 +139,7 @@ def wrk_load(url: str, seconds: int, tmp: Path, connections: int = 64) -> Load |
         f"wrk.body = '{BODY.decode()}'\n"
     )
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
