@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.common import REPO, relay_stack
-from benchmarks.overhead import FULL, QUICK, Plan, Served, context, measure, table
+from benchmarks.overhead import FULL, QUICK, Plan, Served, context, measure, table, warm
 from benchmarks.relay_bench import DEFS, memory_mb
 
 ROUNDS = 6
@@ -62,8 +62,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                     Served(name, proc.pid, f"http://127.0.0.1:{port}{path}")
                     for name, proc, port in zip(("new", "old"), stack.relays, stack.relay_ports, strict=True)
                 ]
-                idle = [memory_mb(s.pid)[0] for s in servers]
-                found = measure(f"http://127.0.0.1:{stack.up_port}{path}", servers, plan, stack.tmp)
+                direct = f"http://127.0.0.1:{stack.up_port}{path}"
+                warm(direct, servers)
+                idle = [memory_mb(s.pid)[0] for s in servers]  # after serving, as relay_bench does
+                found = measure(direct, servers, plan, stack.tmp)
         finally:
             if not given:
                 subprocess.run(

@@ -104,10 +104,15 @@ async def _latencies(direct: str, servers: Sequence[Served], plan: Plan) -> list
     ]
 
 
+def warm(direct: str, servers: Sequence[Served]) -> None:
+    """A second of traffic through every path (connections made, code paths run)."""
+    uvloop.run(_latencies(direct, servers, Plan(1, 1, 1.0, 5)))
+
+
 def measure(direct: str, servers: Sequence[Served], plan: Plan, tmp: Path) -> dict[str, Figures]:
     """Every figure for every server, `plan.rounds` rounds, the load order turning each round."""
     found = {s.name: Figures() for s in servers}
-    uvloop.run(_latencies(direct, servers, Plan(1, 1, 1.0, 5)))  # warm every path
+    warm(direct, servers)
     for r in range(plan.rounds):
         turn = r % len(servers)
         for s in (*servers[turn:], *servers[:turn]):
@@ -211,8 +216,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 Served("relay", stack.relay.pid, f"http://127.0.0.1:{stack.relay_port}{path}"),
                 Served("passthrough", passthrough.pid, f"http://127.0.0.1:{pt_port}{path}"),
             ]
-            idle = memory_mb(stack.relay.pid)
-            found = measure(f"http://127.0.0.1:{stack.up_port}{path}", servers, plan, Path(tmp))
+            direct = f"http://127.0.0.1:{stack.up_port}{path}"
+            warm(direct, servers)
+            idle = memory_mb(stack.relay.pid)  # idle after serving, as relay_bench reports it
+            found = measure(direct, servers, plan, Path(tmp))
         finally:
             passthrough.terminate()
             passthrough.wait()
