@@ -1,6 +1,6 @@
 """The working tree against another revision, measured alternately in the same run.
 
-    python -m benchmarks.ab REV [--quick] [--rounds 6] [--seconds 5]
+    python -m benchmarks.ab REV [--quick] [--rounds 6] [--seconds 5] [--docs]
 
 REV is checked out into a temporary git worktree (or REV names a directory that already
 holds the other checkout, e.g. from `git archive`, where there is no git); each side is built by its own compiler
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.common import REPO, relay_stack
-from benchmarks.overhead import FULL, QUICK, Plan, Served, context, measure, table, warm
+from benchmarks.overhead import FULL, QUICK, Plan, Served, context, measure, report, table, warm
 from benchmarks.relay_bench import DEFS, memory_mb
 
 ROUNDS = 6
@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--seconds", type=int, help=f"wrk seconds per side and round, default {FULL.load_seconds}"
     )
+    parser.add_argument("--docs", action="store_true", help="also write the figures into docs/performance.md")
     args = parser.parse_args(argv)
     base = QUICK if args.quick else FULL
     plan = Plan(args.rounds, args.seconds or base.load_seconds, base.latency_seconds, base.streams)
@@ -48,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             check=True,
         ).stdout.strip()
     )
-    print(f"new: working tree; old: {sha}; {context(plan.rounds)}", flush=True)
+    head = f"new: working tree; old: {sha}; {context(plan.rounds)}"
+    print(head, flush=True)
     with tempfile.TemporaryDirectory(prefix="relay-ab-") as tmp_name:
         old = Path(args.rev).resolve() if given else Path(tmp_name) / "old"
         if not given:
@@ -71,8 +73,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                 subprocess.run(
                     ["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False
                 )
-    print("\n".join(table(found, "new", "old", "new/old")))
-    print(f"idle RSS (main + worker), MB: new {idle[0]:.1f} | old {idle[1]:.1f}")
+    lines = [
+        *table(found, "new", "old", "new/old"),
+        f"idle RSS (main + worker), MB: new {idle[0]:.1f} | old {idle[1]:.1f}",
+    ]
+    report("ab", head, lines, args.docs)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+PERFORMANCE_DOC = REPO / "docs" / "performance.md"
+
+
+def write_doc_block(name: str, lines: list[str], doc: Path = PERFORMANCE_DOC) -> None:
+    """Replace what stands between `<!-- NAME:begin -->` and `<!-- NAME:end -->` in `doc`
+    with `lines` as a code block, so a benchmark regenerates its own figures there."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    text = doc.read_text(encoding="utf-8")
+    head, found, rest = text.partition(begin)
+    if not found or end not in rest:
+        raise SystemExit(f"{doc}: no {begin} … {end} block to regenerate")
+    block = "\n".join([begin, "```", *lines, "```", end])
+    doc.write_text(head + block + rest.partition(end)[2], encoding="utf-8")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

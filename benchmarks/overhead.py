@@ -15,7 +15,7 @@ Prints each figure's median over the rounds with its spread (min-max), the idle 
 relay (main + worker), and last `cpu_us_per_request relay=… passthrough=… ratio=…`.
 CPU per request is the figure a busy machine leaves intact; the wall-clock ones blur.
 
-    python -m benchmarks.overhead [--quick] [--rounds 5] [--seconds 5]
+    python -m benchmarks.overhead [--quick] [--rounds 5] [--seconds 5] [--docs]
     python -m benchmarks.overhead --scale redis://127.0.0.1:6379/0
 
 `--scale` instead serves relay with that Redis as its state and 1, 2, 4, … workers (up to
@@ -41,7 +41,7 @@ from pathlib import Path
 import aiohttp
 import uvloop
 
-from benchmarks.common import REPO, cpu_seconds, free_port, relay_stack, wait_port
+from benchmarks.common import REPO, cpu_seconds, free_port, relay_stack, wait_port, write_doc_block
 from benchmarks.relay_bench import DEFS, STREAM_BODY, memory_mb, open_loop, pct, wrk_load
 
 FIGURES = (
@@ -142,9 +142,17 @@ def table(found: dict[str, Figures], a: str, b: str, ratio: str) -> list[str]:
         ratios = [x / y for x, y in zip(va, vb, strict=True) if y > 0 and key in ("cpu_us", "rps")]
         lines.append(
             f"{label:36s} {spread(va, fmt):>22s} {spread(vb, fmt):>22s} "
-            f"{spread(ratios, '{:.2f}') if ratios else '':>20s}"
+            f"{spread(ratios, '{:.2f}') if ratios else '':>20s}".rstrip()
         )
     return lines
+
+
+def report(block: str, head: str, lines: list[str], docs: bool) -> None:
+    """Print the figures; with `docs`, also write them (under `head`) into their block of
+    docs/performance.md."""
+    print("\n".join(lines))
+    if docs:
+        write_doc_block(block, [head, *lines])
 
 
 def context(rounds: int) -> str:
@@ -196,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--seconds", type=int, help=f"wrk seconds per server and round, default {FULL.load_seconds}"
     )
+    parser.add_argument("--docs", action="store_true", help="also write the figures into docs/performance.md")
     parser.add_argument("--scale", metavar="REDIS_URL", help="measure scaling over workers with Redis state")
     args = parser.parse_args(argv)
     if args.scale:
@@ -205,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     plan = Plan(
         args.rounds or base.rounds, args.seconds or base.load_seconds, base.latency_seconds, base.streams
     )
-    print(context(plan.rounds), flush=True)
+    head = context(plan.rounds)
+    print(head, flush=True)
     with relay_stack(lambda port: DEFS.format(port=port)) as stack, tempfile.TemporaryDirectory() as tmp:
         pt_port = free_port()
         passthrough = start_passthrough(pt_port, f"http://127.0.0.1:{stack.up_port}")
@@ -223,11 +233,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             passthrough.terminate()
             passthrough.wait()
-    print("\n".join(table(found, "relay", "passthrough", "relay/passthrough")))
-    print(f"relay idle memory (main + worker): RSS {idle[0]:.1f} MB, PSS {idle[1]:.1f} MB")
     relay_cpu = statistics.median(found["relay"].values["cpu_us"])
     pt_cpu = statistics.median(found["passthrough"].values["cpu_us"])
-    print(f"cpu_us_per_request relay={relay_cpu:.0f} passthrough={pt_cpu:.0f} ratio={relay_cpu / pt_cpu:.2f}")
+    lines = [
+        *table(found, "relay", "passthrough", "relay/passthrough"),
+        f"relay idle memory (main + worker): RSS {idle[0]:.1f} MB, PSS {idle[1]:.1f} MB",
+        f"cpu_us_per_request relay={relay_cpu:.0f} passthrough={pt_cpu:.0f} ratio={relay_cpu / pt_cpu:.2f}",
+    ]
+    report("overhead", head, lines, args.docs)
 
 
 if __name__ == "__main__":
