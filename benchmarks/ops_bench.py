@@ -137,7 +137,7 @@ def cpu_per_record(tmp: Path, records: int) -> None:
 def _let_writer_catch_up(usage: Any) -> None:
     """Bounded wait (sleeping costs no CPU) until the usage queue is mostly drained."""
     deadline = time.monotonic() + 30
-    while usage.rows.qsize() > 2000 and time.monotonic() < deadline:
+    while usage.queued > 2000 and time.monotonic() < deadline:
         time.sleep(0.01)
 
 

@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -71,24 +72,25 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def open_loop(
-    session: aiohttp.ClientSession, urls: tuple[str, str], rate: float, seconds: float
-) -> tuple[list[float], list[float]]:
-    """Latencies in ms for each of two URLs, both sent `rate` times a second on one fixed,
-    interleaved schedule (so machine noise hits both alike), measured from the scheduled
+    session: aiohttp.ClientSession, urls: tuple[str, ...], rate: float, seconds: float
+) -> tuple[list[float], ...]:
+    """Latencies in ms for each URL, each sent `rate` times a second on one fixed,
+    interleaved schedule (so machine noise hits all alike), measured from the scheduled
     time with perf_counter (uvloop's loop.time() has only millisecond resolution)."""
-    results: tuple[list[float], list[float]] = ([], [])
+    results: tuple[list[float], ...] = tuple([] for _ in urls)
     start = time.perf_counter() + 0.05
-    step = 1.0 / (2 * rate)
+    step = 1.0 / (len(urls) * rate)
 
     async def one(i: int) -> None:
         at = start + i * step
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        async with session.post(urls[i % 2], data=BODY, headers={"content-type": "application/json"}) as resp:
+        url = urls[i % len(urls)]
+        async with session.post(url, data=BODY, headers={"content-type": "application/json"}) as resp:
             await resp.read()
             assert resp.status == 200, resp.status
-        results[i % 2].append((time.perf_counter() - at) * 1000)
+        results[i % len(urls)].append((time.perf_counter() - at) * 1000)
 
-    await asyncio.gather(*(one(i) for i in range(int(2 * rate * seconds))))
+    await asyncio.gather(*(one(i) for i in range(int(len(urls) * rate * seconds))))
     return results
 
 
@@ -120,7 +122,15 @@ async def latency_report(direct: str, relay: str, seconds: float) -> None:
         )
 
 
-def wrk(url: str, seconds: int, tmp: Path) -> float | None:
+@dataclass(frozen=True)
+class Load:
+    rps: float
+    requests: int
+
+
+def wrk_load(url: str, seconds: int, tmp: Path, connections: int = 64, threads: int = 2) -> Load | None:
+    """`connections` keep-alive connections POSTing BODY for `seconds` (wrk, `threads`
+    threads); None when wrk is not installed."""
     if shutil.which("wrk") is None:
         return None
     script = tmp / "post.lua"
@@ -129,15 +139,19 @@ def wrk(url: str, seconds: int, tmp: Path) -> float | None:
         f"wrk.body = '{BODY.decode()}'\n"
     )
     out = subprocess.run(
-        ["wrk", "-t2", "-c64", f"-d{seconds}s", "-s", str(script), url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    for line in out.splitlines():
-        if line.startswith("Requests/sec:"):
-            return float(line.split()[1])
-    return None
+    rps = next(float(line.split()[1]) for line in out.splitlines() if line.startswith("Requests/sec:"))
+    requests = next(int(line.split()[0]) for line in out.splitlines() if " requests in " in line)
+    return Load(rps, requests)
+
+
+def wrk(url: str, seconds: int, tmp: Path) -> float | None:
+    load = wrk_load(url, seconds, tmp)
+    return None if load is None else load.rps
 
 
 def main() -> None:

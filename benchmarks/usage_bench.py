@@ -7,6 +7,9 @@ Usage: python -m benchmarks.usage_bench [--rows N] [--requests N]
    writer thread is not running, and the queue is large enough that nothing is dropped).
 2. The SQLite writer: N rows offered to a running `UsageSink` on a temporary file (WAL,
    batches of up to 1,000 per transaction) and the wall time until every row is committed.
+3. The whole store at a worker's pace: rows offered at 2,500 a second to a running sink,
+   CPU of every thread of this process (the writer's inserts and wake-ups included) per row:
+   what the default store costs a worker per request.
 """
 
 from __future__ import annotations
@@ -82,6 +85,24 @@ def writer(rows: int) -> float:
     return rows / elapsed
 
 
+def paced(rows: int, rate: float = 2_500.0) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        sink = UsageSink(f"sqlite://{Path(tmp) / 'usage.sqlite'}", 0, capacity=rows + 1)
+        sink.start()
+        started, t0 = time.process_time(), time.perf_counter()
+        for i in range(rows):
+            one(sink, i)
+            if i % 25 == 0:  # a worker's pace, slept in steps of 10 ms
+                time.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
+        deadline = time.monotonic() + 60
+        while sink.written < rows and time.monotonic() < deadline:
+            time.sleep(0.05)
+        spent = (time.process_time() - started) / rows * 1e6
+        sink.stop()
+        assert sink.written == rows, (sink.written, rows)
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -89,6 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"record + pricing + enqueue: {per_request(args.requests):.1f} µs CPU per request (best of 5)")
     print(f"SQLite writer: {writer(args.rows):,.0f} rows/s ({args.rows:,} rows, WAL, batches of 1,000)")
+    print(f"whole store at 2,500 rows/s: {paced(args.requests // 2):.1f} µs CPU per row (every thread)")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ A `Feed` sink: `request`/`state` encode the record once and append the frame to 
 subscriber's bounded buffer, never waiting. A subscriber whose buffer is full is dropped
 (its stream ends) so a slow reader never slows a request. With a shared bus (Redis, see
 `runtime.ops.bus`) each event is also published once for the other workers and instances,
-whose hubs deliver it to their own subscribers; this worker's own events come straight
-from here, so no subscriber sees one twice.
+whose hubs deliver it to their own subscribers, but only while the bus says a subscriber
+elsewhere wants them; this worker's own events come straight from here, so no subscriber
+sees one twice.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ _encode = msgspec.json.Encoder().encode
 
 def frame(name: str, data: Any) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + _encode(data) + b"\n\n"
+
+
+def _nobody() -> bool:
+    return False
 
 
 class Subscriber:
@@ -82,6 +87,8 @@ class EventHub:
         """Subscribers disconnected for falling behind."""
         self.publish: Callable[[bytes], None] | None = None
         """Set by a shared bus: sends a frame to the other workers' hubs."""
+        self.wanted_elsewhere: Callable[[], bool] = _nobody
+        """Set by a shared bus: whether a subscriber on another worker listens."""
 
     def subscribe(self) -> Subscriber:
         sub = Subscriber(self.buffer)
@@ -94,8 +101,8 @@ class EventHub:
 
     @property
     def listening(self) -> bool:
-        """Whether events are wanted at all: a local subscriber, or a bus to other workers."""
-        return bool(self.subscribers) or self.publish is not None
+        """Whether events are wanted at all: a local subscriber, or one elsewhere."""
+        return bool(self.subscribers) or self.wanted_elsewhere()
 
     def deliver(self, data: bytes) -> None:
         """Hand one frame to every local subscriber (also what the bus calls for remote ones)."""
@@ -106,7 +113,7 @@ class EventHub:
 
     def _send(self, data: bytes) -> None:
         self.deliver(data)
-        if self.publish is not None:
+        if self.publish is not None and self.wanted_elsewhere():
             self.publish(data)
 
     def request(self, record: RequestRecord) -> None:

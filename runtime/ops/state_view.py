@@ -350,6 +350,7 @@ def assemble(
         "state_backend": {
             "backend": backend.get("backend"),
             "degraded": bool(backend.get("degraded", False)),
+            "fallbacks": backend.get("fallbacks", 0),
         },
         "chains": [_chain(c, summaries, depths, now) for _, c in sorted(artifact.chains.items())],
         "providers": [view for _, view, _ in parts],

@@ -42,6 +42,13 @@ from runtime.routing.keystate import KeyState, Reservation
 from runtime.routing.ratelimit import RateInfo
 
 FLUSH_DELAY = 0.05
+POOL_SIZE = 32
+"""Redis connections per worker. More requests in flight than this wait for a connection:
+being busy is no reason to fall back to local state (an unbounded pool opened one
+connection per concurrent request, and past redis-py's default ceiling of 100 every
+further request failed with "Too many connections" and fell back)."""
+POOL_WAIT = 5.0
+"""Seconds a request waits for a free connection before that counts as Redis failing."""
 RETRY_EVERY = 1.0
 LEASE_TTL = 900.0
 """A concurrency slot held by a process that died frees itself after this long."""
@@ -173,6 +180,8 @@ class RedisBackend:
         self._instance = os.urandom(6).hex()
         self.round_trips = 0
         self.reserves = 0
+        self.fallbacks = 0
+        """Times this worker fell back to local state (each logged, each a `redis_degraded` event)."""
         self.log = logging.getLogger("relay.state")
         self.hook: Hook = ignore
 
@@ -180,10 +189,15 @@ class RedisBackend:
     def from_url(
         cls, url: str, *, clock: Clock = monotonic, retry_every: float = RETRY_EVERY
     ) -> RedisBackend:
-        client = aioredis.Redis.from_url(
-            url, socket_timeout=0.5, socket_connect_timeout=0.5, decode_responses=True
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=POOL_SIZE,
+            timeout=POOL_WAIT,
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+            decode_responses=True,
         )
-        return cls(client, clock=clock, retry_every=retry_every)
+        return cls(aioredis.Redis.from_pool(pool), clock=clock, retry_every=retry_every)
 
     # -- names ----------------------------------------------------------------------------
 
@@ -465,6 +479,7 @@ class RedisBackend:
 
     def _degrade(self, exc: BaseException) -> None:
         if not self._degraded:
+            self.fallbacks += 1
             self.log.warning(
                 "redis state unreachable or failing, routing on local state until it answers: %s", exc
             )
@@ -497,6 +512,7 @@ class RedisBackend:
         return {
             "backend": "redis",
             "degraded": self._degraded,
+            "fallbacks": self.fallbacks,
             "pending_writes": len(self._pending),
             "round_trips": self.round_trips,
             "reserves": self.reserves,

@@ -148,7 +148,7 @@ async def _events(svc: Service, scope: Any) -> Reply:
             "pid": os.getpid(),
         },
     )
-    sub = svc.subscribe()
+    sub = await svc.subscribe()
     keepalive = svc.events.keepalive
 
     async def frames() -> AsyncGenerator[bytes, None]:

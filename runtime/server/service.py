@@ -139,22 +139,29 @@ class Service:
         if self._state_url != "memory":
             from runtime.ops.bus import RedisBus
 
-            self._bus = RedisBus.from_url(self._state_url, self.events.deliver)
+            self._bus = RedisBus.from_url(
+                self._state_url, self.events.deliver, lambda: bool(self.events.subscribers)
+            )
             self.events.publish = self._bus.publish
+            self.events.wanted_elsewhere = self._bus.wanted
             self.feed.add(self.events)
             self._bus.start(loop)
 
     # -- operator's view ----------------------------------------------------------------------
 
-    def subscribe(self) -> Subscriber:
-        """A new admin event subscriber; the hub joins the feed while anyone listens."""
+    async def subscribe(self) -> Subscriber:
+        """A new admin event subscriber; the hub joins the feed while anyone listens. With
+        a bus, once every other worker heard of it (they publish only while someone listens)."""
         if self.events not in self.feed.sinks:
             self.feed.add(self.events)
-        return self.events.subscribe()
+        sub = self.events.subscribe()
+        if self._bus is not None:
+            await self._bus.announced()
+        return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self.events.unsubscribe(sub)
-        if not self.events.listening:
+        if self._bus is None and not self.events.listening:  # with a bus, others may still want them
             self.feed.remove(self.events)
 
     def facts(self) -> RelayFacts:

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from tests.e2e.conftest import UPSTREAM_KEYS, RelayFactory
 from tests.e2e.procs import (
@@ -152,6 +153,51 @@ def test_with_redis_every_workers_requests_reach_every_subscriber_once(
         for events in subscribers:
             ids = [e["id"] for e in events.of("request")]
             assert len(ids) == 30 and len(set(ids)) == 30
+
+
+def _events_on_the_channel(redis_url: str, during: Callable[[], None]) -> int:
+    """Request events relay published on its Redis channel while `during` ran (announcements
+    and questions, which are not events, left out)."""
+    client = redis.Redis.from_url(redis_url)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe("relay:events")
+    try:
+        during()
+        found, deadline = 0, time.monotonic() + 1.0  # what was published has arrived by then
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.1)
+            if message is not None and b"\nevent: request\n" in message["data"]:
+                found += 1
+        return found
+    finally:
+        pubsub.close()
+        client.close()
+
+
+def test_with_redis_events_are_published_only_while_someone_subscribes(
+    fake: FakeUpstream, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Without a subscriber anywhere, no worker sends its request events to Redis (they went
+    to every other worker for nobody); once one subscribes, the other worker publishes."""
+    chains = write_defs(
+        tmp_path / "chains", {"relay.yaml": PLAIN.format(url=fake.url, state=redis_server.url)}
+    )
+    assert build(chains, tmp_path / "generated", UPSTREAM_KEYS).returncode == 0
+    with (
+        relay_run(tmp_path / "generated", "--workers", "2", env=UPSTREAM_KEYS) as relay,
+        ExitStack() as stack,
+    ):
+        fake.script()
+
+        def traffic() -> None:
+            with ThreadPoolExecutor(8) as pool:
+                assert list(pool.map(lambda _: ask(relay.url), range(30))) == [200] * 30
+
+        assert _events_on_the_channel(redis_server.url, traffic) == 0
+        events = Events(relay)
+        stack.callback(events.close)
+        wait_until(_count(events, "hello", 1), "hello")
+        assert _events_on_the_channel(redis_server.url, traffic) > 0  # the other worker's
 
 
 def test_without_admin_keys_only_loopback_peers_are_answered(fake: FakeUpstream, tmp_path: Path) -> None:

@@ -104,6 +104,9 @@ def test_requests_attempts_tokens_and_latency_are_counted(fake: FakeUpstream, re
 
 def test_made_up_model_names_never_become_labels(fake: FakeUpstream, relay: Relay) -> None:
     assert _chat(relay, "oai_a/made-up-0").status_code == 200
+    wait_until(  # the usage writer takes rows every 0.2 s: its series is there before comparing
+        lambda: total(scrape(relay), "relay_usage_rows_total", result="written") == 1, "usage row counted"
+    )
     before = scrape(relay)
     for i in range(1, 6):
         assert _chat(relay, f"oai_a/made-up-{i}").status_code == 200

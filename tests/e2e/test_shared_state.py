@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 import redis
@@ -160,3 +163,55 @@ def test_redis_killed_mid_load_degrades_to_local_state_then_resyncs(
         reply = _ask(second)  # ...and the second one skips that key without trying it
         assert reply.status_code == 200 and reply.headers["x-relay-provider"] == "spare"
         assert _models(fake) == ["llama-spare"]
+
+
+async def _burst(url: str, connections: int, each: int) -> list[int]:
+    """`connections` clients at once, each sending `each` requests one after the other."""
+    body = {"model": "spare", "messages": [{"role": "user", "content": "hi"}]}
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as session:
+
+        async def client() -> list[int]:
+            statuses = []
+            for _ in range(each):
+                async with session.post(url + "/v1/chat/completions", json=body) as resp:
+                    await resp.read()
+                    statuses.append(resp.status)
+            return statuses
+
+        return [
+            s for statuses in await asyncio.gather(*(client() for _ in range(connections))) for s in statuses
+        ]
+
+
+def _backends(relay: Relay, workers: int) -> dict[int, dict[str, Any]]:
+    """`state_backend` of `/admin/state` from each worker (fresh connections, bounded)."""
+    seen: dict[int, dict[str, Any]] = {}
+    for _ in range(200):
+        state = httpx.get(relay.url + "/admin/state", headers={"connection": "close"}, timeout=10).json()
+        seen[state["relay"]["pid"]] = state["state_backend"]
+        if len(seen) == workers:
+            return seen
+    pytest.fail(f"only workers {sorted(seen)} answered")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_256_connections_wait_for_redis_instead_of_falling_back(
+    fake: FakeUpstream, redis_server: RedisServer, tmp_path: Path, workers: int
+) -> None:
+    """Busy is not down: with more requests in flight than Redis connections in the pool,
+    requests wait for one, and no worker falls back to local state (it used to, past 100)."""
+    defs = SHARED + "  spare:\n    steps: [spare/llama-spare]\n"
+    chains = write_defs(
+        tmp_path / "chains", {"relay.yaml": defs.format(url=fake.url, state=redis_server.url, rpm=RPM)}
+    )
+    assert build(chains, tmp_path / "generated", UPSTREAM_KEYS).returncode == 0
+    with relay_run(tmp_path / "generated", "--workers", str(workers), env=UPSTREAM_KEYS) as relay:
+        fake.script()
+        statuses = asyncio.run(_burst(relay.url, 256, 3))
+        assert statuses == [200] * 768
+        backends = _backends(relay, workers)
+        assert all(b == {"backend": "redis", "degraded": False, "fallbacks": 0} for b in backends.values()), (
+            backends
+        )
+        assert "redis state unreachable" not in relay.output()

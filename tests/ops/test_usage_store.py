@@ -83,7 +83,7 @@ def test_a_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
     for i in range(10):
         sink.request(record(NOW, rid=f"req_{i}"))
     assert time.perf_counter() - started < 1.0
-    assert sink.rows.qsize() == 3 and sink.dropped == 7
+    assert sink.queued == 3 and sink.dropped == 7
 
 
 def test_the_writer_writes_every_queued_row_and_flushes_at_stop(tmp_path: Path) -> None:
@@ -112,10 +112,10 @@ def test_a_failing_store_queues_to_the_bound_then_drops_and_recovers(tmp_path: P
         sink.request(record(NOW + i, rid=f"req_{i}"))
     wait_for(lambda: sink.failing)
     assert sink.dropped >= 10  # at most five queued (the bound) and five in the writer's hand
-    before, room = sink.dropped, 5 - sink.rows.qsize()
+    before, room = sink.dropped, 5 - sink.queued
     for i in range(8):  # the writer holds its batch while the store is down: the queue fills
         sink.request(record(NOW + 100 + i, rid=f"late_{i}"))
-    assert sink.rows.qsize() == 5 and sink.dropped == before + 8 - room
+    assert sink.queued == 5 and sink.dropped == before + 8 - room
     down.clear()
     wait_for(lambda: sink.written == 28 - sink.dropped and not sink.failing)
     sink.stop()
