@@ -25,7 +25,7 @@ from compiler.language import typed
 from compiler.language.model import DefinitionFile, ModelDef, ModelTargetDef, ServerDef
 from compiler.resolve.capacity import Capacity, capacities
 from compiler.resolve.chains import model_chains, resolve_chains
-from compiler.resolve.checks import check_claude_tools, check_not_served, check_unused
+from compiler.resolve.checks import check_claude_tools, check_unused
 from compiler.resolve.cloud import check_deployments
 from compiler.resolve.environment import expand_all
 from compiler.resolve.envrefs import Env
@@ -103,7 +103,6 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
     check_deployments(ctx, chains, defs.models, providers)
     check_unused(ctx, defs.providers, defs.models, chains)
     check_claude_tools(ctx, chains)
-    check_not_served(ctx, defs)
     by_model = model_chains(ctx, claimed_names(defs.chains), defs.models, providers)
     routes = build_routes(ctx, defs.chains, server_def, by_model)
     chains.update(by_model)

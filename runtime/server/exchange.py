@@ -28,7 +28,7 @@ from runtime.errors import (
 from runtime.ops.pricing import costs
 from runtime.ops.record import RequestRecord, SkipRecord, StateEvent
 from runtime.routing.state import Plan
-from runtime.server import bridge, incoming
+from runtime.server import bridge, failure, incoming
 from runtime.server.service import Service, with_query
 from runtime.server.waterfall import Demand, Reply, Tail, Waterfall
 from runtime.translate import estimate_tokens, required_capabilities
@@ -173,6 +173,7 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
     snap = svc.snapshot
     inc = incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string)
     chain = snap.router.resolve(inc.model)
+    smallest = min((s.context for s in chain.steps if s.context is not None), default=None)
     demand = Demand(
         chain=chain,
         providers=snap.artifact.providers,
@@ -184,10 +185,15 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
             if any(step.capabilities is not None for step in chain.steps)
             else frozenset()
         ),
+        context_need=bridge.context_need(inc, smallest) if smallest is not None else 0,
     )
     wf = Waterfall(svc, snap, inc, demand)
     try:
-        reply, plan = await _run(svc, wf, demand, demand.plan(svc.state))
+        first = demand.plan(svc.state)
+        overflow = failure.too_long(chain.name, first, demand.context_need)
+        if overflow is not None:
+            raise _Failed(overflow, first)
+        reply, plan = await _run(svc, wf, demand, first)
     except _Failed as failed:
         status = status_of(failed.error, fmt)
         headers = error_headers(failed.error) + _relay_headers(wf, chain.name, failed.plan, svc.clock())

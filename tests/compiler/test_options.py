@@ -167,8 +167,6 @@ PENDING: set[tuple[str, str]] = set()
 """Fields the runtime will read once work in progress lands; they only have to reach the artifact."""
 INFORMATIONAL = {
     ("Artifact", "sources"): "provenance for people reading routing.json",
-    ("ModelInfo", "context"): "R215: accepted, not used yet",
-    ("Step", "context"): "R215: accepted, not used yet",
     ("Provider", "rate_limit_family"): "for review; the generated module imports the parser",
     ("Server", "client_key_fingerprints"): "for review; the runtime compares the keys themselves",
     ("Cloud", "api_version"): "for review; compiled into the provider module's URLs",
