@@ -18,6 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
+import msgspec
+
 from compiler import codes
 from compiler.context import Context
 from compiler.diagnostics import Diagnostic, Part, Where, has_errors, make, ordered, promote
@@ -32,6 +34,7 @@ from compiler.resolve.envrefs import Env
 from compiler.resolve.prices import CostEstimate, check_references, estimate, with_references
 from compiler.resolve.providers import ProviderPlan, resolve_providers
 from compiler.resolve.routes import build_routes, claimed_names
+from compiler.resolve.rules import client_key_names, resolve_rules
 from compiler.resolve.server import resolve_server
 from compiler.source.files import Source, load_dir
 from compiler.source.merge import DefinitionSet, merge
@@ -105,6 +108,11 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
     check_claude_tools(ctx, chains)
     by_model = model_chains(ctx, claimed_names(defs.chains), defs.models, providers)
     routes = build_routes(ctx, defs.chains, server_def, by_model)
+    auth_keys = server_def.auth.keys if server_def.auth else []
+    rules = resolve_rules(
+        ctx, defs.rules, set(chains) | set(by_model), client_key_names(auth_keys), bool(auth_keys)
+    )
+    routes = msgspec.structs.replace(routes, rules=rules)
     chains.update(by_model)
     check_references(ctx, defs.references, set(defs.models), set(chains))
     chains = with_references(chains, defs.references)
@@ -124,7 +132,8 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
         format_version=FORMAT_VERSION,
         routing="",
         keys=key_values,
-        client_keys=tuple(client_keys),
+        client_keys=tuple(value for value, _ in client_keys),
+        client_key_names=tuple(name for _, name in client_keys),
         admin_keys=tuple(admin_keys),
     )
     return Compiled(

@@ -114,8 +114,9 @@ def check_listen(ctx: Context, listen: str, client_keys: list[ResolvedKey]) -> s
     return f"{host}:{parsed[1]}"
 
 
-def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], list[str]]:
-    """The artifact server plus the client and admin key values (for secrets.json only)."""
+def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[tuple[str, str]], list[str]]:
+    """The artifact server plus the client keys (value and the variable it came from, for
+    routing rules' `client_key`) and admin key values, for secrets.json only."""
     clients = server_keys(ctx, "auth", server.auth)
     admins = server_keys(ctx, "admin", server.admin)
     check_url_secret(ctx, ["server", "state"], str(ctx.ds.data["server"].get("state") or ""))
@@ -144,7 +145,8 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
         webhooks=webhooks(ctx, server),
         usage=UsageStore(**server.usage.model_dump()) if server.usage else UsageStore(),
     )
-    return resolved, client_values, admin_values
+    named = [(k.value, k.refs[0] if k.refs else "") for k in clients if k.value]
+    return resolved, named, admin_values
 
 
 def webhooks(ctx: Context, server: ServerDef) -> tuple[Webhook, ...]:

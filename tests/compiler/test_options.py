@@ -89,6 +89,21 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
             ("source", "https://example.com/pricing"),
         )
     },
+    **{
+        f".rules.*.when.{option}": (["rules", "r"], {"when": when, "chain": "other"})
+        for option, when in (
+            ("model[]", {"model": ["gpt-*"]}),
+            ("input_tokens.above", {"input_tokens": {"above": 10}}),
+            ("input_tokens.below", {"input_tokens": {"below": 10}}),
+            ("thinking", {"thinking": True}),
+            ("tools", {"tools": True}),
+            ("tool_types[]", {"tool_types": ["web_search"]}),
+            ("images", {"images": True}),
+            ("stream", {"stream": False}),
+            ("headers.*", {"headers": {"x-team": "a*"}}),
+        )
+    },
+    ".rules.*.chain": (["rules", "r"], {"when": {}, "chain": "other"}),
     ".providers.*.api": (["providers", "up", "api"], "anthropic"),
     ".providers.*.api_version": (["providers", "up", "api_version"], "2024-06-01"),
     ".providers.*.auth": (["providers", "up", "auth"], "x-api-key"),
@@ -159,7 +174,10 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
         for t in ("connect", "first_byte", "stream_idle", "total")
     },
 }
-EXEMPT = {".version": "the one allowed value is 1: there is nothing to vary"}
+EXEMPT = {
+    ".version": "the one allowed value is 1: there is nothing to vary",
+    ".rules.*.when.client_key[]": "needs server.auth.keys as well: tests/compiler/test_rules.py",
+}
 NOT_SERVED = {"R215", "R220"}
 PROVENANCE = {("Artifact", "source_hash")}
 """Changes with every edit of the definitions: not an effect of the option."""
