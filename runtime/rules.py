@@ -2,9 +2,10 @@
 at (docs/routing.md). Pure: the request path and `relay explain --request` ask the same table.
 
 Each rule is compiled once per artifact into a tuple of checks, cheapest first; a check reads
-one fact of the request, and facts that need the body (thinking, tools, images) are worked out
-only when a rule gets that far, from the top-level split the request path already made (and
-its one full decode, shared with the capability check), never by parsing the body again.
+one fact of the request, and facts that need the body are worked out only when a rule gets
+that far: `thinking` and `tools` from the top-level split the request path already made,
+`tool_types` and `images` from its one full decode (`Incoming.full`, cached, which the
+capability check of a chain with known capabilities makes anyway); never a second parse.
 """
 
 from __future__ import annotations
@@ -18,13 +19,6 @@ import msgspec
 from runtime.artifact import Capability, Rule
 from runtime.translate.capabilities import required_capabilities
 
-
-class _Tool(msgspec.Struct):
-    type: str | None = None
-    name: str | None = None
-
-
-_tools = msgspec.json.Decoder(list[_Tool])
 _thinking = msgspec.json.Decoder(dict[str, Any])
 _str = msgspec.json.Decoder(str)
 _EMPTY = (b"[]", b"null", b"")
@@ -69,7 +63,6 @@ class Facts:
         self._full = full
         self._caps: frozenset[Capability] | None = None
         self._thinking: bool | None = None
-        self._tool_names: frozenset[str] | None = None
 
     def capabilities(self) -> frozenset[Capability]:
         """The request's needs (`required_capabilities`), on the one full decode; the request
@@ -99,18 +92,12 @@ class Facts:
 
     def tools(self) -> bool:
         raw = self.top.get("tools") or self.top.get("functions")
-        return raw is not None and bytes(raw).strip() not in _EMPTY
+        return raw is not None and (len(raw) > 8 or bytes(raw).strip() not in _EMPTY)
 
-    def tool_names(self) -> frozenset[str]:
-        """Types and names of the tools offered (`web_search_20250305`, `web_search`, `Bash`)."""
-        if self._tool_names is None:
-            raw = self.top.get("tools")
-            try:
-                tools = _tools.decode(raw) if raw is not None and bytes(raw) not in _EMPTY else []
-            except msgspec.DecodeError:
-                tools = []
-            self._tool_names = frozenset(n for t in tools for n in (t.type, t.name) if n)
-        return self._tool_names
+    def tool_list(self) -> list[Any]:
+        """The tools offered, decoded (`web_search_20250305`, `Bash`, ...); [] without tools."""
+        tools = self._full().get("tools") if self.tools() else None
+        return tools if isinstance(tools, list) else []
 
     def images(self) -> bool:
         return "vision" in self.capabilities()
@@ -120,9 +107,17 @@ Check = Callable[[Facts], bool]
 
 
 def _tool_type(wanted: tuple[str, ...]) -> Check:
+    """A tool whose type or name is one wanted, or whose type is a dated version of one
+    (`web_search_20250305`); sets rather than a loop of checks, since Claude Code offers ~25."""
+    exact = frozenset(wanted)
+    dated = tuple(w + "_" for w in wanted)
+
     def check(facts: Facts) -> bool:
-        names = facts.tool_names()
-        return any(n == w or n.startswith(w + "_") for n in names for w in wanted)
+        tools = [t for t in facts.tool_list() if type(t) is dict]
+        types = {t.get("type") for t in tools}
+        if not exact.isdisjoint(types) or not exact.isdisjoint({t.get("name") for t in tools}):
+            return True
+        return any(isinstance(kind, str) and kind.startswith(dated) for kind in types)
 
     return check
 
