@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +19,7 @@ import pytest
 
 from tests.e2e.claude_code import claude_code_body
 from tests.e2e.conftest import UPSTREAM_KEYS
-from tests.e2e.procs import REPO, FakeUpstream, Relay, served
+from tests.e2e.procs import REPO, FakeUpstream, Relay, served, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -26,6 +28,7 @@ DEFS = """\
 version: 1
 server:
   auth: {{keys: ["${{TEAM_KEY}}", "${{OPS_KEY}}"]}}
+  usage: {{store: "sqlite:///{store}"}}
 providers:
   up:
     api: anthropic
@@ -52,9 +55,14 @@ rules:
 
 
 @pytest.fixture(scope="module")
-def relay(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("usage") / "usage.sqlite"
+
+
+@pytest.fixture(scope="module")
+def relay(fake: FakeUpstream, store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     env = {**UPSTREAM_KEYS, **CLIENT_KEYS}
-    with served(tmp_path_factory.mktemp("rules"), DEFS.format(url=fake.url), env) as relay:
+    with served(tmp_path_factory.mktemp("rules"), DEFS.format(url=fake.url, store=store), env) as relay:
         yield relay
 
 
@@ -113,9 +121,21 @@ def test_the_first_matching_rule_picks_the_chain(
     assert resp.headers.get("x-relay-route") == route
 
 
-def test_the_route_is_a_metrics_label(relay: Relay, fake: FakeUpstream) -> None:
+def test_the_route_is_a_metrics_label_and_a_usage_column(
+    relay: Relay, fake: FakeUpstream, store: Path
+) -> None:
     fake.script()
-    assert _send(relay, _plain(model="claude-haiku-4-5")).status_code == 200
+    resp = _send(relay, _plain(model="claude-haiku-4-5"))
+    assert resp.status_code == 200
+    rid = resp.headers["request-id"]
+
+    def row() -> tuple[str, str | None] | None:
+        with sqlite3.connect(store) as conn:
+            found = conn.execute("SELECT chain, route FROM usage WHERE request_id = ?", (rid,)).fetchone()
+        return None if found is None else (found[0], found[1])
+
+    wait_until(lambda: row() is not None, "the usage row")
+    assert row() == ("cheap", "background")
     metrics = httpx.get(
         relay.url + "/metrics", headers={"x-api-key": CLIENT_KEYS["TEAM_KEY"]}, timeout=10
     ).text
