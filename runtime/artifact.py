@@ -195,6 +195,8 @@ class Step(_Frozen, frozen=True):
 class Queue(_Frozen, frozen=True):
     max_wait: float = 0.0
     max_depth: int = 64
+    retry_after_max: float = 0.0
+    """Cap on the retry-after of an exhausted chain's answer; 0: none (docs/routing.md)."""
 
 
 class Chain(_Frozen, frozen=True):

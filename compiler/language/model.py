@@ -228,6 +228,11 @@ class QueueDef(Strict):
     max_depth: int = Field(
         64, ge=0, description="Requests allowed to wait at once; more are refused with 429."
     )
+    retry_after_max: Duration = Field(
+        0.0,
+        description="Largest retry-after sent when every step is out (0: the real wait). Claude Code "
+        "retries only when retry-after is at most 60 s: 60s makes it ride out a longer exhaustion.",
+    )
 
 
 class ChainDef(Strict):

@@ -231,6 +231,9 @@ async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clien
             raise _Failed(overflow, first)
         reply, plan = await _run(svc, wf, demand, first)
     except _Failed as failed:
+        cap = chain.queue.retry_after_max
+        if cap and failed.error.retry_after is not None and failed.error.retry_after > cap:
+            failed.error.retry_after = cap  # the client retries within its limit, not gives up
         status = status_of(failed.error, fmt)
         headers = error_headers(failed.error) + _relay_headers(wf, chain.name, failed.plan, svc.clock())
         headers += _route_header(route)

@@ -46,6 +46,7 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
     ".chains.*.match[]": (["chains", "main", "match"], ["gpt-*"]),
     ".chains.*.queue.max_depth": (["chains", "main", "queue"], {"max_depth": 3}),
     ".chains.*.queue.max_wait": (["chains", "main", "queue"], {"max_wait": "5s"}),
+    ".chains.*.queue.retry_after_max": (["chains", "main", "queue"], {"retry_after_max": "60s"}),
     ".chains.*.steps[]": (["chains", "main", "steps"], ["sim/m", "up/m"]),
     ".chains.*.steps[].use": (["chains", "main", "steps"], [{"use": "sim/m"}, "up/m"]),
     ".chains.*.steps[].weight": (["chains", "main", "steps"], [{"use": "up/m", "weight": 3}, "sim/m"]),
