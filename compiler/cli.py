@@ -133,21 +133,65 @@ def build(
 @app.command()
 def explain(
     model: Annotated[
-        str, typer.Argument(help="A model name as a client would send it, e.g. claude-sonnet-4-6.")
-    ],
+        str | None, typer.Argument(help="A model name as a client would send it, e.g. claude-sonnet-4-6.")
+    ] = None,
     directory: Annotated[Path, typer.Option("--dir", help="Definitions folder.")] = Path("chains"),
+    request: Annotated[
+        Path | None,
+        typer.Option(
+            "--request", help="A sample request body (JSON): shows which routing rule fires and why."
+        ),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", help="A request header for --request, 'name: value'; repeatable."),
+    ] = None,
+    client_key: Annotated[
+        str | None, typer.Option("--client-key", help="For --request: the client key's variable name.")
+    ] = None,
+    openai: Annotated[
+        bool, typer.Option("--openai", help="For --request: the body is a Chat Completions request.")
+    ] = False,
 ) -> None:
-    """Show how a request for MODEL resolves: the chain, why, and each step with its limits.
+    """Show how a request for MODEL, or a sample request (--request FILE.json), resolves: the
+    routing rules tried, the chain, why, and each step with its limits.
 
-    Example: relay explain claude-sonnet-4-6 --dir chains/
+    Example: relay explain claude-sonnet-4-6 --dir chains/ ;
+    relay explain --request turn.json --header 'x-claude-code-session-id: s1'
     """
     from runtime.explain import explain as explain_model
+    from runtime.explain import explain_request
 
+    if (model is None) == (request is None):
+        typer.echo("give a MODEL or --request FILE.json (one of them)", err=True)
+        raise typer.Exit(2)
+    headers: dict[str, str] = {}
+    for line in header or []:
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            typer.echo(f"--header {line!r}: expected 'name: value'", err=True)
+            raise typer.Exit(2)
+        headers[name.strip()] = value.strip()
+    body = b""
+    if request is not None:
+        try:
+            body = request.read_bytes()
+        except OSError as exc:
+            typer.echo(f"{request}: cannot read: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
     result = compile_dir(directory, os.environ, "check")
     if result.artifact is None:
         show(result)
         raise typer.Exit(exit_code(result.diagnostics) or 1)
-    text, found = explain_model(result.artifact, model)
+    if model is not None:
+        text, found = explain_model(result.artifact, model)
+    else:
+        try:
+            fmt = "openai" if openai else "anthropic"
+            text, found = explain_request(result.artifact, body, fmt, headers, client_key)
+        except ValueError as exc:
+            typer.echo(f"{request}: {exc}", err=True)
+            raise typer.Exit(2) from None
     typer.echo(text, nl=False)
     raise typer.Exit(0 if found else 1)
 

@@ -69,6 +69,9 @@ NO_DEFINITIONS = Code("R222", "error", "definition set has no providers or no ch
 BAD_LISTEN = Code("R223", "error", "malformed listen address, or a host name instead of an address")
 WEAK_CLIENT_KEY = Code("R224", "error", "client or admin key empty, with whitespace, or too short")
 UNKNOWN_REFERENCE = Code("R225", "error", "reference price names no chain and no model")
+RULE_UNKNOWN_CHAIN = Code("R226", "error", "routing rule names an unknown chain")
+RULE_SHADOWED = Code("R227", "error", "routing rule can never match: an earlier rule matches all it would")
+RULE_NEVER_KNOWN = Code("R228", "error", "routing rule condition relay cannot know or no request can satisfy")
 
 CLOUD_MISSING = Code("R240", "error", "cloud provider setting missing (region, project)")
 CLOUD_BAD_SETTING = Code("R241", "error", "malformed cloud provider setting")

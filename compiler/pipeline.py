@@ -18,6 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
+import msgspec
+
 from compiler import codes
 from compiler.context import Context
 from compiler.diagnostics import Diagnostic, Part, Where, has_errors, make, ordered, promote
@@ -25,7 +27,7 @@ from compiler.language import typed
 from compiler.language.model import DefinitionFile, ModelDef, ModelTargetDef, ServerDef
 from compiler.resolve.capacity import Capacity, capacities
 from compiler.resolve.chains import model_chains, resolve_chains
-from compiler.resolve.checks import check_claude_tools, check_not_served, check_unused
+from compiler.resolve.checks import check_claude_tools, check_unused
 from compiler.resolve.cloud import check_deployments
 from compiler.resolve.environment import expand_all
 from compiler.resolve.envrefs import Env
@@ -33,6 +35,7 @@ from compiler.resolve.extras import check_extras
 from compiler.resolve.prices import CostEstimate, check_references, estimate, with_references
 from compiler.resolve.providers import ProviderPlan, resolve_providers
 from compiler.resolve.routes import build_routes, claimed_names
+from compiler.resolve.rules import client_key_names, resolve_rules
 from compiler.resolve.server import resolve_server
 from compiler.source.files import Source, load_dir
 from compiler.source.merge import DefinitionSet, merge
@@ -104,10 +107,14 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
     check_deployments(ctx, chains, defs.models, providers)
     check_unused(ctx, defs.providers, defs.models, chains)
     check_claude_tools(ctx, chains)
-    check_not_served(ctx, defs)
     check_extras(ctx, providers, server)
     by_model = model_chains(ctx, claimed_names(defs.chains), defs.models, providers)
     routes = build_routes(ctx, defs.chains, server_def, by_model)
+    auth_keys = server_def.auth.keys if server_def.auth else []
+    rules = resolve_rules(
+        ctx, defs.rules, set(chains) | set(by_model), client_key_names(auth_keys), bool(auth_keys)
+    )
+    routes = msgspec.structs.replace(routes, rules=rules)
     chains.update(by_model)
     check_references(ctx, defs.references, set(defs.models), set(chains))
     chains = with_references(chains, defs.references)
@@ -127,7 +134,8 @@ def resolve(ctx: Context, defs: DefinitionFile, sources: list[Source]) -> Compil
         format_version=FORMAT_VERSION,
         routing="",
         keys=key_values,
-        client_keys=tuple(client_keys),
+        client_keys=tuple(value for value, _ in client_keys),
+        client_key_names=tuple(name for _, name in client_keys),
         admin_keys=tuple(admin_keys),
     )
     return Compiled(

@@ -195,6 +195,8 @@ class Step(_Frozen, frozen=True):
 class Queue(_Frozen, frozen=True):
     max_wait: float = 0.0
     max_depth: int = 64
+    retry_after_max: float = 0.0
+    """Cap on the retry-after of an exhausted chain's answer; 0: none (docs/routing.md)."""
 
 
 class Chain(_Frozen, frozen=True):
@@ -217,6 +219,28 @@ class GlobRule(_Frozen, frozen=True):
     chain: str
 
 
+class Rule(_Frozen, frozen=True):
+    """One routing rule, compiled: every condition that is set must hold (`runtime.rules`)."""
+
+    name: str
+    chain: str
+    models: tuple[str, ...] = ()
+    """Anchored regexes of the `model` globs and literals; any may match."""
+    above: int | None = None
+    below: int | None = None
+    thinking: bool | None = None
+    tools: bool | None = None
+    tool_types: tuple[str, ...] = ()
+    images: bool | None = None
+    stream: bool | None = None
+    client_keys: tuple[str, ...] = ()
+    """Names (environment variables) of client keys; any may match."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Lower-case header name and an anchored regex of its value; all must match."""
+    text: str = ""
+    """The conditions as written, for `relay explain` and docs."""
+
+
 class Routes(_Frozen, frozen=True):
     """Model-name resolution, flattened at build time (see config-format.md)."""
 
@@ -226,6 +250,8 @@ class Routes(_Frozen, frozen=True):
     """In priority order: longest literal prefix first."""
     default_chain: str | None = None
     allow_direct: bool = False
+    rules: tuple[Rule, ...] = ()
+    """Routing rules in order, tried before the model name (`runtime.rules`)."""
 
 
 class LogConfig(_Frozen, frozen=True):
@@ -348,6 +374,8 @@ class Secrets(_Frozen, frozen=True):
     keys: dict[str, str]
     """`Key.id` to the resolved value."""
     client_keys: tuple[str, ...] = ()
+    client_key_names: tuple[str, ...] = ()
+    """For each of `client_keys`, the environment variable it came from (routing rules' `client_key`)."""
     admin_keys: tuple[str, ...] = ()
     overrides: dict[str, Any] = {}
     """RFC 6901 pointer into routing.json to the value this environment gives it: key lists

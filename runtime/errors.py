@@ -4,6 +4,7 @@ Hierarchy (every error relay itself answers with is one of these):
 
     RelayError
     ├── BadRequest          400  invalid_request_error
+    │   └── ContextOverflow     400  invalid_request_error / context_length_exceeded
     ├── Unauthorized        401  authentication_error / invalid_api_key
     ├── Forbidden           403  permission_error: a Host or Origin relay does not serve
     ├── NotFound            404  not_found_error / not_found
@@ -54,6 +55,13 @@ class RelayError(Exception):
 
 class BadRequest(RelayError):
     row = _Row(400, 400, "invalid_request_error", "invalid_request_error", None)
+
+
+class ContextOverflow(BadRequest):
+    """No step's context window can hold the request: Claude Code compacts on the Anthropic
+    wording (`prompt is too long: N tokens > M maximum`), OpenAI clients read the code."""
+
+    row = _Row(400, 400, "invalid_request_error", "invalid_request_error", "context_length_exceeded")
 
 
 class Unauthorized(RelayError):

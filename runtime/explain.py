@@ -9,10 +9,14 @@ on the artifact it just compiled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+import msgspec
 
 from runtime.artifact import Artifact, Limits, Provider, Step
 from runtime.routes import Router
+from runtime.rules import Facts, RuleTable
 
 
 @dataclass(frozen=True)
@@ -63,24 +67,87 @@ def step_lines(number: int, step: Step, provider: Provider) -> list[str]:
     ]
 
 
-def explain(artifact: Artifact, model: str) -> tuple[str, bool]:
-    """The explanation, and whether the model resolves at all."""
+def explain(artifact: Artifact, model: str, prefix: tuple[str, ...] = ()) -> tuple[str, bool]:
+    """The explanation, and whether the model resolves at all; `prefix`: lines before it."""
     found = route(artifact, model)
     if found.direct is not None:
-        lines = [f"{model} → direct", f"  why: {found.why}"]
+        lines = [*prefix, f"{model} → direct", f"  why: {found.why}"]
         return "\n".join(
             lines + step_lines(1, found.direct, artifact.providers[found.direct.provider])
         ) + "\n", True
     if found.chain is None:
         chains = ", ".join(sorted(artifact.chains)) or "none"
-        return f"{model} → no chain\n  why: {found.why}\n  chains: {chains}\n", False
-    chain = artifact.chains[found.chain]
-    lines = [
-        f"{model} → chain {chain.name}",
-        f"  why: {found.why}",
-        f"  strategy: {chain.strategy}",
-        "  steps:",
-    ]
+        return "\n".join(
+            [*prefix, f"{model} → no chain", f"  why: {found.why}", f"  chains: {chains}", ""]
+        ), False
+    head = [*prefix, f"{model} → chain {found.chain}", f"  why: {found.why}"]
+    return _chain_text(artifact, head, found.chain), True
+
+
+def _chain_text(artifact: Artifact, head: list[str], name: str) -> str:
+    chain = artifact.chains[name]
+    lines = [*head, f"  strategy: {chain.strategy}", "  steps:"]
     for number, step in enumerate(chain.steps, start=1):
         lines += step_lines(number, step, artifact.providers[step.provider])
-    return "\n".join(lines) + "\n", True
+    return "\n".join(lines) + "\n"
+
+
+_top = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_any = msgspec.json.Decoder()
+
+
+def _facts(body: bytes, fmt: str, headers: Mapping[str, str], client_key: str | None) -> Facts:
+    try:
+        top = _top.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"the request is not a JSON object: {exc}") from None
+    model = _any.decode(top["model"]) if "model" in top else ""
+    if not isinstance(model, str) or not model:
+        raise ValueError("the request has no model (a string)")
+    return Facts(
+        fmt=fmt,
+        model=model,
+        tokens=len(body) // 4,
+        stream=bool(_any.decode(top["stream"])) if "stream" in top else False,
+        top=top,
+        full=lambda: dict(_any.decode(body)),
+        headers={k.lower(): v for k, v in headers.items()},
+        client_key=client_key,
+    )
+
+
+def explain_request(
+    artifact: Artifact,
+    body: bytes,
+    fmt: str = "anthropic",
+    headers: Mapping[str, str] | None = None,
+    client_key: str | None = None,
+) -> tuple[str, bool]:
+    """Which routing rule a sample request fires and why each earlier one did not, then the
+    chain it lands on; the same `runtime.rules` table the request path asks. Raises
+    ValueError for a body that is not a request."""
+    facts = _facts(body, fmt, headers or {}, client_key)
+    table = RuleTable(artifact.routes.rules)
+    lines = [
+        f"request: model {facts.model}, ~{facts.tokens} input tokens (bytes / 4), "
+        f"stream {str(facts.stream).lower()}, thinking {str(facts.thinking()).lower()}, "
+        f"tools {str(facts.tools()).lower()}, images {str(facts.images()).lower()}"
+    ]
+    if not table.rules:
+        lines.append("rules: none defined")
+    else:
+        lines.append("rules (first match wins):")
+    fired = None
+    for rule, failed in table.trace(facts):
+        if failed is None:
+            fired = rule
+            lines.append(f"  {rule.name}: MATCHES ({rule.text}) → chain {rule.chain}")
+        else:
+            lines.append(f"  {rule.name}: no, {failed} does not hold ({rule.text})")
+    if fired is None:
+        if table.rules:
+            lines.append("  no rule matches: the model name decides")
+        return explain(artifact, facts.model, tuple(lines))
+    return _chain_text(
+        artifact, [*lines, f"{facts.model} → chain {fired.chain}", f"  why: rule {fired.name!r}"], fired.chain
+    ), True

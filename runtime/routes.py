@@ -11,6 +11,7 @@ from typing import Literal
 
 from runtime.artifact import Artifact, Chain, GlobRule, Step
 from runtime.errors import ModelNotFound
+from runtime.rules import RuleTable
 
 RouteKind = Literal["chain", "literal", "model", "glob", "direct", "default"]
 
@@ -37,6 +38,8 @@ class Router:
         self._artifact = artifact
         self._exact = artifact.routes.exact
         self._globs = tuple(_Glob(re.compile(g.regex), g) for g in artifact.routes.globs)
+        self.rules = RuleTable(artifact.routes.rules)
+        """Tried before the model name (`runtime.rules`)."""
 
     def match(self, model: str) -> Match | None:
         chains = self._artifact.chains

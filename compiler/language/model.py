@@ -248,6 +248,11 @@ class QueueDef(Strict):
     max_depth: int = Field(
         64, ge=0, description="Requests allowed to wait at once; more are refused with 429."
     )
+    retry_after_max: Duration = Field(
+        0.0,
+        description="Largest retry-after sent when every step is out (0: the real wait). Claude Code "
+        "retries only when retry-after is at most 60 s: 60s makes it ride out a longer exhaustion.",
+    )
 
 
 class ChainDef(Strict):
@@ -265,6 +270,50 @@ class ChainDef(Strict):
         "a literal beats a glob, the longest literal prefix wins among globs.",
     )
     queue: QueueDef | None = Field(None, description="Waiting when every step is cooling down.")
+
+
+class TokensDef(Strict):
+    """A range of estimated input tokens (body bytes / 4), bounds excluded."""
+
+    above: int | None = Field(None, ge=0, description="Matches when the estimate is more than this.")
+    below: int | None = Field(None, ge=1, description="Matches when the estimate is less than this.")
+
+
+class WhenDef(Strict):
+    """Conditions on a request; a rule matches when every condition given holds."""
+
+    model: list[str] | None = Field(
+        None, min_length=1, description='Requested model names, literals or globs like "claude-haiku-*": any.'
+    )
+    input_tokens: TokensDef | None = Field(None, description="Estimated input tokens above and/or below.")
+    thinking: bool | None = Field(
+        None,
+        description="Whether the client asked for thinking (Anthropic thinking, OpenAI reasoning_effort).",
+    )
+    tools: bool | None = Field(None, description="Whether the request offers tools.")
+    tool_types: list[str] | None = Field(
+        None,
+        min_length=1,
+        description='Tools offered, by type or name, any of: "web_search" matches web_search_20250305.',
+    )
+    images: bool | None = Field(None, description="Whether any message holds an image.")
+    stream: bool | None = Field(None, description="Whether the client asked for a stream.")
+    client_key: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="The client key used, by the environment variable it comes from in server.auth.keys: any.",
+    )
+    headers: dict[str, str] | None = Field(
+        None, description="Request headers that must match, name to a literal or glob value: all."
+    )
+
+
+class RuleDef(Strict):
+    """A routing rule: requests matching `when` go to `chain`. Rules are tried in order
+    (files in path order, then as written); the first that matches wins, else model names."""
+
+    when: WhenDef = Field(description="The conditions; every one given must hold.")
+    chain: str = Field(min_length=1, description="The chain that serves a matching request.")
 
 
 class DefinitionFile(Strict):
@@ -285,4 +334,9 @@ class DefinitionFile(Strict):
         default_factory=dict,
         description="Reference prices by logical model or chain name: what the tokens would cost on "
         "the paid service otherwise used; saved = reference cost - actual cost. A chain's wins.",
+    )
+    rules: dict[Name, RuleDef] = Field(
+        default_factory=dict,
+        description="Routing rules by name, tried in order before model-name resolution; the first "
+        "whose conditions all hold picks the chain (x-relay-route names it).",
     )

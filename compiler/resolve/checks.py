@@ -1,5 +1,4 @@
-"""Checks across the resolved set that no single section can see: unused names, Claude tools,
-settings this runtime accepts but does not act on yet.
+"""Checks across the resolved set that no single section can see: unused names, Claude tools.
 
 Run after resolution, over artifact chains, so they judge what the runtime will do.
 """
@@ -8,7 +7,7 @@ from __future__ import annotations
 
 from compiler import codes
 from compiler.context import Context
-from compiler.language.model import DefinitionFile, ModelDef
+from compiler.language.model import ModelDef
 from compiler.language.provider import ProviderDef
 from compiler.resolve.globs import is_glob, overlap
 from runtime.artifact import Chain
@@ -60,18 +59,3 @@ def check_claude_tools(ctx: Context, chains: dict[str, Chain]) -> None:
                     "serves Claude Code, which calls tools on nearly every request",
                     f"add tools to models.{step.alias}.capabilities if it supports them, or drop the step",
                 )
-
-
-def check_not_served(ctx: Context, defs: DefinitionFile) -> None:
-    """Settings the schema accepts that this runtime does not act on yet: say so (R215),
-    so no one relies on a setting that does nothing. (Wire formats: `providers`.)"""
-    for name, model in sorted(defs.models.items()):
-        if model.context is not None:
-            ctx.report(
-                codes.NOT_SERVED,
-                ["models", name, "context"],
-                f"models.{name}.context is accepted but not used yet: relay does not skip a step "
-                "whose context window a request would overflow",
-                "an oversized request fails over on the upstream's own 'prompt is too long' answer; "
-                "keep it as documentation, or remove it",
-            )

@@ -119,8 +119,9 @@ def check_listen(ctx: Context, listen: str, client_keys: list[ResolvedKey]) -> s
     return f"{host}:{parsed[1]}"
 
 
-def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], list[str]]:
-    """The artifact server plus the client and admin key values (for secrets.json only)."""
+def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[tuple[str, str]], list[str]]:
+    """The artifact server plus the client keys (value and the variable it came from, for
+    routing rules' `client_key`) and admin key values, for secrets.json only."""
     clients = server_keys(ctx, "auth", server.auth)
     admins = server_keys(ctx, "admin", server.admin)
     check_url_secret(ctx, ["server", "state"], str(ctx.ds.data["server"].get("state") or ""))
@@ -153,7 +154,8 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
         if server.cors
         else Cors(),
     )
-    return resolved, client_values, admin_values
+    named = [(k.value, k.refs[0] if k.refs else "") for k in clients if k.value]
+    return resolved, named, admin_values
 
 
 DEFAULT_PORTS = {"http": ":80", "https": ":443"}

@@ -17,13 +17,14 @@ from compiler.source.files import Source
 from compiler.source.nodes import locate
 from compiler.source.validate import Broken
 
-MERGED = ("server", "providers", "models", "chains", "references")
+MERGED = ("server", "providers", "models", "chains", "references", "rules")
 _SINGULAR = {
     "server": "server setting",
     "providers": "provider",
     "models": "model",
     "chains": "chain",
     "references": "reference price",
+    "rules": "routing rule",
 }
 
 

@@ -34,7 +34,7 @@ RELOAD_RESULTS = {"reload_done": "reloaded", "reload_refused": "refused"}
 class Vocabulary:
     """The label values one artifact allows."""
 
-    __slots__ = ("artifact", "chains", "models", "providers")
+    __slots__ = ("artifact", "chains", "models", "providers", "routes")
 
     def __init__(self, artifact: Artifact) -> None:
         self.artifact = artifact
@@ -43,6 +43,12 @@ class Vocabulary:
         steps = {(s.provider, s.model) for chain in artifact.chains.values() for s in chain.steps}
         listed = {(p, m) for info in artifact.models.values() for p, m in info.providers.items()}
         self.models = frozenset(steps | listed)
+        self.routes = frozenset(rule.name for rule in artifact.routes.rules)
+
+    def route(self, name: str | None) -> str:
+        if name is None:
+            return ""
+        return name if name in self.routes else OTHER
 
     def chain(self, name: str) -> str:
         return name if name in self.chains else OTHER
@@ -71,8 +77,9 @@ class RequestMetrics:
         self.requests = Family(
             Counter(
                 "relay_requests",
-                "Finished requests by chain, answering provider, client format and HTTP status.",
-                ["chain", "provider", "format", "status"],
+                "Finished requests by chain, answering provider, client format, HTTP status and "
+                "the routing rule that picked the chain (empty: the model name did).",
+                ["chain", "provider", "format", "status", "route"],
                 registry=reg,
             )
         )
@@ -177,7 +184,8 @@ class RequestMetrics:
         tally = self.tally
         chain = (words.chain(record.chain),)
         provider = words.provider(record.provider)
-        tally.add(self.requests, (chain[0], provider, record.format, str(record.status)))
+        route = words.route(record.route)
+        tally.add(self.requests, (chain[0], provider, record.format, str(record.status), route))
         for attempt in record.attempts:
             tally.add(self.attempts, (words.provider(attempt.provider), attempt.outcome))
         tally.observe(self.latency, chain, LATENCY_BUCKETS, record.latency_ms / 1000)

@@ -70,6 +70,8 @@ class RequestRecord(msgspec.Struct, kw_only=True):
     """Time in relay itself until the answer's head (upstream waiting and queueing excluded)."""
     cost_usd: float = 0.0
     saved_usd: float = 0.0
+    route: str | None = None
+    """The routing rule that picked the chain (`rules:`); None when the model name did."""
 
 
 class StateEvent(msgspec.Struct, kw_only=True):

@@ -10,7 +10,7 @@ from runtime.artifact import Key, Provider, Step
 
 SkipKind = Literal["never", "limited", "unavailable"]
 """never: this request cannot be served by the step at all (disabled, keyless, a capability
-missing, input over every key's limit); limited: a limit the upstream or operator stated holds
+missing, input over every key's limit or the model's context window); limited: a limit the upstream or operator stated holds
 it out until `until`; unavailable: relay's own inference does (breaker, backoff, rejected key)."""
 
 
@@ -37,6 +37,8 @@ class Skip(msgspec.Struct, frozen=True):
     until: float | None
     """When the step could be usable again on the state's clock; None if unknown or never."""
     kind: SkipKind = "unavailable"
+    window: int | None = None
+    """The step's context window, when that is what the request overflows (kind "never")."""
 
 
 class Plan(msgspec.Struct, frozen=True):

@@ -25,11 +25,17 @@ def step_refusal(
     breaker: CircuitBreaker,
     now: float,
     capabilities: frozenset[str],
+    context_need: int = 0,
 ) -> Skip | None:
-    """Why the whole step is out regardless of its keys, or None."""
+    """Why the whole step is out regardless of its keys, or None. `context_need` is the
+    request's input floor plus its expected output (`runtime.translate.tokens.input_floor`):
+    a model whose window is known to be smaller cannot take it from any key."""
     if not provider.enabled:
         reason = f"disabled: {provider.disabled_reason or 'provider disabled'}"
         return Skip(index, step, reason, None, "never")
+    if step.context is not None and context_need > step.context:
+        reason = f"context window {step.context} < ~{context_need} tokens"
+        return Skip(index, step, reason, None, "never", window=step.context)
     if capabilities and step.capabilities is not None:
         missing = sorted(capabilities.difference(step.capabilities))
         if missing:

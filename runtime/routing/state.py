@@ -185,12 +185,14 @@ class RoutingState:
         affinity: str | None = None,
         capabilities: frozenset[str] = frozenset(),
         est_output: int | None = None,
+        context_need: int = 0,
     ) -> Plan:
         """Candidates in the order to try: the chain's strategy orders the steps that can serve,
         each step lists its usable key with most headroom first, the others in turn, and the
         conversation's previous candidate goes first while it can serve. Steps that cannot
         serve now are skipped with the reason and when they may recover; when none can, the
-        panic rule may offer one (module docstring)."""
+        panic rule may offer one (module docstring). `context_need`: the tokens a step's
+        context window must hold (`planner.step_refusal`); 0 skips none for their window."""
         now = self._clock()
         prompt = None if est_output is None else max(0, est_tokens - est_output)
         views: list[StepView] = []
@@ -200,7 +202,9 @@ class RoutingState:
             if provider is None:
                 skipped.append(Skip(index, step, f"unknown provider {step.provider}", None))
                 continue
-            found = self._step_view(index, step, provider, now, est_tokens, prompt, capabilities)
+            found = self._step_view(
+                index, step, provider, now, est_tokens, prompt, capabilities, context_need
+            )
             if isinstance(found, Skip):
                 skipped.append(found)
             else:
@@ -268,9 +272,10 @@ class RoutingState:
         tokens: int,
         prompt: int | None,
         capabilities: frozenset[str],
+        context_need: int,
     ) -> StepView | Skip:
         breaker = self._provider_health(provider).breaker
-        refused = step_refusal(index, step, provider, breaker, now, capabilities)
+        refused = step_refusal(index, step, provider, breaker, now, capabilities, context_need)
         if refused is not None and refused.kind != "unavailable":
             return refused
         candidates, states = self._step_candidates(index, step, provider)
@@ -303,6 +308,7 @@ class RoutingState:
         affinity: str | None = None,
         capabilities: frozenset[str] = frozenset(),
         est_output: int | None = None,
+        context_need: int = 0,
     ) -> Waited:
         """Wait in the chain's FIFO queue until a plan has candidates (`outcome == "ready"`).
 
@@ -320,6 +326,7 @@ class RoutingState:
                 affinity=affinity,
                 capabilities=capabilities,
                 est_output=est_output,
+                context_need=context_need,
             )
 
         return await self._queues.wait(chain.name, chain.queue.max_depth, deadline, replan)

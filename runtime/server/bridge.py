@@ -29,6 +29,7 @@ from runtime.translate import (
     translate_error_body,
 )
 from runtime.translate.thinking import SIGNATURE_PREFIX
+from runtime.translate.tokens import BYTES_PER_TOKEN_MAX, input_floor
 from runtime.upstream import usage as usage_of
 from runtime.upstream.passthrough import PassthroughStream
 from runtime.upstream.stream_watch import FrameWatch, Malformed, last_frame_end, split_frames
@@ -92,6 +93,16 @@ def estimate(inc: Incoming) -> int:
 def estimate_output(inc: Incoming) -> int:
     """The output part of `estimate`: `max_tokens`, but no more than OUTPUT_ESTIMATE."""
     return min(inc.max_tokens or DEFAULT_MAX_TOKENS, OUTPUT_ESTIMATE)
+
+
+def context_need(inc: Incoming, smallest_window: int) -> int:
+    """What a step's context window must hold for this request: the input's floor (never
+    above the real count, so no step that would take it is skipped) plus `estimate_output`.
+    The floor's scans (images, escapes) only lower it, so they run only for a body whose size
+    alone would overflow the chain's smallest window; any other request costs a division."""
+    output = estimate_output(inc)
+    rough = int(len(inc.body) / BYTES_PER_TOKEN_MAX) + output
+    return rough if rough <= smallest_window else input_floor(inc.body) + output
 
 
 _SYNTHESIZED = re.compile(rb'"signature"\s*:\s*"(?:' + re.escape(SIGNATURE_PREFIX.encode()) + rb'|")')

@@ -3,7 +3,8 @@
 Response headers tell a user what relay did without reading logs: `x-relay-chain`,
 `x-relay-provider`, `x-relay-attempts`, `x-relay-overhead-ms` (time spent in relay itself,
 upstream waiting and queueing excluded), `x-relay-queued-ms` (time waited for a step of the
-chain to recover, when it did) and `x-relay-skipped` (why each untried step was passed over).
+chain to recover, when it did), `x-relay-skipped` (why each untried step was passed over) and
+`x-relay-route` (the routing rule that picked the chain, when one did).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from runtime.errors import (
 from runtime.ops.pricing import costs
 from runtime.ops.record import RequestRecord, SkipRecord, StateEvent
 from runtime.routing.state import Plan
-from runtime.server import bridge, incoming
+from runtime.rules import Facts
+from runtime.server import bridge, failure, incoming
+from runtime.server.access import presented_key
+from runtime.server.loader import Snapshot
 from runtime.server.service import Service, with_query
 from runtime.server.waterfall import Demand, Reply, Tail, Waterfall
 from runtime.translate import estimate_tokens, required_capabilities
@@ -64,7 +68,15 @@ def _relay_headers(wf: Waterfall, chain: str, plan: Plan, now: float) -> list[tu
     return headers
 
 
-def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, ttfb_ms: float | None) -> None:
+def _finish(
+    svc: Service,
+    wf: Waterfall,
+    chain: str,
+    plan: Plan,
+    status: int,
+    ttfb_ms: float | None,
+    route: str | None = None,
+) -> None:
     """The request is over: its record goes to the log line and to every ops sink."""
     if not svc.log.enabled("info") and not svc.feed.active:
         return
@@ -98,6 +110,7 @@ def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, tt
         overhead_ms=wf.overhead_ms,
         cost_usd=actual,
         saved_usd=reference - actual,
+        route=route,
     )
     svc.feed.request(record)
     if svc.log.enabled("info"):
@@ -105,6 +118,7 @@ def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, tt
             "request",
             id=record.id,
             chain=chain,
+            route=route,
             model=record.model,
             stream=record.stream,
             status=status,
@@ -169,15 +183,38 @@ async def _run(svc: Service, wf: Waterfall, demand: Demand, plan: Plan) -> tuple
                 raise _Failed(exc, failed) from None
 
 
+def _facts(snap: Snapshot, headers: Any, inc: incoming.Incoming) -> Facts:
+    """What routing rules may ask, on what parsing the request already did."""
+    rules = snap.router.rules
+    return Facts(
+        fmt=inc.fmt,
+        model=inc.model,
+        tokens=len(inc.body) // 4,
+        stream=inc.stream,
+        top=inc.top,
+        full=inc.full,
+        headers=headers,
+        client_key=snap.client_key_name(presented_key(headers)) if rules.needs_client_key else None,
+    )
+
+
+def _route_header(route: str | None) -> list[tuple[str, str]]:
+    return [] if route is None else [("x-relay-route", route)]
+
+
 async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
-    return await run(svc, incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string))
+    return await run(svc, incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string), scope.headers)
 
 
-async def run(svc: Service, inc: incoming.Incoming) -> Reply:
+async def run(svc: Service, inc: incoming.Incoming, headers: Any) -> Reply:
     """One parsed generation request through its chain (also the Responses ingress's core)."""
     snap = svc.snapshot
     fmt, rid = inc.fmt, inc.request_id
-    chain = snap.router.resolve(inc.model)
+    facts = _facts(snap, headers, inc) if snap.router.rules else None
+    rule = snap.router.rules.first(facts) if facts is not None else None
+    route = rule.name if rule is not None else None
+    chain = snap.artifact.chains[rule.chain] if rule is not None else snap.router.resolve(inc.model)
+    smallest = min((s.context for s in chain.steps if s.context is not None), default=None)
     demand = Demand(
         chain=chain,
         providers=snap.artifact.providers,
@@ -185,30 +222,39 @@ async def run(svc: Service, inc: incoming.Incoming) -> Reply:
         est_output=bridge.estimate_output(inc),
         affinity=f"{chain.name}\0{inc.affinity}" if inc.affinity else None,
         capabilities=(
-            required_capabilities(inc.full(), fmt)
+            (facts.capabilities() if facts is not None else required_capabilities(inc.full(), fmt))
             if any(step.capabilities is not None for step in chain.steps)
             else frozenset()
         ),
+        context_need=bridge.context_need(inc, smallest) if smallest is not None else 0,
     )
     wf = Waterfall(svc, snap, inc, demand)
     try:
-        reply, plan = await _run(svc, wf, demand, demand.plan(svc.state))
+        first = demand.plan(svc.state)
+        overflow = failure.too_long(chain.name, first, demand.context_need)
+        if overflow is not None:
+            raise _Failed(overflow, first)
+        reply, plan = await _run(svc, wf, demand, first)
     except _Failed as failed:
+        cap = chain.queue.retry_after_max
+        if cap and failed.error.retry_after is not None and failed.error.retry_after > cap:
+            failed.error.retry_after = cap  # the client retries within its limit, not gives up
         status = status_of(failed.error, fmt)
         headers = error_headers(failed.error) + _relay_headers(wf, chain.name, failed.plan, svc.clock())
-        _finish(svc, wf, chain.name, failed.plan, status, None)
+        headers += _route_header(route)
+        _finish(svc, wf, chain.name, failed.plan, status, None, route)
         if status >= 429:  # not the client's fault: every step failed or was unavailable
             event = StateEvent(
                 at=time.time(), kind="chain_exhausted", chain=chain.name, reason=failed.error.message
             )
             svc.feed.state(event)
         return Reply(status, headers, error_body(failed.error, fmt, rid))
-    reply.headers.extend(_relay_headers(wf, chain.name, plan, svc.clock()))
+    reply.headers.extend(_relay_headers(wf, chain.name, plan, svc.clock()) + _route_header(route))
     if reply.rest is None:
-        _finish(svc, wf, chain.name, plan, reply.status, None)
+        _finish(svc, wf, chain.name, plan, reply.status, None, route)
         return reply
     ttfb = round((time.perf_counter() - wf.started) * 1000, 2)
-    reply.rest = Tail(reply.rest, lambda: _finish(svc, wf, chain.name, plan, 200, ttfb))
+    reply.rest = Tail(reply.rest, lambda: _finish(svc, wf, chain.name, plan, 200, ttfb, route))
     return reply
 
 

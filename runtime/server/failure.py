@@ -10,7 +10,15 @@ import math
 from collections.abc import Sequence
 from typing import Protocol
 
-from runtime.errors import BadGateway, BadRequest, GatewayTimeout, Overloaded, RateLimited, RelayError
+from runtime.errors import (
+    BadGateway,
+    BadRequest,
+    ContextOverflow,
+    GatewayTimeout,
+    Overloaded,
+    RateLimited,
+    RelayError,
+)
 from runtime.routing.state import Plan
 
 
@@ -83,3 +91,17 @@ def all_failed(chain: str, attempts: Sequence[_Attempt], plan: Plan, now: float)
     if not attempts:
         return Overloaded(f"no step of chain {chain!r} is available: {listing}")
     return BadGateway(f"every step of chain {chain!r} failed: {listing}")
+
+
+def too_long(chain: str, plan: Plan, need: int) -> ContextOverflow | None:
+    """The 400 that makes Claude Code compact, before any call, when no step's context window
+    can hold the request. A step out for another reason (disabled, lacking a capability, busy)
+    is not helped by a shorter prompt, so then the queue and the all-failed answer decide."""
+    windows = [s.window for s in plan.skipped if s.window is not None]
+    if plan.candidates or not windows or len(windows) < len(plan.skipped):
+        return None
+    listing = "; ".join(f"{s.step.provider}/{s.step.model} ({s.reason})" for s in plan.skipped)
+    return ContextOverflow(
+        f"prompt is too long: {need} tokens > {max(windows)} maximum "
+        f"(relay's floor estimate of input plus output; chain {chain!r}: {listing})"
+    )

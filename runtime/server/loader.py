@@ -74,6 +74,17 @@ class Snapshot:
     def admin_key_ok(self, presented: str) -> bool:
         return _any_equal(presented, self.admin_keys)
 
+    def client_key_name(self, presented: str | None) -> str | None:
+        """The variable the presented client key came from (routing rules' `client_key`);
+        every configured key is compared, so the time says nothing about which matched."""
+        if presented is None:
+            return None
+        candidate, found = presented.encode(), None
+        for key, name in zip(self.client_keys, self.secrets.client_key_names, strict=False):
+            if hmac.compare_digest(candidate, key):
+                found = name
+        return found
+
 
 def _any_equal(presented: str, known: tuple[bytes, ...]) -> bool:
     """Constant time in the presented value and in which configured key matches."""

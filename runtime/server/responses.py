@@ -89,7 +89,7 @@ async def responses(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clie
     session = _session(asked.top, {k.lower(): v for k, v in headers})
     if session is not None:
         inc.affinity = conversation_key({}, True, session)
-    reply = await exchange.run(svc, inc)
+    reply = await exchange.run(svc, inc, scope.headers)
     if translated.dropped:
         reply.headers.append(("x-relay-dropped-tools", ", ".join(translated.dropped)))
     if reply.status != 200:

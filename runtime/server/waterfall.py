@@ -89,6 +89,8 @@ class Demand:
     est_output: int
     affinity: str | None
     capabilities: frozenset[str]
+    context_need: int = 0
+    """Tokens a step's context window must hold (`bridge.context_need`)."""
 
     def plan(self, state: RoutingState) -> Plan:
         return state.plan(
@@ -98,6 +100,7 @@ class Demand:
             est_output=self.est_output,
             affinity=self.affinity,
             capabilities=self.capabilities,
+            context_need=self.context_need,
         )
 
     async def wait(self, state: RoutingState) -> Waited:
@@ -108,6 +111,7 @@ class Demand:
             est_output=self.est_output,
             affinity=self.affinity,
             capabilities=self.capabilities,
+            context_need=self.context_need,
         )
 
 

@@ -105,6 +105,57 @@ def test_explain(clean: Path) -> None:
     assert status == 1 and "no chain" in output
 
 
+RULES = SIMULATED + (
+    "  other:\n    steps: [local/other]\n"
+    "rules:\n"
+    "  agent:\n    when: {headers: {x-agent: 'rev*'}}\n    chain: other\n"
+    "  search:\n    when: {tool_types: [web_search]}\n    chain: other\n"
+)
+
+
+def test_explain_request_shows_which_rule_fires_and_why(tmp_path: Path) -> None:
+    defs = write_files(tmp_path / "rules", {"d.yaml": RULES})
+    sample = tmp_path / "req.json"
+    sample.write_text('{"model": "m", "tools": [{"type": "web_search_20250305", "name": "web_search"}]}')
+    status, output = relay("explain", "--request", str(sample), "--dir", str(defs))
+    assert status == 0, output
+    assert "  agent: no, headers.x-agent does not hold (headers={'x-agent': 'rev*'})\n" in output
+    assert "  search: MATCHES (tool_types=['web_search']) → chain other\n" in output
+    assert "m → chain other\n  why: rule 'search'\n" in output
+    status, output = relay(
+        "explain", "--request", str(sample), "--header", "X-Agent: reviewer", "--dir", str(defs)
+    )
+    assert status == 0 and "agent: MATCHES" in output and "search:" not in output
+    sample.write_text('{"model": "main"}')
+    status, output = relay("explain", "--request", str(sample), "--dir", str(defs))
+    assert "no rule matches: the model name decides\nmain → chain main\n  why: exact chain name" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ((), "give a MODEL or --request"),
+        (("main", "--request", "x.json"), "give a MODEL or --request"),
+        (("--request", "missing.json"), "cannot read"),
+        (("--request", "REQ", "--header", "no-colon"), "expected 'name: value'"),
+    ],
+)
+def test_explain_usage_errors_exit_2(clean: Path, tmp_path: Path, args: tuple[str, ...], says: str) -> None:
+    sample = tmp_path / "req.json"
+    sample.write_text('{"model": "main"}')
+    argv = [str(sample) if a == "REQ" else str(tmp_path / a) if a.endswith(".json") else a for a in args]
+    status, output = relay("explain", *argv, "--dir", str(clean))
+    assert status == 2 and says in output
+
+
+def test_explain_request_that_is_not_a_request_exits_2(clean: Path, tmp_path: Path) -> None:
+    sample = tmp_path / "req.json"
+    for text, says in (("[1]", "not a JSON object"), ("{}", "has no model")):
+        sample.write_text(text)
+        status, output = relay("explain", "--request", str(sample), "--dir", str(clean))
+        assert status == 2 and says in output
+
+
 def test_explain_on_broken_definitions_shows_diagnostics(broken: Path) -> None:
     status, output = relay("explain", "c", "--dir", str(broken))
     assert status == 1 and "R103" in output

@@ -46,6 +46,7 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
     ".chains.*.match[]": (["chains", "main", "match"], ["gpt-*"]),
     ".chains.*.queue.max_depth": (["chains", "main", "queue"], {"max_depth": 3}),
     ".chains.*.queue.max_wait": (["chains", "main", "queue"], {"max_wait": "5s"}),
+    ".chains.*.queue.retry_after_max": (["chains", "main", "queue"], {"retry_after_max": "60s"}),
     ".chains.*.steps[]": (["chains", "main", "steps"], ["sim/m", "up/m"]),
     ".chains.*.steps[].use": (["chains", "main", "steps"], [{"use": "sim/m"}, "up/m"]),
     ".chains.*.steps[].weight": (["chains", "main", "steps"], [{"use": "up/m", "weight": 3}, "sim/m"]),
@@ -89,6 +90,21 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
             ("source", "https://example.com/pricing"),
         )
     },
+    **{
+        f".rules.*.when.{option}": (["rules", "r"], {"when": when, "chain": "other"})
+        for option, when in (
+            ("model[]", {"model": ["gpt-*"]}),
+            ("input_tokens.above", {"input_tokens": {"above": 10}}),
+            ("input_tokens.below", {"input_tokens": {"below": 10}}),
+            ("thinking", {"thinking": True}),
+            ("tools", {"tools": True}),
+            ("tool_types[]", {"tool_types": ["web_search"]}),
+            ("images", {"images": True}),
+            ("stream", {"stream": False}),
+            ("headers.*", {"headers": {"x-team": "a*"}}),
+        )
+    },
+    ".rules.*.chain": (["rules", "r"], {"when": {}, "chain": "other"}),
     ".providers.*.api": (["providers", "up", "api"], "anthropic"),
     ".providers.*.api_version": (["providers", "up", "api_version"], "2024-06-01"),
     ".providers.*.auth": (["providers", "up", "auth"], "x-api-key"),
@@ -161,7 +177,10 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
         for t in ("connect", "first_byte", "stream_idle", "total")
     },
 }
-EXEMPT = {".version": "the one allowed value is 1: there is nothing to vary"}
+EXEMPT = {
+    ".version": "the one allowed value is 1: there is nothing to vary",
+    ".rules.*.when.client_key[]": "needs server.auth.keys as well: tests/compiler/test_rules.py",
+}
 NOT_SERVED = {"R215", "R220"}
 PROVENANCE = {("Artifact", "source_hash")}
 """Changes with every edit of the definitions: not an effect of the option."""
@@ -169,8 +188,6 @@ PENDING: set[tuple[str, str]] = set()
 """Fields the runtime will read once work in progress lands; they only have to reach the artifact."""
 INFORMATIONAL = {
     ("Artifact", "sources"): "provenance for people reading routing.json",
-    ("ModelInfo", "context"): "R215: accepted, not used yet",
-    ("Step", "context"): "R215: accepted, not used yet",
     ("Provider", "rate_limit_family"): "for review; the generated module imports the parser",
     ("Server", "client_key_fingerprints"): "for review; the runtime compares the keys themselves",
     ("Cloud", "api_version"): "for review; compiled into the provider module's URLs",

@@ -90,11 +90,12 @@ def test_admin_keys_are_served_without_a_warning(compile_set: CompileSet) -> Non
     assert result.artifact is not None and len(result.artifact.server.admin_key_fingerprints) == 1
 
 
-def test_context_is_accepted_but_reported_as_not_used(compile_set: CompileSet) -> None:
+def test_context_is_served_without_a_warning(compile_set: CompileSet) -> None:
     models = "models:\n  demo: {context: 1000, providers: {local: demo-1}}\n"
     result = compile_set({"d.yaml": SIMULATED + models})
-    (note,) = [d for d in result.diagnostics if d.code == "R215"]
-    assert note.pointer == "/models/demo/context" and "not used yet" in note.message
+    assert [d for d in result.diagnostics if d.code == "R215"] == []
+    assert result.artifact is not None
+    assert {s.context for c in result.artifact.chains.values() for s in c.steps} == {1000}
 
 
 @pytest.mark.parametrize(

@@ -66,15 +66,18 @@ def claude_env(base_url: str, home: Path) -> dict[str, str]:
     }
 
 
-def run_claude(base_url: str, workdir: Path, prompt: str, *args: str) -> dict[str, Any]:
-    """`claude -p PROMPT --output-format json` in `workdir`; its JSON result."""
+def run_claude(
+    base_url: str, workdir: Path, prompt: str, *args: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`claude -p PROMPT --output-format json` in `workdir`; its JSON result. `env` adds to
+    (or overrides) the private environment, e.g. CLAUDE_CODE_MAX_RETRIES."""
     assert CLAUDE is not None, INSTALL_HINT
     home = workdir.parent / f"{workdir.name}-home"
     home.mkdir(exist_ok=True)
     done = subprocess.run(
         [CLAUDE, "-p", prompt, "--output-format", "json", "--no-session-persistence", *args],
         cwd=workdir,
-        env=claude_env(base_url, home),
+        env={**claude_env(base_url, home), **(env or {})},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

@@ -73,15 +73,21 @@ def test_requests_attempts_tokens_and_latency_are_counted(fake: FakeUpstream, re
 
     got = scrape(relay)
     ok_free = value(
-        got, "relay_requests_total", chain="free", provider="oai_a", format="openai", status="200"
+        got, "relay_requests_total", chain="free", provider="oai_a", format="openai", status="200", route=""
     )
     ok_free += value(
-        got, "relay_requests_total", chain="free", provider="oai_b", format="openai", status="200"
+        got, "relay_requests_total", chain="free", provider="oai_b", format="openai", status="200", route=""
     )
     assert ok_free == 4
     assert (
         value(
-            got, "relay_requests_total", chain="claude", provider="anth_a", format="anthropic", status="200"
+            got,
+            "relay_requests_total",
+            chain="claude",
+            provider="anth_a",
+            format="anthropic",
+            status="200",
+            route="",
         )
         == 2
     )
@@ -115,7 +121,15 @@ def test_made_up_model_names_never_become_labels(fake: FakeUpstream, relay: Rela
     assert set(after) == set(before), set(after) ^ set(before)
     assert not [k for k in after if any("made-up" in v or "no-such" in v for _, v in k[1])]
     assert (
-        value(after, "relay_requests_total", chain="other", provider="oai_a", format="openai", status="200")
+        value(
+            after,
+            "relay_requests_total",
+            chain="other",
+            provider="oai_a",
+            format="openai",
+            status="200",
+            route="",
+        )
         == 6
     )
     assert value(after, "relay_tokens_total", provider="oai_a", model="other", kind="output") > 0

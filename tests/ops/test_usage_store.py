@@ -51,9 +51,9 @@ def test_a_version_1_store_migrates_forward_keeping_its_rows(tmp_path: Path) -> 
     conn.commit()
     conn.close()
     store = open_store(url(tmp_path))
-    assert store.version() == VERSION == 2
-    assert store.fetch("SELECT request_id, cache_read_tokens, cache_write_tokens FROM usage") == [
-        ("req_old", 40, 0)
+    assert store.version() == VERSION == 3
+    assert store.fetch("SELECT request_id, cache_read_tokens, cache_write_tokens, route FROM usage") == [
+        ("req_old", 40, 0, None)
     ]
     store.close()
     reopened = open_store(url(tmp_path))  # already current: nothing to apply

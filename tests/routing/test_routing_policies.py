@@ -169,3 +169,22 @@ def test_no_request_goes_to_an_open_breaker(events: list[tuple[str, float, bool]
             elif kind != "drop":
                 state.fail(lease, kind, retry_after=1.0)  # type: ignore[arg-type]
             state.end(lease, 1)
+
+
+def test_a_step_whose_window_cannot_hold_the_request_is_never_planned() -> None:
+    """Skipped for good (no panic rescue, no queue recovery), with the window on the skip;
+    a step of unknown window and one that holds the request stay in."""
+    state, _ = make()
+    small, unknown, large = (
+        step("a", "small", context=1000),
+        step("b", "unknown"),
+        step("a", "large", context=5000),
+    )
+    plan = state.plan(chain(small, unknown, large), PROVIDERS, est_tokens=1, context_need=1001)
+    assert [c.step.model for c in plan.candidates] == ["unknown", "large", "large"]
+    (skip,) = plan.skipped
+    assert (skip.step.model, skip.kind, skip.window, skip.until) == ("small", "never", 1000, None)
+    assert skip.reason == "context window 1000 < ~1001 tokens"
+    only_small = state.plan(chain(small), PROVIDERS, est_tokens=1, context_need=1001)
+    assert only_small.candidates == () and only_small.soonest_recovery is None
+    assert state.plan(chain(small), PROVIDERS, est_tokens=1, context_need=1000).skipped == ()

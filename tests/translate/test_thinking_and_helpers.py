@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
+import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runtime.translate.capabilities import required_capabilities
 from runtime.translate.ids import anthropic_tool_id
@@ -16,7 +20,7 @@ from runtime.translate.thinking import (
     reasoning_text,
     strip_thinking,
 )
-from runtime.translate.tokens import MEDIA_TOKENS, estimate_tokens
+from runtime.translate.tokens import BYTES_PER_TOKEN_MAX, MEDIA_TOKENS, estimate_tokens, input_floor
 from runtime.translate.usage import anthropic_usage_to_openai, openai_usage_to_anthropic
 
 GENUINE = {"type": "thinking", "thinking": "real", "signature": "EqQBKgYIARABGAIiDH"}
@@ -180,6 +184,29 @@ def test_estimate_tokens_counts_text_not_base64() -> None:
     big_image = {**IMAGE, "source": {**IMAGE["source"], "data": "A" * 1_000_000}}
     with_image = {"messages": [{"role": "user", "content": [big_image]}]}
     assert MEDIA_TOKENS <= estimate_tokens(with_image) < MEDIA_TOKENS + 20
+
+
+@given(st.text(max_size=3000), st.integers(0, 3), st.sampled_from(["anthropic", "openai"]))
+def test_input_floor_never_counts_more_than_the_text_could_hold(text: str, images: int, fmt: str) -> None:
+    """The floor is at most bytes / 6 of the text part (no text runs above ~5.2 bytes a token),
+    however many images ride along and whatever the client escapes."""
+    data = "iVBORw0KGgo" + "A" * 20_000
+    image = (
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}
+        if fmt == "anthropic"
+        else {"type": "image_url", "image_url": {"url": "data:image/png;base64," + data}}
+    )
+    content = [{"type": "text", "text": text}, *[image] * images]
+    plain = msgspec.json.encode({"model": "m", "messages": [{"role": "user", "content": content[:1]}]})
+    body = msgspec.json.encode({"model": "m", "messages": [{"role": "user", "content": content}]})
+    assert input_floor(body) <= len(plain) / BYTES_PER_TOKEN_MAX + images * 20  # the JSON around each image
+    escaped = json.dumps({"model": "m", "messages": [{"role": "user", "content": text}]}).encode()
+    assert input_floor(escaped) <= len(text.encode()) / BYTES_PER_TOKEN_MAX + 10
+
+
+def test_input_floor_is_size_over_six_for_text() -> None:
+    body = msgspec.json.encode({"messages": [{"role": "user", "content": "lorem ipsum " * 5000}]})
+    assert input_floor(body) == int(len(body) / 6)
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ COLUMNS = (
     "cache_write_tokens",
     "cost_usd",
     "list_cost_usd",
+    "route",
 )
 """A row, in order; `input_tokens` is the whole prompt, cache parts included."""
 
@@ -49,8 +50,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE usage DROP COLUMN cached_tokens",
         "CREATE INDEX usage_provider_at ON usage (provider, at)",
     ),
+    ("ALTER TABLE usage ADD COLUMN route TEXT",),
 )
 """Version n is reached by applying MIGRATIONS[n-1]. Version 2 split cached tokens into cache
-reads and writes (priced differently); rows from version 1 count as reads."""
+reads and writes (priced differently); rows from version 1 count as reads. Version 3 adds the
+routing rule that picked the chain (NULL: the model name did, and for every older row)."""
 
 VERSION = len(MIGRATIONS)

@@ -58,6 +58,7 @@ def row_of(r: RequestRecord) -> Row:
         t.get("cache_write", 0),
         r.cost_usd,
         r.cost_usd + r.saved_usd,
+        r.route,
     )
 
 

@@ -1,0 +1,204 @@
+"""Routing rules: which chain a request goes to by what it is, before its model name is looked
+at (docs/routing.md). Pure: the request path and `relay explain --request` ask the same table.
+
+Each rule is compiled once per artifact into a tuple of checks, cheapest first; a check reads
+one fact of the request, and facts that need the body are worked out only when a rule gets
+that far: `thinking` and `tools` from the top-level split the request path already made,
+`tool_types` and `images` from its one full decode (`Incoming.full`, cached, which the
+capability check of a chain with known capabilities makes anyway); never a second parse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from runtime.artifact import Capability, Rule
+from runtime.translate.capabilities import required_capabilities
+
+_thinking = msgspec.json.Decoder(dict[str, Any])
+_str = msgspec.json.Decoder(str)
+_EMPTY = (b"[]", b"null", b"")
+
+
+class Facts:
+    """What rules may ask of one request; body facts are computed on first use."""
+
+    __slots__ = (
+        "_caps",
+        "_full",
+        "_thinking",
+        "_tool_names",
+        "client_key",
+        "fmt",
+        "headers",
+        "model",
+        "stream",
+        "tokens",
+        "top",
+    )
+
+    def __init__(
+        self,
+        *,
+        fmt: str,
+        model: str,
+        tokens: int,
+        stream: bool,
+        top: Mapping[str, msgspec.Raw],
+        full: Callable[[], dict[str, Any]],
+        headers: Mapping[str, str],
+        client_key: str | None = None,
+    ) -> None:
+        self.fmt = fmt
+        self.model = model
+        self.tokens = tokens
+        self.stream = stream
+        self.top = top
+        self.headers = headers
+        self.client_key = client_key
+        self._full = full
+        self._caps: frozenset[Capability] | None = None
+        self._thinking: bool | None = None
+
+    def capabilities(self) -> frozenset[Capability]:
+        """The request's needs (`required_capabilities`), on the one full decode; the request
+        path reuses this value for its capability check."""
+        if self._caps is None:
+            self._caps = required_capabilities(
+                self._full(), "anthropic" if self.fmt == "anthropic" else "openai"
+            )
+        return self._caps
+
+    def thinking(self) -> bool:
+        if self._thinking is None:
+            if self.fmt == "anthropic":
+                raw = self.top.get("thinking")
+                try:
+                    value = _thinking.decode(raw) if raw is not None and bytes(raw) not in _EMPTY else {}
+                except msgspec.DecodeError:
+                    value = {}
+                self._thinking = value.get("type") in ("enabled", "adaptive")
+            else:
+                raw = self.top.get("reasoning_effort")
+                try:
+                    self._thinking = raw is not None and _str.decode(raw) != "none"
+                except msgspec.DecodeError:
+                    self._thinking = False
+        return self._thinking
+
+    def tools(self) -> bool:
+        raw = self.top.get("tools") or self.top.get("functions")
+        return raw is not None and (len(raw) > 8 or bytes(raw).strip() not in _EMPTY)
+
+    def tool_list(self) -> list[Any]:
+        """The tools offered, decoded (`web_search_20250305`, `Bash`, ...); [] without tools."""
+        tools = self._full().get("tools") if self.tools() else None
+        return tools if isinstance(tools, list) else []
+
+    def images(self) -> bool:
+        return "vision" in self.capabilities()
+
+
+Check = Callable[[Facts], bool]
+
+
+def _tool_type(wanted: tuple[str, ...]) -> Check:
+    """A tool whose type or name is one wanted, or whose type is a dated version of one
+    (`web_search_20250305`); sets rather than a loop of checks, since Claude Code offers ~25."""
+    exact = frozenset(wanted)
+    dated = tuple(w + "_" for w in wanted)
+
+    def check(facts: Facts) -> bool:
+        tools = [t for t in facts.tool_list() if type(t) is dict]
+        types = {t.get("type") for t in tools}
+        if not exact.isdisjoint(types) or not exact.isdisjoint({t.get("name") for t in tools}):
+            return True
+        return any(isinstance(kind, str) and kind.startswith(dated) for kind in types)
+
+    return check
+
+
+def _header(name: str, regex: re.Pattern[str]) -> Check:
+    def check(facts: Facts) -> bool:
+        value = facts.headers.get(name)
+        return value is not None and regex.match(value) is not None
+
+    return check
+
+
+def _flag(read: Callable[[Facts], bool], want: bool) -> Check:
+    return lambda facts: read(facts) is want
+
+
+def _models(regexes: tuple[re.Pattern[str], ...]) -> Check:
+    return lambda facts: any(r.match(facts.model) for r in regexes)
+
+
+def _tokens(above: int | None, below: int | None) -> Check:
+    low = -1 if above is None else above
+    high = float("inf") if below is None else below
+    return lambda facts: low < facts.tokens < high
+
+
+def _client_key(names: tuple[str, ...]) -> Check:
+    return lambda facts: facts.client_key in names
+
+
+def _checks(rule: Rule) -> tuple[tuple[str, Check], ...]:
+    """The rule's conditions as (what, check), the ones that read the body last."""
+    out: list[tuple[str, Check]] = []
+    if rule.models:
+        out.append(("model", _models(tuple(re.compile(r) for r in rule.models))))
+    if rule.stream is not None:
+        out.append(("stream", _flag(lambda f: f.stream, rule.stream)))
+    if rule.above is not None or rule.below is not None:
+        out.append(("input_tokens", _tokens(rule.above, rule.below)))
+    if rule.client_keys:
+        out.append(("client_key", _client_key(rule.client_keys)))
+    out.extend((f"headers.{name}", _header(name, re.compile(value))) for name, value in rule.headers)
+    if rule.tools is not None:
+        out.append(("tools", _flag(Facts.tools, rule.tools)))
+    if rule.tool_types:
+        out.append(("tool_types", _tool_type(rule.tool_types)))
+    if rule.thinking is not None:
+        out.append(("thinking", _flag(Facts.thinking, rule.thinking)))
+    if rule.images is not None:
+        out.append(("images", _flag(Facts.images, rule.images)))
+    return tuple(out)
+
+
+class RuleTable:
+    """Built once per loaded artifact; `first` is the request path's one call."""
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        self._table = tuple((rule, tuple(check for _, check in _checks(rule))) for rule in rules)
+        self.needs_client_key = any(rule.client_keys for rule in rules)
+
+    def __bool__(self) -> bool:
+        return bool(self._table)
+
+    def first(self, facts: Facts) -> Rule | None:
+        """The first rule whose every condition holds, or None (then the model name decides)."""
+        for rule, checks in self._table:
+            for check in checks:
+                if not check(facts):
+                    break
+            else:
+                return rule
+        return None
+
+    def trace(self, facts: Facts) -> list[tuple[Rule, str | None]]:
+        """Each rule up to the one that fires, with the first condition that failed (None: it
+        fired), for `relay explain --request`."""
+        out: list[tuple[Rule, str | None]] = []
+        for rule in self.rules:
+            failed = next((what for what, check in _checks(rule) if not check(facts)), None)
+            out.append((rule, failed))
+            if failed is None:
+                break
+        return out
