@@ -195,7 +195,7 @@ class _Builder:
         }
         self._assistant().setdefault("tool_calls", []).append(call)
 
-    def output(self, item: Mapping[str, Any]) -> None:
+    def tool_output(self, item: Mapping[str, Any]) -> None:
         call_id = item.get("call_id")
         if not isinstance(call_id, str):
             raise TranslationError("call_id", "a function_call_output needs a string `call_id`")
@@ -233,7 +233,7 @@ def _messages(items: object) -> list[dict[str, Any]]:
             elif kind == "function_call":
                 builder.call(item)
             elif kind == "function_call_output":
-                builder.output(item)
+                builder.tool_output(item)
             elif kind != "reasoning":  # reasoning items are dropped (module docstring)
                 raise TranslationError("type", f"input item type {kind!r} is not served by relay")
         except TranslationError as exc:
