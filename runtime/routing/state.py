@@ -185,12 +185,14 @@ class RoutingState:
         affinity: str | None = None,
         capabilities: frozenset[str] = frozenset(),
         est_output: int | None = None,
+        panic: bool = True,
     ) -> Plan:
         """Candidates in the order to try: the chain's strategy orders the steps that can serve,
         each step lists its usable key with most headroom first, the others in turn, and the
         conversation's previous candidate goes first while it can serve. Steps that cannot
         serve now are skipped with the reason and when they may recover; when none can, the
-        panic rule may offer one (module docstring)."""
+        panic rule may offer one (module docstring), unless `panic` is False (the queue asks
+        that way: it waits for a real recovery first)."""
         now = self._clock()
         prompt = None if est_output is None else max(0, est_tokens - est_output)
         views: list[StepView] = []
@@ -208,7 +210,7 @@ class RoutingState:
         if len(views) > 1 and chain.strategy != "failover":
             views = order(chain.strategy, views, self._context(chain, est_tokens, est_output))
         ordered = [c for view in views for c in view.candidates]
-        if not ordered:
+        if not ordered and panic:
             rescued = self._panic(skipped, providers, now, est_tokens, prompt)
             if rescued is not None:
                 ordered.append(rescued)
@@ -228,14 +230,28 @@ class RoutingState:
     ) -> Candidate | None:
         """The first step, in chain order, that only relay's inference keeps out: its best key."""
         for skip in skipped:
-            provider = providers.get(skip.step.provider)
-            if skip.kind != "unavailable" or provider is None:
-                continue
-            candidates, states = self._step_candidates(skip.step_index, skip.step, provider)
-            picked = panic_pick(candidates, states, now, tokens, prompt)
+            picked = self._rescue(skip, providers, now, tokens, prompt)
             if picked is not None:
                 return picked
         return None
+
+    def rescue(
+        self, skip: Skip, providers: Mapping[str, Provider], *, est_tokens: int, est_output: int | None = None
+    ) -> Candidate | None:
+        """A skipped step's best key as a panic candidate, when only relay's own inference
+        kept the step out; the waterfall's last resort once every candidate failed, for a
+        step in any position of the chain. None when a stated limit (or nothing) holds it."""
+        prompt = None if est_output is None else max(0, est_tokens - est_output)
+        return self._rescue(skip, providers, self._clock(), est_tokens, prompt)
+
+    def _rescue(
+        self, skip: Skip, providers: Mapping[str, Provider], now: float, tokens: int, prompt: int | None
+    ) -> Candidate | None:
+        provider = providers.get(skip.step.provider)
+        if skip.kind != "unavailable" or provider is None:
+            return None
+        candidates, states = self._step_candidates(skip.step_index, skip.step, provider)
+        return panic_pick(candidates, states, now, tokens, prompt)
 
     def _context(self, chain: Chain, est_tokens: int, est_output: int | None) -> Context:
         turn = self._turns.get(chain.name, 0)
@@ -320,6 +336,7 @@ class RoutingState:
                 affinity=affinity,
                 capabilities=capabilities,
                 est_output=est_output,
+                panic=False,
             )
 
         return await self._queues.wait(chain.name, chain.queue.max_depth, deadline, replan)

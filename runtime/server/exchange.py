@@ -144,28 +144,25 @@ class _Failed(Exception):
 
 
 async def _run(svc: Service, wf: Waterfall, demand: Demand, plan: Plan) -> tuple[Reply, Plan]:
-    """Run the plan. When every candidate failed, look once more: a step that was out only by
-    relay's own inference (a backoff, an open breaker) is offered now that nothing else can
-    serve, and is tried before giving up (never less available than going direct). A chain
-    with a queue waits once for its soonest recovery when nothing can serve: either from the
-    start, or because every candidate just answered 429 (each is cooling down now)."""
+    """Run the plan (the waterfall itself tries what only relay's inference kept out, last).
+    A chain with a queue waits once for its soonest recovery when nothing but the panic rule
+    could serve: either from the start, or because every candidate just answered 429 (each
+    is cooling down now); when waiting does not help, the panic rule's pick is tried."""
     queue = demand.chain.queue
-    waited = second_look = False
+    waited = False
     while True:
-        if not plan.candidates and queue.max_wait > 0 and not waited:
+        if queue.max_wait > 0 and not waited and all(c.panic for c in plan.candidates):
             waited = True
             plan = await _queue(svc, wf, demand)
+            if not plan.candidates:
+                plan = demand.plan(svc.state)
         try:
             return await wf.run(plan, demand.chain.name), plan
         except RelayError as exc:
             failed, plan = plan, demand.plan(svc.state)
-            tried = {(c.step_index, c.key) for c in failed.candidates}
-            untried = tuple(c for c in plan.candidates if c.panic and (c.step_index, c.key) not in tried)
-            if untried and not second_look:
-                second_look = True
-                plan = msgspec.structs.replace(plan, candidates=untried)
-                continue
-            if not isinstance(exc, RateLimited) or waited or queue.max_wait <= 0 or plan.candidates:
+            if not isinstance(exc, RateLimited) or waited or queue.max_wait <= 0:
+                raise _Failed(exc, failed) from None
+            if any(not c.panic for c in plan.candidates):
                 raise _Failed(exc, failed) from None
 
 
