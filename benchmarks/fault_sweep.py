@@ -100,7 +100,9 @@ class Result:
     def violations(self) -> list[str]:
         out = []
         if self.excess > 0:
-            out.append(f"relay failed {self.relay} ({self.excused} excused), best direct step {self.best_direct}")
+            out.append(
+                f"relay failed {self.relay} ({self.excused} excused), best direct step {self.best_direct}"
+            )
         if self.silent:
             out.append(f"requests {self.silent} failed without an upstream call")
         return out
@@ -217,13 +219,17 @@ def _env() -> dict[str, str]:
 @contextmanager
 def upstream(tmp: Path) -> Iterator[str]:
     port = free_port()
-    with _process([sys.executable, "-m", "benchmarks.fault_upstream", str(port)], _env(), tmp / "upstream.log"):
+    with _process(
+        [sys.executable, "-m", "benchmarks.fault_upstream", str(port)], _env(), tmp / "upstream.log"
+    ):
         wait_port(port)
         yield f"http://127.0.0.1:{port}"
 
 
 @contextmanager
-def relay(schedules: list[Schedule], up: str, dead_port: int, state: str, workers: int, tmp: Path) -> Iterator[str]:
+def relay(
+    schedules: list[Schedule], up: str, dead_port: int, state: str, workers: int, tmp: Path
+) -> Iterator[str]:
     """`relay build` + `relay run` for these schedules; yields its URL."""
     folder = Path(tempfile.mkdtemp(dir=tmp))
     (folder / "chains").mkdir()
@@ -241,7 +247,15 @@ def relay(schedules: list[Schedule], up: str, dead_port: int, state: str, worker
     if built.returncode:
         raise RuntimeError(built.stdout + built.stderr)
     relay_port = free_port()
-    argv = [sys.executable, "-m", "compiler", "run", str(folder / "gen"), "--listen", f"127.0.0.1:{relay_port}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "compiler",
+        "run",
+        str(folder / "gen"),
+        "--listen",
+        f"127.0.0.1:{relay_port}",
+    ]
     with _process([*argv, "--workers", str(workers)], env, folder / "relay.log") as proc:
         url = f"http://127.0.0.1:{relay_port}"
         _wait_ready(url, proc, folder / "relay.log")
@@ -303,8 +317,13 @@ def sweep(schedules: list[Schedule], tmp: Path, redis_share: float = 0.3, parall
         with relay(schedules[:cut], up, dead_port, "memory", 1, tmp) as url:
             results += asyncio.run(sweep_one(schedules[:cut], up, dead_port, url, "memory", parallel))
         if cut < len(schedules):
-            with redis_server(tmp) as redis_url, relay(schedules[cut:], up, dead_port, redis_url, 2, tmp) as url:
-                results += asyncio.run(sweep_one(schedules[cut:], up, dead_port, url, "redis, 2 workers", parallel))
+            with (
+                redis_server(tmp) as redis_url,
+                relay(schedules[cut:], up, dead_port, redis_url, 2, tmp) as url,
+            ):
+                results += asyncio.run(
+                    sweep_one(schedules[cut:], up, dead_port, url, "redis, 2 workers", parallel)
+                )
     return results
 
 
@@ -312,7 +331,14 @@ def table(results: list[Result], markdown: bool = False) -> str:
     rows: dict[str, list[Result]] = defaultdict(list)
     for r in results:
         rows[r.sched.kind].append(r)
-    head = ("schedule class", "schedules", "requests", "direct, best step", "relay", "of them broken after content")
+    head = (
+        "schedule class",
+        "schedules",
+        "requests",
+        "direct, best step",
+        "relay",
+        "of them broken after content",
+    )
     lines = []
     for kind in CLASSES:
         group = rows.get(kind, [])
@@ -345,7 +371,9 @@ def worst(results: list[Result]) -> Result:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--schedules", type=int, default=600)
     parser.add_argument("--requests", type=int, default=24)
     parser.add_argument("--seed", type=int, default=7)

@@ -351,7 +351,9 @@ class Waterfall:
         self.provider = attempt.candidate.provider.name
         self.step = attempt.candidate.step
 
-    async def _stream(self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat, wait: float) -> Tried:
+    async def _stream(
+        self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat, wait: float
+    ) -> Tried:
         """Hold the upstream's bytes until its content begins (at most `wait` from the
         start), so a failure before that (an error event, a drop, garbage, silence) can still
         fall over unseen."""
@@ -366,7 +368,11 @@ class Waterfall:
         except TimeoutError:
             resp.close()
             return self._failed(
-                attempt, "timeout", 200, "stream sent no content in time", cut=wait < cand.provider.timeouts.total
+                attempt,
+                "timeout",
+                200,
+                "stream sent no content in time",
+                cut=wait < cand.provider.timeouts.total,
             )
         except UpstreamConnectError as exc:
             resp.close()

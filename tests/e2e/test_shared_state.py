@@ -106,7 +106,11 @@ def test_several_workers_with_redis_state_start_and_share_limits(
 
 RATE_429 = {  # the key's quota is gone: a stated limit, shared as a cooldown
     "status": 429,
-    "headers": {"retry-after": "30", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "30s"},
+    "headers": {
+        "retry-after": "30",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "30s",
+    },
     "body": {"error": {"message": "slow down", "type": "rate_limit_error"}},
 }
 
