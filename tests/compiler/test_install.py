@@ -145,7 +145,9 @@ def test_relay_run_refuses_a_build_that_needs_a_missing_extra_in_one_line(
     """Built where every extra is installed (this test's own interpreter), served where none is."""
     bin_dir, env = base_venv
     (tmp_path / "chains").mkdir()
-    (tmp_path / "chains" / "relay.yaml").write_text(NEEDS_EXTRAS.replace("  usage: {store: \"postgresql://relay@127.0.0.1/relay\"}\n", ""))
+    (tmp_path / "chains" / "relay.yaml").write_text(
+        NEEDS_EXTRAS.replace('  usage: {store: "postgresql://relay@127.0.0.1/relay"}\n', "")
+    )
     build_env = {**env, "PYTHONPATH": str(REPO)}
     run([sys.executable, "-m", "compiler", "build", "chains", "-o", "generated"], tmp_path, build_env)
     out = run([str(bin_dir / "relay"), "run", "generated"], tmp_path, env, timeout=60, rc=2)

@@ -5,12 +5,13 @@ when the others fail, whatever its position in the chain."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import RelayFactory
-from tests.e2e.procs import FakeUpstream, Relay
+from tests.e2e.procs import FakeUpstream, Relay, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -85,3 +86,38 @@ def test_a_later_step_in_a_backoff_is_tried_when_the_first_fails(
         assert reply.status_code == 200, reply.text
         assert "from b" in reply.text and reply.headers["x-relay-provider"] == "b"
         assert _models(fake) == ["m-a", "m-b"]
+
+
+LOST = """\
+version: 1
+providers:
+  a:
+    api: openai
+    base_url: {url}/v1
+    keys: ["${{UP_KEY_O}}"]
+  b:
+    api: openai
+    base_url: {url}/v1
+    keys: ["${{UP_KEY_B}}"]
+    breaker: {{failures: 2, window: 30s, open_for: 30s}}
+chains:
+  two: {{steps: [a/m-a, b/m-b]}}
+  bonly: {{steps: [b/m-b]}}
+"""
+
+
+def test_a_candidate_whose_breaker_opened_since_the_plan_is_still_tried_not_called_a_rate_limit(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
+    """Was: `begin()` refused `b` (its breaker opened while `a` was answering), and the
+    waterfall called that "key filled up meanwhile", a rate limit, without a call."""
+    with start_relay({"r.yaml": LOST.format(url=fake.url)}) as relay:
+        fake.script({"delay": 1.0, **BUSY}, {"status": 500}, {"status": 500}, {"text": "from b"})
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(_ask, relay, "two")
+            wait_until(lambda: len(fake.requests()) == 1, "a's request in flight")
+            assert [_ask(relay, "bonly").status_code for _ in range(2)] == [502, 502]  # b's breaker opens
+            reply = slow.result()
+        assert reply.status_code == 200, reply.text
+        assert "from b" in reply.text
+        assert _models(fake) == ["m-a", "m-b", "m-b", "m-b"]

@@ -28,7 +28,12 @@ def test_ci_installs_every_extra() -> None:
 def _provider(api: str, credentials: str | None) -> Provider:
     cloud = None if credentials is None else Cloud(credentials=credentials)  # type: ignore[arg-type]
     return Provider(
-        name="p", api=api, base_url="https://x.invalid", module="p", rate_limit_family="openai", cloud=cloud  # type: ignore[arg-type]
+        name="p",
+        api=api,
+        base_url="https://x.invalid",
+        module="p",
+        rate_limit_family="openai",
+        cloud=cloud,  # type: ignore[arg-type]
     )
 
 
@@ -45,7 +50,10 @@ def test_redis_state_and_a_postgresql_store_need_their_extras() -> None:
     assert extras.for_server(Server()) == []
     assert extras.for_server(Server(usage=UsageStore(store="sqlite:///tmp/u.db"))) == []
     both = Server(state="redis://127.0.0.1:6379/0", usage=UsageStore(store="postgresql://h/db"))
-    assert extras.for_server(both) == [("server.state", extras.REDIS), ("server.usage.store", extras.POSTGRES)]
+    assert extras.for_server(both) == [
+        ("server.state", extras.REDIS),
+        ("server.usage.store", extras.POSTGRES),
+    ]
 
 
 def test_a_dotted_module_whose_parent_is_absent_is_not_installed() -> None:
