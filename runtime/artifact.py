@@ -197,12 +197,18 @@ class Queue(_Frozen, frozen=True):
     max_depth: int = 64
 
 
+AFFINITY_RETURN = 60.0
+
+
 class Chain(_Frozen, frozen=True):
     name: str
     strategy: Strategy = "failover"
     steps: tuple[Step, ...] = ()
     match: tuple[str, ...] = ()
     queue: Queue = Queue()
+    affinity_return: float = AFFINITY_RETURN
+    """Failover chains: seconds a conversation that failed over stays on a later step while an
+    earlier one could serve; sooner once that earlier step has answered again."""
     model: str | None = None
     """Set on the chain relay builds for a logical model of `models:` asked for by its name."""
 

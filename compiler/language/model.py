@@ -230,6 +230,16 @@ class QueueDef(Strict):
     )
 
 
+class AffinityDef(Strict):
+    """When a conversation that failed over goes back to an earlier step (failover chains)."""
+
+    return_after: Duration = Field(
+        60.0,
+        description="A conversation that failed over stays on the later step at most this long while an "
+        "earlier step can serve; it returns sooner once that earlier step has answered again.",
+    )
+
+
 class ChainDef(Strict):
     """A named, ordered list of provider/model steps."""
 
@@ -245,6 +255,9 @@ class ChainDef(Strict):
         "a literal beats a glob, the longest literal prefix wins among globs.",
     )
     queue: QueueDef | None = Field(None, description="Waiting when every step is cooling down.")
+    affinity: AffinityDef | None = Field(
+        None, description="How long a conversation stays on the step it failed over to."
+    )
 
 
 class DefinitionFile(Strict):

@@ -216,7 +216,7 @@ class RoutingState:
                 ordered.append(rescued)
                 skipped = [s for s in skipped if s.step_index != rescued.step_index]
         elif affinity is not None and len(ordered) > 1:
-            self._stick(ordered, affinity, now)
+            self._stick(ordered, affinity, now, chain)
         soonest = min((s.until for s in skipped if s.until is not None), default=None)
         return Plan(tuple(ordered), tuple(skipped), soonest)
 
@@ -263,17 +263,28 @@ class RoutingState:
 
         return Context(self._rng, turn=turn, est_tokens=est_tokens, est_output=est_output, latency=latency)
 
-    def _stick(self, ordered: list[Candidate], affinity: str, now: float) -> None:
-        """Move the conversation's last successful candidate to the front, if it can serve."""
+    def _stick(self, ordered: list[Candidate], affinity: str, now: float, chain: Chain) -> None:
+        """Move the conversation's last successful candidate to the front, if it can serve. In
+        a failover chain it yields to an earlier candidate (chain order is the operator's
+        preference) once that one's provider has answered since the conversation moved, or
+        `affinity_return` after it moved: affinity keeps caches warm, it must not pin a
+        conversation to a worse step for good."""
         remembered = self._affinity.get(affinity, now)
         if remembered is None:
             return
-        provider, slot = remembered
+        provider, slot, since = remembered
         for position, cand in enumerate(ordered):
             if cand.provider.name == provider and _slot(cand.provider, cand.key) == slot:
-                if position:
+                if position and not (
+                    chain.strategy == "failover" and self._recovered(ordered[:position], since, now, chain)
+                ):
                     ordered.insert(0, ordered.pop(position))
                 return
+
+    def _recovered(self, earlier: list[Candidate], since: float, now: float, chain: Chain) -> bool:
+        if now - since >= chain.affinity_return:
+            return True
+        return any(self._provider_health(c.provider).answered_at > since for c in earlier)
 
     def _step_view(
         self,
@@ -403,6 +414,7 @@ class RoutingState:
         state.invalidate()
         lease.healthy = True
         lease.health.measured(lease.candidate.step.model, ttfb)
+        lease.health.answered_at = self._clock()
         if lease.affinity is not None:
             cand = lease.candidate
             self._affinity.remember(lease.affinity, cand.provider.name, state.slot, self._clock())
