@@ -24,7 +24,7 @@ from runtime.errors import BadRequest, MethodNotAllowed, NotFound, RelayError, U
 from runtime.explain import explain
 from runtime.ops.events import frame
 from runtime.ops.state_view import assemble, provider_parts, shared_keys
-from runtime.server import admin_usage
+from runtime.server import admin_usage, lineage
 from runtime.server.access import presented_key
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply, Tail
@@ -166,7 +166,7 @@ async def _reload(svc: Service, scope: Any) -> Reply:
     query(scope, frozenset())
     svc.reload()
     if svc.facts().workers > 1:
-        os.kill(os.getppid(), signal.SIGHUP)
+        lineage.signal_main(signal.SIGHUP)
     last = svc.last_reload or {}
     return _json(
         {
