@@ -119,6 +119,31 @@ def _finish(svc: Service, wf: Waterfall, chain: str, plan: Plan, status: int, tt
         )
 
 
+def _refused(svc: Service, fmt: ClientFormat, rid: str, model: str, status: int, started: float) -> None:
+    """A request refused before it had a chain (unreadable, an unknown model): counted too."""
+    if not svc.feed.active:
+        return
+    record = RequestRecord(
+        at=time.time(),
+        id=rid,
+        chain="",
+        format=fmt,
+        model=model,
+        provider=None,
+        upstream_model=None,
+        key=None,
+        status=status,
+        stream=False,
+        attempts=[],
+        skipped=[],
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        ttfb_ms=None,
+        queued_ms=None,
+        tokens=None,
+    )
+    svc.feed.request(record)
+
+
 async def _queue(svc: Service, wf: Waterfall, demand: Demand) -> Plan:
     """Wait (FIFO, bounded by `queue.max_wait` and `max_depth`) for a step to recover; the
     plan to run either way, empty when waiting did not help. A client that disconnects
@@ -168,8 +193,14 @@ async def _run(svc: Service, wf: Waterfall, demand: Demand, plan: Plan) -> tuple
 
 async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
     snap = svc.snapshot
-    inc = incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string)
-    chain = snap.router.resolve(inc.model)
+    started, model = time.perf_counter(), ""
+    try:
+        inc = incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string)
+        model = inc.model
+        chain = snap.router.resolve(inc.model)
+    except RelayError as exc:
+        _refused(svc, fmt, rid, model, status_of(exc, fmt), started)
+        raise
     demand = Demand(
         chain=chain,
         providers=snap.artifact.providers,

@@ -73,15 +73,33 @@ def test_requests_attempts_tokens_and_latency_are_counted(fake: FakeUpstream, re
 
     got = scrape(relay)
     ok_free = value(
-        got, "relay_requests_total", chain="free", provider="oai_a", format="openai", status="200"
+        got,
+        "relay_requests_total",
+        chain="free",
+        provider="oai_a",
+        format="openai",
+        status="200",
+        outcome="ok",
     )
     ok_free += value(
-        got, "relay_requests_total", chain="free", provider="oai_b", format="openai", status="200"
+        got,
+        "relay_requests_total",
+        chain="free",
+        provider="oai_b",
+        format="openai",
+        status="200",
+        outcome="ok",
     )
     assert ok_free == 4
     assert (
         value(
-            got, "relay_requests_total", chain="claude", provider="anth_a", format="anthropic", status="200"
+            got,
+            "relay_requests_total",
+            chain="claude",
+            provider="anth_a",
+            format="anthropic",
+            status="200",
+            outcome="ok",
         )
         == 2
     )
@@ -104,6 +122,7 @@ def test_requests_attempts_tokens_and_latency_are_counted(fake: FakeUpstream, re
 
 def test_made_up_model_names_never_become_labels(fake: FakeUpstream, relay: Relay) -> None:
     assert _chat(relay, "oai_a/made-up-0").status_code == 200
+    assert _chat(relay, "no-such-chain-0").status_code == 404
     before = scrape(relay)
     for i in range(1, 6):
         assert _chat(relay, f"oai_a/made-up-{i}").status_code == 200
@@ -112,10 +131,49 @@ def test_made_up_model_names_never_become_labels(fake: FakeUpstream, relay: Rela
     assert set(after) == set(before), set(after) ^ set(before)
     assert not [k for k in after if any("made-up" in v or "no-such" in v for _, v in k[1])]
     assert (
-        value(after, "relay_requests_total", chain="other", provider="oai_a", format="openai", status="200")
+        value(
+            after,
+            "relay_requests_total",
+            chain="other",
+            provider="oai_a",
+            format="openai",
+            status="200",
+            outcome="ok",
+        )
         == 6
     )
     assert value(after, "relay_tokens_total", provider="oai_a", model="other", kind="output") > 0
+
+
+def test_every_finished_request_is_counted_once_with_its_true_outcome(
+    fake: FakeUpstream, relay: Relay
+) -> None:
+    """Issue 18: 404s for unknown models were not counted, and a stream broken after its
+    content counted as a plain 200."""
+    for _ in range(2):
+        assert _chat(relay, "no-such-chain").status_code == 404
+    fake.script({"error_after_text": "partial", "drop": True, "pause": 0})
+    body = {"model": "free", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.stream("POST", relay.url + "/v1/chat/completions", json=body, timeout=10) as resp:
+        assert resp.status_code == 200 and b"error" in resp.read()
+    assert _chat(relay).status_code == 200
+    labels = {"chain": "free", "format": "openai", "status": "200"}
+    wait_until(lambda: total(scrape(relay), "relay_requests_total") == 4, "all four counted")
+    got = scrape(relay)
+    assert (
+        value(
+            got,
+            "relay_requests_total",
+            chain="other",
+            provider="none",
+            format="openai",
+            status="404",
+            outcome="error",
+        )
+        == 2
+    )
+    assert total(got, "relay_requests_total", outcome="broken", **labels) == 1
+    assert total(got, "relay_requests_total", outcome="ok", **labels) == 1
 
 
 SECURED = (
