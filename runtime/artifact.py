@@ -276,6 +276,16 @@ class UsageStore(_Frozen, frozen=True):
     """Rows a worker holds for the store at most; past that they are dropped and counted."""
 
 
+ModelNaming = Literal["requested", "served"]
+
+
+class ResponseModel(_Frozen, frozen=True):
+    """Per client format: which model name answers carry (`model` in bodies and chunks)."""
+
+    anthropic: ModelNaming = "requested"
+    openai: ModelNaming = "requested"
+
+
 class Server(_Frozen, frozen=True):
     listen: str = "127.0.0.1:8787"
     auth_required: bool = False
@@ -296,6 +306,7 @@ class Server(_Frozen, frozen=True):
     open then end with an error event."""
     webhooks: tuple[Webhook, ...] = ()
     usage: UsageStore = UsageStore()
+    response_model: ResponseModel = ResponseModel()
 
 
 class ModelInfo(_Frozen, frozen=True):

@@ -97,6 +97,19 @@ class UsageDef(Strict):
     )
 
 
+class ResponseModelDef(Strict):
+    """Per client format: the model name answers carry."""
+
+    anthropic: Literal["requested", "served"] = Field(
+        "requested",
+        description="requested: the name the client asked for (Claude Code checks it); served: the step's model id.",
+    )
+    openai: Literal["requested", "served"] = Field(
+        "requested",
+        description="requested: the chain or alias the client asked for; served: the model that answered, as the upstream names it.",
+    )
+
+
 class ServerDef(Strict):
     """How relay serves."""
 
@@ -151,6 +164,10 @@ class ServerDef(Strict):
     )
     usage: UsageDef | None = Field(
         None, description="The usage store: one row per finished request, for /admin/usage and relay usage."
+    )
+    response_model: ResponseModelDef | None = Field(
+        None,
+        description="Per client format: whether answers name the model asked for or the one that served.",
     )
 
 

@@ -20,7 +20,7 @@ from compiler.language.model import KeysDef, ServerDef
 from compiler.resolve.endpoints import is_loopback
 from compiler.resolve.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from compiler.resolve.providers import timeouts
-from runtime.artifact import Connections, LogConfig, Server, Timeouts, UsageStore, Webhook
+from runtime.artifact import Connections, LogConfig, ResponseModel, Server, Timeouts, UsageStore, Webhook
 
 ENV_ONLY = re.compile(r"\$\{[^}]*\}")
 """A secret field written as one environment reference and nothing else."""
@@ -147,6 +147,9 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[str], 
         drain=server.drain,
         webhooks=webhooks(ctx, server),
         usage=UsageStore(**server.usage.model_dump()) if server.usage else UsageStore(),
+        response_model=(
+            ResponseModel(**server.response_model.model_dump()) if server.response_model else ResponseModel()
+        ),
     )
     return resolved, client_values, admin_values
 

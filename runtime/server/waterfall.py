@@ -337,7 +337,9 @@ class Waterfall:
         finally:
             resp.close()
         try:
-            out, usage = bridge.response_body(raw, target, self.inc, attempt.candidate.step)
+            step = attempt.candidate.step
+            name = bridge.client_model(self.inc, step, self.snap.artifact.server.response_model)
+            out, usage = bridge.response_body(raw, target, self.inc, step, name)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError):
             return self._failed(attempt, "server_error", resp.status, "upstream sent a body that is not JSON")
         self._answered(attempt, 200)
@@ -358,7 +360,8 @@ class Waterfall:
         start), so a failure before that (an error event, a drop, garbage, silence) can still
         fall over unseen."""
         cand = attempt.candidate
-        adapter = bridge.stream_adapter(self.inc, target, cand.step)
+        name = bridge.client_model(self.inc, cand.step, self.snap.artifact.server.response_model)
+        adapter = bridge.stream_adapter(self.inc, target, cand.step, name)
         held = [adapter.start()]
         try:
             async with asyncio.timeout(wait):
