@@ -207,6 +207,9 @@ class Chain(_Frozen, frozen=True):
     match: tuple[str, ...] = ()
     queue: Queue = Queue()
     affinity_return: float = AFFINITY_RETURN
+    retry_wait: float = 0.0
+    """Longest `retry-after` the first candidate tried may state (429, 503, 529) that relay waits
+    out to try it once more before falling over; 0 falls over at once."""
     """Failover chains: seconds a conversation that failed over stays on a later step while an
     earlier one could serve; sooner once that earlier step has answered again."""
     model: str | None = None

@@ -275,6 +275,12 @@ class ChainDef(Strict):
     affinity: AffinityDef | None = Field(
         None, description="How long a conversation stays on the step it failed over to."
     )
+    retry_wait: Duration = Field(
+        0.0,
+        le=30,
+        description="When the first candidate answers 429/503/529 with a retry-after of at most this, wait "
+        "it out and try that candidate once more before falling over; 0 (default) falls over at once.",
+    )
 
 
 class DefinitionFile(Strict):

@@ -116,6 +116,7 @@ def resolve_chain(
         match=tuple(chain.match),
         queue=queue,
         affinity_return=chain.affinity.return_after if chain.affinity else AFFINITY_RETURN,
+        retry_wait=chain.retry_wait,
     )
 
 

@@ -126,6 +126,11 @@ class Tried(NamedTuple):
     """Relay's own `first_byte` ran out, not the upstream: worth one more, patient, try."""
     lost: bool = False
     """The candidate lost its admission between plan and begin (a breaker tripped meanwhile)."""
+    retry_after: float | None = None
+    """What the upstream's `retry-after` asked for, for the chain's `retry_wait`."""
+
+
+_WAITABLE: frozenset[FailureKind | None] = frozenset({"rate_limited", "overloaded"})
 
 
 class _LastResorts:
@@ -205,6 +210,7 @@ class Waterfall:
         as_direct: Reply | None = None
         queue = deque(plan.candidates)
         resorts = _LastResorts(plan)
+        patience = self.demand.chain.retry_wait
         while queue or resorts.refill(queue, self.demand, self.service.state, dead_steps):
             cand = queue.popleft()
             if cand.step_index in dead_steps and not resorts.revisits(cand):
@@ -218,6 +224,13 @@ class Waterfall:
                 continue
             if tried.reply is not None:
                 return tried.reply
+            wait = tried.retry_after
+            if patience and wait is not None and 0 < wait <= patience and tried.kind in _WAITABLE:
+                patience = 0.0  # the first candidate only, once: the chain prefers it
+                await asyncio.sleep(wait)
+                queue.appendleft(msgspec.structs.replace(cand, panic=True))
+                continue
+            patience = 0.0
             as_direct = tried.as_direct
             if tried.lost:
                 resorts.lost(cand)
@@ -302,7 +315,7 @@ class Waterfall:
                 key=cand.key.fingerprint if cand.key else None,
                 status=status,
             )
-        return Tried(None, kind, as_direct, cut=cut)
+        return Tried(None, kind, as_direct, cut=cut, retry_after=retry_after)
 
     async def _upstream_error(
         self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat, retry_after: float | None

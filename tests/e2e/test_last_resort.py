@@ -32,6 +32,7 @@ chains:
   one: {{steps: [a/m-a]}}
   two: {{steps: [a/m-a, b/m-b]}}
   bonly: {{steps: [b/m-b]}}
+  patient: {{steps: [a/m-a, b/m-b], retry_wait: 2s}}
 """
 BUSY = {"status": 503, "body": {"error": {"message": "busy", "type": "server_error"}}}
 
@@ -121,3 +122,32 @@ def test_a_candidate_whose_breaker_opened_since_the_plan_is_still_tried_not_call
         assert reply.status_code == 200, reply.text
         assert "from b" in reply.text
         assert _models(fake) == ["m-a", "m-b", "m-b", "m-b"]
+
+
+def _limited(seconds: int) -> dict[str, object]:
+    return {
+        "status": 429,
+        "headers": {"retry-after": str(seconds)},
+        "body": {"error": {"message": "slow down"}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("chain", "retry_after", "models"),
+    [
+        ("patient", 1, ["m-a", "m-a"]),  # waited out, the preferred step answered
+        ("patient", 5, ["m-a", "m-b"]),  # longer than retry_wait: falls over at once
+        ("two", 1, ["m-a", "m-b"]),  # retry_wait 0 (default): falls over at once
+    ],
+)
+def test_retry_wait_waits_out_a_short_retry_after_on_the_preferred_step(
+    fake: FakeUpstream, start_relay: RelayFactory, chain: str, retry_after: int, models: list[str]
+) -> None:
+    with start_relay({"r.yaml": DEFS.format(url=fake.url)}) as relay:
+        fake.script(_limited(retry_after), {"text": "answered"})
+        t0 = time.monotonic()
+        reply = _ask(relay, chain)
+        elapsed = time.monotonic() - t0
+        assert reply.status_code == 200, reply.text
+        assert _models(fake) == models
+        assert (elapsed >= 0.9) == (models == ["m-a", "m-a"])
