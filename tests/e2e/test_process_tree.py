@@ -15,22 +15,11 @@ import pytest
 
 from tests.e2e.conftest import RelayFactory
 from tests.e2e.procs import FakeUpstream, Relay, wait_until
+from tests.e2e.test_admin_events import PLAIN
 from tests.routing.redis_server import running_redis
 
 pytestmark = pytest.mark.e2e
 
-DEFS = """\
-version: 1
-server:
-  state: {state}
-providers:
-  up:
-    api: openai
-    base_url: {url}/v1
-    keys: ["${{UP_KEY_O}}"]
-chains:
-  free: {{steps: [up/llama]}}
-"""
 MAX_LOST = 5
 """Requests a `kill -9` of one of two workers may fail: at most those it held at that moment
 (one client, one request at a time here), plus connections the kernel had queued on it."""
@@ -65,7 +54,7 @@ def test_a_worker_killed_under_load_is_respawned_and_relay_keeps_answering(
     """Was: `kill -9` of one worker made `relay run` exit 1 with no respawn."""
     with (
         running_redis(tmp_path) as redis,
-        start_relay({"r.yaml": DEFS.format(url=fake.url, state=redis.url)}, "--workers", "2") as relay,
+        start_relay({"r.yaml": PLAIN.format(url=fake.url, state=redis.url)}, "--workers", "2") as relay,
     ):
         wait_until(lambda: len(workers(relay.proc.pid)) == 2, "two workers")
         before = workers(relay.proc.pid)
@@ -95,7 +84,7 @@ def test_a_worker_killed_under_load_is_respawned_and_relay_keeps_answering(
 
 def test_workers_exit_when_the_main_process_is_killed(fake: FakeUpstream, start_relay: RelayFactory) -> None:
     """Was: `kill -9` of the main process left the workers serving the port as orphans."""
-    with start_relay({"r.yaml": DEFS.format(url=fake.url, state="memory")}) as relay:
+    with start_relay({"r.yaml": PLAIN.format(url=fake.url, state="memory")}) as relay:
         wait_until(lambda: len(workers(relay.proc.pid)) == 1, "the worker")
         (worker,) = workers(relay.proc.pid)
         relay.proc.kill()
@@ -116,7 +105,7 @@ def test_stale_metrics_directories_are_removed_at_start(
         (tmp / name).mkdir(parents=True)
         (tmp / name / "owner.pid").write_text(str(owner))
     (tmp / "relay-metrics-unowned").mkdir()
-    with start_relay({"r.yaml": DEFS.format(url=fake.url, state="memory")}, env={"TMPDIR": str(tmp)}):
+    with start_relay({"r.yaml": PLAIN.format(url=fake.url, state="memory")}, env={"TMPDIR": str(tmp)}):
         left = sorted(p.name for p in tmp.glob("relay-metrics-*"))
         assert "relay-metrics-stale" not in left
         assert {"relay-metrics-live", "relay-metrics-unowned"} <= set(left) and len(left) == 3
