@@ -199,12 +199,21 @@ class Queue(_Frozen, frozen=True):
     """Cap on the retry-after of an exhausted chain's answer; 0: none (docs/routing.md)."""
 
 
+AFFINITY_RETURN = 60.0
+
+
 class Chain(_Frozen, frozen=True):
     name: str
     strategy: Strategy = "failover"
     steps: tuple[Step, ...] = ()
     match: tuple[str, ...] = ()
     queue: Queue = Queue()
+    affinity_return: float = AFFINITY_RETURN
+    retry_wait: float = 0.0
+    """Longest `retry-after` the first candidate tried may state (429, 503, 529) that relay waits
+    out to try it once more before falling over; 0 falls over at once."""
+    """Failover chains: seconds a conversation that failed over stays on a later step while an
+    earlier one could serve; sooner once that earlier step has answered again."""
     model: str | None = None
     """Set on the chain relay builds for a logical model of `models:` asked for by its name."""
 
@@ -303,6 +312,16 @@ class Cors(_Frozen, frozen=True):
     """`scheme://host[:port]` as a browser sends it in `Origin` (lowercase, default port left out)."""
 
 
+ModelNaming = Literal["requested", "served"]
+
+
+class ResponseModel(_Frozen, frozen=True):
+    """Per client format: which model name answers carry (`model` in bodies and chunks)."""
+
+    anthropic: ModelNaming = "requested"
+    openai: ModelNaming = "requested"
+
+
 class Server(_Frozen, frozen=True):
     listen: str = "127.0.0.1:8787"
     auth_required: bool = False
@@ -327,6 +346,7 @@ class Server(_Frozen, frozen=True):
     """Host names served besides IP literals and `localhost` (lowercase; `*.example.com`: any
     subdomain): a request with another `Host` is refused (DNS rebinding)."""
     cors: Cors = Cors()
+    response_model: ResponseModel = ResponseModel()
 
 
 class ModelInfo(_Frozen, frozen=True):

@@ -109,6 +109,19 @@ class CorsDef(Strict):
     )
 
 
+class ResponseModelDef(Strict):
+    """Per client format: the model name answers carry."""
+
+    anthropic: Literal["requested", "served"] = Field(
+        "requested",
+        description="requested: the name the client asked for (Claude Code checks it); served: the step's model id.",
+    )
+    openai: Literal["requested", "served"] = Field(
+        "requested",
+        description="requested: the chain or alias the client asked for; served: the model that answered, as the upstream names it.",
+    )
+
+
 class ServerDef(Strict):
     """How relay serves."""
 
@@ -171,6 +184,10 @@ class ServerDef(Strict):
     )
     cors: CorsDef | None = Field(
         None, description="Browser origins besides relay's own that may call the client API."
+    )
+    response_model: ResponseModelDef | None = Field(
+        None,
+        description="Per client format: whether answers name the model asked for or the one that served.",
     )
 
 
@@ -255,6 +272,16 @@ class QueueDef(Strict):
     )
 
 
+class AffinityDef(Strict):
+    """When a conversation that failed over goes back to an earlier step (failover chains)."""
+
+    return_after: Duration = Field(
+        60.0,
+        description="A conversation that failed over stays on the later step at most this long while an "
+        "earlier step can serve; it returns sooner once that earlier step has answered again.",
+    )
+
+
 class ChainDef(Strict):
     """A named, ordered list of provider/model steps."""
 
@@ -270,6 +297,15 @@ class ChainDef(Strict):
         "a literal beats a glob, the longest literal prefix wins among globs.",
     )
     queue: QueueDef | None = Field(None, description="Waiting when every step is cooling down.")
+    affinity: AffinityDef | None = Field(
+        None, description="How long a conversation stays on the step it failed over to."
+    )
+    retry_wait: Duration = Field(
+        0.0,
+        le=30,
+        description="When the first candidate answers 429/503/529 with a retry-after of at most this, wait "
+        "it out and try that candidate once more before falling over; 0 (default) falls over at once.",
+    )
 
 
 class TokensDef(Strict):

@@ -14,7 +14,7 @@ from compiler.context import Context
 from compiler.language.model import ChainDef, ModelDef, ModelTargetDef, StepDef
 from compiler.resolve.prices import price_of
 from compiler.source.validate import did_you_mean
-from runtime.artifact import Chain, Provider, Queue, Step
+from runtime.artifact import AFFINITY_RETURN, Chain, Provider, Queue, Step
 
 
 def alias_step(
@@ -110,7 +110,13 @@ def resolve_chain(
         )
     queue = Queue(**chain.queue.model_dump()) if chain.queue else Queue()
     return Chain(
-        name=name, strategy=chain.strategy, steps=tuple(steps), match=tuple(chain.match), queue=queue
+        name=name,
+        strategy=chain.strategy,
+        steps=tuple(steps),
+        match=tuple(chain.match),
+        queue=queue,
+        affinity_return=chain.affinity.return_after if chain.affinity else AFFINITY_RETURN,
+        retry_wait=chain.retry_wait,
     )
 
 

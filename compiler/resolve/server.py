@@ -21,7 +21,16 @@ from compiler.language.model import KeysDef, ServerDef
 from compiler.resolve.endpoints import is_loopback
 from compiler.resolve.keys import ResolvedKey, check_url_secret, fingerprint, resolve_keys
 from compiler.resolve.providers import timeouts
-from runtime.artifact import Connections, Cors, LogConfig, Server, Timeouts, UsageStore, Webhook
+from runtime.artifact import (
+    Connections,
+    Cors,
+    LogConfig,
+    ResponseModel,
+    Server,
+    Timeouts,
+    UsageStore,
+    Webhook,
+)
 
 ENV_ONLY = re.compile(r"\$\{[^}]*\}")
 """A secret field written as one environment reference and nothing else."""
@@ -153,6 +162,9 @@ def resolve_server(ctx: Context, server: ServerDef) -> tuple[Server, list[tuple[
         cors=Cors(origins=tuple(dict.fromkeys(browser_origin(o) for o in server.cors.origins)))
         if server.cors
         else Cors(),
+        response_model=(
+            ResponseModel(**server.response_model.model_dump()) if server.response_model else ResponseModel()
+        ),
     )
     named = [(k.value, k.refs[0] if k.refs else "") for k in clients if k.value]
     return resolved, named, admin_values

@@ -64,6 +64,16 @@ class Vocabulary:
         return model if (provider, model) in self.models else OTHER
 
 
+def outcome(record: RequestRecord) -> str:
+    """What the client got, as one word: an error status is "error"; a 200 whose last attempt
+    failed (a stream cut after its content began, or an error event passed on) is "broken"."""
+    if record.status >= 400:
+        return "error"
+    if record.attempts and record.attempts[-1].outcome != "ok":
+        return "broken"
+    return "ok"
+
+
 class RequestMetrics:
     """Feed sink: counts every finished request and state change; `expose()` renders the
     text format for `GET /metrics`, with whatever scrape-time collectors are passed in."""
@@ -77,9 +87,10 @@ class RequestMetrics:
         self.requests = Family(
             Counter(
                 "relay_requests",
-                "Finished requests by chain, answering provider, client format, HTTP status and "
-                "the routing rule that picked the chain (empty: the model name did).",
-                ["chain", "provider", "format", "status", "route"],
+                "Finished requests by chain, answering provider, client format, HTTP status, outcome "
+                "(ok; error: an error status; broken: a 200 whose answer failed, such as a stream cut "
+                "after its content began) and the routing rule that picked the chain (empty: the model name did).",
+                ["chain", "provider", "format", "status", "outcome", "route"],
                 registry=reg,
             )
         )
@@ -185,7 +196,7 @@ class RequestMetrics:
         chain = (words.chain(record.chain),)
         provider = words.provider(record.provider)
         route = words.route(record.route)
-        tally.add(self.requests, (chain[0], provider, record.format, str(record.status), route))
+        tally.add(self.requests, (chain[0], provider, record.format, str(record.status), outcome(record), route))
         for attempt in record.attempts:
             tally.add(self.attempts, (words.provider(attempt.provider), attempt.outcome))
         tally.observe(self.latency, chain, LATENCY_BUCKETS, record.latency_ms / 1000)

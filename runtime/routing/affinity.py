@@ -37,27 +37,30 @@ TTL = 3600.0
 
 
 class AffinityMap:
-    """Affinity key → (provider name, key slot) of its last successful attempt."""
+    """Affinity key → (provider name, key slot, since) of its last successful attempt, `since`
+    being when the conversation landed on that candidate (successes there do not move it)."""
 
     __slots__ = ("_entries", "capacity", "ttl")
 
     def __init__(self, capacity: int = CAPACITY, ttl: float = TTL) -> None:
         self.capacity = capacity
         self.ttl = ttl
-        self._entries: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[str, str, float, float]] = OrderedDict()
 
-    def get(self, key: str, now: float) -> tuple[str, str] | None:
+    def get(self, key: str, now: float) -> tuple[str, str, float] | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
         if now - entry[2] >= self.ttl:
             del self._entries[key]
             return None
-        return entry[0], entry[1]
+        return entry[0], entry[1], entry[3]
 
     def remember(self, key: str, provider: str, slot: str, now: float) -> None:
         entries = self._entries
-        entries[key] = (provider, slot, now)
+        old = entries.get(key)
+        since = old[3] if old is not None and old[:2] == (provider, slot) else now
+        entries[key] = (provider, slot, now, since)
         entries.move_to_end(key)
         while len(entries) > self.capacity:
             entries.popitem(last=False)

@@ -10,7 +10,7 @@ ALPHA = 0.2
 
 
 class ProviderHealth:
-    __slots__ = ("breaker", "error_rate", "last_ok", "last_probe", "latency", "ttfb")
+    __slots__ = ("answered_at", "breaker", "error_rate", "last_ok", "last_probe", "latency", "ttfb")
 
     def __init__(self, config: Breaker) -> None:
         self.breaker = CircuitBreaker(config)
@@ -22,6 +22,8 @@ class ProviderHealth:
         """The last active probe's verdict (None: never probed)."""
         self.latency: float | None = None
         """Moving average of seconds from sending to the end of a successful attempt."""
+        self.answered_at = -float("inf")
+        """When a request last got its answer from this provider (affinity yields to it)."""
 
     def probed(self, now: float, ok: bool) -> None:
         """An active probe's verdict. A success closes a tripped breaker at once (that is what

@@ -186,12 +186,14 @@ class RoutingState:
         capabilities: frozenset[str] = frozenset(),
         est_output: int | None = None,
         context_need: int = 0,
+        panic: bool = True,
     ) -> Plan:
         """Candidates in the order to try: the chain's strategy orders the steps that can serve,
         each step lists its usable key with most headroom first, the others in turn, and the
         conversation's previous candidate goes first while it can serve. Steps that cannot
         serve now are skipped with the reason and when they may recover; when none can, the
-        panic rule may offer one (module docstring). `context_need`: the tokens a step's
+        panic rule may offer one (module docstring), unless `panic` is False (the queue asks
+        that way: it waits for a real recovery first). `context_need`: the tokens a step's
         context window must hold (`planner.step_refusal`); 0 skips none for their window."""
         now = self._clock()
         prompt = None if est_output is None else max(0, est_tokens - est_output)
@@ -212,13 +214,13 @@ class RoutingState:
         if len(views) > 1 and chain.strategy != "failover":
             views = order(chain.strategy, views, self._context(chain, est_tokens, est_output))
         ordered = [c for view in views for c in view.candidates]
-        if not ordered:
+        if not ordered and panic:
             rescued = self._panic(skipped, providers, now, est_tokens, prompt)
             if rescued is not None:
                 ordered.append(rescued)
                 skipped = [s for s in skipped if s.step_index != rescued.step_index]
         elif affinity is not None and len(ordered) > 1:
-            self._stick(ordered, affinity, now)
+            self._stick(ordered, affinity, now, chain)
         soonest = min((s.until for s in skipped if s.until is not None), default=None)
         return Plan(tuple(ordered), tuple(skipped), soonest)
 
@@ -232,14 +234,28 @@ class RoutingState:
     ) -> Candidate | None:
         """The first step, in chain order, that only relay's inference keeps out: its best key."""
         for skip in skipped:
-            provider = providers.get(skip.step.provider)
-            if skip.kind != "unavailable" or provider is None:
-                continue
-            candidates, states = self._step_candidates(skip.step_index, skip.step, provider)
-            picked = panic_pick(candidates, states, now, tokens, prompt)
+            picked = self._rescue(skip, providers, now, tokens, prompt)
             if picked is not None:
                 return picked
         return None
+
+    def rescue(
+        self, skip: Skip, providers: Mapping[str, Provider], *, est_tokens: int, est_output: int | None = None
+    ) -> Candidate | None:
+        """A skipped step's best key as a panic candidate, when only relay's own inference
+        kept the step out; the waterfall's last resort once every candidate failed, for a
+        step in any position of the chain. None when a stated limit (or nothing) holds it."""
+        prompt = None if est_output is None else max(0, est_tokens - est_output)
+        return self._rescue(skip, providers, self._clock(), est_tokens, prompt)
+
+    def _rescue(
+        self, skip: Skip, providers: Mapping[str, Provider], now: float, tokens: int, prompt: int | None
+    ) -> Candidate | None:
+        provider = providers.get(skip.step.provider)
+        if skip.kind != "unavailable" or provider is None:
+            return None
+        candidates, states = self._step_candidates(skip.step_index, skip.step, provider)
+        return panic_pick(candidates, states, now, tokens, prompt)
 
     def _context(self, chain: Chain, est_tokens: int, est_output: int | None) -> Context:
         turn = self._turns.get(chain.name, 0)
@@ -251,17 +267,28 @@ class RoutingState:
 
         return Context(self._rng, turn=turn, est_tokens=est_tokens, est_output=est_output, latency=latency)
 
-    def _stick(self, ordered: list[Candidate], affinity: str, now: float) -> None:
-        """Move the conversation's last successful candidate to the front, if it can serve."""
+    def _stick(self, ordered: list[Candidate], affinity: str, now: float, chain: Chain) -> None:
+        """Move the conversation's last successful candidate to the front, if it can serve. In
+        a failover chain it yields to an earlier candidate (chain order is the operator's
+        preference) once that one's provider has answered since the conversation moved, or
+        `affinity_return` after it moved: affinity keeps caches warm, it must not pin a
+        conversation to a worse step for good."""
         remembered = self._affinity.get(affinity, now)
         if remembered is None:
             return
-        provider, slot = remembered
+        provider, slot, since = remembered
         for position, cand in enumerate(ordered):
             if cand.provider.name == provider and _slot(cand.provider, cand.key) == slot:
-                if position:
+                if position and not (
+                    chain.strategy == "failover" and self._recovered(ordered[:position], since, now, chain)
+                ):
                     ordered.insert(0, ordered.pop(position))
                 return
+
+    def _recovered(self, earlier: list[Candidate], since: float, now: float, chain: Chain) -> bool:
+        if now - since >= chain.affinity_return:
+            return True
+        return any(self._provider_health(c.provider).answered_at > since for c in earlier)
 
     def _step_view(
         self,
@@ -327,6 +354,7 @@ class RoutingState:
                 capabilities=capabilities,
                 est_output=est_output,
                 context_need=context_need,
+                panic=False,
             )
 
         return await self._queues.wait(chain.name, chain.queue.max_depth, deadline, replan)
@@ -393,6 +421,7 @@ class RoutingState:
         state.invalidate()
         lease.healthy = True
         lease.health.measured(lease.candidate.step.model, ttfb)
+        lease.health.answered_at = self._clock()
         if lease.affinity is not None:
             cand = lease.candidate
             self._affinity.remember(lease.affinity, cand.provider.name, state.slot, self._clock())

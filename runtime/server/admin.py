@@ -24,7 +24,7 @@ from runtime.errors import BadRequest, MethodNotAllowed, NotFound, RelayError, U
 from runtime.explain import explain
 from runtime.ops.events import frame
 from runtime.ops.state_view import assemble, provider_parts, shared_keys
-from runtime.server import admin_editor, admin_usage
+from runtime.server import admin_editor, admin_usage, lineage
 from runtime.server.access import presented_key
 from runtime.server.browser import require_json
 from runtime.server.service import Service
@@ -166,7 +166,7 @@ def reload_all(svc: Service) -> dict[str, Any]:
     gets SIGHUP, which it forwards to every worker (this one then finds nothing new)."""
     svc.reload()
     if svc.facts().workers > 1:
-        os.kill(os.getppid(), signal.SIGHUP)
+        lineage.signal_main(signal.SIGHUP)
     last = svc.last_reload or {}
     return {
         "outcome": last.get("outcome", "unchanged"),

@@ -33,7 +33,7 @@ from runtime.errors import (
     stream_error_event,
 )
 from runtime.ops.events import BUFFER, KEEPALIVE, EventHub
-from runtime.server import admin, memory
+from runtime.server import admin, lineage, memory
 from runtime.server.access import ADMIN_PATHS, authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
@@ -145,6 +145,7 @@ class RelayApp:
         self.budget = BodyBudget(0, on_idle=memory.trim_after)
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        lineage.die_with_main()
         memory.pin_mmap_threshold()
         events = EventHub(
             buffer=int(os.environ.get(EVENTS_BUFFER_ENV) or BUFFER),

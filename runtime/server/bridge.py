@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from runtime.artifact import Provider, Step
+from runtime.artifact import Provider, ResponseModel, Step
 from runtime.errors import ClientFormat, RelayError
 from runtime.server.incoming import Incoming
 from runtime.translate import (
@@ -146,22 +146,25 @@ def request_body(inc: Incoming, step: Step, provider: Provider, target: ClientFo
     )
 
 
-def response_body(raw: bytes, target: ClientFormat, inc: Incoming, step: Step) -> tuple[bytes, Usage | None]:
-    """The client's body and the usage it reports; raises on a body that is not JSON."""
+def response_body(
+    raw: bytes, target: ClientFormat, inc: Incoming, step: Step, name: str
+) -> tuple[bytes, Usage | None]:
+    """The client's body and the usage it reports, naming the model `name` (`client_model`);
+    raises on a body that is not JSON."""
     if target == inc.fmt:
         top = _top.decode(raw)
         usage_raw = top.get("usage")
         usage_obj: Any = _any.decode(usage_raw) if usage_raw is not None else None
         usage = usage_of.of(target, usage_obj)
-        if inc.model != step.model and "model" in top:
-            top["model"] = msgspec.Raw(_encode(inc.model))
+        if name != step.model and "model" in top:
+            top["model"] = msgspec.Raw(_encode(name))
             raw = _encode(top)
         return raw, usage
     body = _any.decode(raw)
     if target == "openai":
-        out = openai_response_to_anthropic(body, client_model=inc.model)
+        out = openai_response_to_anthropic(body, client_model=name)
         return _encode(out), usage_of.of("openai", body.get("usage"))
-    out = anthropic_response_to_openai(body, client_model=inc.model)
+    out = anthropic_response_to_openai(body, client_model=name)
     return _encode(out), usage_of.of("anthropic", body.get("usage"))
 
 
@@ -225,13 +228,20 @@ class _Translated:
         return bytes(self._m.fail(kind, err.message))
 
 
-def stream_adapter(inc: Incoming, target: ClientFormat, step: Step) -> StreamAdapter:
+def client_model(inc: Incoming, step: Step, naming: ResponseModel) -> str:
+    """The model name the client's answer carries (`server.response_model`): the name it asked
+    for, or the step's model id (a same-format answer then keeps the upstream's own name)."""
+    served = (naming.openai if inc.fmt == "openai" else naming.anthropic) == "served"
+    return step.model if served else inc.model
+
+
+def stream_adapter(inc: Incoming, target: ClientFormat, step: Step, name: str) -> StreamAdapter:
     if target == inc.fmt:
-        return PassthroughStream(inc.fmt, inc.model, step.model)
+        return PassthroughStream(inc.fmt, name, step.model)
     if target == "openai":
-        machine: Any = OpenAIToAnthropicStream(inc.model, len(inc.body) // 4, provider=step.provider)
+        machine: Any = OpenAIToAnthropicStream(name, len(inc.body) // 4, provider=step.provider)
     else:
-        machine = AnthropicToOpenAIStream(inc.model, inc.include_usage, provider=step.provider)
+        machine = AnthropicToOpenAIStream(name, inc.include_usage, provider=step.provider)
     return _Translated(machine, inc.fmt, target)
 
 

@@ -133,6 +133,31 @@ def _finish(
         )
 
 
+def refused(svc: Service, fmt: str, rid: str, model: str, status: int, started: float) -> None:
+    """A request refused before it had a chain (unreadable, an unknown model): counted too."""
+    if not svc.feed.active:
+        return
+    record = RequestRecord(
+        at=time.time(),
+        id=rid,
+        chain="",
+        format=fmt,
+        model=model,
+        provider=None,
+        upstream_model=None,
+        key=None,
+        status=status,
+        stream=False,
+        attempts=[],
+        skipped=[],
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        ttfb_ms=None,
+        queued_ms=None,
+        tokens=None,
+    )
+    svc.feed.request(record)
+
+
 async def _queue(svc: Service, wf: Waterfall, demand: Demand) -> Plan:
     """Wait (FIFO, bounded by `queue.max_wait` and `max_depth`) for a step to recover; the
     plan to run either way, empty when waiting did not help. A client that disconnects
@@ -158,28 +183,25 @@ class _Failed(Exception):
 
 
 async def _run(svc: Service, wf: Waterfall, demand: Demand, plan: Plan) -> tuple[Reply, Plan]:
-    """Run the plan. When every candidate failed, look once more: a step that was out only by
-    relay's own inference (a backoff, an open breaker) is offered now that nothing else can
-    serve, and is tried before giving up (never less available than going direct). A chain
-    with a queue waits once for its soonest recovery when nothing can serve: either from the
-    start, or because every candidate just answered 429 (each is cooling down now)."""
+    """Run the plan (the waterfall itself tries what only relay's inference kept out, last).
+    A chain with a queue waits once for its soonest recovery when nothing but the panic rule
+    could serve: either from the start, or because every candidate just answered 429 (each
+    is cooling down now); when waiting does not help, the panic rule's pick is tried."""
     queue = demand.chain.queue
-    waited = second_look = False
+    waited = False
     while True:
-        if not plan.candidates and queue.max_wait > 0 and not waited:
+        if queue.max_wait > 0 and not waited and all(c.panic for c in plan.candidates):
             waited = True
             plan = await _queue(svc, wf, demand)
+            if not plan.candidates:
+                plan = demand.plan(svc.state)
         try:
             return await wf.run(plan, demand.chain.name), plan
         except RelayError as exc:
             failed, plan = plan, demand.plan(svc.state)
-            tried = {(c.step_index, c.key) for c in failed.candidates}
-            untried = tuple(c for c in plan.candidates if c.panic and (c.step_index, c.key) not in tried)
-            if untried and not second_look:
-                second_look = True
-                plan = msgspec.structs.replace(plan, candidates=untried)
-                continue
-            if not isinstance(exc, RateLimited) or waited or queue.max_wait <= 0 or plan.candidates:
+            if not isinstance(exc, RateLimited) or waited or queue.max_wait <= 0:
+                raise _Failed(exc, failed) from None
+            if any(not c.panic for c in plan.candidates):
                 raise _Failed(exc, failed) from None
 
 
@@ -203,17 +225,28 @@ def _route_header(route: str | None) -> list[tuple[str, str]]:
 
 
 async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
-    return await run(svc, incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string), scope.headers)
+    started = time.perf_counter()
+    try:
+        inc = incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string)
+    except RelayError as exc:
+        refused(svc, fmt, rid, "", status_of(exc, fmt), started)
+        raise
+    return await run(svc, inc, scope.headers, started)
 
 
-async def run(svc: Service, inc: incoming.Incoming, headers: Any) -> Reply:
-    """One parsed generation request through its chain (also the Responses ingress's core)."""
+async def run(svc: Service, inc: incoming.Incoming, headers: Any, started: float) -> Reply:
+    """One parsed generation request through its chain (also the Responses ingress's core);
+    `started`: when the request was read, for the record of one refused before routing."""
     snap = svc.snapshot
     fmt, rid = inc.fmt, inc.request_id
-    facts = _facts(snap, headers, inc) if snap.router.rules else None
-    rule = snap.router.rules.first(facts) if facts is not None else None
+    try:
+        facts = _facts(snap, headers, inc) if snap.router.rules else None
+        rule = snap.router.rules.first(facts) if facts is not None else None
+        chain = snap.artifact.chains[rule.chain] if rule is not None else snap.router.resolve(inc.model)
+    except RelayError as exc:
+        refused(svc, inc.api or fmt, rid, inc.model, status_of(exc, fmt), started)
+        raise
     route = rule.name if rule is not None else None
-    chain = snap.artifact.chains[rule.chain] if rule is not None else snap.router.resolve(inc.model)
     smallest = min((s.context for s in chain.steps if s.context is not None), default=None)
     demand = Demand(
         chain=chain,

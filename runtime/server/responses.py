@@ -12,11 +12,12 @@ Completions error object. A conversation is named by `prompt_cache_key`, else Co
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
 
-from runtime.errors import BadRequest, ClientFormat
+from runtime.errors import BadRequest, ClientFormat, RelayError, status_of
 from runtime.routing.affinity import conversation_key
 from runtime.server import exchange, incoming
 from runtime.server.service import Service
@@ -76,12 +77,17 @@ def _session(top: dict[str, msgspec.Raw], headers: dict[str, str]) -> str | None
 
 async def responses(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
     headers = scope.headers.items()
-    asked = incoming.parse(body, headers, "openai", rid, scope.query_string)
+    started = time.perf_counter()
     try:
-        translated = responses_request_to_openai(asked.full())
-    except TranslationError as exc:
-        raise BadRequest(f"{exc.field}: {exc.message}", param=exc.field) from None
-    inc = incoming.parse(_encode(translated.body), headers, "openai", rid, scope.query_string)
+        asked = incoming.parse(body, headers, "openai", rid, scope.query_string)
+        try:
+            translated = responses_request_to_openai(asked.full())
+        except TranslationError as exc:
+            raise BadRequest(f"{exc.field}: {exc.message}", param=exc.field) from None
+        inc = incoming.parse(_encode(translated.body), headers, "openai", rid, scope.query_string)
+    except RelayError as exc:
+        exchange.refused(svc, "responses", rid, "", status_of(exc, "openai"), started)
+        raise
     inc.api = "responses"
     inc._full = (
         translated.body
@@ -89,7 +95,7 @@ async def responses(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clie
     session = _session(asked.top, {k.lower(): v for k, v in headers})
     if session is not None:
         inc.affinity = conversation_key({}, True, session)
-    reply = await exchange.run(svc, inc, scope.headers)
+    reply = await exchange.run(svc, inc, scope.headers, started)
     if translated.dropped:
         reply.headers.append(("x-relay-dropped-tools", ", ".join(translated.dropped)))
     if reply.status != 200:

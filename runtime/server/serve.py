@@ -36,6 +36,7 @@ from runtime.artifact import Artifact, Server, UsageStore
 from runtime.ops import METRICS_DIR_ENV
 from runtime.ops.usage.store import StoreError, open_store, resolve
 from runtime.routing.backend import StateUrlError, check_state_url
+from runtime.server import lineage
 from runtime.server.listen import ListenError, claim, is_loopback, parse_listen
 from runtime.server.loader import ROOT_ENV, WORKERS_ENV, LoadError, load
 
@@ -106,6 +107,20 @@ def _server_class() -> Any:
                 if pid:
                     os.kill(pid, signal.SIGHUP)
 
+        def _respawn_workers(
+            self, workers: Any, spawn_target: Any, target_loader: Any, delay: float = 0
+        ) -> Any:
+            """Granian calls this for workers that died (`respawn_failed_workers`); relay
+            reloads in place on SIGHUP (`_reload`), so this is only ever a crash."""
+            for idx in workers:
+                code = self.wrks[idx].inner.exitcode
+                print(
+                    f"relay: worker {idx + 1} died (exit code {code}); starting a new one",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            return super()._respawn_workers(workers, spawn_target, target_loader, delay)
+
         def _stop_workers(self) -> None:
             with contextlib.suppress(LoadError):  # else keep the deadline computed at start
                 self.workers_kill_timeout = kill_timeout(load(self.root).artifact.server)
@@ -114,6 +129,33 @@ def _server_class() -> Any:
             self.killed = sum(1 for w in workers if w.inner.exitcode == -signal.SIGKILL)
 
     return RelayGranian
+
+
+METRICS_PREFIX = "relay-metrics-"
+OWNER = "owner.pid"
+"""In each run's metrics directory: the main process that made it."""
+
+
+def remove_stale_metrics(tmp: Path) -> None:
+    """Metrics directories whose relay is gone (a `kill -9` skips the cleanup): removed at
+    start, so they do not pile up; one without an owner file is left alone."""
+    for folder in tmp.glob(METRICS_PREFIX + "*"):
+        try:
+            owner = int((folder / OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if not _alive(owner):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def check_extras(artifact: Artifact) -> None:
@@ -148,8 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ[ROOT_ENV] = str(root)
     # Each worker writes its Prometheus counts to files here, so a scrape answered by any
     # worker adds up all of them; a fresh directory per run, so no count outlives the run.
-    metrics_dir = tempfile.mkdtemp(prefix="relay-metrics-")
+    remove_stale_metrics(Path(tempfile.gettempdir()))
+    metrics_dir = tempfile.mkdtemp(prefix=METRICS_PREFIX)
+    (Path(metrics_dir) / OWNER).write_text(str(os.getpid()))
     os.environ[METRICS_DIR_ENV] = metrics_dir
+    lineage.mark_main()
     os.environ[WORKERS_ENV] = str(args.workers)
     from granian.constants import HTTPModes, Interfaces, Loops
     from granian.http import HTTP1Settings
@@ -167,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         backpressure=connection_budget(server.connections.max),
         log_access=False,
         workers_kill_timeout=kill_timeout(server),
+        respawn_failed_workers=True,
     )
     granian.root = root
     print(

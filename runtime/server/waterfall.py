@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -24,7 +25,7 @@ from runtime.artifact import Chain, Provider, Step
 from runtime.errors import BadGateway, BadRequest, ClientFormat, GatewayTimeout, RelayError
 from runtime.ops.record import AttemptRecord
 from runtime.routing.cooldown import FailureKind
-from runtime.routing.plan import Candidate, Plan
+from runtime.routing.plan import Candidate, Plan, Skip
 from runtime.routing.state import RoutingState, Waited
 from runtime.server import bridge
 from runtime.server.attempt import Attempt
@@ -103,6 +104,9 @@ class Demand:
             context_need=self.context_need,
         )
 
+    def rescue(self, state: RoutingState, skip: Skip) -> Candidate | None:
+        return state.rescue(skip, self.providers, est_tokens=self.est_tokens, est_output=self.est_output)
+
     async def wait(self, state: RoutingState) -> Waited:
         return await state.wait_for_capacity(
             self.chain,
@@ -122,6 +126,66 @@ class Tried(NamedTuple):
     kind: FailureKind | None
     as_direct: Reply | None = None
     """For a failure the client would have seen going direct: exactly what it would have got."""
+    cut: bool = False
+    """Relay's own `first_byte` ran out, not the upstream: worth one more, patient, try."""
+    lost: bool = False
+    """The candidate lost its admission between plan and begin (a breaker tripped meanwhile)."""
+    retry_after: float | None = None
+    """What the upstream's `retry-after` asked for, for the chain's `retry_wait`."""
+
+
+_WAITABLE: frozenset[FailureKind | None] = frozenset({"rate_limited", "overloaded"})
+
+
+class _LastResorts:
+    """What the waterfall tries once its plan is spent, so relay's own inference never fails
+    a request the upstream might have answered: a candidate that lost its admission since the
+    plan (as a panic candidate, past breakers, never past a stated limit), each skipped step
+    only inference kept out (its best key, in chain order, whatever its position), and each
+    step relay cut at `first_byte` (again, waiting up to `timeouts.total`)."""
+
+    __slots__ = ("_cut", "_lost", "_revisit", "_skipped", "_slow")
+
+    def __init__(self, plan: Plan) -> None:
+        self._skipped = [s for s in plan.skipped if s.kind == "unavailable"]
+        self._lost: list[Candidate] = []
+        self._cut: list[Candidate] = []
+        self._revisit: set[int] = set()
+        self._slow: set[int] = set()
+
+    def lost(self, cand: Candidate) -> None:
+        self._lost.append(msgspec.structs.replace(cand, panic=True))
+
+    def cut(self, cand: Candidate) -> None:
+        if cand.step_index not in self._revisit:
+            self._cut.append(cand)
+
+    def revisits(self, cand: Candidate) -> bool:
+        """A step tried before and tried again on purpose (lost or cut), dead or not."""
+        return cand.step_index in self._revisit
+
+    def was_cut(self, cand: Candidate) -> bool:
+        """Tried again because relay cut it at `first_byte`: this time it gets `total`."""
+        return cand.step_index in self._slow
+
+    def empty(self, dead: set[int]) -> bool:
+        return not (self._lost or self._cut or any(s.step_index not in dead for s in self._skipped))
+
+    def refill(self, queue: deque[Candidate], demand: Demand, state: RoutingState, dead: set[int]) -> bool:
+        while self._lost or self._skipped or self._cut:
+            if self._lost:
+                cand: Candidate | None = self._lost.pop(0)
+            elif self._skipped:
+                skip = self._skipped.pop(0)
+                cand = None if skip.step_index in dead else demand.rescue(state, skip)
+            else:
+                cand = self._cut.pop(0)
+                self._slow.add(cand.step_index)
+            if cand is not None:
+                self._revisit.add(cand.step_index)
+                queue.append(cand)
+                return True
+        return False
 
 
 @dataclass
@@ -143,21 +207,39 @@ class Waterfall:
     started: float = field(default_factory=time.perf_counter)
 
     async def run(self, plan: Plan, chain_name: str) -> Reply:
+        """Try the plan's candidates in order, then the last resorts (`_last_resorts`); the
+        one tried last waits up to `timeouts.total` for its first byte, not `first_byte`."""
         dead_steps: set[int] = set()
         unsupported: list[TranslationError] = []
         as_direct: Reply | None = None
-        for cand in plan.candidates:
-            if cand.step_index in dead_steps:
+        queue = deque(plan.candidates)
+        resorts = _LastResorts(plan)
+        patience = self.demand.chain.retry_wait
+        while queue or resorts.refill(queue, self.demand, self.service.state, dead_steps):
+            cand = queue.popleft()
+            if cand.step_index in dead_steps and not resorts.revisits(cand):
                 continue
+            patient = (not queue and resorts.empty(dead_steps)) or resorts.was_cut(cand)
             try:
-                tried = await self._try(cand)
+                tried = await self._try(cand, patient)
             except TranslationError as exc:
                 unsupported.append(exc)
                 self._unsupported(cand, exc)
                 continue
             if tried.reply is not None:
                 return tried.reply
+            wait = tried.retry_after
+            if patience and wait is not None and 0 < wait <= patience and tried.kind in _WAITABLE:
+                patience = 0.0  # the first candidate only, once: the chain prefers it
+                await asyncio.sleep(wait)
+                queue.appendleft(msgspec.structs.replace(cand, panic=True))
+                continue
+            patience = 0.0
             as_direct = tried.as_direct
+            if tried.lost:
+                resorts.lost(cand)
+            elif tried.cut:
+                resorts.cut(cand)
             if tried.kind not in KEY_LEVEL:
                 dead_steps.add(cand.step_index)
         if as_direct is not None:
@@ -177,7 +259,7 @@ class Waterfall:
             )
         )
 
-    async def _try(self, cand: Candidate) -> Tried:
+    async def _try(self, cand: Candidate, patient: bool) -> Tried:
         svc, inc = self.service, self.inc
         target = bridge.upstream_format(cand.provider, inc.fmt)
         if target is None:
@@ -189,22 +271,25 @@ class Waterfall:
         attempt = await Attempt.begin(
             svc.state, cand, need.est_tokens, need.est_output, need.affinity, self.attempts
         )
-        if attempt is None:
+        if attempt is None and not cand.panic:  # a breaker tripped since the plan: try it last
+            return Tried(None, "overloaded", lost=True)
+        if attempt is None:  # a stated limit or the key's concurrency filled up since the plan
             self.attempts.append(
                 AttemptRecord(cand.provider.name, cand.step.model, "full", None, "key filled up meanwhile")
             )
             return Tried(None, "rate_limited")
         with attempt:
-            return await self._exchange(attempt, target, body)
+            return await self._exchange(attempt, target, body, patient)
 
-    async def _exchange(self, attempt: Attempt, target: ClientFormat, body: bytes) -> Tried:
+    async def _exchange(self, attempt: Attempt, target: ClientFormat, body: bytes, patient: bool) -> Tried:
         svc, cand = self.service, attempt.candidate
         timeouts = cand.provider.timeouts
+        wait = timeouts.total if patient else timeouts.first_byte
         try:
-            async with asyncio.timeout(timeouts.first_byte):
+            async with asyncio.timeout(wait):
                 resp = await svc.open(self.snap, cand, target, self.inc, body)
         except TimeoutError:
-            return self._failed(attempt, "timeout", None, f"no response in {timeouts.first_byte:g}s")
+            return self._failed(attempt, "timeout", None, f"no response in {wait:g}s", cut=not patient)
         except UpstreamConnectError as exc:
             return self._failed(attempt, "connect", None, str(exc))
         info = svc.rate_info(self.snap, cand, target, resp.headers)
@@ -212,7 +297,7 @@ class Waterfall:
         if resp.status >= 300:
             return await self._upstream_error(attempt, resp, target, info.retry_after)
         if self.inc.stream:
-            return await self._stream(attempt, resp, target)
+            return await self._stream(attempt, resp, target, wait)
         return await self._whole(attempt, resp, target)
 
     def _failed(
@@ -223,6 +308,7 @@ class Waterfall:
         detail: str,
         retry_after: float | None = None,
         as_direct: Reply | None = None,
+        cut: bool = False,
     ) -> Tried:
         attempt.failed(kind, status, self.snap.redactor.text(detail), retry_after)  # redact: message and log
         if kind == "auth":
@@ -233,7 +319,7 @@ class Waterfall:
                 key=cand.key.fingerprint if cand.key else None,
                 status=status,
             )
-        return Tried(None, kind, as_direct)
+        return Tried(None, kind, as_direct, cut=cut, retry_after=retry_after)
 
     async def _upstream_error(
         self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat, retry_after: float | None
@@ -268,7 +354,9 @@ class Waterfall:
         finally:
             resp.close()
         try:
-            out, usage = bridge.response_body(raw, target, self.inc, attempt.candidate.step)
+            step = attempt.candidate.step
+            name = bridge.client_model(self.inc, step, self.snap.artifact.server.response_model)
+            out, usage = bridge.response_body(raw, target, self.inc, step, name)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError):
             return self._failed(attempt, "server_error", resp.status, "upstream sent a body that is not JSON")
         self._answered(attempt, 200)
@@ -282,20 +370,30 @@ class Waterfall:
         self.provider = attempt.candidate.provider.name
         self.step = attempt.candidate.step
 
-    async def _stream(self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat) -> Tried:
-        """Hold the upstream's bytes until its content begins, so a failure before that
-        (an error event, a drop, garbage, silence) can still fall over unseen."""
+    async def _stream(
+        self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat, wait: float
+    ) -> Tried:
+        """Hold the upstream's bytes until its content begins (at most `wait` from the
+        start), so a failure before that (an error event, a drop, garbage, silence) can still
+        fall over unseen."""
         cand = attempt.candidate
-        adapter = bridge.stream_adapter(self.inc, target, cand.step)
+        name = bridge.client_model(self.inc, cand.step, self.snap.artifact.server.response_model)
+        adapter = bridge.stream_adapter(self.inc, target, cand.step, name)
         held = [adapter.start()]
         try:
-            async with asyncio.timeout(cand.provider.timeouts.first_byte):
+            async with asyncio.timeout(wait):
                 while not adapter.watch.content and not adapter.done:
                     chunk = await resp.next_chunk()
                     held.append(adapter.feed(chunk) if chunk else adapter.finish())
         except TimeoutError:
             resp.close()
-            return self._failed(attempt, "timeout", 200, "stream sent no content in time")
+            return self._failed(
+                attempt,
+                "timeout",
+                200,
+                "stream sent no content in time",
+                cut=wait < cand.provider.timeouts.total,
+            )
         except UpstreamConnectError as exc:
             resp.close()
             return self._failed(attempt, "connect", 200, str(exc))

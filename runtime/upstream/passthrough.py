@@ -5,7 +5,8 @@ for (a chain or alias) when it differs from the upstream id: only in `message_st
 Anthropic, in every chunk for OpenAI, where each chunk carries it. And every frame is
 checked (`runtime.upstream.stream_watch`): garbage lines are dropped, a malformed event ends the
 stream with a proper error event instead of reaching the client, and an upstream that closes without `message_stop` /
-`[DONE]` gives the client an error event instead of a silently truncated answer.
+`[DONE]` gives the client an error event instead of a silently truncated answer (an OpenAI
+stream that gave its finish reason and then ended cleanly is complete: it gets its `[DONE]`).
 
 Frames are emitted whole: a partial frame at a chunk boundary waits for its end, which
 also lets a failure before the first complete frame fall over to the next step unseen.
@@ -18,7 +19,7 @@ import re
 import msgspec
 
 from runtime.errors import BadGateway, ClientFormat, RelayError, stream_error_event
-from runtime.translate.sse import OPENAI_KEEPALIVE, anthropic_event
+from runtime.translate.sse import OPENAI_DONE, OPENAI_KEEPALIVE, anthropic_event
 from runtime.upstream.stream_watch import FRAME_END, FrameWatch, Malformed, clean_frame, last_frame_end
 from runtime.upstream.usage import Usage
 
@@ -98,9 +99,13 @@ class PassthroughStream:
         return (b"".join(kept) if changed else frames), malformed
 
     def finish(self) -> bytes:
-        """Upstream EOF: nothing more if the stream ended properly, else an error frame."""
+        """Upstream EOF: nothing more if the stream ended properly, `[DONE]` for an OpenAI
+        stream that gave its finish reason and ended cleanly without one, else an error frame."""
         if self.done:
             return b""
+        if self.watch.finished and not self._buf.strip():
+            self.watch.done = True
+            return OPENAI_DONE
         return self.fail(BadGateway("upstream closed the stream before it was complete"))
 
     def fail(self, err: RelayError) -> bytes:

@@ -78,13 +78,16 @@ def clean_frame(frame: bytes) -> bytes:
 class FrameWatch:
     """Tracks one upstream stream frame by frame (frames must be whole: see `last_frame_end`)."""
 
-    __slots__ = ("content", "done", "error", "error_status", "fmt", "usage")
+    __slots__ = ("content", "done", "error", "error_status", "finished", "fmt", "usage")
 
     def __init__(self, fmt: ClientFormat) -> None:
         self.fmt = fmt
         self.content = False
         """Real content began (or the stream ended): past this point a failure is mid-stream."""
         self.done = False
+        self.finished = False
+        """An OpenAI choice gave its finish reason: a clean end of the body after it completes
+        the stream even without `data: [DONE]`, as the SDKs read it."""
         self.error: dict[str, Any] | None = None
         """The upstream's in-band error object (`{"type": …, "message": …}`), if it sent one."""
         self.error_status = 0
@@ -118,10 +121,12 @@ class FrameWatch:
             return
         if event.get("usage"):
             self.usage = from_openai(event["usage"]) or self.usage
-        if not self.content:
-            choices = event.get("choices")
-            if isinstance(choices, list):
+        choices = event.get("choices")
+        if isinstance(choices, list) and choices:
+            if not self.content:
                 self.content = any(_openai_has_content(c) for c in choices)
+            if not self.finished:
+                self.finished = any(isinstance(c, dict) and c.get("finish_reason") for c in choices)
 
     def _anthropic(self, kind: bytes, event: dict[str, Any]) -> None:
         if kind == b"error":

@@ -43,7 +43,9 @@ BASE: dict[str, Any] = {
 KEYED = {"key": "${W_KEY}"}
 
 VARIANTS: dict[str, tuple[list[Part], Any]] = {
+    ".chains.*.affinity.return_after": (["chains", "main", "affinity"], {"return_after": "5m"}),
     ".chains.*.match[]": (["chains", "main", "match"], ["gpt-*"]),
+    ".chains.*.retry_wait": (["chains", "main", "retry_wait"], "3s"),
     ".chains.*.queue.max_depth": (["chains", "main", "queue"], {"max_depth": 3}),
     ".chains.*.queue.max_wait": (["chains", "main", "queue"], {"max_wait": "5s"}),
     ".chains.*.queue.retry_after_max": (["chains", "main", "queue"], {"retry_after_max": "60s"}),
@@ -161,6 +163,8 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
     ".server.usage.store": (["server", "usage"], {"store": "off"}),
     ".server.usage.retention": (["server", "usage"], {"retention": "7d"}),
     ".server.usage.queue": (["server", "usage"], {"queue": 100}),
+    ".server.response_model.anthropic": (["server", "response_model"], {"anthropic": "served"}),
+    ".server.response_model.openai": (["server", "response_model"], {"openai": "served"}),
     **{
         f".server.webhooks[].{field}": (
             ["server", "webhooks"],

@@ -73,10 +73,24 @@ def test_requests_attempts_tokens_and_latency_are_counted(fake: FakeUpstream, re
 
     got = scrape(relay)
     ok_free = value(
-        got, "relay_requests_total", chain="free", provider="oai_a", format="openai", status="200", route=""
+        got,
+        "relay_requests_total",
+        chain="free",
+        provider="oai_a",
+        format="openai",
+        status="200",
+        outcome="ok",
+        route="",
     )
     ok_free += value(
-        got, "relay_requests_total", chain="free", provider="oai_b", format="openai", status="200", route=""
+        got,
+        "relay_requests_total",
+        chain="free",
+        provider="oai_b",
+        format="openai",
+        status="200",
+        outcome="ok",
+        route="",
     )
     assert ok_free == 4
     assert (
@@ -87,6 +101,7 @@ def test_requests_attempts_tokens_and_latency_are_counted(fake: FakeUpstream, re
             provider="anth_a",
             format="anthropic",
             status="200",
+            outcome="ok",
             route="",
         )
         == 2
@@ -113,6 +128,7 @@ def test_made_up_model_names_never_become_labels(fake: FakeUpstream, relay: Rela
     wait_until(  # the usage writer takes rows every 0.2 s: its series is there before comparing
         lambda: total(scrape(relay), "relay_usage_rows_total", result="written") == 1, "usage row counted"
     )
+    assert _chat(relay, "no-such-chain-0").status_code == 404
     before = scrape(relay)
     for i in range(1, 6):
         assert _chat(relay, f"oai_a/made-up-{i}").status_code == 200
@@ -128,11 +144,44 @@ def test_made_up_model_names_never_become_labels(fake: FakeUpstream, relay: Rela
             provider="oai_a",
             format="openai",
             status="200",
+            outcome="ok",
             route="",
         )
         == 6
     )
     assert value(after, "relay_tokens_total", provider="oai_a", model="other", kind="output") > 0
+
+
+def test_every_finished_request_is_counted_once_with_its_true_outcome(
+    fake: FakeUpstream, relay: Relay
+) -> None:
+    """Issue 18: 404s for unknown models were not counted, and a stream broken after its
+    content counted as a plain 200."""
+    for _ in range(2):
+        assert _chat(relay, "no-such-chain").status_code == 404
+    fake.script({"error_after_text": "partial", "drop": True, "pause": 0})
+    body = {"model": "free", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.stream("POST", relay.url + "/v1/chat/completions", json=body, timeout=10) as resp:
+        assert resp.status_code == 200 and b"error" in resp.read()
+    assert _chat(relay).status_code == 200
+    labels = {"chain": "free", "format": "openai", "status": "200"}
+    wait_until(lambda: total(scrape(relay), "relay_requests_total") == 4, "all four counted")
+    got = scrape(relay)
+    assert (
+        value(
+            got,
+            "relay_requests_total",
+            chain="other",
+            provider="none",
+            format="openai",
+            status="404",
+            outcome="error",
+            route="",
+        )
+        == 2
+    )
+    assert total(got, "relay_requests_total", outcome="broken", **labels) == 1
+    assert total(got, "relay_requests_total", outcome="ok", **labels) == 1
 
 
 SECURED = (

@@ -61,3 +61,49 @@ def test_both_sdks_retrieve_each_listed_name(fake: FakeUpstream, start_relay: Re
         with pytest.raises(openai.NotFoundError) as oai_caught:
             oai.models.retrieve("gpt-nothing")
         assert oai_caught.value.code == "model_not_found"
+
+
+NAMING = """\
+version: 1
+server:
+  response_model: {{openai: {openai}, anthropic: {anthropic}}}
+providers:
+  anth_a: {{api: anthropic, base_url: "{url}", keys: ["${{UP_KEY_A}}"]}}
+  oai_a: {{api: openai, base_url: "{url}/v1", keys: ["${{UP_KEY_O}}"]}}
+chains:
+  same: {{steps: [oai_a/llama-up]}}
+  cross: {{steps: [anth_a/claude-up]}}
+  claude: {{steps: [anth_a/claude-up]}}
+"""
+
+
+@pytest.mark.parametrize("naming", ["requested", "served"])
+def test_answers_name_the_requested_or_the_served_model_per_format(
+    fake: FakeUpstream, start_relay: RelayFactory, naming: str
+) -> None:
+    """Issue 18: an OpenAI client could not tell that a fallback served it. `server.response_model`
+    says per format which name answers carry, whole and streamed, same-format and translated."""
+    defs = NAMING.format(url=fake.url, openai=naming, anthropic="requested")
+    with start_relay({"r.yaml": defs}) as relay:
+        oai = openai_client(relay)
+        fake.script({}, {}, {}, {}, {})
+        seen = []
+        for chain in ("same", "cross"):
+            seen.append(
+                oai.chat.completions.create(model=chain, messages=[{"role": "user", "content": "hi"}]).model
+            )
+            chunks = list(
+                oai.chat.completions.create(
+                    model=chain, stream=True, messages=[{"role": "user", "content": "hi"}]
+                )
+            )
+            assert chunks and all(c.model == chunks[0].model for c in chunks)
+            seen.append(chunks[0].model)
+        message = anthropic_client(relay).messages.create(
+            model="claude", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert message.model == "claude"  # the Anthropic side keeps its default: what was asked
+    if naming == "served":
+        assert seen == ["llama-up", "llama-up", "claude-up", "claude-up"]
+    else:
+        assert seen == ["same", "same", "cross", "cross"]

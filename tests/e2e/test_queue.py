@@ -30,9 +30,17 @@ chains:
 
 
 def _limited(seconds: int) -> dict[str, object]:
+    """A 429 that says the key's quota is gone for `seconds`: a stated limit for every request.
+    (A 429 without the counter refuses one request only: the queue waits for it too, see
+    `test_a_request_whose_own_attempt_is_rate_limited_waits_and_retries`, but a chain without
+    a queue tries the key again at once.)"""
     return {
         "status": 429,
-        "headers": {"retry-after": str(seconds)},
+        "headers": {
+            "retry-after": str(seconds),
+            "x-ratelimit-remaining-requests": "0",
+            "x-ratelimit-reset-requests": f"{seconds}s",
+        },
         "body": {"error": {"message": "slow down", "type": "rate_limit_error"}},
     }
 

@@ -107,9 +107,13 @@ def test_several_workers_with_redis_state_start_and_share_limits(
         assert _models(fake).count("llama-limited") == RPM
 
 
-RATE_429 = {
+RATE_429 = {  # the key's quota is gone: a stated limit, shared as a cooldown
     "status": 429,
-    "headers": {"retry-after": "30"},
+    "headers": {
+        "retry-after": "30",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "30s",
+    },
     "body": {"error": {"message": "slow down", "type": "rate_limit_error"}},
 }
 

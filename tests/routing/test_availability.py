@@ -77,21 +77,39 @@ def test_inferred_exclusion_of_the_only_step_still_offers_it(kind: FailureKind, 
     assert offered(plan_of(state)) == [("only", False)]  # the answer ended the breaker and backoff
 
 
-@pytest.mark.parametrize(
-    "exclude",
-    ["429 retry-after", "429 backoff", "remaining 0", "payment", "rpm window"],
-)
+@pytest.mark.parametrize("retry_after", [2.0, None])
+def test_a_partial_429_moves_traffic_away_yet_the_only_key_is_still_tried(retry_after: float | None) -> None:
+    """Issue 18: one `retry-after: 2` on 30 % of requests excluded the only key for everyone
+    (a one-key chain failed 97 % of requests; direct 30 %). A 429 without an exhausted
+    counter refuses one request: other steps go first while it lasts, and with nothing else
+    left the key is tried (panic) as a direct caller would; an answer ends the cooldown."""
+    state, _ = make()
+    failed(state, "rate_limited", retry_after)
+    assert offered(plan_of(state, TWO_STEPS)) == [("spare", False)]
+    plan = plan_of(state)
+    assert offered(plan) == [("only", True)]
+    lease = begin(state, plan.candidates[0])
+    assert lease is not None
+    state.succeed(lease, 0.1)
+    state.end(lease, 10)
+    assert offered(plan_of(state, TWO_STEPS)) == [("only", False), ("spare", False)]
+
+
+@pytest.mark.parametrize("exclude", ["remaining 0", "429 remaining 0", "payment", "rpm window"])
 def test_stated_limits_hold_even_when_nothing_else_can_serve(exclude: str) -> None:
-    limited = provider("only", (key("only", "k", limits=Limits(rpm=1)),), breaker=FIVE)
+    limits = Limits(rpm=1) if exclude == "rpm window" else Limits()
+    limited = provider("only", (key("only", "k", limits=limits),), breaker=FIVE)
     state = RoutingState(FakeClock(), random.Random(0))
     lease = begin(state, state.plan(ONE_STEP, {"only": limited}, est_tokens=10).candidates[0])
     assert lease is not None
-    if exclude == "remaining 0":
+    if exclude.endswith("remaining 0"):
         state.observe(lease, RateInfo(remaining_requests=0, reset_requests_at=1000 + 20))
-        state.succeed(lease, 0.1)
-    elif exclude != "rpm window":
-        kind: FailureKind = "payment" if exclude == "payment" else "rate_limited"
-        state.fail(lease, kind, 30.0 if exclude == "429 retry-after" else None)
+        if exclude.startswith("429"):
+            state.fail(lease, "rate_limited", 2.0)
+        else:
+            state.succeed(lease, 0.1)
+    elif exclude == "payment":
+        state.fail(lease, "payment")
     state.end(lease, 10)
     plan = state.plan(ONE_STEP, {"only": limited}, est_tokens=10)
     assert plan.candidates == ()
@@ -125,7 +143,8 @@ def test_panic_skips_a_step_a_stated_limit_keeps_out() -> None:
     assert only.panic
     lease = begin(state, only)
     assert lease is not None
-    state.fail(lease, "rate_limited", 60.0)  # `only`: the upstream said 429 wait 60 s
+    state.observe(lease, RateInfo(remaining_requests=0, reset_requests_at=1000 + 60))
+    state.fail(lease, "rate_limited", 60.0)  # `only`: the upstream said its quota is gone for 60 s
     state.end(lease, None)
     assert offered(plan_of(state, TWO_STEPS)) == [("spare", True)]
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import random
 
+import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.artifact import Breaker, Provider
+from runtime.artifact import Breaker, Chain, Provider
 from runtime.clock import FakeClock
 from runtime.routing.plan import Plan
 from runtime.routing.state import Lease, RoutingState
@@ -133,6 +135,54 @@ def test_affinity_puts_conversation_candidate_first_while_healthy() -> None:
     assert "b#k1" not in names(state.plan(c, PROVIDERS, est_tokens=1, affinity="s:conv"))
     clock.advance(5)
     assert names(state.plan(c, PROVIDERS, est_tokens=1, affinity="s:conv"))[0] == "b#k1"
+
+
+def _failed_over(state: RoutingState, c: Chain, conv: str) -> None:
+    """The conversation's request: `a` answers 503, `b` serves it."""
+    plan = state.plan(c, PROVIDERS, est_tokens=1, affinity=conv)
+    assert names(plan)[0].startswith("a")
+    lease = begin(state, plan, 0, affinity=conv)
+    state.fail(lease, "server_error")
+    state.end(lease, None)
+    lease = begin(state, plan, 2, affinity=conv)
+    state.succeed(lease, 0.1)
+    state.end(lease, 1)
+
+
+@pytest.mark.parametrize("hold", [60.0, 600.0])
+def test_affinity_yields_to_a_recovered_earlier_step_after_return_after(hold: float) -> None:
+    """Issue 18: after one failover every request of the conversation went to the fallback for
+    as long as the entry lived (an hour, refreshed by each success). Now it stays there at
+    most `affinity.return_after` from when it moved, however often it succeeds there."""
+    state, clock = make()
+    c = msgspec.structs.replace(chain(step("a"), step("b")), affinity_return=hold)
+    _failed_over(state, c, "s:conv")
+    for _ in range(5):  # each turn succeeds on `b`: that does not extend the stay
+        clock.advance(hold / 6)
+        plan = state.plan(c, PROVIDERS, est_tokens=1, affinity="s:conv")
+        assert names(plan)[0] == "b#k1"
+        lease = begin(state, plan, 0, affinity="s:conv")
+        state.succeed(lease, 0.1)
+        state.end(lease, 1)
+    clock.advance(hold / 6)
+    assert names(state.plan(c, PROVIDERS, est_tokens=1, affinity="s:conv"))[0].startswith("a")
+
+
+def test_affinity_yields_once_the_earlier_step_answered_again() -> None:
+    state, clock = make()
+    c = chain(step("a"), step("b"))
+    _failed_over(state, c, "s:conv")
+    clock.advance(1)
+    assert names(state.plan(c, PROVIDERS, est_tokens=1, affinity="s:conv"))[0] == "b#k1"
+    lease = begin(state, state.plan(c, PROVIDERS, est_tokens=1, affinity="s:other"), 0, affinity="s:other")
+    state.succeed(lease, 0.1)  # another conversation proves `a` answers again
+    state.end(lease, 1)
+    assert names(state.plan(c, PROVIDERS, est_tokens=1, affinity="s:conv"))[0].startswith("a")
+    rr = chain(step("a"), step("b"), strategy="round-robin")  # only failover order is a preference
+    _failed_over(state, c, "s:rr")
+    assert [names(state.plan(rr, PROVIDERS, est_tokens=1, affinity="s:rr"))[0] for _ in range(2)] == [
+        "b#k1"
+    ] * 2
 
 
 STEPS = st.sampled_from([0.0, 0.5, 1.0, 4.0, 9.9, 25.0, 29.9, 30.0]) | st.floats(0, 40)

@@ -130,19 +130,25 @@ def test_proactive_skip_until_reset_then_eligible() -> None:
     assert "b#k1" in slots(state.plan(CHAIN, PROVIDERS, est_tokens=1))
 
 
+def exhaust(state: RoutingState, lease: Lease, reset_at: float) -> None:
+    """A 429 that says the key's quota is gone until `reset_at`: a stated limit."""
+    state.observe(lease, RateInfo(remaining_requests=0, reset_requests_at=reset_at))
+    state.fail(lease, "rate_limited")
+
+
 def test_step_with_all_keys_cooling_is_skipped_with_soonest_recovery() -> None:
     state, clock = make()
     for seconds in (40, 10, 25):
         plan = state.plan(CHAIN, PROVIDERS, est_tokens=1)
         lease = run(state, plan)
-        state.fail(lease, "rate_limited", retry_after=seconds)
+        exhaust(state, lease, clock() + seconds)
         state.end(lease, None)
     plan = state.plan(CHAIN, PROVIDERS, est_tokens=1)
     assert slots(plan) == ["b#k1"]
     assert plan.skipped[0].reason.endswith("(all 3 keys)")
     assert plan.skipped[0].until == plan.soonest_recovery == clock() + 10
     lease = run(state, plan)
-    state.fail(lease, "rate_limited", retry_after=5)
+    exhaust(state, lease, clock() + 5)
     assert state.soonest_recovery(CHAIN, PROVIDERS) == clock() + 5
 
 
@@ -195,7 +201,7 @@ def test_keyless_provider_is_one_candidate_with_state() -> None:
     plan = state.plan(chain(step("sim")), {"sim": sim}, est_tokens=1)
     assert [(c.provider.name, c.key) for c in plan.candidates] == [("sim", None)]
     lease = run(state, plan)
-    state.fail(lease, "rate_limited", retry_after=3)
+    exhaust(state, lease, 1003.0)
     assert state.plan(chain(step("sim")), {"sim": sim}, est_tokens=1).candidates == ()
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from runtime.artifact import Limits, Queue
 from runtime.clock import Clock, FakeClock, monotonic
+from runtime.routing.ratelimit import RateInfo
 from runtime.routing.state import Lease, RoutingState
 
 from .routing_helpers import chain, key, provider, step
@@ -112,7 +113,8 @@ def test_head_wakes_on_its_own_at_the_soonest_recovery() -> None:
         state = fresh(monotonic)
         lease = await state.begin(state.plan(CHAIN, providers, est_tokens=1).candidates[0], 1)
         assert lease is not None
-        state.fail(lease, "rate_limited", retry_after=0.05)
+        state.observe(lease, RateInfo(remaining_requests=0, reset_requests_at=monotonic() + 0.05))
+        state.fail(lease, "rate_limited")
         state.end(lease, None)
         started = monotonic()
         waited = await asyncio.wait_for(state.wait_for_capacity(CHAIN, providers, est_tokens=1), 5)

@@ -132,6 +132,22 @@ def test_truncated_openai_stream_ends_with_error_chunk_and_no_done() -> None:
     assert out.rstrip().endswith(b"}}") and b'data: {"error"' in out and b"[DONE]" not in out
 
 
+def test_openai_stream_with_a_finish_reason_and_a_clean_end_is_complete_without_done() -> None:
+    """Issue 18: every chunk, `finish_reason: stop`, the usage chunk, a clean end of the body,
+    but no `data: [DONE]`: the SDKs accept it going direct, so relay does too (it was given
+    an error chunk and counted against the provider)."""
+    finish = _frame(
+        None,
+        {"id": "c", "model": "llama-up", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    )
+    body = OPENAI[: OPENAI.index(b"data: [DONE]")]
+    usage_at = body.index(b'data: {"id": "c", "model": "llama-up", "choices": []')
+    stream = PassthroughStream("openai", "free", "llama-up")
+    out = _run(stream, body[:usage_at] + finish + body[usage_at:], [])
+    assert out.endswith(b"data: [DONE]\n\n") and b'"error"' not in out
+    assert stream.done and not stream.errored and stream.usage is not None
+
+
 def test_upstream_error_event_marks_the_stream_errored() -> None:
     stream = PassthroughStream("anthropic", "c", "c")
     out = stream.feed(

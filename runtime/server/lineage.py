@@ -1,0 +1,51 @@
+"""A worker's tie to relay's own main process: it dies with it and signals only it.
+
+Granian's workers are children of `relay run`'s main process. If that process is killed
+(`kill -9`, the OOM killer), Linux re-parents the workers, which would go on serving the port
+as orphans (and the next `relay run` is refused as "already serving"); and a reload asked of
+such an orphan must not send SIGHUP to whatever adopted it (PID 1 in a plain deployment). So
+the main process names itself in the environment, each worker asks the kernel for SIGTERM
+when its parent dies (`PR_SET_PDEATHSIG`), and signals go to the main process only while it
+is still this worker's parent.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+
+MAIN_PID_ENV = "RELAY_MAIN_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def mark_main() -> None:
+    """In the main process, before the workers start."""
+    os.environ[MAIN_PID_ENV] = str(os.getpid())
+
+
+def main_pid() -> int | None:
+    value = os.environ.get(MAIN_PID_ENV, "")
+    return int(value) if value.isdigit() else None
+
+
+def die_with_main() -> None:
+    """In a worker: SIGTERM when the main process dies; at once if it already has."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    main = main_pid()
+    if main is not None and os.getppid() != main:  # it died before the request above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def signal_main(sig: signal.Signals) -> bool:
+    """Send `sig` to relay's main process if it is still this process's parent; False when
+    it is not (nothing is sent: never to a process that adopted an orphan)."""
+    main = main_pid()
+    if main is None or os.getppid() != main:
+        return False
+    os.kill(main, sig)
+    return True
