@@ -7,6 +7,7 @@ to `max_wait` when a step recovers within it). The exhaustion here lasts seconds
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -31,11 +32,19 @@ chains:
     steps: [up/model-up]
     queue: {{max_wait: 1s, retry_after_max: 2s}}
 """
-EXHAUSTED = {
-    "status": 429,
-    "headers": {"retry-after": "8"},
-    "body": {"type": "error", "error": {"type": "rate_limit_error", "message": "exhausted"}},
-}
+def exhausted(seconds: int = 8) -> dict[str, object]:
+    """A 429 whose counter says the key is out for `seconds` from now: a stated limit that
+    holds for every request (a bare retry-after refuses one request only, docs/availability.md)."""
+    reset = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return {
+        "status": 429,
+        "headers": {
+            "retry-after": str(seconds),
+            "anthropic-ratelimit-requests-remaining": "0",
+            "anthropic-ratelimit-requests-reset": reset,
+        },
+        "body": {"type": "error", "error": {"type": "rate_limit_error", "message": "exhausted"}},
+    }
 
 
 @pytest.fixture
@@ -45,7 +54,7 @@ def relay(fake: FakeUpstream, tmp_path: Path) -> Iterator[Relay]:
 
 
 def test_the_exhausted_answer_announces_at_most_the_cap(relay: Relay, fake: FakeUpstream) -> None:
-    fake.script(EXHAUSTED)
+    fake.script(exhausted())
     body = {"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
     first = httpx.post(relay.url + "/v1/messages", json=body, timeout=20)
     assert first.status_code == 429 and first.headers["retry-after"] == "2", first.headers
@@ -59,7 +68,7 @@ def test_claude_code_rides_out_the_exhaustion_and_answers(
     relay: Relay, fake: FakeUpstream, tmp_path: Path
 ) -> None:
     fake.script(
-        {**EXHAUSTED, "match": {"stream": True}}, {"match": {"stream": True}, "text": "after the wait"}
+        {**exhausted(), "match": {"stream": True}}, {"match": {"stream": True}, "text": "after the wait"}
     )
     result = run_claude(relay.url, tmp_path, "hello", env={"CLAUDE_CODE_MAX_RETRIES": "10"})
     assert result["is_error"] is False, result
