@@ -1,8 +1,7 @@
 """Whether a build is older than its definitions, for `relay run` to say so before serving.
 
-A build records where its definitions were (`sources` in `lint.env.json`, git-ignored: the
-committed build stays the same bytes wherever it is made) and their hash (the manifest's
-`source_hash`).
+A build records where its definitions were (the manifest's `source_dir`, relative to the build
+folder, which the dashboard's editor reads too) and their hash (the manifest's `source_hash`).
 Compared by content, so a touched or re-checked-out file is not a change.
 """
 
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 
-from compiler.emit.write import ENV_LINT, MANIFEST
+from compiler.emit.write import MANIFEST
 from compiler.pipeline import source_hash
 from compiler.source.files import load_dir
 from runtime.artifact import Manifest
@@ -23,10 +22,9 @@ def stale_sources(build: Path) -> Path | None:
     unchanged or unknown (a build from before relay recorded it, a folder since moved)."""
     try:
         manifest = msgspec.json.decode((build / MANIFEST).read_bytes(), type=Manifest)
-        recorded = msgspec.json.decode((build / ENV_LINT[0]).read_bytes()).get("sources")
-    except (OSError, msgspec.DecodeError, AttributeError):
+    except (OSError, msgspec.DecodeError):
         return None  # `relay run` itself says what is wrong with the build
-    root = Path(recorded) if isinstance(recorded, str) else None
+    root = (build / manifest.source_dir).resolve() if manifest.source_dir else None
     if root is None or not root.is_dir():
         return None
     sources, _ = load_dir(root)

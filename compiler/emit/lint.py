@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from compiler.diagnostics import Diagnostic
 from compiler.emit.report import as_records, summary, text_line
@@ -52,7 +51,6 @@ def lint_json(
     rename: Rename,
     capacity: Sequence[Capacity] | None = None,
     estimates: Sequence[CostEstimate] | None = None,
-    sources: Path | None = None,
 ) -> str:
     body: dict[str, object] = {
         "format_version": FORMAT_VERSION,
@@ -60,8 +58,6 @@ def lint_json(
         "summary": summary(diags),
         "diagnostics": as_records(diags, rename),
     }
-    if sources is not None:  # this machine's path: only in the git-ignored report
-        body["sources"] = str(sources)
     if estimates is not None:
         body["cost_per_1000_requests"] = {
             "assumed_tokens": {"input": ESTIMATE_INPUT, "output": ESTIMATE_OUTPUT},

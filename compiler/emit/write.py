@@ -111,7 +111,7 @@ def environment_outputs(compiled: Compiled, root: Path) -> dict[str, bytes]:
     diags, capacity = split.environment_diagnostics(compiled), compiled.capacity
     title = "relay lint report: this build's environment"
     return {
-        ENV_LINT[0]: lint_json(diags, source_hash, rename, capacity, sources=root.resolve()).encode(),
+        ENV_LINT[0]: lint_json(diags, source_hash, rename, capacity).encode(),
         ENV_LINT[1]: lint_text(diags, source_hash, rename, capacity, title).encode(),
     }
 
