@@ -61,11 +61,21 @@ def _loopback(client: str) -> bool:
         return False
 
 
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+"""What a reverse proxy adds for the client it relays: a loopback peer carrying one speaks for
+somebody else, whom a keyless admin API must not trust (a proxy that adds none of them cannot be
+told apart: docs/security.md)."""
+
+
 def check_access(svc: Service, scope: Any) -> None:
     snap = svc.snapshot
     if not snap.artifact.server.admin_key_fingerprints:  # fail closed: keys named, none loaded
         if not _loopback(str(scope.client)):
             raise Unauthorized("the admin API answers only on loopback unless server.admin.keys is set")
+        if any(scope.headers.get(name) for name in PROXY_HEADERS):
+            raise Unauthorized(
+                "the admin API does not answer through a proxy unless server.admin.keys is set"
+            )
         return
     presented = presented_key(scope.headers)
     if presented is None or not snap.admin_key_ok(presented):
