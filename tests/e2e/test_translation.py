@@ -163,6 +163,24 @@ def test_openai_sdk_tool_round_trip_on_an_anthropic_upstream(cross: Relay, fake:
     assert history[2]["content"][0]["tool_use_id"] == "toolu_01AbC"
 
 
+def test_sampling_the_anthropic_model_refuses_is_left_out_and_named(cross: Relay, fake: FakeUpstream) -> None:
+    """`claude-up` is no model the table knows, so it gets the rule every current model takes:
+    not `temperature` with `top_p`. The client learns what was left out."""
+    fake.script({"text": "ok"}, {"text": "ok"})
+    client = openai_client(cross)
+    both = client.chat.completions.with_raw_response.create(
+        model="gpt", temperature=1.6, top_p=0.9, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert both.headers["x-relay-dropped"] == "top_p"
+    sent = fake.requests()[-1]["body"]
+    assert sent["temperature"] == 1.0 and "top_p" not in sent
+    alone = client.chat.completions.with_raw_response.create(
+        model="gpt", top_p=0.9, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert "x-relay-dropped" not in alone.headers
+    assert fake.requests()[-1]["body"]["top_p"] == 0.9
+
+
 def test_upstream_errors_arrive_in_the_clients_format(cross: Relay, fake: FakeUpstream) -> None:
     fake.script(
         {
