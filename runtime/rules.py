@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from itertools import repeat
 from typing import Any
 
 import msgspec
@@ -104,8 +105,7 @@ class Facts:
             tools = self._full().get("tools") if self.tools() else None
             if not isinstance(tools, list):
                 tools = []
-            keys: set[object] = {t.get("name") for t in tools if type(t) is dict}
-            kinds = {t.get("type") for t in tools if type(t) is dict}
+            keys, kinds = _values(tools, "name"), _values(tools, "type")
             keys |= kinds
             for kind in kinds:
                 if not isinstance(kind, str):
@@ -119,6 +119,16 @@ class Facts:
 
     def images(self) -> bool:
         return "vision" in self.capabilities()
+
+
+def _values(objects: list[Any], key: str) -> set[object]:
+    """`key` of each object in `objects`: `dict.get` mapped in C, since Claude Code offers ~25
+    tools and a Python loop over them was half the cost of a ten-rule table. An entry that is
+    not an object, or a value that cannot be hashed, takes the slow path that leaves it out."""
+    try:
+        return set(map(dict.get, objects, repeat(key)))
+    except TypeError:
+        return {v for o in objects if type(o) is dict for v in (o.get(key),) if isinstance(v, str)}
 
 
 Check = Callable[[Facts], bool]

@@ -53,6 +53,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     tool = (
         st.fixed_dictionaries({"type": KINDS}, optional={"name": NAMES})
         | st.fixed_dictionaries({"name": NAMES | st.integers()}, optional={"type": st.none()})
+        | st.fixed_dictionaries({"name": NAMES, "type": st.just([]) | st.just({"a": 1})})
         | st.just("odd")
     )
     body: dict[str, Any] = {"model": draw(MODELS), "max_tokens": 10}
