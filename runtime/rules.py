@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from itertools import repeat
 from typing import Any
 
 import msgspec
@@ -31,7 +32,7 @@ class Facts:
         "_caps",
         "_full",
         "_thinking",
-        "_tool_names",
+        "_tool_keys",
         "client_key",
         "fmt",
         "headers",
@@ -63,6 +64,7 @@ class Facts:
         self._full = full
         self._caps: frozenset[Capability] | None = None
         self._thinking: bool | None = None
+        self._tool_keys: frozenset[object] | None = None
 
     def capabilities(self) -> frozenset[Capability]:
         """The request's needs (`required_capabilities`), on the one full decode; the request
@@ -94,48 +96,48 @@ class Facts:
         raw = self.top.get("tools") or self.top.get("functions")
         return raw is not None and (len(raw) > 8 or bytes(raw).strip() not in _EMPTY)
 
-    def tool_list(self) -> list[Any]:
-        """The tools offered, decoded (`web_search_20250305`, `Bash`, ...); [] without tools."""
-        tools = self._full().get("tools") if self.tools() else None
-        return tools if isinstance(tools, list) else []
+    def tool_keys(self) -> frozenset[object]:
+        """Every offered tool's name and type, and each type's prefixes before an underscore
+        (`web_search_20250305` also gives `web_search` and `web`): a `tool_types` condition
+        (a type or name, or a dated version of a type) is then one set test, the ~25 tools
+        Claude Code offers walked once per request however many rules ask."""
+        if self._tool_keys is None:
+            tools = self._full().get("tools") if self.tools() else None
+            if not isinstance(tools, list):
+                tools = []
+            keys, kinds = _values(tools, "name"), _values(tools, "type")
+            keys |= kinds
+            for kind in kinds:
+                if not isinstance(kind, str):
+                    continue
+                cut = kind.find("_")
+                while cut > 0:
+                    keys.add(kind[:cut])
+                    cut = kind.find("_", cut + 1)
+            self._tool_keys = frozenset(keys)
+        return self._tool_keys
 
     def images(self) -> bool:
         return "vision" in self.capabilities()
 
 
+def _values(objects: list[Any], key: str) -> set[object]:
+    """`key` of each object in `objects`: `dict.get` mapped in C, since Claude Code offers ~25
+    tools and a Python loop over them was half the cost of a ten-rule table. An entry that is
+    not an object, or a value that cannot be hashed, takes the slow path that leaves it out."""
+    try:
+        return set(map(dict.get, objects, repeat(key)))
+    except TypeError:
+        return {v for o in objects if type(o) is dict for v in (o.get(key),) if isinstance(v, str)}
+
+
 Check = Callable[[Facts], bool]
 
 
-def _tool_type(wanted: tuple[str, ...]) -> Check:
-    """A tool whose type or name is one wanted, or whose type is a dated version of one
-    (`web_search_20250305`); sets rather than a loop of checks, since Claude Code offers ~25."""
-    exact = frozenset(wanted)
-    dated = tuple(w + "_" for w in wanted)
-
-    def check(facts: Facts) -> bool:
-        tools = [t for t in facts.tool_list() if type(t) is dict]
-        types = {t.get("type") for t in tools}
-        if not exact.isdisjoint(types) or not exact.isdisjoint({t.get("name") for t in tools}):
-            return True
-        return any(isinstance(kind, str) and kind.startswith(dated) for kind in types)
-
-    return check
-
-
-def _header(name: str, regex: re.Pattern[str]) -> Check:
-    def check(facts: Facts) -> bool:
-        value = facts.headers.get(name)
-        return value is not None and regex.match(value) is not None
-
-    return check
-
-
-def _flag(read: Callable[[Facts], bool], want: bool) -> Check:
-    return lambda facts: read(facts) is want
-
-
-def _models(regexes: tuple[re.Pattern[str], ...]) -> Check:
-    return lambda facts: any(r.match(facts.model) for r in regexes)
+def _model(patterns: tuple[str, ...]) -> Check:
+    """The rule's globs as one alternation: one regex call however many globs it lists."""
+    match = re.compile("|".join(f"(?:{p})" for p in patterns)).match
+    return lambda facts: match(facts.model) is not None
 
 
 def _tokens(above: int | None, below: int | None) -> Check:
@@ -144,30 +146,39 @@ def _tokens(above: int | None, below: int | None) -> Check:
     return lambda facts: low < facts.tokens < high
 
 
-def _client_key(names: tuple[str, ...]) -> Check:
-    return lambda facts: facts.client_key in names
+def _header(name: str, pattern: str) -> Check:
+    match = re.compile(pattern).match
+
+    def check(facts: Facts) -> bool:
+        value = facts.headers.get(name)
+        return value is not None and match(value) is not None
+
+    return check
 
 
 def _checks(rule: Rule) -> tuple[tuple[str, Check], ...]:
-    """The rule's conditions as (what, check), the ones that read the body last."""
+    """The rule's conditions as (what, check), the ones that read the body last; each check
+    one closure over what it compares, built once per artifact."""
     out: list[tuple[str, Check]] = []
     if rule.models:
-        out.append(("model", _models(tuple(re.compile(r) for r in rule.models))))
-    if rule.stream is not None:
-        out.append(("stream", _flag(lambda f: f.stream, rule.stream)))
+        out.append(("model", _model(rule.models)))
+    if (stream := rule.stream) is not None:
+        out.append(("stream", lambda f: f.stream is stream))
     if rule.above is not None or rule.below is not None:
         out.append(("input_tokens", _tokens(rule.above, rule.below)))
     if rule.client_keys:
-        out.append(("client_key", _client_key(rule.client_keys)))
-    out.extend((f"headers.{name}", _header(name, re.compile(value))) for name, value in rule.headers)
-    if rule.tools is not None:
-        out.append(("tools", _flag(Facts.tools, rule.tools)))
+        keys = frozenset(rule.client_keys)
+        out.append(("client_key", lambda f: f.client_key in keys))
+    out.extend((f"headers.{name}", _header(name, value)) for name, value in rule.headers)
+    if (tools := rule.tools) is not None:
+        out.append(("tools", lambda f: f.tools() is tools))
     if rule.tool_types:
-        out.append(("tool_types", _tool_type(rule.tool_types)))
-    if rule.thinking is not None:
-        out.append(("thinking", _flag(Facts.thinking, rule.thinking)))
-    if rule.images is not None:
-        out.append(("images", _flag(Facts.images, rule.images)))
+        wanted = frozenset(rule.tool_types)
+        out.append(("tool_types", lambda f: not wanted.isdisjoint(f.tool_keys())))
+    if (thinking := rule.thinking) is not None:
+        out.append(("thinking", lambda f: f.thinking() is thinking))
+    if (images := rule.images) is not None:
+        out.append(("images", lambda f: f.images() is images))
     return tuple(out)
 
 
@@ -176,7 +187,8 @@ class RuleTable:
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.rules = rules
-        self._table = tuple((rule, tuple(check for _, check in _checks(rule))) for rule in rules)
+        self._named = tuple((rule, _checks(rule)) for rule in rules)
+        self._table = tuple((rule, tuple(check for _, check in named)) for rule, named in self._named)
         self.needs_client_key = any(rule.client_keys for rule in rules)
 
     def __bool__(self) -> bool:
@@ -196,8 +208,8 @@ class RuleTable:
         """Each rule up to the one that fires, with the first condition that failed (None: it
         fired), for `relay explain --request`."""
         out: list[tuple[Rule, str | None]] = []
-        for rule in self.rules:
-            failed = next((what for what, check in _checks(rule) if not check(facts)), None)
+        for rule, named in self._named:
+            failed = next((what for what, check in named if not check(facts)), None)
             out.append((rule, failed))
             if failed is None:
                 break

@@ -39,6 +39,9 @@ _encode = msgspec.json.Encoder().encode
 _top = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _any = msgspec.json.Decoder()
 
+TRANSLATED_VERSION = "2023-06-01"
+"""The `anthropic-version` of requests relay translates (`Service.request_headers` sends it):
+the one every Anthropic-format upstream and cloud takes, sampling parameters included."""
 DEFAULT_MAX_TOKENS = 4096
 """Anthropic requires max_tokens; OpenAI clients often omit it."""
 OUTPUT_ESTIMATE = 4096
@@ -123,9 +126,15 @@ def _anthropic_passthrough(inc: Incoming, step: Step) -> bytes:
     return inc.body_with_model(step.model)
 
 
-def request_body(inc: Incoming, step: Step, provider: Provider, target: ClientFormat) -> bytes:
+def request_body(
+    inc: Incoming, step: Step, provider: Provider, target: ClientFormat
+) -> tuple[bytes, tuple[str, ...]]:
+    """The upstream body for this step, and the client's fields it leaves out because the
+    target does not take them (sampling parameters; the `x-relay-dropped` header). A
+    same-format body is the client's own (`model` aside): relay drops nothing there."""
     if target == inc.fmt:
-        return _anthropic_passthrough(inc, step) if target == "anthropic" else inc.body_with_model(step.model)
+        body = _anthropic_passthrough(inc, step) if target == "anthropic" else inc.body_with_model(step.model)
+        return body, ()
     if target == "openai":
         can_reason = step.capabilities is None or "thinking" in step.capabilities
         return _encode(
@@ -135,15 +144,16 @@ def request_body(inc: Incoming, step: Step, provider: Provider, target: ClientFo
                 provider_hints=_hints(provider.api, provider.base_url),
                 model_can_reason=can_reason,
             )
-        )
-    return _encode(
-        openai_request_to_anthropic(
-            inc.full(),
-            upstream_model=step.model,
-            anthropic_version="2023-06-01",
-            default_max_tokens=DEFAULT_MAX_TOKENS,
-        )
+        ), ()
+    dropped: list[str] = []
+    out = openai_request_to_anthropic(
+        inc.full(),
+        upstream_model=step.model,
+        anthropic_version=TRANSLATED_VERSION,
+        default_max_tokens=DEFAULT_MAX_TOKENS,
+        dropped=dropped,
     )
+    return _encode(out), tuple(dropped)
 
 
 def response_body(

@@ -54,7 +54,8 @@ SDK_PREFIXES = ("anthropic-", "x-stainless-", "x-claude-code-")
 """`anthropic-version`, `-beta`, `-dangerous-direct-browser-access`; the SDKs' telemetry."""
 EXPOSE = (
     "request-id, x-request-id, retry-after, retry-after-ms, x-should-retry, x-relay-chain, "
-    "x-relay-provider, x-relay-attempts, x-relay-overhead-ms, x-relay-queued-ms, x-relay-skipped"
+    "x-relay-provider, x-relay-attempts, x-relay-overhead-ms, x-relay-queued-ms, x-relay-skipped, "
+    "x-relay-dropped"
 )
 PREFLIGHT_MAX_AGE = "600"
 _FOREIGN_SITES = frozenset({"cross-site", "same-site"})

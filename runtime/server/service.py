@@ -37,6 +37,7 @@ from runtime.routing.probes import probe_forever
 from runtime.routing.ratelimit import RateInfo
 from runtime.routing.state import Candidate, RoutingState
 from runtime.server import health_check
+from runtime.server.bridge import TRANSLATED_VERSION
 from runtime.server.incoming import Incoming
 from runtime.server.loader import WORKERS_ENV, LoadError, Snapshot, load, manifest_stamp
 from runtime.server.log import Log
@@ -287,7 +288,7 @@ class Service:
         if target == "anthropic" and inc.fmt == "anthropic":
             headers = list(inc.forward_headers)
         elif target == "anthropic":
-            headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")]
+            headers = [("content-type", "application/json"), ("anthropic-version", TRANSLATED_VERSION)]
         else:
             headers = [("content-type", "application/json")]
         headers.extend(module.STATIC_HEADERS)

@@ -204,6 +204,8 @@ class Waterfall:
     """Relay's own time until the answer's head, set with the `x-relay-overhead-ms` header."""
     step: Step | None = None
     """The step that answered (its prices price the request)."""
+    dropped: tuple[str, ...] = ()
+    """Client fields the last request sent upstream left out (`x-relay-dropped`)."""
     started: float = field(default_factory=time.perf_counter)
 
     async def run(self, plan: Plan, chain_name: str) -> Reply:
@@ -266,7 +268,7 @@ class Waterfall:
             raise TranslationError(
                 "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
             )
-        body = bridge.request_body(inc, cand.step, cand.provider, target)
+        body, self.dropped = bridge.request_body(inc, cand.step, cand.provider, target)
         need = self.demand
         attempt = await Attempt.begin(
             svc.state, cand, need.est_tokens, need.est_output, need.affinity, self.attempts

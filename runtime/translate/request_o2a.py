@@ -4,7 +4,8 @@ Dropped on purpose (listed in README.md): `seed`, `presence_penalty`, `frequency
 `store`, `metadata`, `service_tier`, message `name`, `stream_options` (the stream translator
 takes `include_usage` instead), `prompt_cache_key`, `verbosity`, `strict` on tools,
 `reasoning_content` on assistant turns (unsigned, Anthropic would reject it), and sampling
-parameters on `anthropic-version` 2026-10-21 or when thinking is on. Rejected with a 400 naming
+parameters the target model does not take (`runtime.translate.sampling`; named in `dropped`
+for the client's `x-relay-dropped` header). Rejected with a 400 naming
 the field: `n` > 1, `logprobs`, `top_logprobs`, `logit_bias`, `audio`, non-text `modalities`,
 `prediction`, `web_search_options`, audio parts, non-PDF files, unknown tool call ids.
 """
@@ -16,6 +17,7 @@ from typing import Any
 from runtime.translate.content_o2a import blocks_of, text_of, tool_result_block, tool_use_block
 from runtime.translate.errors import TranslationError
 from runtime.translate.ids import tool_id
+from runtime.translate.sampling import fit_sampling
 from runtime.translate.thinking import (
     MIN_BUDGET,
     effort_to_budget,
@@ -23,8 +25,6 @@ from runtime.translate.thinking import (
     openai_effort_to_anthropic,
 )
 
-SAMPLING_CUTOFF_VERSION = "2026-10-21"
-"""From this `anthropic-version` on, `temperature`/`top_p`/`top_k` are a 400 (protocols §0)."""
 JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
 
 _REJECTED: dict[str, str] = {
@@ -42,11 +42,13 @@ def openai_request_to_anthropic(
     anthropic_version: str,
     default_max_tokens: int,
     adaptive_thinking: bool = False,
+    dropped: list[str] | None = None,
 ) -> dict[str, Any]:
     """The Anthropic-format body for `body`, or `TranslationError` naming what cannot be carried.
 
     `adaptive_thinking=True` maps `reasoning_effort` to `thinking: adaptive` plus
-    `output_config.effort` (models that support it) instead of a fixed budget.
+    `output_config.effort` (models that support it) instead of a fixed budget. The sampling
+    parameters the client set and the target does not take are appended to `dropped`.
     """
     _reject(body)
     system, messages = _messages(body.get("messages"))
@@ -78,8 +80,10 @@ def openai_request_to_anthropic(
         out["metadata"] = {"user_id": user}
     _tools(body, out)
     thinking = _thinking(body.get("reasoning_effort"), max_tokens, adaptive_thinking, out)
-    if not thinking and anthropic_version < SAMPLING_CUTOFF_VERSION:
-        _sampling(body, out)
+    kept, lost = fit_sampling(_sampling(body), upstream_model, anthropic_version, thinking)
+    out.update(kept)
+    if dropped is not None:
+        dropped.extend(lost)
     if body.get("stream") is True:
         out["stream"] = True
     return out
@@ -214,12 +218,16 @@ def _thinking(effort: object, max_tokens: int, adaptive: bool, out: dict[str, An
     return True
 
 
-def _sampling(body: dict[str, Any], out: dict[str, Any]) -> None:
+def _sampling(body: dict[str, Any]) -> dict[str, float]:
+    """The sampling parameters the client set, `temperature` clamped from OpenAI's 0-2 range."""
+    wanted: dict[str, float] = {}
     temperature = body.get("temperature")
-    if isinstance(temperature, int | float):
-        out["temperature"] = min(max(float(temperature), 0.0), 1.0)  # OpenAI's 0-2 range, clamped
-    elif isinstance(body.get("top_p"), int | float):
-        out["top_p"] = body["top_p"]  # newer models reject temperature and top_p together
+    if isinstance(temperature, int | float) and not isinstance(temperature, bool):
+        wanted["temperature"] = min(max(float(temperature), 0.0), 1.0)
+    top_p = body.get("top_p")
+    if isinstance(top_p, int | float) and not isinstance(top_p, bool):
+        wanted["top_p"] = top_p
+    return wanted
 
 
 def _tools(body: dict[str, Any], out: dict[str, Any]) -> None:

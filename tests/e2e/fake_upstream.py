@@ -176,7 +176,13 @@ async def generate(request: web.Request) -> web.StreamResponse:
     except ValueError:
         body = {}
     STATE["requests"].append(
-        {"path": request.path, "query": request.query_string, "headers": dict(request.headers), "body": body}
+        {
+            "path": request.path,
+            "query": request.query_string,
+            "headers": dict(request.headers),
+            "body": body,
+            "raw": raw.decode("utf-8", "replace"),
+        }
     )
     STATE["open"] += 1
     STATE["peak"] = max(STATE["peak"], STATE["open"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import msgspec
 import pytest
 
 from tests.e2e.procs import FakeUpstream, Relay, anthropic_client, openai_client, stream_raw
@@ -17,6 +18,7 @@ from tests.e2e.sse import (
 )
 
 pytestmark = pytest.mark.e2e
+_top = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 
 def test_anthropic_text_round_trip_forwards_headers_and_rewrites_model(
@@ -51,6 +53,41 @@ def test_anthropic_text_round_trip_forwards_headers_and_rewrites_model(
     assert headers["x-claude-code-session-id"] == "sess-1"
     assert "authorization" not in headers and "unused-client-key" not in str(headers)
     assert not any(k.startswith("x-stainless") for k in headers)
+
+
+def test_every_value_and_anthropic_header_reaches_the_upstream_byte_for_byte(
+    basic_relay: Relay, fake: FakeUpstream
+) -> None:
+    """Passthrough fixes nothing: sampling parameters a model may refuse (both `temperature`
+    and `top_p`), fields relay has never heard of, odd number spellings and escapes all reach
+    the upstream as the client wrote them; only `model` is the step's."""
+    fake.script({})
+    raw = (
+        b'{"model": "claude-x", "max_tokens": 5, "temperature": 0.50, "top_p": 1e0, "top_k": 7,'
+        b' "messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "text",'
+        b' "media_type": "text/plain", "data": "caf\\u00e9"}, "citations": {"enabled": true}}]}],'
+        b' "future_field": {"nested": [1, 2.0, "\\ud83d\\ude00"]}, "context_management": {"edits": []}}'
+    )
+    headers = {
+        "x-api-key": "unused-client-key",
+        "content-type": "application/json",
+        "anthropic-version": "2026-10-21",
+        "anthropic-beta": "future-beta-2099-01-01, context-management-2025-06-27",
+        "anthropic-future-header": "kept as is",
+    }
+    response = httpx.post(basic_relay.url + "/v1/messages", content=raw, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    assert "x-relay-dropped" not in response.headers
+    seen = fake.requests()[-1]
+    sent, got = _top.decode(raw), _top.decode(seen["raw"].encode())
+    assert got.keys() == sent.keys()
+    assert {k: bytes(v) for k, v in got.items() if k != "model"} == {
+        k: bytes(v) for k, v in sent.items() if k != "model"
+    }
+    assert bytes(got["model"]) == b'"claude-up-a"'
+    upstream = {k.lower(): v for k, v in seen["headers"].items()}
+    for name in ("anthropic-version", "anthropic-beta", "anthropic-future-header"):
+        assert upstream[name] == headers[name]
 
 
 @pytest.mark.parametrize("version", ["2023-06-01", "2026-10-21"])

@@ -227,3 +227,15 @@ def test_records_and_metrics_name_the_responses_api(relay: Relay, fake: FakeUpst
         return 'format="responses"' in text and 'chain="on-chat"' in text
 
     wait_until(counted, timeout=10, what="a relay_requests sample with format=responses")
+
+
+def test_sampling_an_anthropic_step_refuses_is_left_out_and_named(relay: Relay, fake: FakeUpstream) -> None:
+    """Responses → chat → Anthropic: the O→A step fits sampling to the model like any chat
+    request (`claude-up`, unknown to the table: not `temperature` with `top_p`)."""
+    fake.script({"text": "ok"})
+    raw = openai_client(relay).responses.with_raw_response.create(
+        model="on-anthropic", input="hi", temperature=0.2, top_p=0.5
+    )
+    assert raw.headers["x-relay-dropped"] == "top_p"
+    sent = fake.requests()[-1]["body"]
+    assert sent["temperature"] == 0.2 and "top_p" not in sent

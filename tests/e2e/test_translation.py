@@ -47,6 +47,9 @@ chains:
     steps: [anth/claude-up]
   text:
     steps: [oai/text-only]
+  docs:
+    match: ["doc-*"]
+    steps: [oai/llama-up, anth/claude-up]
 """
 
 
@@ -163,6 +166,24 @@ def test_openai_sdk_tool_round_trip_on_an_anthropic_upstream(cross: Relay, fake:
     assert history[2]["content"][0]["tool_use_id"] == "toolu_01AbC"
 
 
+def test_sampling_the_anthropic_model_refuses_is_left_out_and_named(cross: Relay, fake: FakeUpstream) -> None:
+    """`claude-up` is no model the table knows, so it gets the rule every current model takes:
+    not `temperature` with `top_p`. The client learns what was left out."""
+    fake.script({"text": "ok"}, {"text": "ok"})
+    client = openai_client(cross)
+    both = client.chat.completions.with_raw_response.create(
+        model="gpt", temperature=1.6, top_p=0.9, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert both.headers["x-relay-dropped"] == "top_p"
+    sent = fake.requests()[-1]["body"]
+    assert sent["temperature"] == 1.0 and "top_p" not in sent
+    alone = client.chat.completions.with_raw_response.create(
+        model="gpt", top_p=0.9, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert "x-relay-dropped" not in alone.headers
+    assert fake.requests()[-1]["body"]["top_p"] == 0.9
+
+
 def test_upstream_errors_arrive_in_the_clients_format(cross: Relay, fake: FakeUpstream) -> None:
     fake.script(
         {
@@ -214,8 +235,57 @@ def test_a_request_no_step_can_take_is_a_400_naming_what(cross: Relay, fake: Fak
     assert raw.headers["x-relay-token-count"] == "estimate" and raw.parse().input_tokens > 0
 
 
+PDF = {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQK"}
+
+
+def test_documents_go_to_the_first_step_that_can_read_them(cross: Relay, fake: FakeUpstream) -> None:
+    """A text document becomes a text part on a chat step (its `citations` setting dropped);
+    a PDF the chat server cannot take passes that step over for the Anthropic one, which gets
+    the block as sent; with no such step the client gets a 400 naming the block."""
+    fake.script({"text": "read"}, {"text": "read"})
+    client = anthropic_client(cross)
+    text_doc = {
+        "type": "document",
+        "source": {"type": "text", "media_type": "text/plain", "data": "the plan"},
+        "title": "plan",
+        "citations": {"enabled": True},
+    }
+    client.messages.create(
+        model="doc-x",
+        max_tokens=5,
+        messages=[{"role": "user", "content": [text_doc]}],  # type: ignore[list-item]
+    )
+    sent = fake.requests()[-1]
+    assert sent["path"] == "/v1/chat/completions"
+    assert sent["body"]["messages"][0]["content"] == "the plan"
+    pdf_doc = {"type": "document", "source": PDF, "citations": {"enabled": True}}
+    raw = client.messages.with_raw_response.create(
+        model="doc-x",
+        max_tokens=5,
+        messages=[{"role": "user", "content": [pdf_doc]}],  # type: ignore[list-item]
+    )
+    assert raw.headers["x-relay-provider"] == "anth"
+    sent = fake.requests()[-1]
+    assert sent["path"] == "/v1/messages" and sent["body"]["messages"][0]["content"] == [pdf_doc]
+    before = len(fake.requests())
+    with pytest.raises(anthropic.BadRequestError) as err:
+        client.messages.create(
+            model="claude-x",
+            max_tokens=5,
+            messages=[{"role": "user", "content": [pdf_doc]}],  # type: ignore[list-item]
+        )
+    assert "messages[0].content[0].source" in err.value.message and "document" in err.value.message
+    assert len(fake.requests()) == before
+
+
 def test_root_count_of_chains_in_models(cross: Relay) -> None:
-    assert [m.id for m in openai_client(cross).models.list()] == ["claude", "gpt", "text", "text-only"]
+    assert [m.id for m in openai_client(cross).models.list()] == [
+        "claude",
+        "docs",
+        "gpt",
+        "text",
+        "text-only",
+    ]
 
 
 def _reasoning_stream(model: str) -> list[str]:
