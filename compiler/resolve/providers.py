@@ -151,6 +151,7 @@ def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: T
                 name=k.name,
                 fingerprint=fingerprint(k.value),
                 limits=limits(p.limits, k.limits),
+                account=k.account or fingerprint(k.value),
             )
             for k in live
         ),

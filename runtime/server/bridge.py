@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
@@ -25,10 +25,9 @@ from runtime.translate import (
     hints_for,
     openai_request_to_anthropic,
     openai_response_to_anthropic,
-    strip_thinking,
     translate_error_body,
 )
-from runtime.translate.thinking import SIGNATURE_PREFIX
+from runtime.translate.thinking import SIGNATURE_PREFIX, Owner, strip_foreign
 from runtime.translate.tokens import BYTES_PER_TOKEN_MAX, input_floor
 from runtime.upstream import usage as usage_of
 from runtime.upstream.passthrough import PassthroughStream
@@ -106,6 +105,15 @@ def context_need(inc: Incoming, smallest_window: int) -> int:
 
 
 _SYNTHESIZED = re.compile(rb'"signature"\s*:\s*"(?:' + re.escape(SIGNATURE_PREFIX.encode()) + rb'|")')
+_SIGNATURE = re.compile(rb'"signature"\s*:\s*"([^"\\]+)"')
+_SIGNED = re.compile(rb'"(?:signature|data)"\s*:\s*"([^"\\]+)"')
+
+
+class Producers(Protocol):
+    """Who made which thinking signature (`runtime.routing.thinking_owners.ThinkingOwners`)."""
+
+    def may_differ(self, target: Owner) -> bool: ...
+    def get(self, signature: str, now: float) -> Owner | None: ...
 
 
 @functools.lru_cache(maxsize=256)
@@ -113,19 +121,60 @@ def _hints(api: str, base_url: str) -> OpenAIHints:
     return hints_for(api, base_url)
 
 
-def _anthropic_passthrough(inc: Incoming, step: Step) -> bytes:
-    """Thinking blocks relay synthesized from another provider's reasoning carry no real
-    signature and must never reach an Anthropic upstream (it answers 400); the raw-bytes
-    check keeps the full decode off the common path."""
-    if inc.fmt == "anthropic" and _SYNTHESIZED.search(inc.body):
-        body = strip_thinking(inc.full(), synthesized_only=True)
-        return _encode({**body, "model": step.model})
-    return inc.body_with_model(step.model)
+class Thinking(NamedTuple):
+    """What the step's thinking may carry: who it is (`target`), who made what (`producers`)."""
+
+    target: Owner
+    producers: Producers
+    now: float
 
 
-def request_body(inc: Incoming, step: Step, provider: Provider, target: ClientFormat) -> bytes:
+def _anthropic_passthrough(inc: Incoming, step: Step, thinking: Thinking) -> tuple[bytes, int]:
+    """The body for an Anthropic upstream and how many thinking blocks it had to lose: those
+    relay synthesized from another provider's reasoning (no real signature: a 400), and those
+    another account or model family signed (`strip_foreign`). Raw-bytes checks keep the full
+    decode off the common path."""
+    if inc.fmt != "anthropic" or not (_SYNTHESIZED.search(inc.body) or _foreign(inc.body, thinking)):
+        return inc.body_with_model(step.model), 0
+    producers, now = thinking.producers, thinking.now
+    body, dropped = strip_foreign(inc.full(), lambda sig: producers.get(sig, now), thinking.target)
+    return _encode({**body, "model": step.model}), dropped
+
+
+def _foreign(body: bytes, thinking: Thinking) -> bool:
+    """Whether the body may hold a block another account or model signed. redacted_thinking
+    carries its signature as `data`, a name images share: the decoded body decides for those."""
+    if not thinking.producers.may_differ(thinking.target):
+        return False
+    if b'"redacted_thinking"' in body:
+        return True
+    target, get, now = thinking.target, thinking.producers.get, thinking.now
+    for match in _SIGNATURE.finditer(body):
+        made_by = get(match.group(1).decode("ascii", "replace"), now)
+        if made_by is not None and made_by != target:
+            return True
+    return False
+
+
+def signatures(raw: bytes) -> list[str]:
+    """The thinking signatures in a whole Anthropic answer (redacted blocks' `data` too)."""
+    if b'"signature"' not in raw and b'"redacted_thinking"' not in raw:
+        return []
+    return [m.decode("ascii", "replace") for m in _SIGNED.findall(raw)]
+
+
+def request_body(
+    inc: Incoming, step: Step, provider: Provider, target: ClientFormat, thinking: Thinking
+) -> tuple[bytes, int]:
+    """The step's body, and how many thinking blocks it lost (`_anthropic_passthrough`)."""
     if target == inc.fmt:
-        return _anthropic_passthrough(inc, step) if target == "anthropic" else inc.body_with_model(step.model)
+        if target == "anthropic":
+            return _anthropic_passthrough(inc, step, thinking)
+        return inc.body_with_model(step.model), 0
+    return _translated_body(inc, step, provider, target), 0
+
+
+def _translated_body(inc: Incoming, step: Step, provider: Provider, target: ClientFormat) -> bytes:
     if target == "openai":
         can_reason = step.capabilities is None or "thinking" in step.capabilities
         return _encode(

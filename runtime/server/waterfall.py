@@ -27,6 +27,7 @@ from runtime.ops.record import AttemptRecord
 from runtime.routing.cooldown import FailureKind
 from runtime.routing.plan import Candidate, Plan, Skip
 from runtime.routing.state import RoutingState, Waited
+from runtime.routing.thinking_owners import owner
 from runtime.server import bridge
 from runtime.server.attempt import Attempt
 from runtime.server.bridge import StreamAdapter
@@ -205,6 +206,8 @@ class Waterfall:
     step: Step | None = None
     """The step that answered (its prices price the request)."""
     started: float = field(default_factory=time.perf_counter)
+    thinking_dropped: int = 0
+    """Thinking blocks the last attempt's body lost (`bridge.request_body`)."""
 
     async def run(self, plan: Plan, chain_name: str) -> Reply:
         """Try the plan's candidates in order, then the last resorts (`_last_resorts`); the
@@ -266,7 +269,8 @@ class Waterfall:
             raise TranslationError(
                 "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
             )
-        body = bridge.request_body(inc, cand.step, cand.provider, target)
+        thinking = bridge.Thinking(owner(cand.provider, cand.key, cand.step), svc.thinking, svc.clock())
+        body, self.thinking_dropped = bridge.request_body(inc, cand.step, cand.provider, target, thinking)
         need = self.demand
         attempt = await Attempt.begin(
             svc.state, cand, need.est_tokens, need.est_output, need.affinity, self.attempts
@@ -361,6 +365,7 @@ class Waterfall:
             return self._failed(attempt, "server_error", resp.status, "upstream sent a body that is not JSON")
         self._answered(attempt, 200)
         attempt.succeeded(usage)
+        self._learn(attempt, bridge.signatures(raw) if target == "anthropic" else [])
         self.usage = usage
         return Tried(Reply(200, [("content-type", "application/json")], out), None)
 
@@ -478,7 +483,15 @@ class Waterfall:
                 attempt.failed(failure[0], 200, self.snap.redactor.text(failure[1]))
             elif adapter.done:
                 attempt.succeeded(adapter.usage)
+                self._learn(attempt, adapter.watch.signatures)
             attempt.close()
+
+    def _learn(self, attempt: Attempt, signatures: list[str]) -> None:
+        """Remember who made the answer's thinking, so a later turn moved elsewhere drops it."""
+        if signatures:
+            cand = attempt.candidate
+            made_by = owner(cand.provider, cand.key, cand.step)
+            self.service.thinking.learn(signatures, made_by, self.service.clock())
 
 
 def relay_error_for(exc: Exception) -> RelayError:

@@ -23,6 +23,13 @@ TAIL = "chains:\n  main:\n    steps: [local/demo]\n"
             "did you mean 'name'?",
         ),
         ("    keys: [{name: a}]\n", "R102", 5, "/providers/local/keys/0", "add `key:`"),
+        (
+            "    keys: [{key: '${K:-}', account: 'my team'}]\n",
+            "R106",
+            5,
+            "/providers/local/keys/0/account",
+            "expected a name",
+        ),
         ("    auth: basic\n", "R103", 5, "/providers/local/auth", "one of: x-api-key, bearer, api-key, none"),
         (
             "    rate_limit_headers: grok\n",
