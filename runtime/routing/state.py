@@ -269,24 +269,24 @@ class RoutingState:
         return Context(self._rng, turn=turn, est_tokens=est_tokens, est_output=est_output, latency=latency)
 
     def _stick(self, ordered: list[Candidate], affinity: str, now: float, chain: Chain) -> None:
-        """Move the conversation's last successful candidate to the front, if it can serve, else
-        another key of the same account and model family (its thinking stays valid there). In
-        a failover chain it yields to an earlier candidate (chain order is the operator's
+        """Move the conversation's last successful candidate to the front, if it can serve, then
+        the other keys of its account and model family (its thinking stays valid there). In a
+        failover chain they yield to an earlier candidate (chain order is the operator's
         preference) once that one's provider has answered since the conversation moved, or
         `affinity_return` after it moved: affinity keeps caches warm, it must not pin a
         conversation to a worse step for good."""
         landed = self._affinity.get(affinity, now)
         if landed is None:
             return
-        same = ((c.provider.name, _slot(c.provider, c.key)) == landed[:2] for c in ordered)
-        position = next((i for i, hit in enumerate(same) if hit), None)
-        if position is None:
-            owners = (owner(c.provider, c.key, c.step) == landed.owner for c in ordered)
-            position = next((i for i, hit in enumerate(owners) if hit), None)
-        if position and not (
-            chain.strategy == "failover" and self._recovered(ordered[:position], landed.since, now, chain)
-        ):
-            ordered.insert(0, ordered.pop(position))
+        same = [(c.provider.name, _slot(c.provider, c.key)) == landed[:2] for c in ordered]
+        owned = [owner(c.provider, c.key, c.step) == landed.owner for c in ordered]
+        front = sorted((i for i in range(len(ordered)) if same[i] or owned[i]), key=lambda i: not same[i])
+        if not front or front == list(range(len(front))):
+            return
+        if chain.strategy == "failover" and self._recovered(ordered[: front[0]], landed.since, now, chain):
+            return
+        moved = [ordered[i] for i in front]
+        ordered[:] = moved + [c for i, c in enumerate(ordered) if not (same[i] or owned[i])]
 
     def _recovered(self, earlier: list[Candidate], since: float, now: float, chain: Chain) -> bool:
         if now - since >= chain.affinity_return:

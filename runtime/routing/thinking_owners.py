@@ -12,6 +12,7 @@ known producer and is sent on as it is.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import OrderedDict
@@ -30,6 +31,7 @@ TTL = 6 * 3600.0
 _DATED = re.compile(r"(?:[-@]\d{8})?(?:-v\d+(?::\d+)?)?$")
 
 
+@functools.lru_cache(maxsize=1024)
 def model_family(model: str) -> str:
     """The model without its snapshot date or version suffix (`claude-sonnet-4-5-20250929`,
     `claude-sonnet-4-5@20250929` and `claude-sonnet-4-5` are one family): an alias and its
@@ -39,7 +41,7 @@ def model_family(model: str) -> str:
 
 def owner(provider: Provider, key: Key | None, step: Step) -> Owner:
     """Who a candidate's thinking belongs to. A keyless provider (cloud credentials) is its own account."""
-    account = key.account or key.fingerprint if key is not None else f"provider:{provider.name}"
+    account = (key.account or key.fingerprint) if key is not None else f"provider:{provider.name}"
     return account, model_family(step.model)
 
 
