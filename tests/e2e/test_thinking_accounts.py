@@ -4,17 +4,20 @@ does (`tests.e2e.fake_thinking`). One provider pools three keys: two of account 
 its own account. A conversation whose key runs out moves first to the other key of its
 account (its thinking stays valid), then, with both out, to the other account: there relay
 sends the history without the blocks that account cannot accept and says how many it dropped.
+The real Claude Code CLI goes through the same move in a tool loop without seeing a 400.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.claude_code import CLAUDE, INSTALL_HINT, run_claude
 from tests.e2e.procs import FakeUpstream, Relay, served
 
 pytestmark = pytest.mark.e2e
@@ -153,3 +156,44 @@ def test_a_conversation_keeps_its_thinking_in_its_account_and_drops_it_elsewhere
         ["text", "tool_use"],
     ]
     assert "thinking" not in sent  # its last tool-use turn lost its thinking: thinking is off this once
+
+
+READ_ID = "toolu_e2eAcct01"
+
+
+@pytest.mark.skipif(CLAUDE is None, reason=INSTALL_HINT)
+def test_claude_code_continues_across_accounts_without_a_400(
+    relay: Relay, fake: FakeUpstream, tmp_path: Path
+) -> None:
+    """The real CLI thinks and reads a file on team-a's key; both of team-a's keys are out when
+    the tool's result comes back, so the turn ends on the other account, without team-a's thinking."""
+    note = tmp_path / "note.txt"
+    note.write_text("the marker is 7f3c-relay\n")
+    read = {"id": READ_ID, "name": "Read", "input": {"file_path": str(note)}}
+    fake.script(
+        {"match": {"contains": READ_ID}, **EXHAUSTED},
+        {"match": {"contains": READ_ID}, **EXHAUSTED},
+        {"match": {"contains": READ_ID}, "text": "The note holds the marker."},
+        {
+            "match": {"stream": True},
+            "thinking": "Read the note first.",
+            "text": "Reading it.",
+            "tool_call": read,
+        },
+    )
+    result = run_claude(relay.url, tmp_path, "What does note.txt say?", "--allowedTools", "Read")
+    assert result["is_error"] is False, result
+    assert result["result"] == "The note holds the marker." and result["num_turns"] == 2
+    asked = [r for r in fake.requests() if r["path"] == "/v1/messages"]
+    assert [r["headers"]["x-api-key"] for r in asked] == [
+        "acct-a.one",
+        "acct-a.one",
+        "acct-a.two",
+        "acct-b.one",
+    ]
+    kinds = [
+        [[b["type"] for b in m["content"]] for m in r["body"]["messages"] if m["role"] == "assistant"]
+        for r in asked
+    ]
+    assert kinds[1] == kinds[2] == [["thinking", "text", "tool_use"]]  # Claude Code sends it back
+    assert kinds[3] == [["text", "tool_use"]]  # ...and the other account never sees it
