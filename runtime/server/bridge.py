@@ -121,6 +121,27 @@ def _hints(api: str, base_url: str) -> OpenAIHints:
     return hints_for(api, base_url)
 
 
+class Disowned:
+    """Every signature is someone else's: for the one retry after an upstream refused a
+    signature relay could not place (made before a restart, or by another worker)."""
+
+    def may_differ(self, target: Owner) -> bool:
+        return True
+
+    def get(self, signature: str, now: float) -> Owner:
+        return "", ""
+
+
+def signature_refused(status: int, body: bytes, inc: Incoming) -> bool:
+    """The upstream's 400 for a thinking block it cannot accept, on a request that carried some."""
+    return (
+        status == 400
+        and b"signature" in body
+        and b"thinking" in body
+        and (b'"signature"' in inc.body or b'"redacted_thinking"' in inc.body)
+    )
+
+
 class Thinking(NamedTuple):
     """What the step's thinking may carry: who it is (`target`), who made what (`producers`)."""
 

@@ -133,6 +133,8 @@ class Tried(NamedTuple):
     """The candidate lost its admission between plan and begin (a breaker tripped meanwhile)."""
     retry_after: float | None = None
     """What the upstream's `retry-after` asked for, for the chain's `retry_wait`."""
+    resend: bool = False
+    """The upstream refused a thinking signature relay could not place: send again without thinking."""
 
 
 _WAITABLE: frozenset[FailureKind | None] = frozenset({"rate_limited", "overloaded"})
@@ -208,6 +210,8 @@ class Waterfall:
     started: float = field(default_factory=time.perf_counter)
     thinking_dropped: int = 0
     """Thinking blocks the last attempt's body lost (`bridge.request_body`)."""
+    disowned: bool = False
+    """An upstream refused a signature relay could not place: drop every thinking block."""
 
     async def run(self, plan: Plan, chain_name: str) -> Reply:
         """Try the plan's candidates in order, then the last resorts (`_last_resorts`); the
@@ -231,6 +235,10 @@ class Waterfall:
                 continue
             if tried.reply is not None:
                 return tried.reply
+            if tried.resend:
+                self.disowned = True
+                queue.appendleft(cand)
+                continue
             wait = tried.retry_after
             if patience and wait is not None and 0 < wait <= patience and tried.kind in _WAITABLE:
                 patience = 0.0  # the first candidate only, once: the chain prefers it
@@ -269,7 +277,8 @@ class Waterfall:
             raise TranslationError(
                 "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
             )
-        thinking = bridge.Thinking(owner(cand.provider, cand.key, cand.step), svc.thinking, svc.clock())
+        producers = bridge.Disowned() if self.disowned else svc.thinking
+        thinking = bridge.Thinking(owner(cand.provider, cand.key, cand.step), producers, svc.clock())
         body, self.thinking_dropped = bridge.request_body(inc, cand.step, cand.provider, target, thinking)
         need = self.demand
         attempt = await Attempt.begin(
@@ -341,6 +350,9 @@ class Waterfall:
         assert kind is not None
         if kind != "client_error":
             return self._failed(attempt, kind, resp.status, excerpt(body), retry_after)
+        if not self.disowned and target == "anthropic" and bridge.signature_refused(resp.status, body, self.inc):
+            attempt.returned(resp.status, "a thinking signature was refused: sending again without thinking")
+            return Tried(None, None, resend=True)
         attempt.returned(resp.status, "returned to the client")
         self.provider = attempt.candidate.provider.name
         out = bridge.error_body(resp.status, body, target, self.inc.fmt, self.provider)

@@ -232,6 +232,9 @@ async def generate(request: web.Request) -> web.StreamResponse:
     STATE["open"] += 1
     STATE["peak"] = max(STATE["peak"], STATE["open"])
     try:
+        foreign = fake_thinking.rejection(body, request.headers) if fmt == "anthropic" else None
+        if foreign is not None:  # refused before any scripted step is taken
+            return web.json_response(foreign, status=400)
         return await _answer(request, fmt, body, _take_step(body, raw))
     finally:
         STATE["open"] -= 1
@@ -269,9 +272,6 @@ async def _answer(
         await stalled.write(b'{"id": "msg_stalled", ')
         await _hold(request)
         return stalled
-    foreign = fake_thinking.rejection(body, request.headers) if fmt == "anthropic" else None
-    if foreign is not None:
-        return web.json_response(foreign, status=400)
     status = int(step.get("status", 200))
     headers = dict(step.get("headers", {}))
     text, tool = step.get("text", "hello"), step.get("tool_call")

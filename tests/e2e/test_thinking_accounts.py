@@ -197,3 +197,24 @@ def test_claude_code_continues_across_accounts_without_a_400(
     ]
     assert kinds[1] == kinds[2] == [["thinking", "text", "tool_use"]]  # Claude Code sends it back
     assert kinds[3] == [["text", "tool_use"]]  # ...and the other account never sees it
+
+
+def test_a_signature_relay_never_saw_is_dropped_once_the_upstream_refuses_it(
+    relay: Relay, fake: FakeUpstream
+) -> None:
+    """Thinking made before a restart (or by another worker) has no known producer: it goes
+    as it is, and when the upstream refuses it the request is sent once more without it."""
+    elsewhere = {"type": "thinking", "thinking": "Earlier.", "signature": "fakesig.acct-b.claude-fake-4.99"}
+    history = [
+        {"role": "user", "content": "go on"},
+        {"role": "assistant", "content": [elsewhere, {"type": "tool_use", **_tool(9)}]},
+        _result(9),
+    ]
+    fake.script({"text": "Carried on."})
+    reply, answer = _turn(relay, history, stream=True)
+    assert answer == [{"type": "text", "text": "Carried on."}]
+    assert (reply.headers["x-relay-thinking-dropped"], reply.headers["x-relay-attempts"]) == ("1", "2")
+    first, second = fake.requests()
+    assert first["body"]["messages"][1]["content"][0] == elsewhere and "thinking" in first["body"]
+    assert [b["type"] for b in second["body"]["messages"][1]["content"]] == ["tool_use"]
+    assert "thinking" not in second["body"]
