@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+from collections.abc import Iterator
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -105,7 +106,8 @@ def context_need(inc: Incoming, smallest_window: int) -> int:
 
 
 _SYNTHESIZED = re.compile(rb'"signature"\s*:\s*"(?:' + re.escape(SIGNATURE_PREFIX.encode()) + rb'|")')
-_SIGNATURE = re.compile(rb'"signature"\s*:\s*"([^"\\]+)"')
+_SIGNATURE = re.compile(rb'"signature"\s*:\s*"')
+_RELAY_MADE = SIGNATURE_PREFIX.encode()
 _SIGNED = re.compile(rb'"(?:signature|data)"\s*:\s*"([^"\\]+)"')
 
 
@@ -153,28 +155,48 @@ class Thinking(NamedTuple):
 def _anthropic_passthrough(inc: Incoming, step: Step, thinking: Thinking) -> tuple[bytes, int]:
     """The body for an Anthropic upstream and how many thinking blocks it had to lose: those
     relay synthesized from another provider's reasoning (no real signature: a 400), and those
-    another account or model family signed (`strip_foreign`). Raw-bytes checks keep the full
+    another account or model family signed (`strip_foreign`). A raw-bytes scan keeps the full
     decode off the common path."""
-    if inc.fmt != "anthropic" or not (_SYNTHESIZED.search(inc.body) or _foreign(inc.body, thinking)):
+    if inc.fmt != "anthropic" or not _must_strip(inc.body, thinking):
         return inc.body_with_model(step.model), 0
     producers, now = thinking.producers, thinking.now
     body, dropped = strip_foreign(inc.full(), lambda sig: producers.get(sig, now), thinking.target)
     return _encode({**body, "model": step.model}), dropped
 
 
-def _foreign(body: bytes, thinking: Thinking) -> bool:
-    """Whether the body may hold a block another account or model signed. redacted_thinking
-    carries its signature as `data`, a name images share: the decoded body decides for those."""
+def _must_strip(body: bytes, thinking: Thinking) -> bool:
+    """Whether the body may hold a block its target rejects: a relay-made or empty signature,
+    or one another account or model signed. redacted_thinking carries its signature as
+    `data`, a name images share: the decoded body decides for those. While every known
+    signature is the target's own, one search for relay-made ones is all it costs."""
     if not thinking.producers.may_differ(thinking.target):
-        return False
+        return _SYNTHESIZED.search(body) is not None
     if b'"redacted_thinking"' in body:
         return True
     target, get, now = thinking.target, thinking.producers.get, thinking.now
-    for match in _SIGNATURE.finditer(body):
-        made_by = get(match.group(1).decode("ascii", "replace"), now)
+    for value in _signature_values(body):
+        if not value or value.startswith(_RELAY_MADE):
+            return True
+        made_by = get(value.decode("ascii", "replace"), now)
         if made_by is not None and made_by != target:
             return True
     return False
+
+
+def _signature_values(body: bytes) -> Iterator[bytes]:
+    """Each string value of a `"signature"` key. Its end is found with `bytes.find`: a regular
+    expression's character class over long signatures costs four times more. A value with an
+    escape is no signature (those are base64, or `relay:<provider>`) and is passed over."""
+    match = _SIGNATURE.search(body)
+    while match is not None:
+        start = match.end()
+        end = body.find(b'"', start)
+        if end < 0:
+            return
+        value = body[start:end]
+        if b"\\" not in value:
+            yield value
+        match = _SIGNATURE.search(body, end + 1)
 
 
 def signatures(raw: bytes) -> list[str]:
