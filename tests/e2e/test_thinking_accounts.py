@@ -218,3 +218,40 @@ def test_a_signature_relay_never_saw_is_dropped_once_the_upstream_refuses_it(
     assert first["body"]["messages"][1]["content"][0] == elsewhere and "thinking" in first["body"]
     assert [b["type"] for b in second["body"]["messages"][1]["content"]] == ["tool_use"]
     assert "thinking" not in second["body"]
+
+
+TWO_MODELS = """\
+version: 1
+providers:
+  first:
+    api: anthropic
+    base_url: {url}
+    keys: ["${{TA_KEY_1}}"]
+  second:
+    api: anthropic
+    base_url: {url}
+    keys: ["${{TA_KEY_1}}"]
+chains:
+  claude:
+    match: ["claude-*"]
+    steps: [first/claude-fake-4-20250101, second/claude-other-4, first/claude-fake-4]
+"""
+
+
+def test_thinking_stays_with_its_model_family_under_one_key(fake: FakeUpstream, tmp_path: Path) -> None:
+    """One key (one account) in two providers. Its first step fails: the step of the same
+    family (an alias of the snapshot) goes next, out of chain order, thinking kept; when that
+    fails too, another model of the same account gets the history without the thinking."""
+    with served(tmp_path, TWO_MODELS.format(url=fake.url), KEYS) as relay:
+        fake.script({"thinking": "Plan.", "text": "Calling.", "tool_call": _tool(1)})
+        _, first = _turn(relay, [{"role": "user", "content": "go"}], stream=True)
+        history = [{"role": "user", "content": "go"}, {"role": "assistant", "content": first}, _result(1)]
+        server_error = {
+            "status": 500,
+            "body": {"type": "error", "error": {"type": "api_error", "message": "down"}},
+        }
+        fake.script(server_error, server_error, {"text": "Other model."})
+        reply, _ = _turn(relay, history, stream=False)
+        asked = [(r["body"]["model"], len(r["body"]["messages"][1]["content"])) for r in fake.requests()]
+        assert asked == [("claude-fake-4-20250101", 3), ("claude-fake-4", 3), ("claude-other-4", 2)]
+        assert reply.headers["x-relay-thinking-dropped"] == "1"
