@@ -270,7 +270,7 @@ class RoutingState:
 
     def _stick(self, ordered: list[Candidate], affinity: str, now: float, chain: Chain) -> None:
         """Move the conversation's last successful candidate to the front, if it can serve, then
-        the other keys of its account and model family (its thinking stays valid there). In a
+        the other candidates of its account and model family (its thinking stays valid there). In a
         failover chain they yield to an earlier candidate (chain order is the operator's
         preference) once that one's provider has answered since the conversation moved, or
         `affinity_return` after it moved: affinity keeps caches warm, it must not pin a
