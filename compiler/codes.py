@@ -80,6 +80,7 @@ NO_DEPLOYMENT = Code("R243", "error", "model missing from an Azure deployment ma
 CLOUD_CREDENTIALS = Code("R244", "warning", "cloud credentials not found where relay builds")
 CLOUD_CREDENTIAL_SOURCE = Code("R245", "info", "where a cloud provider's credentials come from")
 MISSING_EXTRA = Code("R246", "error", "setting needs an optional part of relay that is not installed")
+ACCOUNT_CLASH = Code("R247", "warning", "one key declared in two accounts")
 
 ALL: tuple[Code, ...] = tuple(v for v in globals().values() if isinstance(v, Code))
 IO_CODES = frozenset({NO_DIR.code, UNREADABLE.code})

@@ -80,6 +80,9 @@ class Key(_Frozen, frozen=True):
     """`sha256:` + 8 hex digits of the value: lets state carry over a rebuild when unchanged."""
     limits: Limits
     """Provider limits with this key's own overrides applied."""
+    account: str = ""
+    """The upstream account the key belongs to (`account:`, else its fingerprint): thinking
+    signed under one account is accepted only by keys of that account."""
 
 
 class Breaker(_Frozen, frozen=True):

@@ -49,6 +49,11 @@ class KeyDef(Strict):
     limits: LimitsDef | None = Field(
         None, description="Overrides of the provider's per-key limits, field by field."
     )
+    account: Name | None = Field(
+        None,
+        description="The upstream account the key belongs to, named across all providers: thinking "
+        "signed under one account is sent only to keys of that account; default: the key is its own account.",
+    )
 
 
 class BreakerDef(Strict):

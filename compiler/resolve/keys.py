@@ -37,6 +37,7 @@ class ResolvedKey:
     value: str
     """Empty when an optional reference was unset: the key is dropped."""
     limits: LimitsDef | None = None
+    account: str | None = None
     refs: list[str] = field(default_factory=list)
     missing: bool = False
     unknown: bool = False
@@ -75,6 +76,7 @@ def resolve_keys(
         diags.extend(found)
         key.name = entry.name if isinstance(entry, KeyDef) and entry.name else str(index)
         key.limits = entry.limits if isinstance(entry, KeyDef) else None
+        key.account = entry.account if isinstance(entry, KeyDef) else None
         if key.name in names:
             diags.append(
                 make(

@@ -8,11 +8,13 @@ build-time decisions of `endpoints`. Wire formats this runtime cannot serve yet 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from compiler import codes
 from compiler.context import Context
+from compiler.diagnostics import Part
 from compiler.language.provider import LimitsDef, ProviderDef, TimeoutsDef
 from compiler.resolve.cloud import default_base_url, resolve_cloud
 from compiler.resolve.endpoints import DEFAULT_AUTH, SERVED, is_loopback, module_name, rate_limit_family
@@ -151,6 +153,7 @@ def resolve_provider(ctx: Context, name: str, p: ProviderDef, server_timeouts: T
                 name=k.name,
                 fingerprint=fingerprint(k.value),
                 limits=limits(p.limits, k.limits),
+                account=k.account or fingerprint(k.value),
             )
             for k in live
         ),
@@ -188,4 +191,35 @@ def resolve_providers(
                 "rename one of them",
                 at_key=True,
             )
+    check_accounts(ctx, defs)
     return plans
+
+
+_WHOLE_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-)?\}")
+
+
+def check_accounts(ctx: Context, defs: dict[str, ProviderDef]) -> None:
+    """One key (the same `${NAME}`) is one upstream account wherever it is used (R247):
+    written with two accounts, thinking signed through one use would be dropped for the other.
+    Only whole references are compared, so no diagnostic can quote a value."""
+    first: dict[str, tuple[str | None, list[Part]]] = {}
+    for name, p in sorted(defs.items()):
+        for index, entry in enumerate(p.keys):
+            text, account = (entry, None) if isinstance(entry, str) else (entry.key, entry.account)
+            ref = _WHOLE_REF.fullmatch(text.strip())
+            if ref is None:
+                continue
+            where: list[Part] = ["providers", name, "keys", index]
+            seen = first.setdefault(ref[1], (account, where))
+            if seen[0] != account:
+                ctx.report(
+                    codes.ACCOUNT_CLASH,
+                    where,
+                    f"key ${{{ref[1]}}} is in {_account(account)} here but in {_account(seen[0])} at "
+                    + "/".join(map(str, seen[1])),
+                    "a key belongs to one account: write the same `account:` on every use of it",
+                )
+
+
+def _account(account: str | None) -> str:
+    return "its own account" if account is None else f"account {account!r}"

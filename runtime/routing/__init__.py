@@ -3,7 +3,7 @@
 Owns per-key windows and learned quotas (`windows`, `keystate`), the penalty table and
 breakers (`cooldown`, `breaker`, `health`), rate-limit header dialects (`ratelimit`,
 `durations`), conversation affinity, strategies and the plan (`affinity`, `strategies`,
-`plan`, `planner`), the wait queue, the one state object (`state`), where it is shared
+`plan`, `planner`), who made which thinking signature (`thinking_owners`), the wait queue, the one state object (`state`), where it is shared
 (`backend`, `redis_backend`) and the active-probe loop (`probes`). Every policy takes an
 injected clock.
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
+
+from runtime.routing.thinking_owners import Owner
 
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 _any = msgspec.json.Decoder()
@@ -36,31 +38,43 @@ TTL = 3600.0
 """Prompt caches live minutes, not hours: an hour-old conversation has nothing warm left."""
 
 
+class Landing(NamedTuple):
+    """Where a conversation's last successful attempt went."""
+
+    provider: str
+    slot: str
+    since: float
+    """When the conversation landed on this candidate (successes there do not move it)."""
+    owner: Owner
+    """The account and model family of that candidate: where its thinking is valid."""
+    at: float
+    """The last success, for the entry's expiry."""
+
+
 class AffinityMap:
-    """Affinity key → (provider name, key slot, since) of its last successful attempt, `since`
-    being when the conversation landed on that candidate (successes there do not move it)."""
+    """Affinity key → the `Landing` of its last successful attempt."""
 
     __slots__ = ("_entries", "capacity", "ttl")
 
     def __init__(self, capacity: int = CAPACITY, ttl: float = TTL) -> None:
         self.capacity = capacity
         self.ttl = ttl
-        self._entries: OrderedDict[str, tuple[str, str, float, float]] = OrderedDict()
+        self._entries: OrderedDict[str, Landing] = OrderedDict()
 
-    def get(self, key: str, now: float) -> tuple[str, str, float] | None:
+    def get(self, key: str, now: float) -> Landing | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if now - entry[2] >= self.ttl:
+        if now - entry.at >= self.ttl:
             del self._entries[key]
             return None
-        return entry[0], entry[1], entry[3]
+        return entry
 
-    def remember(self, key: str, provider: str, slot: str, now: float) -> None:
+    def remember(self, key: str, provider: str, slot: str, owner: Owner, now: float) -> None:
         entries = self._entries
         old = entries.get(key)
-        since = old[3] if old is not None and old[:2] == (provider, slot) else now
-        entries[key] = (provider, slot, now, since)
+        since = old.since if old is not None and old[:2] == (provider, slot) else now
+        entries[key] = Landing(provider, slot, since, owner, now)
         entries.move_to_end(key)
         while len(entries) > self.capacity:
             entries.popitem(last=False)

@@ -38,6 +38,7 @@ from runtime.routing.plan import Candidate, Plan, Skip
 from runtime.routing.planner import panic_pick, pool_view, skip_step, step_refusal
 from runtime.routing.ratelimit import RateInfo
 from runtime.routing.strategies import Context, StepView, order
+from runtime.routing.thinking_owners import owner
 from runtime.routing.waitqueue import Waited, WaitQueues
 
 __all__ = ["Candidate", "FailureKind", "Lease", "Plan", "RoutingState", "Skip", "Waited"]
@@ -268,22 +269,24 @@ class RoutingState:
         return Context(self._rng, turn=turn, est_tokens=est_tokens, est_output=est_output, latency=latency)
 
     def _stick(self, ordered: list[Candidate], affinity: str, now: float, chain: Chain) -> None:
-        """Move the conversation's last successful candidate to the front, if it can serve. In
-        a failover chain it yields to an earlier candidate (chain order is the operator's
+        """Move the conversation's last successful candidate to the front, if it can serve, then
+        the other candidates of its account and model family (its thinking stays valid there). In a
+        failover chain they yield to an earlier candidate (chain order is the operator's
         preference) once that one's provider has answered since the conversation moved, or
         `affinity_return` after it moved: affinity keeps caches warm, it must not pin a
         conversation to a worse step for good."""
-        remembered = self._affinity.get(affinity, now)
-        if remembered is None:
+        landed = self._affinity.get(affinity, now)
+        if landed is None:
             return
-        provider, slot, since = remembered
-        for position, cand in enumerate(ordered):
-            if cand.provider.name == provider and _slot(cand.provider, cand.key) == slot:
-                if position and not (
-                    chain.strategy == "failover" and self._recovered(ordered[:position], since, now, chain)
-                ):
-                    ordered.insert(0, ordered.pop(position))
-                return
+        same = [(c.provider.name, _slot(c.provider, c.key)) == landed[:2] for c in ordered]
+        owned = [owner(c.provider, c.key, c.step) == landed.owner for c in ordered]
+        front = sorted((i for i in range(len(ordered)) if same[i] or owned[i]), key=lambda i: not same[i])
+        if not front or front == list(range(len(front))):
+            return
+        if chain.strategy == "failover" and self._recovered(ordered[: front[0]], landed.since, now, chain):
+            return
+        moved = [ordered[i] for i in front]
+        ordered[:] = moved + [c for i, c in enumerate(ordered) if not (same[i] or owned[i])]
 
     def _recovered(self, earlier: list[Candidate], since: float, now: float, chain: Chain) -> bool:
         if now - since >= chain.affinity_return:
@@ -424,7 +427,8 @@ class RoutingState:
         lease.health.answered_at = self._clock()
         if lease.affinity is not None:
             cand = lease.candidate
-            self._affinity.remember(lease.affinity, cand.provider.name, state.slot, self._clock())
+            made_by = owner(cand.provider, cand.key, cand.step)
+            self._affinity.remember(lease.affinity, cand.provider.name, state.slot, made_by, self._clock())
 
     def _closing(self, lease: Lease) -> bool:
         """The upstream answered: a probe's success closes its breaker (shared with every

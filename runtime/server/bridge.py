@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
@@ -25,10 +26,9 @@ from runtime.translate import (
     hints_for,
     openai_request_to_anthropic,
     openai_response_to_anthropic,
-    strip_thinking,
     translate_error_body,
 )
-from runtime.translate.thinking import SIGNATURE_PREFIX
+from runtime.translate.thinking import SIGNATURE_PREFIX, Owner, strip_foreign
 from runtime.translate.tokens import BYTES_PER_TOKEN_MAX, input_floor
 from runtime.upstream import usage as usage_of
 from runtime.upstream.passthrough import PassthroughStream
@@ -109,6 +109,16 @@ def context_need(inc: Incoming, smallest_window: int) -> int:
 
 
 _SYNTHESIZED = re.compile(rb'"signature"\s*:\s*"(?:' + re.escape(SIGNATURE_PREFIX.encode()) + rb'|")')
+_SIGNATURE = re.compile(rb'"signature"\s*:\s*"')
+_RELAY_MADE = SIGNATURE_PREFIX.encode()
+_SIGNED = re.compile(rb'"(?:signature|data)"\s*:\s*"([^"\\]+)"')
+
+
+class Producers(Protocol):
+    """Who made which thinking signature (`runtime.routing.thinking_owners.ThinkingOwners`)."""
+
+    def may_differ(self, target: Owner) -> bool: ...
+    def get(self, signature: str, now: float) -> Owner | None: ...
 
 
 @functools.lru_cache(maxsize=256)
@@ -116,35 +126,125 @@ def _hints(api: str, base_url: str) -> OpenAIHints:
     return hints_for(api, base_url)
 
 
-def _anthropic_passthrough(inc: Incoming, step: Step) -> bytes:
-    """Thinking blocks relay synthesized from another provider's reasoning carry no real
-    signature and must never reach an Anthropic upstream (it answers 400); the raw-bytes
-    check keeps the full decode off the common path."""
-    if inc.fmt == "anthropic" and _SYNTHESIZED.search(inc.body):
-        body = strip_thinking(inc.full(), synthesized_only=True)
-        return _encode({**body, "model": step.model})
-    return inc.body_with_model(step.model)
+class Disowned:
+    """Every signature is someone else's: for the one retry after an upstream refused a
+    signature relay could not place (made before a restart, or by another worker)."""
+
+    def may_differ(self, target: Owner) -> bool:
+        return True
+
+    def get(self, signature: str, now: float) -> Owner:
+        return "", ""
+
+
+def signature_refused(status: int, body: bytes, inc: Incoming) -> bool:
+    """The upstream's 400 for a thinking block it cannot accept, on a request that carried some."""
+    return (
+        status == 400
+        and b"signature" in body
+        and b"thinking" in body
+        and (b'"signature"' in inc.body or b'"redacted_thinking"' in inc.body)
+    )
+
+
+class Thinking(NamedTuple):
+    """What the step's thinking may carry: who it is (`target`), who made what (`producers`)."""
+
+    target: Owner
+    producers: Producers
+    now: float
+
+
+def _anthropic_passthrough(inc: Incoming, step: Step, thinking: Thinking) -> tuple[bytes, int]:
+    """The body for an Anthropic upstream and how many thinking blocks it had to lose: those
+    relay synthesized from another provider's reasoning (no real signature: a 400), and those
+    another account or model family signed (`strip_foreign`). A raw-bytes scan keeps the full
+    decode off the common path."""
+    if inc.fmt != "anthropic" or not _must_strip(inc.body, thinking):
+        return inc.body_with_model(step.model), 0
+    producers, now = thinking.producers, thinking.now
+    body, dropped = strip_foreign(inc.full(), lambda sig: producers.get(sig, now), thinking.target)
+    return _encode({**body, "model": step.model}), dropped
+
+
+def _must_strip(body: bytes, thinking: Thinking) -> bool:
+    """Whether the body may hold a block its target rejects: a relay-made or empty signature,
+    or one another account or model signed. redacted_thinking carries its signature as
+    `data`, a name images share: the decoded body decides for those. While every known
+    signature is the target's own, one search for relay-made ones is all it costs."""
+    if not thinking.producers.may_differ(thinking.target):
+        return _SYNTHESIZED.search(body) is not None
+    if b'"redacted_thinking"' in body:
+        return True
+    target, get, now = thinking.target, thinking.producers.get, thinking.now
+    for value in _signature_values(body):
+        if not value or value.startswith(_RELAY_MADE):
+            return True
+        made_by = get(value.decode("ascii", "replace"), now)
+        if made_by is not None and made_by != target:
+            return True
+    return False
+
+
+def _signature_values(body: bytes) -> Iterator[bytes]:
+    """Each string value of a `"signature"` key. Its end is found with `bytes.find`: a regular
+    expression's character class over long signatures costs four times more. A value with an
+    escape is no signature (those are base64, or `relay:<provider>`) and is passed over."""
+    match = _SIGNATURE.search(body)
+    while match is not None:
+        start = match.end()
+        end = body.find(b'"', start)
+        if end < 0:
+            return
+        value = body[start:end]
+        if b"\\" not in value:
+            yield value
+        match = _SIGNATURE.search(body, end + 1)
+
+
+def signatures(raw: bytes) -> list[str]:
+    """The thinking signatures in a whole Anthropic answer (redacted blocks' `data` too)."""
+    if b'"signature"' not in raw and b'"redacted_thinking"' not in raw:
+        return []
+    return [m.decode("ascii", "replace") for m in _SIGNED.findall(raw)]
+
+
+class Body(NamedTuple):
+    """The step's body and what it left out of the client's request: fields the target does
+    not take (sampling parameters, `x-relay-dropped`) and thinking blocks it cannot accept
+    (`x-relay-thinking-dropped`)."""
+
+    data: bytes
+    dropped: tuple[str, ...] = ()
+    thinking_dropped: int = 0
 
 
 def request_body(
-    inc: Incoming, step: Step, provider: Provider, target: ClientFormat
-) -> tuple[bytes, tuple[str, ...]]:
-    """The upstream body for this step, and the client's fields it leaves out because the
-    target does not take them (sampling parameters; the `x-relay-dropped` header). A
-    same-format body is the client's own (`model` aside): relay drops nothing there."""
+    inc: Incoming, step: Step, provider: Provider, target: ClientFormat, thinking: Thinking
+) -> Body:
+    """A same-format body is the client's own (`model` aside): relay drops no field there,
+    only the thinking the target would refuse (`_anthropic_passthrough`)."""
     if target == inc.fmt:
-        body = _anthropic_passthrough(inc, step) if target == "anthropic" else inc.body_with_model(step.model)
-        return body, ()
+        if target == "anthropic":
+            data, lost = _anthropic_passthrough(inc, step, thinking)
+            return Body(data, thinking_dropped=lost)
+        return Body(inc.body_with_model(step.model))
+    return _translated_body(inc, step, provider, target)
+
+
+def _translated_body(inc: Incoming, step: Step, provider: Provider, target: ClientFormat) -> Body:
     if target == "openai":
         can_reason = step.capabilities is None or "thinking" in step.capabilities
-        return _encode(
-            anthropic_request_to_openai(
-                inc.full(),
-                upstream_model=step.model,
-                provider_hints=_hints(provider.api, provider.base_url),
-                model_can_reason=can_reason,
+        return Body(
+            _encode(
+                anthropic_request_to_openai(
+                    inc.full(),
+                    upstream_model=step.model,
+                    provider_hints=_hints(provider.api, provider.base_url),
+                    model_can_reason=can_reason,
+                )
             )
-        ), ()
+        )
     dropped: list[str] = []
     out = openai_request_to_anthropic(
         inc.full(),
@@ -153,7 +253,7 @@ def request_body(
         default_max_tokens=DEFAULT_MAX_TOKENS,
         dropped=dropped,
     )
-    return _encode(out), tuple(dropped)
+    return Body(_encode(out), tuple(dropped))
 
 
 def response_body(

@@ -55,7 +55,7 @@ SDK_PREFIXES = ("anthropic-", "x-stainless-", "x-claude-code-")
 EXPOSE = (
     "request-id, x-request-id, retry-after, retry-after-ms, x-should-retry, x-relay-chain, "
     "x-relay-provider, x-relay-attempts, x-relay-overhead-ms, x-relay-queued-ms, x-relay-skipped, "
-    "x-relay-dropped"
+    "x-relay-dropped, x-relay-dropped-tools, x-relay-thinking-dropped, x-relay-route"
 )
 PREFLIGHT_MAX_AGE = "600"
 _FOREIGN_SITES = frozenset({"cross-site", "same-site"})

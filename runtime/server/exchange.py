@@ -64,6 +64,8 @@ def _relay_headers(wf: Waterfall, chain: str, plan: Plan, now: float) -> list[tu
         headers.append(("x-relay-provider", wf.provider))
     if wf.dropped:
         headers.append(("x-relay-dropped", ", ".join(wf.dropped)))
+    if wf.thinking_dropped:
+        headers.append(("x-relay-thinking-dropped", str(wf.thinking_dropped)))
     skipped = _skipped(plan, now)
     if skipped:
         headers.append(("x-relay-skipped", skipped.encode("ascii", "replace").decode()))

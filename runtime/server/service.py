@@ -36,6 +36,7 @@ from runtime.routing.changes import Change
 from runtime.routing.probes import probe_forever
 from runtime.routing.ratelimit import RateInfo
 from runtime.routing.state import Candidate, RoutingState
+from runtime.routing.thinking_owners import ThinkingOwners
 from runtime.server import health_check
 from runtime.server.bridge import TRANSLATED_VERSION
 from runtime.server.incoming import Incoming
@@ -95,6 +96,8 @@ class Service:
         self.state.on_change(self._changed)
         self._state_url = server.state
         self.upstreams = UpstreamRegistry()
+        self.thinking = ThinkingOwners()
+        """Who made which thinking signature, so a moved conversation drops what its target rejects."""
         self._stamp = manifest_stamp(root)
         self.reloads = 0
         self.last_reload: dict[str, object] | None = None

@@ -27,6 +27,7 @@ from runtime.ops.record import AttemptRecord
 from runtime.routing.cooldown import FailureKind
 from runtime.routing.plan import Candidate, Plan, Skip
 from runtime.routing.state import RoutingState, Waited
+from runtime.routing.thinking_owners import owner
 from runtime.server import bridge
 from runtime.server.attempt import Attempt
 from runtime.server.bridge import StreamAdapter
@@ -132,6 +133,8 @@ class Tried(NamedTuple):
     """The candidate lost its admission between plan and begin (a breaker tripped meanwhile)."""
     retry_after: float | None = None
     """What the upstream's `retry-after` asked for, for the chain's `retry_wait`."""
+    resend: bool = False
+    """The upstream refused a thinking signature relay could not place: send again without thinking."""
 
 
 _WAITABLE: frozenset[FailureKind | None] = frozenset({"rate_limited", "overloaded"})
@@ -207,6 +210,10 @@ class Waterfall:
     dropped: tuple[str, ...] = ()
     """Client fields the last request sent upstream left out (`x-relay-dropped`)."""
     started: float = field(default_factory=time.perf_counter)
+    thinking_dropped: int = 0
+    """Thinking blocks the last attempt's body lost (`bridge.request_body`)."""
+    disowned: bool = False
+    """An upstream refused a signature relay could not place: drop every thinking block."""
 
     async def run(self, plan: Plan, chain_name: str) -> Reply:
         """Try the plan's candidates in order, then the last resorts (`_last_resorts`); the
@@ -230,6 +237,10 @@ class Waterfall:
                 continue
             if tried.reply is not None:
                 return tried.reply
+            if tried.resend:
+                self.disowned = True
+                queue.appendleft(cand)
+                continue
             wait = tried.retry_after
             if patience and wait is not None and 0 < wait <= patience and tried.kind in _WAITABLE:
                 patience = 0.0  # the first candidate only, once: the chain prefers it
@@ -268,7 +279,11 @@ class Waterfall:
             raise TranslationError(
                 "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
             )
-        body, self.dropped = bridge.request_body(inc, cand.step, cand.provider, target)
+        producers = bridge.Disowned() if self.disowned else svc.thinking
+        thinking = bridge.Thinking(owner(cand.provider, cand.key, cand.step), producers, svc.clock())
+        body, self.dropped, self.thinking_dropped = bridge.request_body(
+            inc, cand.step, cand.provider, target, thinking
+        )
         need = self.demand
         attempt = await Attempt.begin(
             svc.state, cand, need.est_tokens, need.est_output, need.affinity, self.attempts
@@ -339,6 +354,13 @@ class Waterfall:
         assert kind is not None
         if kind != "client_error":
             return self._failed(attempt, kind, resp.status, excerpt(body), retry_after)
+        if (
+            not self.disowned
+            and target == "anthropic"
+            and bridge.signature_refused(resp.status, body, self.inc)
+        ):
+            attempt.returned(resp.status, "a thinking signature was refused: sending again without thinking")
+            return Tried(None, None, resend=True)
         attempt.returned(resp.status, "returned to the client")
         self.provider = attempt.candidate.provider.name
         out = bridge.error_body(resp.status, body, target, self.inc.fmt, self.provider)
@@ -363,6 +385,7 @@ class Waterfall:
             return self._failed(attempt, "server_error", resp.status, "upstream sent a body that is not JSON")
         self._answered(attempt, 200)
         attempt.succeeded(usage)
+        self._learn(attempt, bridge.signatures(raw) if target == "anthropic" else [])
         self.usage = usage
         return Tried(Reply(200, [("content-type", "application/json")], out), None)
 
@@ -480,7 +503,15 @@ class Waterfall:
                 attempt.failed(failure[0], 200, self.snap.redactor.text(failure[1]))
             elif adapter.done:
                 attempt.succeeded(adapter.usage)
+                self._learn(attempt, adapter.watch.signatures)
             attempt.close()
+
+    def _learn(self, attempt: Attempt, signatures: list[str]) -> None:
+        """Remember who made the answer's thinking, so a later turn moved elsewhere drops it."""
+        if signatures:
+            cand = attempt.candidate
+            made_by = owner(cand.provider, cand.key, cand.step)
+            self.service.thinking.learn(signatures, made_by, self.service.clock())
 
 
 def relay_error_for(exc: Exception) -> RelayError:

@@ -23,7 +23,7 @@ from runtime.translate.responses_shape import ECHOED
 from runtime.translate.stream_a2o import AnthropicToOpenAIStream
 from runtime.translate.stream_o2a import OpenAIToAnthropicStream
 from runtime.translate.stream_o2r import OpenAIToResponsesStream
-from runtime.translate.thinking import is_synthesized_signature, strip_thinking
+from runtime.translate.thinking import is_synthesized_signature, strip_foreign
 from runtime.translate.tokens import estimate_tokens
 from runtime.translate.upstream_errors import (
     client_error,
@@ -53,7 +53,7 @@ __all__ = [
     "openai_response_to_responses",
     "required_capabilities",
     "responses_request_to_openai",
-    "strip_thinking",
+    "strip_foreign",
     "translate_error",
     "translate_error_body",
     "translation_error_body",

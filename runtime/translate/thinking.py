@@ -4,15 +4,21 @@ Signature policy. A thinking block the relay builds from an OpenAI-format upstre
 text carries the signature `relay:<provider>`: non-empty (clients that treat `""` as "missing"
 keep the block), and impossible for a real signature, which is base64 and has no `:`. Such
 blocks, and blocks with an empty signature, must never reach a real Anthropic upstream, which
-rejects forged signatures with a 400; `strip_thinking` removes them. When the latest assistant
-tool-use turn is left without a leading thinking block while thinking is on, Anthropic rejects
-the request too, so `strip_thinking` then switches thinking off for that one request.
+rejects forged signatures with a 400. A genuine signature is valid only in the account and
+model family that made it, so a conversation that moves to another key's account, or another
+model, must lose those blocks too. `strip_foreign` removes both kinds. When the latest
+assistant tool-use turn is left without a leading thinking block while thinking is on,
+Anthropic rejects the request too, so `strip_foreign` then switches thinking off for that
+one request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+Owner = tuple[str, str]
+"""Who a signature belongs to: (account, model family) (`runtime.routing.thinking_owners`)."""
 
 SIGNATURE_PREFIX = "relay:"
 _THINKING_TYPES = ("thinking", "redacted_thinking")
@@ -74,42 +80,49 @@ def thinking_enabled(body: Mapping[str, Any]) -> bool:
     return isinstance(thinking, Mapping) and thinking.get("type") in ("enabled", "adaptive")
 
 
-def _dropped(block: Any, synthesized_only: bool) -> bool:
-    if not isinstance(block, Mapping) or block.get("type") not in _THINKING_TYPES:
-        return False
-    if not synthesized_only:
-        return True
-    return block.get("type") == "thinking" and is_synthesized_signature(block.get("signature"))
-
-
-def strip_thinking(body: dict[str, Any], *, synthesized_only: bool = False) -> dict[str, Any]:
-    """`body` without thinking blocks in assistant history, made safe for an Anthropic upstream.
-
-    `synthesized_only=True` keeps genuine signed blocks (the next hop is the Anthropic that
-    signed them); `False` drops every thinking and redacted_thinking block (the next hop is a
-    different provider, whose signatures differ). Returns `body` itself when nothing changes;
-    never mutates it.
-    """
+def strip_foreign(
+    body: dict[str, Any], owner_of: Callable[[str], Owner | None], target: Owner
+) -> tuple[dict[str, Any], int]:
+    """`body` without the thinking blocks `target` (an account and model family) would reject,
+    and how many went: relay-made or unsigned ones, and those `owner_of` knows another owner
+    of (by `signature`, or `data` for redacted_thinking). Blocks of unknown origin stay.
+    Returns `body` itself when nothing goes; never mutates it."""
     messages = body.get("messages")
     if not isinstance(messages, list):
-        return body
+        return body, 0
     out: list[Any] = []
-    changed = False
+    dropped = 0
     for message in messages:
         is_assistant = isinstance(message, Mapping) and message.get("role") == "assistant"
         content = message.get("content") if is_assistant else None
         if isinstance(content, list):
-            kept = [b for b in content if not _dropped(b, synthesized_only)]
+            kept = [b for b in content if not _foreign(b, owner_of, target)]
             if len(kept) != len(content):
-                changed = True
+                dropped += len(content) - len(kept)
                 if not kept:
                     continue  # an assistant turn that was only thinking says nothing
                 message = {**message, "content": kept}
         out.append(message)
-    result = {**body, "messages": out} if changed else body
+    result = {**body, "messages": out} if dropped else body
     if thinking_enabled(result) and last_tool_turn_lacks_thinking(out):
         result = {k: v for k, v in result.items() if k != "thinking"}
-    return result
+    return result, dropped
+
+
+def _foreign(block: Any, owner_of: Callable[[str], Owner | None], target: Owner) -> bool:
+    if not isinstance(block, Mapping):
+        return False
+    kind = block.get("type")
+    if kind == "thinking":
+        signature = block.get("signature")
+        if is_synthesized_signature(signature):
+            return True
+    elif kind == "redacted_thinking":
+        signature = block.get("data")
+    else:
+        return False
+    made_by = owner_of(signature) if isinstance(signature, str) else None
+    return made_by is not None and made_by != target
 
 
 def last_tool_turn_lacks_thinking(messages: list[Any]) -> bool:

@@ -30,6 +30,7 @@ _decode = msgspec.json.Decoder().decode
 _ANTHROPIC_CONTENT = frozenset(
     {b"content_block_start", b"content_block_delta", b"content_block_stop", b"message_delta", b"message_stop"}
 )
+_SIGNED = frozenset({"signature_delta", "thinking", "redacted_thinking"})
 _OPENAI_CONTENT_KEYS = ("content", "tool_calls", "reasoning_content", "reasoning", "refusal", "function_call")
 
 
@@ -78,7 +79,7 @@ def clean_frame(frame: bytes) -> bytes:
 class FrameWatch:
     """Tracks one upstream stream frame by frame (frames must be whole: see `last_frame_end`)."""
 
-    __slots__ = ("content", "done", "error", "error_status", "finished", "fmt", "usage")
+    __slots__ = ("content", "done", "error", "error_status", "finished", "fmt", "signatures", "usage")
 
     def __init__(self, fmt: ClientFormat) -> None:
         self.fmt = fmt
@@ -93,6 +94,9 @@ class FrameWatch:
         self.error_status = 0
         """The status that error stands for (its type, or the `code` OpenRouter puts there)."""
         self.usage: Usage | None = None
+        self.signatures: list[str] = []
+        """Thinking signatures an Anthropic stream carried (redacted blocks' `data` too), so
+        relay knows which account and model made them (`runtime.routing.thinking_owners`)."""
 
     def take(self, frame: bytes) -> bool:
         """Account for one whole frame; True when it has garbage lines to drop (`clean_frame`).
@@ -142,6 +146,17 @@ class FrameWatch:
                 self.usage = from_anthropic(message.get("usage")) or self.usage
         elif kind == b"message_delta":
             self._add_final_usage(from_anthropic(event.get("usage")))
+        elif kind == b"content_block_delta":
+            self._signed(event.get("delta"), "signature")
+        elif kind == b"content_block_start":
+            self._signed(event.get("content_block"), "signature", "data")
+
+    def _signed(self, part: Any, *fields: str) -> None:
+        if isinstance(part, dict) and part.get("type") in _SIGNED:
+            for name in fields:
+                value = part.get(name)
+                if value and isinstance(value, str):
+                    self.signatures.append(value)
 
     def _failed(self, error: Any) -> None:
         self.done = True

@@ -32,7 +32,7 @@ providers:
   anthropic:
     api: anthropic
     base_url: https://api.anthropic.com
-    keys: ['${RELAY_T_A}', {key: '${RELAY_T_B}', name: backup, limits: {rpm: 5}}, '${RELAY_T_UNSET:-}']
+    keys: ['${RELAY_T_A}', {key: '${RELAY_T_B}', name: backup, limits: {rpm: 5}, account: team}, '${RELAY_T_UNSET:-}']
     limits: {rpm: 50, tpm: 30000}
     headers: {X-Team: relay}
   groq:
@@ -114,6 +114,7 @@ def test_artifact_contents(defs: Path, tmp_path: Path) -> None:
     assert [k.id for k in keys] == ["anthropic#0", "anthropic#backup"]
     assert keys[0].fingerprint == "sha256:" + hashlib.sha256(SECRET_A.encode()).hexdigest()[:8]
     assert (keys[1].limits.rpm, keys[1].limits.tpm) == (5, 30000)
+    assert (keys[0].account, keys[1].account) == (keys[0].fingerprint, "team")  # default: its own account
     assert artifact.providers["anthropic"].headers == (("x-team", "relay"),)
     assert artifact.server.auth_required and len(artifact.server.client_key_fingerprints) == 1
     assert [s.model for s in artifact.chains["main"].steps] == [

@@ -121,6 +121,7 @@ VARIANTS: dict[str, tuple[list[Part], Any]] = {
     ".providers.*.keys[]": (["providers", "up", "keys"], ["${W_KEY}", "${W_KEY2}"]),
     ".providers.*.keys[].key": (["providers", "up", "keys"], [{"key": "${W_KEY2}"}]),
     ".providers.*.keys[].name": (["providers", "up", "keys"], [{**KEYED, "name": "main"}]),
+    ".providers.*.keys[].account": (["providers", "up", "keys"], [{**KEYED, "account": "team"}]),
     **{
         f".providers.*.keys[].limits.{m}": (["providers", "up", "keys"], [{**KEYED, "limits": {m: 7}}])
         for m in ("rpm", "rpd", "tpm", "tpd", "concurrency")

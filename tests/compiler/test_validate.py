@@ -23,6 +23,13 @@ TAIL = "chains:\n  main:\n    steps: [local/demo]\n"
             "did you mean 'name'?",
         ),
         ("    keys: [{name: a}]\n", "R102", 5, "/providers/local/keys/0", "add `key:`"),
+        (
+            "    keys: [{key: '${K:-}', account: 'my team'}]\n",
+            "R106",
+            5,
+            "/providers/local/keys/0/account",
+            "expected a name",
+        ),
         ("    auth: basic\n", "R103", 5, "/providers/local/auth", "one of: x-api-key, bearer, api-key, none"),
         (
             "    rate_limit_headers: grok\n",
@@ -81,3 +88,19 @@ def test_entries_with_schema_errors_do_not_cascade(compile_set: CompileSet) -> N
         {"d.yaml": "version: 1\nproviders:\n  p: {api: nope}\nchains:\n  c: {steps: [p/m]}\n"}
     )
     assert [d.code for d in result.diagnostics] == ["R103"]
+
+
+def test_one_key_in_two_accounts_is_located_at_its_second_use(compile_set: CompileSet) -> None:
+    defs = (
+        "version: 1\nproviders:\n"
+        "  a:\n    api: anthropic\n    base_url: https://api.anthropic.com\n"
+        '    keys: ["${K1:-}", {key: "${K2:-}", account: team}]\n'
+        "  b:\n    api: anthropic\n    base_url: https://api.anthropic.com\n"
+        '    keys: [{key: "${K1:-}", account: team}, {key: "${K2}", account: team}]\n'
+        "chains:\n  main:\n    steps: [a/claude-x, b/claude-x]\n"
+    )
+    result = compile_set({"d.yaml": defs}, env={"K1": "k1-value-0123456789", "K2": "k2-value-0123456789"})
+    clashes = [d for d in result.diagnostics if d.code == "R247"]
+    assert [(d.severity, d.line, d.pointer) for d in clashes] == [("warning", 10, "/providers/b/keys/0")]
+    assert clashes[0].message == "key ${K1} is in account 'team' here but in its own account at providers/a/keys/0"
+    assert "k1-value" not in str(result.diagnostics)

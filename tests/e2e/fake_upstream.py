@@ -17,6 +17,9 @@ still open, as real upstreams fail; with `drop: true` the connection just closes
 `one_write: true` sends a whole stream in one write, so the peer reads it all at once. For clients that send several requests per turn
 (Claude Code), a step with `match: {stream: bool, contains: str}` is taken only by the
 first request it matches (`contains`: a substring of the raw body); other requests skip it.
+`thinking: TEXT` starts an Anthropic answer with a thinking block signed for the request's
+account and model, and a request whose history holds a block signed for another is answered
+400 as the real API does (`tests.e2e.fake_thinking`).
 
 Run: python -m tests.e2e.fake_upstream PORT
 """
@@ -29,6 +32,8 @@ import sys
 from typing import Any
 
 from aiohttp import web
+
+from tests.e2e import fake_thinking
 
 STATE: dict[str, Any] = {"script": [], "requests": [], "open": 0, "peak": 0, "served": 0}
 
@@ -78,30 +83,58 @@ def _sse(name: str | None, payload: Any) -> bytes:
 _USAGE_O = {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}
 
 
-def _anthropic_frames(model: str, text: str, tool: dict[str, Any] | None, error: str | None) -> list[bytes]:
+def _thinking_frames(thought: tuple[str, str]) -> list[bytes]:
+    """A thinking block as the real API streams it: text deltas, then its signature in one delta."""
+    block = {"type": "thinking", "thinking": "", "signature": ""}
+    deltas = [
+        {"type": "thinking_delta", "thinking": thought[0]},
+        {"type": "signature_delta", "signature": thought[1]},
+    ]
+    return [
+        _sse("content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}),
+        *(
+            _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": d})
+            for d in deltas
+        ),
+        _sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
+    ]
+
+
+def _anthropic_frames(
+    model: str,
+    text: str,
+    tool: dict[str, Any] | None,
+    error: str | None,
+    thought: tuple[str, str] | None = None,
+) -> list[bytes]:
     msg = _anthropic_message(model, "")
     msg["content"], msg["stop_reason"] = [], None
+    at = 0 if thought is None else 1
     frames = [
         _sse("message_start", {"type": "message_start", "message": msg}),
+        *(_thinking_frames(thought) if thought is not None else []),
         _sse(
             "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {"type": "content_block_start", "index": at, "content_block": {"type": "text", "text": ""}},
         ),
         _sse(
             "content_block_delta",
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}},
+            {"type": "content_block_delta", "index": at, "delta": {"type": "text_delta", "text": text}},
         ),
     ]
     if error is not None:
         return [*frames, _sse("error", {"type": "error", "error": {"type": "api_error", "message": error}})]
-    frames.append(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    frames.append(_sse("content_block_stop", {"type": "content_block_stop", "index": at}))
     if tool is not None:
         block = {"type": "tool_use", "id": tool["id"], "name": tool["name"], "input": {}}
         partial = {"type": "input_json_delta", "partial_json": json.dumps(tool["input"])}
         frames += [
-            _sse("content_block_start", {"type": "content_block_start", "index": 1, "content_block": block}),
-            _sse("content_block_delta", {"type": "content_block_delta", "index": 1, "delta": partial}),
-            _sse("content_block_stop", {"type": "content_block_stop", "index": 1}),
+            _sse(
+                "content_block_start",
+                {"type": "content_block_start", "index": at + 1, "content_block": block},
+            ),
+            _sse("content_block_delta", {"type": "content_block_delta", "index": at + 1, "delta": partial}),
+            _sse("content_block_stop", {"type": "content_block_stop", "index": at + 1}),
         ]
     delta = {"stop_reason": "tool_use" if tool else "end_turn", "stop_sequence": None}
     return [
@@ -138,14 +171,32 @@ def _openai_frames(model: str, text: str, tool: dict[str, Any] | None, error: st
     ]
 
 
-def default_stream(fmt: str, model: str, text: str, tool: dict[str, Any] | None = None) -> list[bytes]:
-    build = _anthropic_frames if fmt == "anthropic" else _openai_frames
-    return build(model, text, tool, None)
+def default_stream(
+    fmt: str,
+    model: str,
+    text: str,
+    tool: dict[str, Any] | None = None,
+    thought: tuple[str, str] | None = None,
+) -> list[bytes]:
+    """`thought`: (thinking text, signature) for an Anthropic answer that starts by thinking."""
+    if fmt == "anthropic":
+        return _anthropic_frames(model, text, tool, None, thought)
+    return _openai_frames(model, text, tool, None)
 
 
-def whole_answer(fmt: str, model: str, text: str, tool: dict[str, Any] | None = None) -> dict[str, Any]:
+def whole_answer(
+    fmt: str,
+    model: str,
+    text: str,
+    tool: dict[str, Any] | None = None,
+    thought: tuple[str, str] | None = None,
+) -> dict[str, Any]:
     if fmt == "anthropic":
         message = _anthropic_message(model, text)
+        if thought is not None:
+            message["content"].insert(
+                0, {"type": "thinking", "thinking": thought[0], "signature": thought[1]}
+            )
         if tool is not None:
             message["content"].append({"type": "tool_use", **tool})
             message["stop_reason"] = "tool_use"
@@ -187,6 +238,9 @@ async def generate(request: web.Request) -> web.StreamResponse:
     STATE["open"] += 1
     STATE["peak"] = max(STATE["peak"], STATE["open"])
     try:
+        foreign = fake_thinking.rejection(body, request.headers) if fmt == "anthropic" else None
+        if foreign is not None:  # refused before any scripted step is taken
+            return web.json_response(foreign, status=400)
         return await _answer(request, fmt, body, _take_step(body, raw))
     finally:
         STATE["open"] -= 1
@@ -227,6 +281,7 @@ async def _answer(
     status = int(step.get("status", 200))
     headers = dict(step.get("headers", {}))
     text, tool = step.get("text", "hello"), step.get("tool_call")
+    thought = (step["thinking"], fake_thinking.sign(request.headers, model)) if "thinking" in step else None
     if "frames" in step or (status == 200 and body.get("stream") and "body" not in step):
         if "frames" in step:
             frames = [f.encode() for f in step["frames"]]
@@ -234,7 +289,7 @@ async def _answer(
             build = _anthropic_frames if fmt == "anthropic" else _openai_frames
             frames = build(model, step["error_after_text"], None, "upstream failed mid-stream")
         else:
-            frames = default_stream(fmt, model, text, tool)
+            frames = default_stream(fmt, model, text, tool, thought)
         resp = web.StreamResponse(status=status, headers={"content-type": "text/event-stream", **headers})
         await resp.prepare(request)
         if step.get("one_write"):  # the whole stream in one read of the peer's
@@ -258,7 +313,7 @@ async def _answer(
         payload = step["body"]
         data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
     else:
-        data = json.dumps(whole_answer(fmt, model, text, tool)).encode()
+        data = json.dumps(whole_answer(fmt, model, text, tool, thought)).encode()
     headers.setdefault("content-type", "application/json")
     return web.Response(status=status, body=data, headers=headers)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -222,3 +223,54 @@ def test_frames_after_the_end_are_not_passed_on() -> None:
 def test_keepalive_frames_in_each_format() -> None:
     assert PassthroughStream("anthropic", "m", "m").keepalive() == b'event: ping\ndata: {"type":"ping"}\n\n'
     assert PassthroughStream("openai", "m", "m").keepalive() == b": keep-alive\n\n"
+
+
+THINKING = [
+    _frame(
+        "content_block_start",
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+        },
+    ),
+    _frame(
+        "content_block_delta",
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hm"}},
+    ),
+    _frame(
+        "content_block_delta",
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "signature_delta", "signature": "EqQBsig1"},
+        },
+    ),
+    _frame(
+        "content_block_start",
+        {
+            "type": "content_block_start",
+            "index": 1,
+            "content_block": {"type": "redacted_thinking", "data": "EmwKred"},
+        },
+    ),
+    _frame(
+        "content_block_start",
+        {
+            "type": "content_block_start",
+            "index": 2,
+            "content_block": {"type": "text", "text": "", "data": "no"},
+        },
+    ),
+]
+
+
+@given(cuts=st.lists(st.integers(min_value=0, max_value=len(b"".join(THINKING))), max_size=6))
+def test_the_stream_s_thinking_signatures_are_collected_whatever_the_chunking(cuts: list[int]) -> None:
+    """Who made them is remembered from these (`runtime.routing.thinking_owners`); the bytes pass unchanged."""
+    data = b"".join(THINKING)
+    stream = PassthroughStream("anthropic", "claude-up", "claude-up")
+    edges = [0, *sorted(cuts), len(data)]
+    out = b"".join(stream.feed(data[a:b]) for a, b in itertools.pairwise(edges))
+    assert out == data
+    assert stream.watch.signatures == ["EqQBsig1", "EmwKred"]

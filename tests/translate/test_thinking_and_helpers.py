@@ -18,7 +18,7 @@ from runtime.translate.thinking import (
     effort_to_budget,
     is_synthesized_signature,
     reasoning_text,
-    strip_thinking,
+    strip_foreign,
 )
 from runtime.translate.tokens import BYTES_PER_TOKEN_MAX, MEDIA_TOKENS, estimate_tokens, input_floor
 from runtime.translate.usage import anthropic_usage_to_openai, openai_usage_to_anthropic
@@ -29,6 +29,15 @@ UNSIGNED = {"type": "thinking", "thinking": "from somewhere", "signature": ""}
 REDACTED = {"type": "redacted_thinking", "data": "EmwKAhgB"}
 TOOL = {"type": "tool_use", "id": "t1", "name": "f", "input": {}}
 RESULT = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}]}
+
+
+HERE = ("acct-a", "claude-sonnet-4-5")
+ELSEWHERE = ("acct-b", "claude-sonnet-4-5")
+
+
+def strip_thinking(b: dict[str, Any], *, synthesized_only: bool = False) -> dict[str, Any]:
+    """Relay-made blocks only (no producer known), or every block (all made elsewhere)."""
+    return strip_foreign(b, lambda _: None if synthesized_only else ELSEWHERE, HERE)[0]
 
 
 def body(*assistant_blocks: dict[str, Any], thinking: bool = True, result: bool = True) -> dict[str, Any]:
@@ -200,6 +209,7 @@ def test_input_floor_never_counts_more_than_the_text_could_hold(text: str, image
     plain = msgspec.json.encode({"model": "m", "messages": [{"role": "user", "content": content[:1]}]})
     body = msgspec.json.encode({"model": "m", "messages": [{"role": "user", "content": content}]})
     assert input_floor(body) <= len(plain) / BYTES_PER_TOKEN_MAX + images * 20  # the JSON around each image
+
     def wrapped(content: str) -> bytes:
         return json.dumps({"model": "m", "messages": [{"role": "user", "content": content}]}).encode()
 
@@ -288,3 +298,68 @@ def test_anthropic_tool_id(raw: str, kept: bool) -> None:
     assert out == anthropic_tool_id(raw)
     assert all(c.isalnum() or c in "_-" for c in out)
     assert anthropic_tool_id("a.b") != anthropic_tool_id("a:b")
+
+
+OWNERS = [("acct-a", "opus"), ("acct-b", "opus"), ("acct-a", "sonnet"), None]
+"""Who made a block, None: a signature relay never saw."""
+
+_made_by = st.sampled_from(range(len(OWNERS)))
+_block = st.one_of(
+    st.tuples(st.just("thinking"), _made_by),
+    st.tuples(st.just("redacted_thinking"), _made_by),
+    st.tuples(st.just("relay"), st.just(-1)),
+    st.tuples(st.sampled_from(["text", "tool_use"]), st.just(-1)),
+)
+
+
+@given(
+    turns=st.lists(st.lists(_block, max_size=4), min_size=1, max_size=5),
+    target=st.sampled_from(OWNERS[:3]),
+    thinking=st.booleans(),
+)
+def test_strip_foreign_drops_exactly_what_the_target_rejects(
+    turns: list[list[tuple[str, int]]], target: tuple[str, str], thinking: bool
+) -> None:
+    """Every block signed by another account or model family goes, and every relay-made one;
+    blocks of the target's own or of unknown origin stay, the rest of history unchanged."""
+    producer: dict[str, tuple[str, str] | None] = {}
+    messages: list[dict[str, Any]] = []
+    expected: list[list[dict[str, Any]]] = []
+    for t, turn in enumerate(turns):
+        content: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []
+        for i, (kind, who) in enumerate(turn):
+            sig = f"sig{t}x{i}"
+            if kind == "thinking":
+                block: dict[str, Any] = {"type": "thinking", "thinking": "…", "signature": sig}
+            elif kind == "redacted_thinking":
+                block = {"type": "redacted_thinking", "data": sig}
+            elif kind == "relay":
+                block = {"type": "thinking", "thinking": "…", "signature": "relay:groq"}
+            else:
+                block = (
+                    {"type": kind, "text": sig}
+                    if kind == "text"
+                    else {"type": kind, "id": sig, "name": "f", "input": {}}
+                )
+            producer[sig] = OWNERS[who] if who >= 0 else None
+            content.append(block)
+            if not (kind == "relay" or (who >= 0 and OWNERS[who] not in (None, target))):
+                kept.append(block)
+        messages += [{"role": "user", "content": "q"}, {"role": "assistant", "content": content}]
+        if kept or not content:  # a turn only of dropped thinking goes
+            expected.append(kept)
+    original: dict[str, Any] = {"model": "m", "messages": messages}
+    if thinking:
+        original["thinking"] = {"type": "adaptive"}
+    frozen = copy.deepcopy(original)
+    out, dropped = strip_foreign(original, producer.get, target)
+    assert original == frozen, "must not mutate its input"
+    assistant = [m["content"] for m in out["messages"] if m["role"] == "assistant"]
+    assert assistant == expected
+    assert dropped == sum(map(len, (m["content"] for m in messages if m["role"] == "assistant"))) - sum(
+        map(len, expected)
+    )
+    assert (out is original) is (dropped == 0 and ("thinking" in out) == thinking)
+    if "thinking" in out and assistant and any(b["type"] == "tool_use" for b in assistant[-1]):
+        assert assistant[-1][0]["type"] in ("thinking", "redacted_thinking")
