@@ -307,7 +307,9 @@ class RelayApp:
             if not self.drain.expired():
                 raise
             svc.log.warning("stream cut at shutdown", id=rid)
-            await transport.send_bytes(stream_error_event(_shutting_down("the stream was cut"), fmt))
+            err = _shutting_down("the stream was cut")
+            frame = rest.fail(err)
+            await transport.send_bytes(stream_error_event(err, fmt) if frame is None else frame)
         except (OSError, RuntimeError):  # the client went away mid-stream: stop pulling
             pass
         finally:

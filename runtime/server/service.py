@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from runtime.artifact import Provider
 from runtime.clock import Clock, monotonic
-from runtime.errors import ClientFormat
+from runtime.errors import WireFormat
 from runtime.ops.events import EventHub, Subscriber
 from runtime.ops.feed import Feed
 from runtime.ops.metrics import RequestMetrics
@@ -36,7 +36,7 @@ from runtime.routing.changes import Change
 from runtime.routing.probes import probe_forever
 from runtime.routing.ratelimit import RateInfo
 from runtime.routing.state import Candidate, RoutingState
-from runtime.server import health_check
+from runtime.server import bridge, health_check
 from runtime.server.incoming import Incoming
 from runtime.server.loader import WORKERS_ENV, LoadError, Snapshot, load, manifest_stamp
 from runtime.server.log import Log
@@ -281,7 +281,7 @@ class Service:
         return True
 
     def request_headers(
-        self, snap: Snapshot, cand: Candidate, target: ClientFormat, inc: Incoming
+        self, snap: Snapshot, cand: Candidate, target: WireFormat, inc: Incoming
     ) -> list[tuple[str, str]]:
         module = snap.modules[cand.provider.name]
         if target == "anthropic" and inc.fmt == "anthropic":
@@ -298,20 +298,25 @@ class Service:
         return headers
 
     async def open(
-        self, snap: Snapshot, cand: Candidate, target: ClientFormat, inc: Incoming, body: bytes
+        self, snap: Snapshot, cand: Candidate, target: WireFormat, inc: Incoming, body: bytes
     ) -> UpstreamResponse:
         module = snap.modules[cand.provider.name]
         if cand.provider.api == "simulated":
             url = f"simulated:{target}"
         else:
-            url = (module.MESSAGES_URL if target == "anthropic" else module.CHAT_URL) or ""
-            if target == inc.fmt:
+            urls = {
+                "anthropic": module.MESSAGES_URL,
+                "openai": module.CHAT_URL,
+                "responses": module.RESPONSES_URL,
+            }
+            url = urls[target] or ""
+            if bridge.same_format(inc, target):
                 url = with_query(url, inc.query)
         upstream = self.upstreams.get(cand.provider)
         return await upstream.open(url, self.request_headers(snap, cand, target, inc), body)
 
     def rate_info(
-        self, snap: Snapshot, cand: Candidate, target: ClientFormat, headers: Mapping[str, str]
+        self, snap: Snapshot, cand: Candidate, target: WireFormat, headers: Mapping[str, str]
     ) -> RateInfo:
         now = self.clock()
         if cand.provider.api == "simulated":

@@ -20,6 +20,7 @@ from runtime.translate.codec import DecodeError, decode, encode
 from runtime.translate.responses_shape import (
     call_item,
     envelope,
+    failed_event,
     message_item,
     output_text,
     reasoning_item,
@@ -283,9 +284,8 @@ class OpenAIToResponsesStream(StreamDriver):
         self._done = True
 
     def _failed(self, code: str, message: str, out: list[bytes]) -> None:
-        response = self._response("failed")
-        response["error"] = {"code": code, "message": message}
-        self._send("response.failed", {"response": response}, out)
+        out.append(failed_event(self._response("failed"), self._seq, code, message))
+        self._seq += 1
         self._done = True
 
     def _eof(self, out: list[bytes]) -> None:
