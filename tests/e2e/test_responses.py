@@ -32,11 +32,17 @@ providers:
     api: anthropic
     base_url: {url}
     keys: ["${{UP_KEY_B}}"]
+  native:
+    api: openai-responses
+    base_url: {url}/v1
+    keys: ["${{UP_KEY_O}}"]
 chains:
   on-anthropic:
     steps: [anth/claude-up]
   on-chat:
     steps: [oai/gpt-up]
+  on-responses:
+    steps: [native/gpt-native]
   failover:
     steps: [anth-b/claude-first, oai/gpt-second]
   alternating:
