@@ -43,7 +43,7 @@ from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_
 from runtime.server.incoming import new_request_id
 from runtime.server.loader import ROOT_ENV
 from runtime.server.metrics_route import metrics
-from runtime.server.responses import responses
+from runtime.server.responses import compact, responses
 from runtime.server.service import Service
 from runtime.server.ui import is_ui, serve_ui
 from runtime.server.waterfall import Reply, relay_error_for
@@ -83,6 +83,7 @@ POST_ROUTES: dict[str, Handler] = {
     "/v1/messages": generate,
     "/v1/chat/completions": generate,
     "/v1/responses": responses,
+    "/v1/responses/compact": compact,
     "/v1/messages/count_tokens": count_tokens,
 }
 GET_ROUTES: dict[str, Handler] = {

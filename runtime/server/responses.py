@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from runtime.errors import BadRequest, ClientFormat, RelayError, status_of
+from runtime.errors import BadRequest, ClientFormat, NotFound, RelayError, status_of
 from runtime.routing.affinity import conversation_key
 from runtime.server import exchange, incoming
 from runtime.server.service import Service
@@ -65,6 +65,20 @@ class _ResponsesTail(Tail):
             if out:
                 return out
         raise StopAsyncIteration
+
+
+COMPACT_REFUSED = (
+    "relay does not serve /v1/responses/compact (OpenAI's server-side compaction: opaque items "
+    "only the model that wrote them can read, and a chain may answer from any step); configure "
+    "Codex with its own model_provider for relay, as docs/clients.md shows, and it compacts "
+    "through /v1/responses"
+)
+
+
+async def compact(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+    """Codex calls this only for OpenAI's own provider (or Azure's); with a provider of its
+    own, as relay's docs configure it, it summarises through `/v1/responses` instead."""
+    raise NotFound(COMPACT_REFUSED)
 
 
 def _session(top: dict[str, msgspec.Raw], headers: dict[str, str]) -> str | None:

@@ -233,3 +233,13 @@ def test_records_and_metrics_name_the_responses_api(relay: Relay, fake: FakeUpst
         return 'format="responses"' in text and 'chain="on-chat"' in text
 
     wait_until(counted, timeout=10, what="a relay_requests sample with format=responses")
+
+
+def test_compaction_is_refused_with_a_clear_responses_error(relay: Relay) -> None:
+    resp = httpx.post(
+        relay.url + "/v1/responses/compact", json={"model": "on-responses", "input": []}, timeout=20
+    )
+    assert resp.status_code == 404
+    error = resp.json()["error"]
+    assert error["code"] == "not_found" and "/v1/responses/compact" in error["message"]
+    assert "compacts through /v1/responses" in error["message"]
