@@ -20,13 +20,16 @@ from runtime.translate.upstream_errors import client_error
 
 
 class ToOpenAIStream(StreamDriver):
+    """Feed raw upstream bytes in any split; send what each call returns to the client as is."""
+
     def __init__(
         self,
         client_model: str,
         include_usage: bool,
-        provider: str,
-        completion_id: str | None,
-        created: int | None,
+        *,
+        provider: str = "upstream",
+        completion_id: str | None = None,
+        created: int | None = None,
     ) -> None:
         super().__init__()
         self._include_usage = include_usage
@@ -42,6 +45,11 @@ class ToOpenAIStream(StreamDriver):
         self._prefix = self._head + b',"choices":[{"index":0,"delta":'
         self._role_sent = False
         self._finish_sent = False
+        self._begin()
+
+    def _begin(self) -> None:
+        """The subclass's own state, set up at construction."""
+        raise NotImplementedError
 
     @property
     def usage(self) -> dict[str, Any]:

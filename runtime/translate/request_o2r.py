@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runtime.translate.errors import TranslationError
+from runtime.translate.errors import TranslationError, each
 
 _REFUSED = {
     "stop": "the Responses API has no stop sequences",
@@ -52,13 +52,7 @@ def openai_request_to_responses(body: Mapping[str, Any], *, upstream_model: str)
     messages = body.get("messages")
     if not isinstance(messages, list):
         raise TranslationError("messages", "expected a list of messages")
-    items: list[dict[str, Any]] = []
-    for i, message in enumerate(messages):
-        try:
-            items += _items(message)
-        except TranslationError as exc:
-            raise exc.at(f"messages[{i}]") from None
-    out["input"] = items
+    out["input"] = [item for items in each(messages, _items, "messages") for item in items]
     for name in _PASSED:
         if body.get(name) is not None:
             out[name] = body[name]
@@ -139,13 +133,7 @@ def _input_content(content: object) -> str | list[dict[str, Any]]:
         return content
     if not isinstance(content, list):
         raise TranslationError("content", "expected a string or a list of content parts")
-    parts = []
-    for i, part in enumerate(content):
-        try:
-            parts.append(_input_part(part))
-        except TranslationError as exc:
-            raise exc.at(f"content[{i}]") from None
-    return parts
+    return each(content, _input_part, "content")
 
 
 def _input_part(part: object) -> dict[str, Any]:

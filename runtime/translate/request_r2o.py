@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from runtime.translate.errors import TranslationError
+from runtime.translate.errors import TranslationError, each
 
 _REFUSED = {
     "previous_response_id": "relay keeps no responses; send the whole conversation in `input` (store: false)",
@@ -118,12 +118,7 @@ def _content(content: object) -> str | list[dict[str, Any]]:
         return content
     if not isinstance(content, list):
         raise TranslationError("content", "expected a string or a list of content parts")
-    parts = []
-    for i, part in enumerate(content):
-        try:
-            parts.append(_user_part(part))
-        except TranslationError as exc:
-            raise exc.at(f"content[{i}]") from None
+    parts = each(content, _user_part, "content")
     if all(p["type"] == "text" for p in parts):
         return "".join(p["text"] for p in parts)
     return parts

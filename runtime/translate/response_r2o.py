@@ -9,10 +9,10 @@ after calls, `length` or `content_filter` for an `incomplete` answer, else `stop
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from runtime.translate import ids
+from runtime.translate.response import chat_completion, chat_message
 from runtime.translate.usage import responses_usage_to_openai
 
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
@@ -59,19 +59,15 @@ def responses_response_to_openai(
                     },
                 }
             )
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
+    message = chat_message("".join(texts), "\n\n".join(reasoning), calls)
     if refusals:
         message["refusal"] = "".join(refusals)
-    if reasoning:
-        message["reasoning_content"] = "\n\n".join(reasoning)
-    if calls:
-        message["tool_calls"] = calls
     usage = resp.get("usage")
-    return {
-        "id": completion_id or ids.completion_id(),
-        "object": "chat.completion",
-        "created": int(time.time()) if created is None else created,
-        "model": client_model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish_of(resp, bool(calls))}],
-        "usage": responses_usage_to_openai(usage if isinstance(usage, dict) else {}),
-    }
+    return chat_completion(
+        message,
+        finish_of(resp, bool(calls)),
+        responses_usage_to_openai(usage if isinstance(usage, dict) else {}),
+        client_model=client_model,
+        completion_id=completion_id,
+        created=created,
+    )

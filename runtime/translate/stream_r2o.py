@@ -30,18 +30,7 @@ _TEXT = {
 
 
 class ResponsesToOpenAIStream(ToOpenAIStream):
-    """Feed raw upstream bytes in any split; send what each call returns to the client as is."""
-
-    def __init__(
-        self,
-        client_model: str,
-        include_usage: bool,
-        *,
-        provider: str = "upstream",
-        completion_id: str | None = None,
-        created: int | None = None,
-    ) -> None:
-        super().__init__(client_model, include_usage, provider, completion_id, created)
+    def _begin(self) -> None:
         self._calls: dict[str, int] = {}
         self._usage: dict[str, Any] = {}
 

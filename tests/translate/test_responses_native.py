@@ -253,6 +253,7 @@ def test_a_whole_response_says_what_the_chat_answer_said() -> None:
                 "tool_calls": chat["choices"][0]["message"]["tool_calls"],  # type: ignore[index]
             },
             "finish_reason": "tool_calls",
+            "logprobs": None,
         }
     ]
     assert back["usage"]["prompt_tokens_details"] == {"cached_tokens": 2}
