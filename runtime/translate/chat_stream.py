@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from runtime.translate import ids
-from runtime.translate.codec import encode
+from runtime.translate.codec import DecodeError, decode, encode
 from runtime.translate.errors import ANTHROPIC_TYPE_STATUS, openai_error, row
 from runtime.translate.sse import OPENAI_DONE, OPENAI_KEEPALIVE
 from runtime.translate.stream_driver import StreamDriver
@@ -49,6 +49,20 @@ class ToOpenAIStream(StreamDriver):
 
     def _begin(self) -> None:
         """The subclass's own state, set up at construction."""
+        raise NotImplementedError
+
+    def _event(self, data: str, out: list[bytes]) -> None:
+        try:
+            event = decode(data)
+        except DecodeError:
+            event = None
+        if not isinstance(event, dict):
+            self._error(500, "upstream sent a malformed stream event", out)
+            return
+        self._upstream_event(event, out)
+
+    def _upstream_event(self, event: dict[str, Any], out: list[bytes]) -> None:
+        """One upstream event, a JSON object."""
         raise NotImplementedError
 
     @property

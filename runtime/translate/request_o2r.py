@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runtime.translate.errors import TranslationError, each
+from runtime.translate.request_r2o import with_tools
 
 _REFUSED = {
     "stop": "the Responses API has no stop sequences",
@@ -65,13 +66,11 @@ def openai_request_to_responses(body: Mapping[str, Any], *, upstream_model: str)
     if text:
         out["text"] = text
     tools = body.get("tools")
-    if isinstance(tools, list) and tools:
-        out["tools"] = [_tool(tool, i) for i, tool in enumerate(tools)]
-        choice = _tool_choice(body.get("tool_choice"))
-        if choice is not None:
-            out["tool_choice"] = choice
-    else:
-        out.pop("parallel_tool_calls", None)
+    with_tools(
+        out,
+        [_tool(tool, i) for i, tool in enumerate(tools)] if isinstance(tools, list) else [],
+        lambda: _tool_choice(body.get("tool_choice")),
+    )
     if body.get("stream"):
         out["stream"] = True
     return out

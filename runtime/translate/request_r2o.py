@@ -14,7 +14,7 @@ OpenAI (`previous_response_id`, `conversation`, `background`, stored prompts) is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from runtime.translate.errors import TranslationError, each
@@ -63,17 +63,23 @@ def responses_request_to_openai(body: Mapping[str, Any]) -> Translated:
     if fmt is not None:
         out["response_format"] = fmt
     tools, dropped = _tools(body.get("tools"))
-    if tools:
-        out["tools"] = tools
-        choice = _tool_choice(body.get("tool_choice"))
-        if choice is not None:
-            out["tool_choice"] = choice
-    else:
-        out.pop("parallel_tool_calls", None)
+    with_tools(out, tools, lambda: _tool_choice(body.get("tool_choice")))
     if body.get("stream"):
         out["stream"] = True
         out["stream_options"] = {"include_usage": True}
     return Translated(out, dropped)
+
+
+def with_tools(out: dict[str, Any], tools: list[dict[str, Any]], choice: Callable[[], object]) -> None:
+    """`tools` and the translated `tool_choice` into `out`, or neither: without tools, no
+    `tool_choice` nor `parallel_tool_calls` either (servers reject them alone)."""
+    if not tools:
+        out.pop("parallel_tool_calls", None)
+        return
+    out["tools"] = tools
+    chosen = choice()
+    if chosen is not None:
+        out["tool_choice"] = chosen
 
 
 def _text_of(parts: object, field: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.translate.chat_stream import ToOpenAIStream
-from runtime.translate.codec import DecodeError, decode
 from runtime.translate.reasons import finish_reason
 from runtime.translate.tool_args import input_to_arguments
 from runtime.translate.upstream_errors import anthropic_stream_error_status, message_of
@@ -50,14 +49,7 @@ class AnthropicToOpenAIStream(ToOpenAIStream):
 
     # upstream events
 
-    def _event(self, data: str, out: list[bytes]) -> None:
-        try:
-            event = decode(data)
-        except DecodeError:
-            event = None
-        if not isinstance(event, dict):
-            self._error(500, "upstream sent a malformed stream event", out)
-            return
+    def _upstream_event(self, event: dict[str, Any], out: list[bytes]) -> None:
         kind = event.get("type")
         if kind == "content_block_delta":
             self._block_delta(event, out)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.translate.chat_stream import ToOpenAIStream
-from runtime.translate.codec import DecodeError, decode
 from runtime.translate.response_r2o import finish_of
 from runtime.translate.upstream_errors import openai_stream_error_status
 from runtime.translate.usage import responses_usage_to_openai
@@ -39,14 +38,7 @@ class ResponsesToOpenAIStream(ToOpenAIStream):
         """OpenAI-shaped usage (from the final Response)."""
         return responses_usage_to_openai(self._usage)
 
-    def _event(self, data: str, out: list[bytes]) -> None:
-        try:
-            event = decode(data)
-        except DecodeError:
-            event = None
-        if not isinstance(event, dict):
-            self._error(500, "upstream sent a malformed stream event", out)
-            return
+    def _upstream_event(self, event: dict[str, Any], out: list[bytes]) -> None:
         kind = event.get("type")
         field = _TEXT.get(kind) if isinstance(kind, str) else None
         if field is not None:
