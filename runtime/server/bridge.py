@@ -20,6 +20,7 @@ from runtime.artifact import Provider, ResponseModel, Step
 from runtime.errors import ClientFormat, RelayError, WireFormat
 from runtime.server.incoming import Incoming
 from runtime.translate import (
+    DEFAULT_HINTS,
     AnthropicToOpenAIStream,
     Composed,
     OpenAIHints,
@@ -137,15 +138,14 @@ def same_format(inc: Incoming, target: WireFormat) -> bool:
     return target == inc.fmt or (target == "responses" and inc.responses is not None)
 
 
-def _as_chat(inc: Incoming, step: Step, provider: Provider) -> dict[str, Any]:
+def _as_chat(inc: Incoming, step: Step, hints: OpenAIHints) -> dict[str, Any]:
+    """The request as Chat Completions: the client's own, or an Anthropic one translated
+    with `hints` (a chat server's quirks; none for a Responses step, which O→R reshapes)."""
     if inc.fmt == "openai":
         return inc.full()
     can_reason = step.capabilities is None or "thinking" in step.capabilities
     return anthropic_request_to_openai(
-        inc.full(),
-        upstream_model=step.model,
-        provider_hints=_hints(provider.api, provider.base_url),
-        model_can_reason=can_reason,
+        inc.full(), upstream_model=step.model, provider_hints=hints, model_can_reason=can_reason
     )
 
 
@@ -155,9 +155,10 @@ def request_body(inc: Incoming, step: Step, provider: Provider, target: WireForm
     if target == inc.fmt:
         return _anthropic_passthrough(inc, step) if target == "anthropic" else inc.body_with_model(step.model)
     if target == "responses":
-        return _encode(openai_request_to_responses(_as_chat(inc, step, provider), upstream_model=step.model))
+        chat = _as_chat(inc, step, DEFAULT_HINTS)
+        return _encode(openai_request_to_responses(chat, upstream_model=step.model))
     if target == "openai":
-        return _encode(_as_chat(inc, step, provider))
+        return _encode(_as_chat(inc, step, _hints(provider.api, provider.base_url)))
     return _encode(
         openai_request_to_anthropic(
             inc.full(),
