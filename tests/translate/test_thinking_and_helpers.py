@@ -200,7 +200,6 @@ def test_input_floor_never_counts_more_than_the_text_could_hold(text: str, image
     plain = msgspec.json.encode({"model": "m", "messages": [{"role": "user", "content": content[:1]}]})
     body = msgspec.json.encode({"model": "m", "messages": [{"role": "user", "content": content}]})
     assert input_floor(body) <= len(plain) / BYTES_PER_TOKEN_MAX + images * 20  # the JSON around each image
-
     def wrapped(content: str) -> bytes:
         return json.dumps({"model": "m", "messages": [{"role": "user", "content": content}]}).encode()
 
