@@ -41,10 +41,9 @@ _PENDING, _LIVE, _HELD = 0, 1, 2
 
 
 class _Tool:
-    __slots__ = ("id", "index", "mode", "name", "parts", "upstream_id")
+    __slots__ = ("id", "index", "mode", "name", "parts")
 
     def __init__(self, upstream_id: str | None, name: str) -> None:
-        self.upstream_id = upstream_id
         self.id = ids.anthropic_tool_id(upstream_id) if upstream_id else ids.tool_id("toolu_")
         self.name = name
         self.index = -1
