@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.conftest import UPSTREAM_KEYS
 from tests.e2e.fake_upstream import default_stream, whole_answer
 from tests.e2e.procs import FakeUpstream, Relay, anthropic_client, openai_client, served, stream_raw
-from tests.e2e.test_responses import EXEC_TOOL, _events
+from tests.e2e.test_responses import EXEC_TOOL, _events, answered, call_turn
 
 pytestmark = pytest.mark.e2e
 
@@ -93,21 +93,10 @@ def test_the_openai_sdk_responses_api_on_a_responses_step(
     fake.script({"tool_call": CALL, "text": ""}, {"text": "It printed hi."})
     client = openai_client(relay)
     kwargs: dict[str, Any] = {"model": "on-responses", "tools": [EXEC_TOOL], "input": "run echo hi"}
-    if stream:
-        with client.responses.stream(**kwargs) as s:
-            arguments = "".join(e.delta for e in s if e.type == "response.function_call_arguments.delta")
-            first = s.get_final_response()
-        assert json.loads(arguments) == CALL["input"]
-    else:
-        first = client.responses.create(**kwargs)
-    call = next(item for item in first.output if item.type == "function_call")
+    first, call = call_turn(client, kwargs, stream)
     assert call.call_id == "call_n1" and json.loads(call.arguments) == CALL["input"]
     assert first.model == "on-responses"
-    history = [
-        {"role": "user", "content": "run echo hi"},
-        {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
-        {"type": "function_call_output", "call_id": call.call_id, "output": "hi\n"},
-    ]
+    history = answered("run echo hi", call)
     second = client.responses.create(**{**kwargs, "input": history})
     assert second.output_text == "It printed hi."
     assert second.usage is not None and second.usage.input_tokens_details.cached_tokens == 4
