@@ -1,7 +1,8 @@
 """Micro-benchmark of the translation layer against its budget (issue 4).
 
-Budget: ≤ 100 µs per non-streaming request translation, ≤ 5 µs per streamed chunk (10 µs for
-the Responses ingress on an Anthropic step, which runs two stream machines in a row).
+Budget: ≤ 100 µs per non-streaming request translation, ≤ 5 µs per streamed chunk (10 µs
+where two stream machines run in a row: the Responses ingress on an Anthropic step, an
+Anthropic client on a Responses step).
 
     python benchmarks/translate_bench.py [--quick]
 
@@ -28,15 +29,19 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from runtime.translate.composed import Composed  # noqa: E402
 from runtime.translate.hints import hints_for  # noqa: E402
 from runtime.translate.request_a2o import anthropic_request_to_openai  # noqa: E402
 from runtime.translate.request_o2a import openai_request_to_anthropic  # noqa: E402
+from runtime.translate.request_o2r import openai_request_to_responses  # noqa: E402
 from runtime.translate.request_r2o import responses_request_to_openai  # noqa: E402
 from runtime.translate.response import anthropic_response_to_openai, openai_response_to_anthropic  # noqa: E402
 from runtime.translate.response_o2r import openai_response_to_responses  # noqa: E402
+from runtime.translate.response_r2o import responses_response_to_openai  # noqa: E402
 from runtime.translate.stream_a2o import AnthropicToOpenAIStream  # noqa: E402
 from runtime.translate.stream_o2a import OpenAIToAnthropicStream  # noqa: E402
 from runtime.translate.stream_o2r import OpenAIToResponsesStream  # noqa: E402
+from runtime.translate.stream_r2o import ResponsesToOpenAIStream  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "translate" / "golden"
 encode = msgspec.json.Encoder().encode
@@ -207,21 +212,16 @@ def codex_session(body: dict[str, Any], turns: int) -> dict[str, Any]:
     return {**body, "input": items}
 
 
-class AnthropicToResponses:
+def anthropic_to_responses() -> Composed:
     """An Anthropic-format step's stream on `/v1/responses`: A→O, then O→R, as the runtime runs it."""
+    return Composed(AnthropicToOpenAIStream("c", True), OpenAIToResponsesStream("c", {}))
 
-    def __init__(self) -> None:
-        self.inner = AnthropicToOpenAIStream("c", True)
-        self.outer = OpenAIToResponsesStream("c", {})
 
-    def start(self) -> bytes:
-        return self.outer.start() + self.inner.start()
-
-    def feed(self, chunk: bytes) -> bytes:
-        return self.outer.feed(self.inner.feed(chunk))
-
-    def finish(self) -> bytes:
-        return self.outer.feed(self.inner.finish()) + self.outer.finish()
+def responses_events(o_chunks: list[bytes]) -> list[bytes]:
+    """A Responses step's stream: the O→R machine's events for the chat chunks, one per read."""
+    machine = OpenAIToResponsesStream("c", {})
+    raw = machine.start() + b"".join(machine.feed(c) for c in o_chunks) + machine.finish()
+    return [frame + b"\n\n" for frame in raw.split(b"\n\n") if frame]
 
 
 def responses_rows(
@@ -232,6 +232,9 @@ def responses_rows(
     body = json.loads((GOLDEN / "request_r2o" / "codex_0.171.0.in.json").read_text())
     raw = encode(body)
     long_body = codex_session(body, 25)
+    chat = responses_request_to_openai(body).body
+    r_resp = openai_response_to_responses(o_resp, client_model="c", echo={})
+    r_events = responses_events(o_chunks)
 
     def r2a(b: dict[str, Any]) -> object:
         chat = responses_request_to_openai(b).body
@@ -268,7 +271,31 @@ def responses_rows(
         ),
         (
             f"stream A→O→R, per Anthropic event ({len(a_events)} events)",
-            stream_us_per_chunk(AnthropicToResponses, a_events, rounds),
+            stream_us_per_chunk(anthropic_to_responses, a_events, rounds),
+            10,
+        ),
+        (
+            "request O→R (that request's chat form to a Responses step)",
+            best_us(lambda: openai_request_to_responses(chat, upstream_model="m"), rounds, per),
+            100,
+        ),
+        (
+            "response R→O (text + 2 tool calls)",
+            best_us(lambda: responses_response_to_openai(r_resp, client_model="c"), rounds, per),
+            100,
+        ),
+        (
+            f"stream R→O, per Responses event ({len(r_events)} events)",
+            stream_us_per_chunk(lambda: ResponsesToOpenAIStream("c", True), r_events, rounds),
+            5,
+        ),
+        (
+            f"stream R→O→A, per Responses event ({len(r_events)} events)",
+            stream_us_per_chunk(
+                lambda: Composed(ResponsesToOpenAIStream("c", True), OpenAIToAnthropicStream("c", 10)),
+                r_events,
+                rounds,
+            ),
             10,
         ),
     ]

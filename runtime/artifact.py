@@ -29,13 +29,14 @@ from typing import Any, Literal
 
 import msgspec
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """2: routing.json and the provider modules are environment-free; `Secrets` carries the rest.
 
 Bumped on any incompatible change; the runtime refuses other versions and says to rebuild."""
 
-Api = Literal["anthropic", "openai", "ollama", "bedrock", "vertex", "azure", "simulated"]
-"""Wire format a provider speaks. `ollama` is OpenAI-format on `/v1`."""
+Api = Literal["anthropic", "openai", "openai-responses", "ollama", "bedrock", "vertex", "azure", "simulated"]
+"""Wire format a provider speaks. `ollama` is OpenAI-format on `/v1`; `openai-responses` is
+OpenAI's Responses API (`/responses`)."""
 
 Strategy = Literal["failover", "round-robin", "shuffle", "latency", "cost", "usage"]
 
@@ -384,6 +385,7 @@ class ModuleOverride(_Frozen, frozen=True):
     messages_url: str | None = None
     count_tokens_url: str | None = None
     chat_url: str | None = None
+    responses_url: str | None = None
     models_url: str | None = None
     static_headers: tuple[tuple[str, str], ...] = ()
 

@@ -31,6 +31,9 @@ from typing import Literal
 import msgspec
 
 ClientFormat = Literal["anthropic", "openai"]
+WireFormat = Literal["anthropic", "openai", "responses"]
+"""What a body or stream on either side of relay is written in: the two client formats, and
+OpenAI's Responses API (the `/v1/responses` ingress, `openai-responses` upstreams)."""
 
 
 class _Row(msgspec.Struct, frozen=True):

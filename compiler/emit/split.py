@@ -64,6 +64,7 @@ def module_values(plan: ProviderPlan) -> ModuleOverride:
         messages_url=found.messages,
         count_tokens_url=found.count_tokens,
         chat_url=found.chat,
+        responses_url=found.responses,
         models_url=found.models,
         static_headers=provider.headers,
     )

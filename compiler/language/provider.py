@@ -97,7 +97,7 @@ class ProviderDef(Strict):
     api: Api = Field(description="Wire format the upstream speaks.")
     base_url: Url | None = Field(
         None,
-        description="Upstream base URL. Anthropic: without /v1; OpenAI-format: including /v1; "
+        description="Upstream base URL. Anthropic: without /v1; OpenAI-format and openai-responses: including /v1; "
         "ollama: the server root, with or without /v1. Not used by `simulated`.",
     )
     keys: list[str | KeyDef] = Field(
@@ -108,8 +108,8 @@ class ProviderDef(Strict):
     )
     auth: AuthStyle | None = Field(
         None,
-        description="Header that carries a key. Default by api: anthropic x-api-key, openai/ollama/bedrock/"
-        "vertex bearer, azure api-key (x-api-key for Claude on Azure AI Foundry), simulated none.",
+        description="Header that carries a key. Default by api: anthropic x-api-key, openai/openai-responses/"
+        "ollama/bedrock/vertex bearer, azure api-key (x-api-key for Claude on Azure AI Foundry), simulated none.",
     )
     rate_limit_headers: RateLimitHeaders = Field(
         "auto",

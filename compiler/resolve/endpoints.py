@@ -17,6 +17,7 @@ AuthStyle = str
 DEFAULT_AUTH: dict[str, AuthStyle] = {
     "anthropic": "x-api-key",
     "openai": "bearer",
+    "openai-responses": "bearer",
     "ollama": "bearer",
     "azure": "api-key",
     "bedrock": "bearer",
@@ -30,9 +31,14 @@ _HOST_FAMILIES: tuple[tuple[str, RateLimitFamily], ...] = (
     ("openrouter.ai", "openrouter"),
     ("api.openai.com", "openai"),
 )
-_API_FAMILIES: dict[str, RateLimitFamily] = {"anthropic": "anthropic", "openai": "openai", "azure": "openai"}
+_API_FAMILIES: dict[str, RateLimitFamily] = {
+    "anthropic": "anthropic",
+    "openai": "openai",
+    "openai-responses": "openai",
+    "azure": "openai",
+}
 SERVED: frozenset[str] = frozenset(
-    {"anthropic", "openai", "ollama", "simulated", "bedrock", "vertex", "azure"}
+    {"anthropic", "openai", "openai-responses", "ollama", "simulated", "bedrock", "vertex", "azure"}
 )
 LOOPBACK_HOSTS = ("localhost", "::1")
 
@@ -43,6 +49,7 @@ class Urls:
     count_tokens: str | None = None
     chat: str | None = None
     models: str | None = None
+    responses: str | None = None
 
 
 def host_of(url: str) -> str:
@@ -107,6 +114,8 @@ def urls(api: Api, base_url: str, cloud: Cloud | None = None) -> Urls:
         )
     if api == "openai":
         return Urls(chat=_join(base_url, "/chat/completions"), models=_join(base_url, "/models"))
+    if api == "openai-responses":
+        return Urls(responses=_join(base_url, "/responses"), models=_join(base_url, "/models"))
     if api == "ollama":
         return Urls(
             chat=_join(base_url, "/v1/chat/completions", True), models=_join(base_url, "/v1/models", True)

@@ -43,7 +43,7 @@ from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_
 from runtime.server.incoming import new_request_id
 from runtime.server.loader import ROOT_ENV
 from runtime.server.metrics_route import metrics
-from runtime.server.responses import responses
+from runtime.server.responses import compact, responses
 from runtime.server.service import Service
 from runtime.server.ui import is_ui, serve_ui
 from runtime.server.waterfall import Reply, relay_error_for
@@ -83,6 +83,7 @@ POST_ROUTES: dict[str, Handler] = {
     "/v1/messages": generate,
     "/v1/chat/completions": generate,
     "/v1/responses": responses,
+    "/v1/responses/compact": compact,
     "/v1/messages/count_tokens": count_tokens,
 }
 GET_ROUTES: dict[str, Handler] = {
@@ -307,7 +308,9 @@ class RelayApp:
             if not self.drain.expired():
                 raise
             svc.log.warning("stream cut at shutdown", id=rid)
-            await transport.send_bytes(stream_error_event(_shutting_down("the stream was cut"), fmt))
+            err = _shutting_down("the stream was cut")
+            frame = rest.fail(err)
+            await transport.send_bytes(stream_error_event(err, fmt) if frame is None else frame)
         except (OSError, RuntimeError):  # the client went away mid-stream: stop pulling
             pass
         finally:

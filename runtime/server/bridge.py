@@ -1,7 +1,10 @@
 """Per step, either passthrough (client and upstream speak the same format) or translation.
 
 The request loop calls only these functions, so it never branches on formats itself;
-the translation code stays pure in `runtime.translate`.
+the translation code stays pure in `runtime.translate`. An `openai-responses` step is
+passthrough for a `/v1/responses` request (`Incoming.responses`, the bytes the client sent)
+and translation through Chat Completions for the others: chat ⇄ Responses directly,
+Anthropic ⇄ Responses composed with the Anthropic ⇄ chat pair.
 """
 
 from __future__ import annotations
@@ -15,17 +18,22 @@ from typing import Any, NamedTuple, Protocol
 import msgspec
 
 from runtime.artifact import Provider, ResponseModel, Step
-from runtime.errors import ClientFormat, RelayError
+from runtime.errors import ClientFormat, RelayError, WireFormat
 from runtime.server.incoming import Incoming
 from runtime.translate import (
+    DEFAULT_HINTS,
     AnthropicToOpenAIStream,
+    Composed,
     OpenAIHints,
     OpenAIToAnthropicStream,
+    ResponsesToOpenAIStream,
     anthropic_request_to_openai,
     anthropic_response_to_openai,
     hints_for,
     openai_request_to_anthropic,
+    openai_request_to_responses,
     openai_response_to_anthropic,
+    responses_response_to_openai,
     translate_error_body,
 )
 from runtime.translate.thinking import SIGNATURE_PREFIX, Owner, strip_foreign
@@ -75,7 +83,7 @@ class StreamAdapter(Protocol):
         ...
 
 
-def upstream_format(provider: Provider, client: ClientFormat) -> ClientFormat | None:
+def upstream_format(provider: Provider, client: ClientFormat) -> WireFormat | None:
     """The format the step's body is built in; clouds take Anthropic's (`runtime.upstream.cloud`
     reshapes it), except Azure OpenAI deployments."""
     api = provider.api
@@ -83,6 +91,8 @@ def upstream_format(provider: Provider, client: ClientFormat) -> ClientFormat | 
         return "anthropic"
     if api in ("openai", "ollama"):
         return "openai"
+    if api == "openai-responses":
+        return "responses"
     if api == "simulated":
         return client
     return provider.cloud.wire if provider.cloud is not None else None
@@ -219,11 +229,29 @@ class Body(NamedTuple):
     thinking_dropped: int = 0
 
 
+def same_format(inc: Incoming, target: WireFormat) -> bool:
+    """Whether the step takes the client's own bytes (passthrough)."""
+    return target == inc.fmt or (target == "responses" and inc.responses is not None)
+
+
+def _as_chat(inc: Incoming, step: Step, hints: OpenAIHints) -> dict[str, Any]:
+    """The request as Chat Completions: the client's own, or an Anthropic one translated
+    with `hints` (a chat server's quirks; none for a Responses step, which O→R reshapes)."""
+    if inc.fmt == "openai":
+        return inc.full()
+    can_reason = step.capabilities is None or "thinking" in step.capabilities
+    return anthropic_request_to_openai(
+        inc.full(), upstream_model=step.model, provider_hints=hints, model_can_reason=can_reason
+    )
+
+
 def request_body(
-    inc: Incoming, step: Step, provider: Provider, target: ClientFormat, thinking: Thinking
+    inc: Incoming, step: Step, provider: Provider, target: WireFormat, thinking: Thinking
 ) -> Body:
     """A same-format body is the client's own (`model` aside): relay drops no field there,
     only the thinking the target would refuse (`_anthropic_passthrough`)."""
+    if inc.responses is not None and target == "responses":
+        return Body(inc.responses.body_with_model(step.model))
     if target == inc.fmt:
         if target == "anthropic":
             data, lost = _anthropic_passthrough(inc, step, thinking)
@@ -232,19 +260,12 @@ def request_body(
     return _translated_body(inc, step, provider, target)
 
 
-def _translated_body(inc: Incoming, step: Step, provider: Provider, target: ClientFormat) -> Body:
+def _translated_body(inc: Incoming, step: Step, provider: Provider, target: WireFormat) -> Body:
+    if target == "responses":
+        chat = _as_chat(inc, step, DEFAULT_HINTS)
+        return Body(_encode(openai_request_to_responses(chat, upstream_model=step.model)))
     if target == "openai":
-        can_reason = step.capabilities is None or "thinking" in step.capabilities
-        return Body(
-            _encode(
-                anthropic_request_to_openai(
-                    inc.full(),
-                    upstream_model=step.model,
-                    provider_hints=_hints(provider.api, provider.base_url),
-                    model_can_reason=can_reason,
-                )
-            )
-        )
+        return Body(_encode(_as_chat(inc, step, _hints(provider.api, provider.base_url))))
     dropped: list[str] = []
     out = openai_request_to_anthropic(
         inc.full(),
@@ -257,11 +278,11 @@ def _translated_body(inc: Incoming, step: Step, provider: Provider, target: Clie
 
 
 def response_body(
-    raw: bytes, target: ClientFormat, inc: Incoming, step: Step, name: str
+    raw: bytes, target: WireFormat, inc: Incoming, step: Step, name: str
 ) -> tuple[bytes, Usage | None]:
     """The client's body and the usage it reports, naming the model `name` (`client_model`);
     raises on a body that is not JSON."""
-    if target == inc.fmt:
+    if same_format(inc, target):
         top = _top.decode(raw)
         usage_raw = top.get("usage")
         usage_obj: Any = _any.decode(usage_raw) if usage_raw is not None else None
@@ -271,6 +292,12 @@ def response_body(
             raw = _encode(top)
         return raw, usage
     body = _any.decode(raw)
+    if target == "responses":
+        chat = responses_response_to_openai(body, client_model=name)
+        usage = usage_of.of("responses", body.get("usage"))
+        if inc.fmt == "openai":
+            return _encode(chat), usage
+        return _encode(openai_response_to_anthropic(chat, client_model=name)), usage
     if target == "openai":
         out = openai_response_to_anthropic(body, client_model=name)
         return _encode(out), usage_of.of("openai", body.get("usage"))
@@ -282,7 +309,7 @@ class _Translated:
     """Gives the translation state machines the loop's adapter interface; a `FrameWatch` on
     the upstream's own frames tells where content begins and what error it reported."""
 
-    def __init__(self, machine: Any, client: ClientFormat, upstream: ClientFormat) -> None:
+    def __init__(self, machine: Any, client: ClientFormat, upstream: WireFormat) -> None:
         self._m = machine
         self._client = client
         self.watch = FrameWatch(upstream)
@@ -345,17 +372,27 @@ def client_model(inc: Incoming, step: Step, naming: ResponseModel) -> str:
     return step.model if served else inc.model
 
 
-def stream_adapter(inc: Incoming, target: ClientFormat, step: Step, name: str) -> StreamAdapter:
-    if target == inc.fmt:
-        return PassthroughStream(inc.fmt, name, step.model)
-    if target == "openai":
-        machine: Any = OpenAIToAnthropicStream(name, len(inc.body) // 4, provider=step.provider)
+def stream_adapter(inc: Incoming, target: WireFormat, step: Step, name: str) -> StreamAdapter:
+    if same_format(inc, target):
+        return PassthroughStream(target, name, step.model)
+    to_anthropic: Any = None
+    if inc.fmt == "anthropic" and target != "anthropic":
+        to_anthropic = OpenAIToAnthropicStream(name, len(inc.body) // 4, provider=step.provider)
+    if target == "responses":
+        chat = ResponsesToOpenAIStream(
+            name, inc.include_usage or to_anthropic is not None, provider=step.provider
+        )
+        machine: Any = chat if to_anthropic is None else Composed(chat, to_anthropic)
+    elif target == "openai":
+        machine = to_anthropic
     else:
         machine = AnthropicToOpenAIStream(name, inc.include_usage, provider=step.provider)
     return _Translated(machine, inc.fmt, target)
 
 
-def error_body(status: int, body: bytes, target: ClientFormat, client: ClientFormat, provider: str) -> bytes:
-    if target == client:
+def error_body(status: int, body: bytes, target: WireFormat, client: ClientFormat, provider: str) -> bytes:
+    """The Responses API's error object is Chat Completions' own."""
+    source: ClientFormat = "openai" if target == "responses" else target
+    if source == client:
         return body
-    return translate_error_body(status, body, source=target, target=client, provider=provider)
+    return translate_error_body(status, body, source=source, target=client, provider=provider)

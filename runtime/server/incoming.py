@@ -70,6 +70,9 @@ class Incoming:
     api: str = ""
     """The API the client spoke when it differs from `fmt`: `responses` for `/v1/responses`,
     which runs as the chat request it means. Records and metrics name it."""
+    responses: Incoming | None = None
+    """For `/v1/responses`: the request as the client sent it, which an `openai-responses`
+    step takes as is (`fmt`, `body` and the rest are the chat request it means)."""
     _full: dict[str, Any] | None = field(default=None, repr=False)
 
     def full(self) -> dict[str, Any]:

@@ -147,6 +147,7 @@ class _Resolved:
         self.MESSAGES_URL = values.messages_url
         self.COUNT_TOKENS_URL = values.count_tokens_url
         self.CHAT_URL = values.chat_url
+        self.RESPONSES_URL = values.responses_url
         self.MODELS_URL = values.models_url
         self.STATIC_HEADERS = values.static_headers
 

@@ -5,7 +5,8 @@ means (`runtime.translate.responses_request_to_openai`) and runs through `exchan
 OpenAI-format request, so chains, routing, key pools, failover, queueing, usage rows, metrics
 and admin events are the very same code; its answer becomes a Responses object or event
 stream on the way out. Error bodies need no change: the Responses API uses the Chat
-Completions error object. A conversation is named by `prompt_cache_key`, else Codex's
+Completions error object. An `openai-responses` step takes the request as the client sent
+it and its answer comes back unchanged (`Reply.responses`), but for `model`. A conversation is named by `prompt_cache_key`, else Codex's
 `session-id` header, for affinity. Tools no chat step can run (built-ins such as
 `web_search`, `namespace` tools) are dropped and named in `x-relay-dropped-tools`.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from runtime.errors import BadRequest, ClientFormat, RelayError, status_of
+from runtime.errors import BadRequest, ClientFormat, NotFound, RelayError, status_of
 from runtime.routing.affinity import conversation_key
 from runtime.server import exchange, incoming
 from runtime.server.service import Service
@@ -43,9 +44,12 @@ class _ResponsesTail(Tail):
     __slots__ = ("_ended", "_machine")
 
     def __init__(self, inner: Tail, machine: OpenAIToResponsesStream) -> None:
-        super().__init__(inner, lambda: None)
+        super().__init__(inner, lambda: None, self._failed)
         self._machine = machine
         self._ended = False
+
+    def _failed(self, err: RelayError) -> bytes:
+        return self._machine.fail(err.row.openai_code or err.row.openai_type, err.message)
 
     async def __anext__(self) -> bytes:
         while not self._ended:
@@ -61,6 +65,20 @@ class _ResponsesTail(Tail):
             if out:
                 return out
         raise StopAsyncIteration
+
+
+COMPACT_REFUSED = (
+    "relay does not serve /v1/responses/compact (OpenAI's server-side compaction: opaque items "
+    "only the model that wrote them can read, and a chain may answer from any step); configure "
+    "Codex with its own model_provider for relay, as docs/clients.md shows, and it compacts "
+    "through /v1/responses"
+)
+
+
+async def compact(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+    """Codex calls this only for OpenAI's own provider (or Azure's); with a provider of its
+    own, as relay's docs configure it, it summarises through `/v1/responses` instead."""
+    raise NotFound(COMPACT_REFUSED)
 
 
 def _session(top: dict[str, msgspec.Raw], headers: dict[str, str]) -> str | None:
@@ -89,6 +107,7 @@ async def responses(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clie
         exchange.refused(svc, "responses", rid, "", status_of(exc, "openai"), started)
         raise
     inc.api = "responses"
+    inc.responses = asked
     inc._full = (
         translated.body
     )  # what decoding those bytes would give: an Anthropic step needs no second decode
@@ -96,9 +115,9 @@ async def responses(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clie
     if session is not None:
         inc.affinity = conversation_key({}, True, session)
     reply = await exchange.run(svc, inc, scope.headers, started)
-    if translated.dropped:
+    if translated.dropped and not reply.responses:  # a Responses step took every tool
         reply.headers.append(("x-relay-dropped-tools", ", ".join(translated.dropped)))
-    if reply.status != 200:
+    if reply.status != 200 or reply.responses:
         return reply
     echo = {name: asked.top[name] for name in ECHOED if name in asked.top}
     if not asked.stream:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from runtime.artifact import Provider
 from runtime.clock import Clock, monotonic
-from runtime.errors import ClientFormat
+from runtime.errors import WireFormat
 from runtime.ops.events import EventHub, Subscriber
 from runtime.ops.feed import Feed
 from runtime.ops.metrics import RequestMetrics
@@ -37,8 +37,7 @@ from runtime.routing.probes import probe_forever
 from runtime.routing.ratelimit import RateInfo
 from runtime.routing.state import Candidate, RoutingState
 from runtime.routing.thinking_owners import ThinkingOwners
-from runtime.server import health_check
-from runtime.server.bridge import TRANSLATED_VERSION
+from runtime.server import bridge, health_check
 from runtime.server.incoming import Incoming
 from runtime.server.loader import WORKERS_ENV, LoadError, Snapshot, load, manifest_stamp
 from runtime.server.log import Log
@@ -285,13 +284,13 @@ class Service:
         return True
 
     def request_headers(
-        self, snap: Snapshot, cand: Candidate, target: ClientFormat, inc: Incoming
+        self, snap: Snapshot, cand: Candidate, target: WireFormat, inc: Incoming
     ) -> list[tuple[str, str]]:
         module = snap.modules[cand.provider.name]
         if target == "anthropic" and inc.fmt == "anthropic":
             headers = list(inc.forward_headers)
         elif target == "anthropic":
-            headers = [("content-type", "application/json"), ("anthropic-version", TRANSLATED_VERSION)]
+            headers = [("content-type", "application/json"), ("anthropic-version", bridge.TRANSLATED_VERSION)]
         else:
             headers = [("content-type", "application/json")]
         headers.extend(module.STATIC_HEADERS)
@@ -302,20 +301,25 @@ class Service:
         return headers
 
     async def open(
-        self, snap: Snapshot, cand: Candidate, target: ClientFormat, inc: Incoming, body: bytes
+        self, snap: Snapshot, cand: Candidate, target: WireFormat, inc: Incoming, body: bytes
     ) -> UpstreamResponse:
         module = snap.modules[cand.provider.name]
         if cand.provider.api == "simulated":
             url = f"simulated:{target}"
         else:
-            url = (module.MESSAGES_URL if target == "anthropic" else module.CHAT_URL) or ""
-            if target == inc.fmt:
+            urls = {
+                "anthropic": module.MESSAGES_URL,
+                "openai": module.CHAT_URL,
+                "responses": module.RESPONSES_URL,
+            }
+            url = urls[target] or ""
+            if bridge.same_format(inc, target):
                 url = with_query(url, inc.query)
         upstream = self.upstreams.get(cand.provider)
         return await upstream.open(url, self.request_headers(snap, cand, target, inc), body)
 
     def rate_info(
-        self, snap: Snapshot, cand: Candidate, target: ClientFormat, headers: Mapping[str, str]
+        self, snap: Snapshot, cand: Candidate, target: WireFormat, headers: Mapping[str, str]
     ) -> RateInfo:
         now = self.clock()
         if cand.provider.api == "simulated":

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import msgspec
 
 from runtime.artifact import Chain, Provider, Step
-from runtime.errors import BadGateway, BadRequest, ClientFormat, GatewayTimeout, RelayError
+from runtime.errors import BadGateway, BadRequest, GatewayTimeout, RelayError, WireFormat
 from runtime.ops.record import AttemptRecord
 from runtime.routing.cooldown import FailureKind
 from runtime.routing.plan import Candidate, Plan, Skip
@@ -48,13 +48,29 @@ class Tail:
 
     `aclose()` always runs `cleanup`, once: a bare async generator closed before its first
     item never runs its `finally`, and then a client that left early would keep the
-    attempt's key slot (and a half-open probe) taken for good."""
+    attempt's key slot (and a half-open probe) taken for good.
 
-    __slots__ = ("_cleanup", "_parts")
+    `fail` writes the frame that ends the stream with an error in the stream's own format
+    (the adapter's, or a wrapper's that changes the format), for a stream cut from outside:
+    the shutdown deadline."""
 
-    def __init__(self, parts: AsyncGenerator[bytes, None] | Tail, cleanup: Callable[[], None]) -> None:
+    __slots__ = ("_cleanup", "_fail", "_parts")
+
+    def __init__(
+        self,
+        parts: AsyncGenerator[bytes, None] | Tail,
+        cleanup: Callable[[], None],
+        fail: Callable[[RelayError], bytes] | None = None,
+    ) -> None:
         self._parts = parts
         self._cleanup: Callable[[], None] | None = cleanup
+        self._fail = fail
+
+    def fail(self, err: RelayError) -> bytes | None:
+        """The error frame that ends this stream; None when nothing here knows its format."""
+        if self._fail is not None:
+            return self._fail(err)
+        return self._parts.fail(err) if isinstance(self._parts, Tail) else None
 
     def __aiter__(self) -> Tail:
         return self
@@ -78,6 +94,9 @@ class Reply:
     body: bytes = b""
     rest: Tail | None = None
     """For streams: the body after `body`; whoever sends it must `aclose()` it."""
+    responses: bool = False
+    """The body is already the Responses API's (an `openai-responses` step passed a
+    `/v1/responses` request through): nothing for the ingress to translate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,9 +315,14 @@ class Waterfall:
             )
             return Tried(None, "rate_limited")
         with attempt:
-            return await self._exchange(attempt, target, body, patient)
+            tried = await self._exchange(attempt, target, body, patient)
+        if target == "responses" and inc.responses is not None:
+            for reply in (tried.reply, tried.as_direct):
+                if reply is not None:
+                    reply.responses = True
+        return tried
 
-    async def _exchange(self, attempt: Attempt, target: ClientFormat, body: bytes, patient: bool) -> Tried:
+    async def _exchange(self, attempt: Attempt, target: WireFormat, body: bytes, patient: bool) -> Tried:
         svc, cand = self.service, attempt.candidate
         timeouts = cand.provider.timeouts
         wait = timeouts.total if patient else timeouts.first_byte
@@ -339,7 +363,7 @@ class Waterfall:
         return Tried(None, kind, as_direct, cut=cut, retry_after=retry_after)
 
     async def _upstream_error(
-        self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat, retry_after: float | None
+        self, attempt: Attempt, resp: UpstreamResponse, target: WireFormat, retry_after: float | None
     ) -> Tried:
         timeouts = attempt.candidate.provider.timeouts
         try:
@@ -366,7 +390,7 @@ class Waterfall:
         out = bridge.error_body(resp.status, body, target, self.inc.fmt, self.provider)
         return Tried(Reply(resp.status, [("content-type", "application/json")], out), None)
 
-    async def _whole(self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat) -> Tried:
+    async def _whole(self, attempt: Attempt, resp: UpstreamResponse, target: WireFormat) -> Tried:
         timeouts = attempt.candidate.provider.timeouts
         try:
             async with asyncio.timeout(timeouts.total):
@@ -396,7 +420,7 @@ class Waterfall:
         self.step = attempt.candidate.step
 
     async def _stream(
-        self, attempt: Attempt, resp: UpstreamResponse, target: ClientFormat, wait: float
+        self, attempt: Attempt, resp: UpstreamResponse, target: WireFormat, wait: float
     ) -> Tried:
         """Hold the upstream's bytes until its content begins (at most `wait` from the
         start), so a failure before that (an error event, a drop, garbage, silence) can still
@@ -434,7 +458,7 @@ class Waterfall:
             resp.close()
             close()
 
-        rest = Tail(self._pump(attempt, resp, adapter), cleanup)
+        rest = Tail(self._pump(attempt, resp, adapter), cleanup, adapter.fail)
         return Tried(Reply(200, list(_STREAM_HEADERS), first, rest), None)
 
     def _held_error(self, attempt: Attempt, adapter: StreamAdapter, as_direct: Reply) -> Tried:

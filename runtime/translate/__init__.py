@@ -12,17 +12,21 @@ asyncio module.
 """
 
 from runtime.translate.capabilities import required_capabilities
+from runtime.translate.composed import Composed
 from runtime.translate.errors import TranslationError, translation_error_body
 from runtime.translate.hints import DEFAULT_HINTS, OpenAIHints, hints_for
 from runtime.translate.request_a2o import anthropic_request_to_openai
 from runtime.translate.request_o2a import openai_request_to_anthropic
+from runtime.translate.request_o2r import openai_request_to_responses
 from runtime.translate.request_r2o import Translated, responses_request_to_openai
 from runtime.translate.response import anthropic_response_to_openai, openai_response_to_anthropic
 from runtime.translate.response_o2r import openai_response_to_responses
+from runtime.translate.response_r2o import responses_response_to_openai
 from runtime.translate.responses_shape import ECHOED
 from runtime.translate.stream_a2o import AnthropicToOpenAIStream
 from runtime.translate.stream_o2a import OpenAIToAnthropicStream
 from runtime.translate.stream_o2r import OpenAIToResponsesStream
+from runtime.translate.stream_r2o import ResponsesToOpenAIStream
 from runtime.translate.thinking import is_synthesized_signature, strip_foreign
 from runtime.translate.tokens import estimate_tokens
 from runtime.translate.upstream_errors import (
@@ -36,9 +40,11 @@ __all__ = [
     "DEFAULT_HINTS",
     "ECHOED",
     "AnthropicToOpenAIStream",
+    "Composed",
     "OpenAIHints",
     "OpenAIToAnthropicStream",
     "OpenAIToResponsesStream",
+    "ResponsesToOpenAIStream",
     "Translated",
     "TranslationError",
     "anthropic_request_to_openai",
@@ -49,10 +55,12 @@ __all__ = [
     "is_context_overflow",
     "is_synthesized_signature",
     "openai_request_to_anthropic",
+    "openai_request_to_responses",
     "openai_response_to_anthropic",
     "openai_response_to_responses",
     "required_capabilities",
     "responses_request_to_openai",
+    "responses_response_to_openai",
     "strip_foreign",
     "translate_error",
     "translate_error_body",

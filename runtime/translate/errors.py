@@ -12,7 +12,8 @@ error type each client format expects.
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from runtime.translate.codec import encode
 
@@ -40,6 +41,20 @@ class TranslationError(Exception):
         else:
             field = f"{prefix}.{self.field}"
         return TranslationError(field, self.message)
+
+
+T = TypeVar("T")
+
+
+def each(items: list[Any], translate: Callable[[Any], T], name: str) -> list[T]:
+    """`translate` applied to every item, a failure located at `name[i]`."""
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(translate(item))
+        except TranslationError as exc:
+            raise exc.at(f"{name}[{i}]") from None
+    return out
 
 
 class _Row(NamedTuple):

@@ -14,10 +14,10 @@ OpenAI (`previous_response_id`, `conversation`, `background`, stored prompts) is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from runtime.translate.errors import TranslationError
+from runtime.translate.errors import TranslationError, each
 
 _REFUSED = {
     "previous_response_id": "relay keeps no responses; send the whole conversation in `input` (store: false)",
@@ -63,17 +63,23 @@ def responses_request_to_openai(body: Mapping[str, Any]) -> Translated:
     if fmt is not None:
         out["response_format"] = fmt
     tools, dropped = _tools(body.get("tools"))
-    if tools:
-        out["tools"] = tools
-        choice = _tool_choice(body.get("tool_choice"))
-        if choice is not None:
-            out["tool_choice"] = choice
-    else:
-        out.pop("parallel_tool_calls", None)
+    with_tools(out, tools, lambda: _tool_choice(body.get("tool_choice")))
     if body.get("stream"):
         out["stream"] = True
         out["stream_options"] = {"include_usage": True}
     return Translated(out, dropped)
+
+
+def with_tools(out: dict[str, Any], tools: list[dict[str, Any]], choice: Callable[[], object]) -> None:
+    """`tools` and the translated `tool_choice` into `out`, or neither: without tools, no
+    `tool_choice` nor `parallel_tool_calls` either (servers reject them alone)."""
+    if not tools:
+        out.pop("parallel_tool_calls", None)
+        return
+    out["tools"] = tools
+    chosen = choice()
+    if chosen is not None:
+        out["tool_choice"] = chosen
 
 
 def _text_of(parts: object, field: str) -> str:
@@ -118,12 +124,7 @@ def _content(content: object) -> str | list[dict[str, Any]]:
         return content
     if not isinstance(content, list):
         raise TranslationError("content", "expected a string or a list of content parts")
-    parts = []
-    for i, part in enumerate(content):
-        try:
-            parts.append(_user_part(part))
-        except TranslationError as exc:
-            raise exc.at(f"content[{i}]") from None
+    parts = each(content, _user_part, "content")
     if all(p["type"] == "text" for p in parts):
         return "".join(p["text"] for p in parts)
     return parts

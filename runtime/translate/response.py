@@ -138,27 +138,43 @@ def anthropic_response_to_openai(
                     },
                 }
             )
-    message: dict[str, Any] = {
-        "role": "assistant",
-        "content": "\n\n".join(texts) if texts else (None if calls else ""),
-    }
+    message = chat_message("\n\n".join(texts), "\n\n".join(reasoning), calls)
+    usage = resp.get("usage")
+    return chat_completion(
+        message,
+        finish_reason(resp.get("stop_reason")),
+        anthropic_usage_to_openai(usage if isinstance(usage, dict) else {}),
+        client_model=client_model,
+        completion_id=completion_id,
+        created=created,
+    )
+
+
+def chat_message(text: str, reasoning: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """An assistant message as both translators to a whole chat answer build it (A→O, R→O):
+    `content` null beside tool calls and nothing else, `""` for an empty answer."""
+    message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
     if reasoning:
-        message["reasoning_content"] = "\n\n".join(reasoning)
+        message["reasoning_content"] = reasoning
     if calls:
         message["tool_calls"] = calls
-    usage = resp.get("usage")
+    return message
+
+
+def chat_completion(
+    message: dict[str, Any],
+    finish: str,
+    usage: dict[str, Any],
+    *,
+    client_model: str,
+    completion_id: str | None,
+    created: int | None,
+) -> dict[str, Any]:
     return {
         "id": completion_id or ids.completion_id(),
         "object": "chat.completion",
         "created": int(time.time()) if created is None else created,
         "model": client_model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": finish_reason(resp.get("stop_reason")),
-                "logprobs": None,
-            }
-        ],
-        "usage": anthropic_usage_to_openai(usage if isinstance(usage, dict) else {}),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "usage": usage,
     }

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from runtime.translate.codec import encode
 from runtime.translate.usage import openai_usage_to_responses
 
 ECHOED = (
@@ -95,3 +96,11 @@ def call_item(
         "arguments": arguments,
         "status": status,
     }
+
+
+def failed_event(response: Mapping[str, Any], sequence: int, code: str, message: str) -> bytes:
+    """`response.failed` for `response` (what the stream said so far): how a Responses stream
+    ends in an error, relay's own included (Codex reads `response.error.code`)."""
+    failed = {**response, "status": "failed", "error": {"code": code, "message": message}}
+    payload = {"type": "response.failed", "sequence_number": sequence, "response": failed}
+    return b"event: response.failed\ndata: " + encode(payload) + b"\n\n"

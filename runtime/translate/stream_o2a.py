@@ -25,6 +25,7 @@ from typing import Any
 
 from runtime.translate import anthropic_sse as ev
 from runtime.translate import ids
+from runtime.translate.call_keys import CallKeys, upstream_id
 from runtime.translate.codec import DecodeError, decode, dumps
 from runtime.translate.errors import anthropic_error
 from runtime.translate.reasons import stop_reason
@@ -40,10 +41,9 @@ _PENDING, _LIVE, _HELD = 0, 1, 2
 
 
 class _Tool:
-    __slots__ = ("id", "index", "mode", "name", "parts", "upstream_id")
+    __slots__ = ("id", "index", "mode", "name", "parts")
 
     def __init__(self, upstream_id: str | None, name: str) -> None:
-        self.upstream_id = upstream_id
         self.id = ids.anthropic_tool_id(upstream_id) if upstream_id else ids.tool_id("toolu_")
         self.name = name
         self.index = -1
@@ -74,9 +74,8 @@ class OpenAIToAnthropicStream(StreamDriver):
         self._open_kind = _NONE
         self._open_index = -1
         self._open_tool: _Tool | None = None
-        self._tools: dict[object, _Tool] = {}
+        self._tools: CallKeys[_Tool] = CallKeys()
         self._held: list[_Tool] = []
-        self._last_tool: _Tool | None = None
         self._any_tool = False
         self._finish: str | None = None
         self._upstream_usage: dict[str, Any] | None = None
@@ -203,12 +202,7 @@ class OpenAIToAnthropicStream(StreamDriver):
         function = call.get("function")
         if not isinstance(function, dict):
             function = {}
-        upstream_id = call.get("id") if isinstance(call.get("id"), str) and call.get("id") else None
-        index = call.get("index")
-        key: object = index if isinstance(index, int) else upstream_id
-        tool = self._tools.get(key) if key is not None else self._last_tool
-        if tool is not None and upstream_id and tool.upstream_id and upstream_id != tool.upstream_id:
-            tool = None  # a new call reusing an index (whole calls, one per chunk)
+        tool = self._tools.find(call)
         name = function.get("name")
         arguments = function.get("arguments")
         if isinstance(arguments, dict):
@@ -216,9 +210,8 @@ class OpenAIToAnthropicStream(StreamDriver):
         elif not isinstance(arguments, str):
             arguments = ""
         if tool is None:
-            tool = _Tool(upstream_id, name if isinstance(name, str) else "")
-            self._tools[key if key is not None else tool.id] = tool
-            self._last_tool = tool
+            tool = _Tool(upstream_id(call), name if isinstance(name, str) else "")
+            self._tools.add(call, tool)
             self._any_tool = True
             if self._buffer_tools:
                 self._held.append(tool)

@@ -2,12 +2,12 @@
 
 Output items open as their first delta arrives and close when another kind of item starts
 or the stream ends: reasoning (`reasoning_content` and the other reasoning fields, sent as a
-summary), then the message, then function calls (keyed by `index`, else `id`, else the
-latest; their arguments stream as `function_call_arguments.delta`). The end is
-`response.completed`, or `response.incomplete` after a `length` or `content_filter` finish,
-carrying the accumulated output and usage; an upstream error, a malformed event or EOF
-before a finish is `response.failed` with the error, after whatever was already sent. Every
-event carries its `sequence_number`.
+summary), then the message, then function calls (keyed as `call_keys` says; their
+arguments stream as `function_call_arguments.delta`). The end is `response.completed`, or
+`response.incomplete` after a `length` or `content_filter` finish, carrying the accumulated
+output and usage; an upstream error, a malformed event or EOF before a finish is
+`response.failed` with the error, after whatever was already sent. Every event carries its
+`sequence_number`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from runtime.translate import ids
+from runtime.translate.call_keys import CallKeys, upstream_id
 from runtime.translate.codec import DecodeError, decode, encode
 from runtime.translate.responses_shape import (
     call_item,
     envelope,
+    failed_event,
     message_item,
     output_text,
     reasoning_item,
@@ -84,8 +86,7 @@ class OpenAIToResponsesStream(StreamDriver):
         self._seq = 0
         self._output: list[dict[str, Any]] = []
         self._open: list[_Item] = []
-        self._calls: dict[object, _Item] = {}
-        self._latest_call: _Item | None = None
+        self._calls: CallKeys[_Item] = CallKeys()
         self._finish: object = None
         self._usage: dict[str, Any] = {}
 
@@ -219,11 +220,7 @@ class OpenAIToResponsesStream(StreamDriver):
     def _call(self, call: dict[str, Any], out: list[bytes]) -> None:
         function = call.get("function")
         function = function if isinstance(function, dict) else {}
-        index, call_id = call.get("index"), call.get("id")
-        key = index if isinstance(index, int) else call_id if isinstance(call_id, str) and call_id else None
-        item = self._latest_call if key is None else self._calls.get(key)
-        if item is not None and isinstance(call_id, str) and call_id and item.call_id != call_id:
-            item = None  # a new id on a known index is a new call (Ollama sends whole calls so)
+        item = self._calls.find(call)
         if item is not None and item not in self._open:
             self._failed(
                 "server_error", "upstream sent arguments for a function call it had already ended", out
@@ -235,12 +232,11 @@ class OpenAIToResponsesStream(StreamDriver):
                 _CALL,
                 ids.responses_id("fc_"),
                 len(self._output),
-                call_id if isinstance(call_id, str) and call_id else ids.responses_id("call_"),
+                upstream_id(call) or ids.responses_id("call_"),
                 name if isinstance(name, str) else "",
             )
             self._add(item, call_item(item.id, item.call_id, item.name, "", "in_progress"), out)
-            self._calls[key if key is not None else item.call_id] = item
-            self._latest_call = item
+            self._calls.add(call, item)
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
             self._send_delta(item, arguments, out)
@@ -283,9 +279,8 @@ class OpenAIToResponsesStream(StreamDriver):
         self._done = True
 
     def _failed(self, code: str, message: str, out: list[bytes]) -> None:
-        response = self._response("failed")
-        response["error"] = {"code": code, "message": message}
-        self._send("response.failed", {"response": response}, out)
+        out.append(failed_event(self._response("failed"), self._seq, code, message))
+        self._seq += 1
         self._done = True
 
     def _eof(self, out: list[bytes]) -> None:

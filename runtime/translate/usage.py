@@ -67,3 +67,22 @@ def openai_usage_to_responses(chat: Mapping[str, Any]) -> dict[str, Any]:
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": prompt + completion,
     }
+
+
+def responses_usage_to_openai(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """Responses usage → Chat Completions usage (a Responses-native step's answer to a chat
+    or Anthropic client): the inverse of `openai_usage_to_responses`."""
+    prompt = _int(usage.get("input_tokens"))
+    completion = _int(usage.get("output_tokens"))
+    details = _details(usage, "input_tokens_details")
+    prompt_details: dict[str, int] = {"cached_tokens": _int(details.get("cached_tokens"))}
+    if _int(details.get("cache_write_tokens")):
+        prompt_details["cache_write_tokens"] = _int(details["cache_write_tokens"])
+    reasoning = _int(_details(usage, "output_tokens_details").get("reasoning_tokens"))
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": prompt_details,
+        "completion_tokens_details": {"reasoning_tokens": reasoning},
+    }

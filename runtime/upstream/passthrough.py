@@ -2,10 +2,13 @@
 
 Two things are done to them. The `model` field is rewritten to the name the client asked
 for (a chain or alias) when it differs from the upstream id: only in `message_start` for
-Anthropic, in every chunk for OpenAI, where each chunk carries it. And every frame is
+Anthropic, in every chunk for OpenAI, where each chunk carries it, and in every Response
+object a Responses event carries (its first `model` key: a Response names its model before
+the echoed tools and output, whose JSON may hold keys of that name). And every frame is
 checked (`runtime.upstream.stream_watch`): garbage lines are dropped, a malformed event ends the
 stream with a proper error event instead of reaching the client, and an upstream that closes without `message_stop` /
-`[DONE]` gives the client an error event instead of a silently truncated answer (an OpenAI
+`[DONE]` / `response.completed` gives the client an error event (`response.failed` for a
+Responses stream, continuing its sequence numbers) instead of a silently truncated answer (an OpenAI
 stream that gave its finish reason and then ended cleanly is complete: it gets its `[DONE]`).
 
 Frames are emitted whole: a partial frame at a chunk boundary waits for its end, which
@@ -18,9 +21,18 @@ import re
 
 import msgspec
 
-from runtime.errors import BadGateway, ClientFormat, RelayError, stream_error_event
+from runtime.errors import BadGateway, RelayError, WireFormat, stream_error_event
+from runtime.translate import ids
+from runtime.translate.responses_shape import failed_event
 from runtime.translate.sse import OPENAI_DONE, OPENAI_KEEPALIVE, anthropic_event
-from runtime.upstream.stream_watch import FRAME_END, FrameWatch, Malformed, clean_frame, last_frame_end
+from runtime.upstream.stream_watch import (
+    FRAME_END,
+    FrameWatch,
+    Malformed,
+    clean_frame,
+    last_frame_end,
+    split_frames,
+)
 from runtime.upstream.usage import Usage
 
 _MODEL = re.compile(rb'("model"\s*:\s*)"(?:[^"\\]|\\.)*"')
@@ -30,8 +42,9 @@ _PING = anthropic_event("ping", b'{"type":"ping"}')
 class PassthroughStream:
     """Adapter for a client and upstream that speak the same format."""
 
-    def __init__(self, fmt: ClientFormat, client_model: str, upstream_model: str) -> None:
+    def __init__(self, fmt: WireFormat, client_model: str, upstream_model: str) -> None:
         self._fmt = fmt
+        self._client_model = client_model
         self._buf = b""
         self._replacement = b'\\1"' + msgspec.json.encode(client_model)[1:-1].replace(b"\\", b"\\\\") + b'"'
         self._rewrite = client_model != upstream_model
@@ -68,7 +81,11 @@ class PassthroughStream:
         frames, self._buf = self._buf[:end], self._buf[end:]
         frames, malformed = self._track(frames)
         tail = self.fail(BadGateway("upstream sent a malformed stream event")) if malformed else b""
-        if self._rewrite and frames:
+        if self._rewrite and frames and self._fmt == "responses":
+            frames = b"".join(
+                _MODEL.sub(self._replacement, f, count=1) + b"\n\n" for f in split_frames(frames)
+            )
+        elif self._rewrite and frames:
             frames = _MODEL.sub(self._replacement, frames, count=1 if self._rewrite_once else 0)
             self._rewrite = not self._rewrite_once
         return frames + tail
@@ -110,4 +127,9 @@ class PassthroughStream:
 
     def fail(self, err: RelayError) -> bytes:
         self._failed = True
-        return stream_error_event(err, self._fmt)
+        if self._fmt != "responses":
+            return stream_error_event(err, self._fmt)
+        watch = self.watch
+        response = watch.response or {"id": ids.responses_id("resp_"), "object": "response", "output": []}
+        code = err.row.openai_code or err.row.openai_type
+        return failed_event({**response, "model": self._client_model}, watch.sequence + 1, code, err.message)

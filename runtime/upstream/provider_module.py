@@ -22,6 +22,8 @@ class ProviderModule(Protocol):
     COUNT_TOKENS_URL: str | None
     CHAT_URL: str | None
     """OpenAI-format create endpoint (`.../chat/completions`), None for other formats."""
+    RESPONSES_URL: str | None
+    """Responses API create endpoint (`.../responses`, api `openai-responses`), else None."""
     MODELS_URL: str | None
     STATIC_HEADERS: tuple[tuple[str, str], ...]
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import msgspec
 
-from runtime.errors import ClientFormat
+from runtime.errors import WireFormat
 from runtime.translate.upstream_errors import anthropic_stream_error_status, openai_stream_error_status
-from runtime.upstream.usage import Usage, from_anthropic, from_openai
+from runtime.upstream.usage import Usage, from_anthropic, from_openai, from_responses
 
 FRAME_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _LINE = re.compile(rb"\r\n|\n|\r")
@@ -31,6 +31,9 @@ _ANTHROPIC_CONTENT = frozenset(
     {b"content_block_start", b"content_block_delta", b"content_block_stop", b"message_delta", b"message_stop"}
 )
 _SIGNED = frozenset({"signature_delta", "thinking", "redacted_thinking"})
+_RESPONSES_QUIET = frozenset({b"response.created", b"response.in_progress", b"response.queued"})
+"""Responses events that come before any output: every other one is content."""
+_RESPONSES_END = frozenset({b"response.completed", b"response.incomplete"})
 _OPENAI_CONTENT_KEYS = ("content", "tool_calls", "reasoning_content", "reasoning", "refusal", "function_call")
 
 
@@ -79,9 +82,20 @@ def clean_frame(frame: bytes) -> bytes:
 class FrameWatch:
     """Tracks one upstream stream frame by frame (frames must be whole: see `last_frame_end`)."""
 
-    __slots__ = ("content", "done", "error", "error_status", "finished", "fmt", "signatures", "usage")
+    __slots__ = (
+        "content",
+        "done",
+        "error",
+        "error_status",
+        "finished",
+        "fmt",
+        "response",
+        "sequence",
+        "signatures",
+        "usage",
+    )
 
-    def __init__(self, fmt: ClientFormat) -> None:
+    def __init__(self, fmt: WireFormat) -> None:
         self.fmt = fmt
         self.content = False
         """Real content began (or the stream ended): past this point a failure is mid-stream."""
@@ -97,6 +111,11 @@ class FrameWatch:
         self.signatures: list[str] = []
         """Thinking signatures an Anthropic stream carried (redacted blocks' `data` too), so
         relay knows which account and model made them (`runtime.routing.thinking_owners`)."""
+        self.response: dict[str, Any] | None = None
+        """Responses streams: the latest Response object an event carried (`response.created`
+        first), so an error relay ends the stream with names the same response."""
+        self.sequence = -1
+        """Responses streams: the latest `sequence_number`; relay's own events continue it."""
 
     def take(self, frame: bytes) -> bool:
         """Account for one whole frame; True when it has garbage lines to drop (`clean_frame`).
@@ -115,6 +134,8 @@ class FrameWatch:
             raise Malformed
         if self.fmt == "openai":
             self._openai(event)
+        elif self.fmt == "responses":
+            self._responses(name or str(event.get("type", "")).encode(), event)
         else:
             self._anthropic(name or str(event.get("type", "")).encode(), event)
         return garbage
@@ -157,6 +178,25 @@ class FrameWatch:
                 value = part.get(name)
                 if value and isinstance(value, str):
                     self.signatures.append(value)
+
+    def _responses(self, kind: bytes, event: dict[str, Any]) -> None:
+        sequence = event.get("sequence_number")
+        if isinstance(sequence, int):
+            self.sequence = sequence
+        response = event.get("response")
+        if isinstance(response, dict):
+            self.response = response
+        if kind == b"error":
+            self._failed(event)
+        elif kind == b"response.failed":
+            error = response.get("error") if isinstance(response, dict) else None
+            self._failed(error if isinstance(error, dict) else {"message": "the upstream response failed"})
+        elif kind in _RESPONSES_END:
+            self.done = self.content = True
+            if isinstance(response, dict):
+                self.usage = from_responses(response.get("usage")) or self.usage
+        elif kind not in _RESPONSES_QUIET:
+            self.content = True
 
     def _failed(self, error: Any) -> None:
         self.done = True

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.errors import ClientFormat
-from runtime.translate.usage import openai_usage_to_anthropic
+from runtime.errors import WireFormat
+from runtime.translate.usage import openai_usage_to_anthropic, responses_usage_to_openai
 
 Usage = dict[str, int]
 
@@ -44,6 +44,14 @@ def from_openai(raw: Any) -> Usage | None:
     return from_anthropic(openai_usage_to_anthropic(raw))
 
 
-def of(fmt: ClientFormat, raw: Any) -> Usage | None:
+def from_responses(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    return from_openai(responses_usage_to_openai(raw))
+
+
+def of(fmt: WireFormat, raw: Any) -> Usage | None:
     """Usage reported in `fmt`'s own shape, normalised."""
+    if fmt == "responses":
+        return from_responses(raw)
     return from_anthropic(raw) if fmt == "anthropic" else from_openai(raw)

@@ -17,6 +17,7 @@ ENV = {"K": "key-value-0123456789"}
 NEEDS: dict[str, str] = {
     "anthropic": "",
     "openai": "",
+    "openai-responses": "",
     "ollama": "",
     "simulated": "",
     "bedrock": "    region: us-east-1\n",
@@ -27,6 +28,7 @@ NEEDS: dict[str, str] = {
 BASE_URLS = {
     "anthropic": "https://api.anthropic.com",
     "openai": "https://api.groq.com/openai/v1",
+    "openai-responses": "https://api.openai.com/v1",
     "ollama": "http://127.0.0.1:11434",
     "azure": "https://r.openai.azure.com",
 }
@@ -55,7 +57,7 @@ def provider(api: str, base_url: str | None, keys: bool = True) -> dict[str, str
 
 def test_every_api_is_documented_as_served() -> None:
     rows = table("`api`")
-    documented = {api for cell in rows for api in re.findall(r"`([a-z]+)`", cell)}
+    documented = {api for cell in rows for api in re.findall(r"`([a-z-]+)`", cell)}
     assert documented == SERVED
     assert all(cells[-1] == "yes" for cells in rows.values()), rows
     assert "not served" not in section("`api`")
@@ -88,6 +90,7 @@ def test_a_vertex_base_url_is_a_root_as_the_page_says(compile_set: CompileSet, s
     [
         ("`anthropic`", "anthropic", None),
         ("`openai`", "openai", None),
+        ("`openai-responses`", "openai-responses", None),
         ("`ollama`", "ollama", None),
         ("`bedrock`", "bedrock", None),
         ("`vertex`", "vertex", None),

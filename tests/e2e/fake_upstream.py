@@ -1,7 +1,7 @@
 """A fake LLM provider the tests start as a real process on 127.0.0.1.
 
-It speaks both wire formats (`POST /v1/messages` Anthropic, `POST .../chat/completions`
-OpenAI) and is scripted per request: a test POSTs a list of steps to `/_script`, each
+It speaks the three wire formats (`POST /v1/messages` Anthropic, `POST .../chat/completions`
+OpenAI, `POST .../responses` OpenAI's Responses API) and is scripted per request: a test POSTs a list of steps to `/_script`, each
 request pops the next one (none left: a normal answer). A step can answer with any
 status, headers and body, stream given SSE frames (with a delay between them), wait before
 the first byte, hang, stall after the first bytes of a body, drop the connection
@@ -171,6 +171,95 @@ def _openai_frames(model: str, text: str, tool: dict[str, Any] | None, error: st
     ]
 
 
+_USAGE_R = {
+    "input_tokens": 10,
+    "input_tokens_details": {"cached_tokens": 4},
+    "output_tokens": 3,
+    "output_tokens_details": {"reasoning_tokens": 0},
+    "total_tokens": 13,
+}
+
+
+def _responses_items(text: str, tool: dict[str, Any] | None) -> list[dict[str, Any]]:
+    content = [{"type": "output_text", "text": text, "annotations": []}]
+    items: list[dict[str, Any]] = []
+    if text or tool is None:
+        items.append(
+            {
+                "type": "message",
+                "id": "msg_fake1",
+                "status": "completed",
+                "role": "assistant",
+                "content": content,
+            }
+        )
+    if tool is not None:
+        arguments = json.dumps(tool["input"])
+        call = {"type": "function_call", "id": "fc_fake1", "call_id": tool["id"], "name": tool["name"]}
+        items.append({**call, "arguments": arguments, "status": "completed"})
+    return items
+
+
+def _response(model: str, status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
+    usage = _USAGE_R if status == "completed" else None
+    return {
+        "id": "resp_fake1",
+        "object": "response",
+        "created_at": 1,
+        "status": status,
+        "model": model,
+        "output": output,
+        "error": None,
+        "usage": usage,
+    }
+
+
+def _responses_frames(model: str, text: str, tool: dict[str, Any] | None, error: str | None) -> list[bytes]:
+    """A Responses event stream as OpenAI sends it: every event named, numbered in sequence."""
+    events: list[dict[str, Any]] = []
+
+    def add(kind: str, **fields: Any) -> None:
+        events.append({"type": kind, "sequence_number": len(events), **fields})
+
+    add("response.created", response=_response(model, "in_progress", []))
+    add("response.in_progress", response=_response(model, "in_progress", []))
+    items = _responses_items(text, tool)
+    for index, item in enumerate(items):
+        where = {"item_id": item["id"], "output_index": index}
+        if item["type"] == "message":
+            add(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "status": "in_progress", "content": []},
+            )
+            part = {"type": "output_text", "text": "", "annotations": []}
+            add("response.content_part.added", **where, content_index=0, part=part)
+            add("response.output_text.delta", **where, content_index=0, delta=text)
+            if error is not None:
+                failed = {
+                    **_response(model, "failed", []),
+                    "error": {"code": "server_error", "message": error},
+                }
+                add("response.failed", response=failed)
+                return [_sse(e["type"], e) for e in events]
+            add("response.output_text.done", **where, content_index=0, text=text)
+            add("response.content_part.done", **where, content_index=0, part=item["content"][0])
+        else:
+            add(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "arguments": "", "status": "in_progress"},
+            )
+            add("response.function_call_arguments.delta", **where, delta=item["arguments"])
+            add("response.function_call_arguments.done", **where, arguments=item["arguments"])
+        add("response.output_item.done", output_index=index, item=item)
+    add("response.completed", response=_response(model, "completed", items))
+    return [_sse(e["type"], e) for e in events]
+
+
+_FRAMES = {"anthropic": _anthropic_frames, "openai": _openai_frames, "responses": _responses_frames}
+
+
 def default_stream(
     fmt: str,
     model: str,
@@ -181,7 +270,7 @@ def default_stream(
     """`thought`: (thinking text, signature) for an Anthropic answer that starts by thinking."""
     if fmt == "anthropic":
         return _anthropic_frames(model, text, tool, None, thought)
-    return _openai_frames(model, text, tool, None)
+    return _FRAMES[fmt](model, text, tool, None)
 
 
 def whole_answer(
@@ -201,6 +290,8 @@ def whole_answer(
             message["content"].append({"type": "tool_use", **tool})
             message["stop_reason"] = "tool_use"
         return message
+    if fmt == "responses":
+        return _response(model, "completed", _responses_items(text, tool))
     completion = _openai_completion(model, text)
     if tool is not None:
         choice = completion["choices"][0]
@@ -220,7 +311,14 @@ async def _hold(request: web.Request, limit: float = 120.0) -> None:
 
 
 async def generate(request: web.Request) -> web.StreamResponse:
-    fmt = "anthropic" if request.path.endswith("/messages") else "openai"
+    path = request.path
+    fmt = (
+        "anthropic"
+        if path.endswith("/messages")
+        else "responses"
+        if path.endswith("/responses")
+        else "openai"
+    )
     raw = await request.read()
     try:
         body = json.loads(raw)
@@ -286,8 +384,7 @@ async def _answer(
         if "frames" in step:
             frames = [f.encode() for f in step["frames"]]
         elif "error_after_text" in step:
-            build = _anthropic_frames if fmt == "anthropic" else _openai_frames
-            frames = build(model, step["error_after_text"], None, "upstream failed mid-stream")
+            frames = _FRAMES[fmt](model, step["error_after_text"], None, "upstream failed mid-stream")
         else:
             frames = default_stream(fmt, model, text, tool, thought)
         resp = web.StreamResponse(status=status, headers={"content-type": "text/event-stream", **headers})
@@ -340,6 +437,7 @@ def make_app() -> web.Application:
     app.router.add_post("/v1/messages", generate)
     app.router.add_post("/v1/messages/count_tokens", count)
     app.router.add_post("/{prefix:.*}chat/completions", generate)
+    app.router.add_post("/{prefix:.*}responses", generate)
     return app
 
 

@@ -1,8 +1,8 @@
 """The real Codex CLI (0.171.0), headless, through a real `relay run` on `/v1/responses`.
 
 A plain prompt and a tool round trip (Codex really runs `exec_command` and sends its output
-back as a `function_call_output`) through an Anthropic-format step and a Chat Completions
-step; a 429 on the first step of a chain falling over to the second; a stream that fails
+back as a `function_call_output`) through an Anthropic-format step, a Chat Completions
+step and a Responses-native step (`openai-responses`, passthrough); a 429 on the first step of a chain falling over to the second; a stream that fails
 mid-answer reaching Codex as a failed turn with the upstream's message. And the shipped
 example chains, with no keys, answering Codex from the simulated provider.
 """
@@ -22,7 +22,8 @@ from tests.e2e.sse import frame
 from tests.e2e.test_responses import DEFS, RATE_429
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(CODEX is None, reason=INSTALL_HINT)]
-STEPS = ["on-anthropic", "on-chat"]
+STEPS = ["on-anthropic", "on-chat", "on-responses"]
+UPSTREAM_MODEL = {"on-anthropic": "claude-up", "on-chat": "gpt-up", "on-responses": "gpt-native"}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,12 @@ def test_codex_answers_a_plain_prompt(relay: Relay, fake: FakeUpstream, tmp_path
     turn = next(e for e in events if e["type"] == "turn.completed")
     assert turn["usage"]["input_tokens"] > 0 and turn["usage"]["output_tokens"] == 3
     sent = fake.requests()[-1]
-    assert sent["body"]["model"] == ("claude-up" if chain == "on-anthropic" else "gpt-up")
-    assert "say hello" in str(sent["body"]["messages"][-1]["content"])
+    assert sent["body"]["model"] == UPSTREAM_MODEL[chain]
+    if chain == "on-responses":  # Codex's own request, as it sent it
+        assert sent["path"] == "/v1/responses" and sent["body"]["store"] is False
+        assert "say hello" in str(sent["body"]["input"][-1]["content"])
+    else:
+        assert "say hello" in str(sent["body"]["messages"][-1]["content"])
 
 
 @pytest.mark.parametrize("chain", STEPS)
@@ -71,6 +76,11 @@ def test_codex_tool_round_trip(relay: Relay, fake: FakeUpstream, tmp_path: Path,
     assert "echo relay-codex-ok" in command["command"] and command["exit_code"] == 0
     assert command["aggregated_output"] == "relay-codex-ok\n"
     assert [m["text"] for m in _items(events, "agent_message")] == ["The command printed relay-codex-ok."]
+    if chain == "on-responses":
+        output = fake.requests()[-1]["body"]["input"][-1]
+        assert output["type"] == "function_call_output" and output["call_id"] == "call_e2e1"
+        assert "relay-codex-ok" in str(output["output"])
+        return
     back = fake.requests()[-1]["body"]["messages"]
     if chain == "on-anthropic":
         result = back[-1]["content"][0]

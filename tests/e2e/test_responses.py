@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import openai
@@ -32,11 +32,17 @@ providers:
     api: anthropic
     base_url: {url}
     keys: ["${{UP_KEY_B}}"]
+  native:
+    api: openai-responses
+    base_url: {url}/v1
+    keys: ["${{UP_KEY_O}}"]
 chains:
   on-anthropic:
     steps: [anth/claude-up]
   on-chat:
     steps: [oai/gpt-up]
+  on-responses:
+    steps: [native/gpt-native]
   failover:
     steps: [anth-b/claude-first, oai/gpt-second]
   alternating:
@@ -99,6 +105,35 @@ def test_plain_prompt_streaming_and_not(relay: Relay, fake: FakeUpstream, chain:
         assert sent["stream_options"] == {"include_usage": True}
 
 
+class Turn(NamedTuple):
+    response: Any
+    output: Any
+    """Its function call."""
+
+
+def call_turn(client: openai.OpenAI, kwargs: dict[str, Any], stream: bool) -> Turn:
+    """A first turn that calls a function, streamed (its argument deltas adding up to the
+    call's arguments) or not."""
+    if stream:
+        with client.responses.stream(**kwargs) as s:
+            deltas = "".join(e.delta for e in s if e.type == "response.function_call_arguments.delta")
+            response = s.get_final_response()
+    else:
+        response = client.responses.create(**kwargs)
+    call = next(item for item in response.output if item.type == "function_call")
+    assert not stream or deltas == call.arguments
+    return Turn(response, call)
+
+
+def answered(prompt: str, call: Any) -> list[dict[str, Any]]:
+    """The conversation after `call` ran and printed `hi`."""
+    return [
+        {"role": "user", "content": prompt},
+        {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+        {"type": "function_call_output", "call_id": call.call_id, "output": "hi\n"},
+    ]
+
+
 @pytest.mark.parametrize("chain", STEPS)
 @pytest.mark.parametrize("stream", [False, True])
 def test_function_call_round_trip(relay: Relay, fake: FakeUpstream, chain: str, stream: bool) -> None:
@@ -108,21 +143,10 @@ def test_function_call_round_trip(relay: Relay, fake: FakeUpstream, chain: str, 
     )
     client = openai_client(relay)
     kwargs: dict[str, Any] = {"model": chain, "tools": [EXEC_TOOL], "input": "run echo hi"}
-    if stream:
-        with client.responses.stream(**kwargs) as s:
-            arg_deltas = "".join(e.delta for e in s if e.type == "response.function_call_arguments.delta")
-            first = s.get_final_response()
-        assert json.loads(arg_deltas) == {"cmd": "echo hi"}
-    else:
-        first = client.responses.create(**kwargs)
-    call = next(item for item in first.output if item.type == "function_call")
+    call = call_turn(client, kwargs, stream).output
     assert call.name == "exec_command" and json.loads(call.arguments) == {"cmd": "echo hi"}
     assert call.call_id == "call_1"
-    history = [
-        {"role": "user", "content": "run echo hi"},
-        {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
-        {"type": "function_call_output", "call_id": call.call_id, "output": "hi\n"},
-    ]
+    history = answered("run echo hi", call)
     second = client.responses.create(**{**kwargs, "input": history})
     assert second.output_text == "It printed hi."
     sent = fake.requests()[-1]["body"]["messages"]
@@ -239,3 +263,13 @@ def test_sampling_an_anthropic_step_refuses_is_left_out_and_named(relay: Relay, 
     assert raw.headers["x-relay-dropped"] == "top_p"
     sent = fake.requests()[-1]["body"]
     assert sent["temperature"] == 0.2 and "top_p" not in sent
+
+
+def test_compaction_is_refused_with_a_clear_responses_error(relay: Relay) -> None:
+    resp = httpx.post(
+        relay.url + "/v1/responses/compact", json={"model": "on-responses", "input": []}, timeout=20
+    )
+    assert resp.status_code == 404
+    error = resp.json()["error"]
+    assert error["code"] == "not_found" and "/v1/responses/compact" in error["message"]
+    assert "compacts through /v1/responses" in error["message"]

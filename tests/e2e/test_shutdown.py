@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.conftest import BASIC, RelayFactory
 from tests.e2e.procs import FakeUpstream, Relay, anthropic_client, openai_client, wait_until
 from tests.e2e.sse import frame, stream_body
+from tests.e2e.test_responses import _events
 
 pytestmark = pytest.mark.e2e
 
@@ -200,3 +201,65 @@ def test_ctrl_c_says_what_it_drains_and_ctrl_c_again_ends_streams_at_once(
     assert isinstance(ended["openai"], openai.APIError) and "shutting down" in str(ended["openai"])
     records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert sum(r["msg"] == "stream cut at shutdown" for r in records) == 2
+
+
+def forty_second_responses_stream() -> list[str]:
+    events: list[dict[str, object]] = []
+    response = {
+        "id": "resp_up",
+        "object": "response",
+        "status": "in_progress",
+        "model": "gpt-up-a",
+        "output": [],
+    }
+    where = {"item_id": "msg_up", "output_index": 0, "content_index": 0}
+    message = {"type": "message", "id": "msg_up", "status": "in_progress", "role": "assistant", "content": []}
+    for kind, fields in [
+        ("response.created", {"response": response}),
+        ("response.output_item.added", {"output_index": 0, "item": message}),
+        *[("response.output_text.delta", {**where, "delta": "tick "}) for _ in range(40)],
+    ]:
+        events.append({"type": kind, "sequence_number": len(events), **fields})
+    return [frame(str(e["type"]), e) for e in events]
+
+
+def test_responses_streams_cut_at_the_drain_deadline_end_in_response_failed(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
+    """On `/v1/responses` the cut is a `response.failed` numbered after what was sent,
+    whichever step was streaming: Anthropic-format, chat, or a Responses step passed through."""
+    native = '  native:\n    api: openai-responses\n    base_url: {url}/v1\n    keys: ["${{UP_KEY_O}}"]\n'
+    defs = DRAINED.replace("chains:\n", native + "chains:\n  native-x:\n    steps: [native/gpt-up-a]\n")
+    fake.script(
+        {"frames": forty_second_anthropic_stream(), "frame_delay": 1.0, "match": {"contains": "claude-up-a"}},
+        {"frames": forty_second_openai_stream(), "frame_delay": 1.0, "match": {"contains": "llama-up-a"}},
+        {"frames": forty_second_responses_stream(), "frame_delay": 1.0, "match": {"contains": "gpt-up-a"}},
+    )
+    models = ["claude-x", "free", "native-x"]
+    with start_relay({"r.yaml": defs.format(url=fake.url)}) as relay:
+        answers: dict[str, bytes] = {}
+        started = threading.Barrier(len(models) + 1, timeout=30)
+
+        def client(model: str) -> None:
+            body = {"model": model, "input": "hi", "stream": True}
+            with httpx.stream("POST", relay.url + "/v1/responses", json=body, timeout=60) as resp:
+                parts = resp.iter_raw()
+                data = next(parts)
+                started.wait()
+                answers[model] = data + b"".join(parts)
+
+        threads = [threading.Thread(target=client, args=(m,)) for m in models]
+        for thread in threads:
+            thread.start()
+        started.wait()
+        relay.proc.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(30)
+        assert relay.proc.wait(30) == 0
+    assert sorted(answers) == models
+    for model, data in answers.items():
+        events = _events(data)  # sequence numbers unbroken, relay's event included
+        last = events[-1]
+        assert last["type"] == "response.failed", (model, data[-300:])
+        assert "shutting down" in last["response"]["error"]["message"]
+        assert sum(e["type"] == "response.output_text.delta" for e in events) >= 1
