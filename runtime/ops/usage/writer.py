@@ -4,8 +4,8 @@
 first row. SQLite maps its WAL index (`-shm`) into the writing process, and a store file
 truncated or lost under it ends that process with SIGBUS; here that ends this process, which
 the worker counts and restarts, instead of the worker and the requests it serves. The writer
-dies with its worker: SIGTERM when the worker dies (`PR_SET_PDEATHSIG`), and it ends at the
-end of its input (the worker closed the pipe or died).
+ends at the end of its input (the worker closed the pipe: it finishes what it was sent), and
+is killed when its worker dies (`PR_SET_PDEATHSIG`), even while it retries a failing store.
 
 One batch at a time: a batch the store refuses stays in hand and is retried with backoff
 (reconnecting), and nothing more is read meanwhile, so the pipe and then the worker's
@@ -16,6 +16,7 @@ retention are pruned hourly.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -92,7 +93,12 @@ class Writer:
 
 
 def main(argv: Sequence[str] = sys.argv[1:]) -> None:
-    die_with_parent(int(argv[0]))
+    # Ctrl-C and a service manager's SIGTERM reach the whole process group; the writer stays
+    # to write what its worker sends while draining, and ends at the end of its input. When
+    # the worker dies instead, the writer is killed: no one is left to send or to wait.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    die_with_parent(int(argv[0]), signal.SIGKILL)
     out = sys.stdout.buffer
 
     def report(r: Report) -> None:
