@@ -91,6 +91,25 @@ def test_a_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
     assert sink.queued == 3 and sink.dropped == 7
 
 
+def test_rows_sent_to_a_failing_writer_count_against_the_bound(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    sink = UsageSink(f"sqlite://{blocker}/usage.sqlite", 0, capacity=5)
+    sink.start()
+    for i in range(5):
+        sink.request(record(NOW + i, rid=f"req_{i}"))
+    wait_for(lambda: sink.failing)  # the writer holds its batch and retries it
+    assert sink.queued == 5 and sink.dropped == 0
+    for i in range(8):
+        sink.request(record(NOW + 10 + i, rid=f"late_{i}"))
+    assert sink.queued == 5 and sink.dropped == 8
+    assert f"usage store {blocker}/usage.sqlite failed; rows queue up to 5" in caplog.text
+    sink.stop(timeout=0.5)  # the writer cannot finish: it is ended, its rows counted
+    assert sink.dropped == 13 and sink.written == 0
+
+
 def test_the_writer_process_writes_every_queued_row_and_flushes_at_stop(tmp_path: Path) -> None:
     sink = UsageSink(url(tmp_path), 0)
     sink.start()

@@ -113,12 +113,16 @@ class UsageSink:
         self.writer_exits = 0
         """Writer processes that ended unasked (each was restarted)."""
         self._writer: _Writer | None = None
+        self._unwritten = 0
+        """Rows sent to the writer and not yet written: they count against `capacity` too, so
+        the bound holds for every row not in the store, whatever the pipe buffers."""
         self._written_before = 0
         self._config_due = False
         self._backoff = BACKOFF_MIN
         self._restart_at = 0.0
         self._reported = 0
         self._stop = threading.Event()
+        self._grace = 5.0
         self._thread: threading.Thread | None = None
 
     @property
@@ -133,8 +137,8 @@ class UsageSink:
 
     @property
     def queued(self) -> int:
-        """Rows waiting for the feeder."""
-        return len(self._rows)
+        """Rows not yet in the store: waiting for the feeder, or sent and not yet written."""
+        return len(self._rows) + self._unwritten
 
     @property
     def writer_pid(self) -> int | None:
@@ -142,7 +146,7 @@ class UsageSink:
         return None if writer is None else writer.proc.pid
 
     def request(self, record: RequestRecord) -> None:
-        if len(self._rows) >= self.capacity:
+        if len(self._rows) + self._unwritten >= self.capacity:
             self.dropped += 1
         else:
             self._rows.append(row_of(record))  # deque.append is atomic: no lock, no wake-up
@@ -156,6 +160,7 @@ class UsageSink:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Hand what is queued to the writer and let it finish (within `timeout`), then end it."""
+        self._grace = timeout
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout + 1.0)
@@ -166,7 +171,7 @@ class UsageSink:
             if not stopping and len(self._rows) < BATCH_ROWS:
                 stopping = self._stop.wait(FLUSH_EVERY)
             if stopping:
-                self._finish(time.monotonic() + 5.0)
+                self._finish(time.monotonic() + self._grace)
                 return
             self._tick()
 
@@ -209,9 +214,11 @@ class UsageSink:
                     self._config_due = False
                     writer.pending = memoryview(frame(Config(self.url, self._retention)))
                 elif rows:
-                    batch = [rows.popleft() for _ in range(min(len(rows), BATCH_ROWS))]
+                    size = min(len(rows), BATCH_ROWS)
+                    writer.sent += size
+                    self._unwritten = writer.sent - writer.written  # before the rows leave the deque
+                    batch = [rows.popleft() for _ in range(size)]
                     writer.pending = memoryview(frame(Batch(batch)))
-                    writer.sent += len(batch)
                 else:
                     return
             try:
@@ -230,6 +237,7 @@ class UsageSink:
                 return
             for report in writer.reports.feed(data):
                 writer.written = report.written
+                self._unwritten = writer.sent - writer.written
                 self.written = self._written_before + report.written
                 if report.failing:  # once per writer and failure: a line per restart at most
                     self.failing = True
@@ -248,6 +256,7 @@ class UsageSink:
         self._hear(writer)
         writer.close()
         self._writer = None
+        self._unwritten = 0
         self._written_before += writer.written
         lost = writer.sent - writer.written
         self.dropped += lost
