@@ -110,6 +110,22 @@ def test_rows_sent_to_a_failing_writer_count_against_the_bound(
     assert sink.dropped == 13 and sink.written == 0
 
 
+def test_a_full_pipe_to_a_failing_writer_costs_the_worker_no_spinning(tmp_path: Path) -> None:
+    """A backlog of more than a batch once made the feeder retry its write without pausing."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    sink = UsageSink(f"sqlite://{blocker}/usage.sqlite", 0, capacity=5000)
+    sink.start()
+    for i in range(4000):  # a batch of 1,000 rows is more than the pipe holds
+        sink.request(record(NOW + i, rid=f"req_{i}"))
+    wait_for(lambda: sink.failing)
+    started = time.process_time()
+    time.sleep(1.0)  # a window to measure this process's CPU in, not a wait for an event
+    spent = time.process_time() - started
+    sink.stop(timeout=0.5)
+    assert spent < 0.1, f"{spent:.2f} s of CPU in 1 s while the writer was stuck"
+
+
 def test_the_writer_process_writes_every_queued_row_and_flushes_at_stop(tmp_path: Path) -> None:
     sink = UsageSink(url(tmp_path), 0)
     sink.start()

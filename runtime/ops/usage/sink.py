@@ -166,16 +166,19 @@ class UsageSink:
             self._thread.join(timeout + 1.0)
 
     def _run(self) -> None:
+        flowing = True
         while True:
             stopping = self._stop.is_set()
-            if not stopping and len(self._rows) < BATCH_ROWS:
-                stopping = self._stop.wait(FLUSH_EVERY)
+            if not stopping and not (flowing and len(self._rows) >= BATCH_ROWS):
+                stopping = self._stop.wait(FLUSH_EVERY)  # a full pipe or no writer: no spinning
             if stopping:
                 self._finish(time.monotonic() + self._grace)
                 return
-            self._tick()
+            flowing = self._tick()
 
-    def _tick(self) -> None:
+    def _tick(self) -> bool:
+        """One look: the writer's reports and health, a restart when due, rows sent. True when
+        the pipe took every row there was."""
         writer = self._writer
         if writer is not None:
             self._hear(writer)
@@ -184,11 +187,11 @@ class UsageSink:
                 writer = None
         if writer is None and self._rows and time.monotonic() >= self._restart_at:
             writer = self._spawn()
-        if writer is not None:
-            self._send(writer)
+        flowing = writer is not None and self._send(writer)
         if self.dropped > self._reported:
             log.warning(f"usage rows dropped: {self.dropped} so far (the store is slow or unreachable)")
             self._reported = self.dropped
+        return flowing
 
     def _spawn(self) -> _Writer | None:
         try:
@@ -205,8 +208,9 @@ class UsageSink:
         self._writer = _Writer(proc, frame(Config(self.url, self._retention)))
         return self._writer
 
-    def _send(self, writer: _Writer) -> None:
-        """Fill the pipe with what it takes now; the rest waits for the next tick."""
+    def _send(self, writer: _Writer) -> bool:
+        """Fill the pipe with what it takes now; the rest waits for the next tick. False when
+        the pipe is full (or gone)."""
         rows = self._rows
         while True:
             if not writer.pending:
@@ -220,11 +224,11 @@ class UsageSink:
                     batch = [rows.popleft() for _ in range(size)]
                     writer.pending = memoryview(frame(Batch(batch)))
                 else:
-                    return
+                    return True
             try:
                 taken = os.write(writer.to, writer.pending)
             except (BlockingIOError, BrokenPipeError):  # full: next tick; gone: `_tick` sees it exit
-                return
+                return False
             writer.pending = writer.pending[taken:]
 
     def _hear(self, writer: _Writer) -> None:
