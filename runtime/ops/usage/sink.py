@@ -1,8 +1,8 @@
 """The usage store's Feed sink: rows leave the worker for a writer process it owns.
 
-On the request path `request()` only builds a tuple and appends it to a bounded deque; a full
-deque drops the row and counts it, so a slow disk or a lost PostgreSQL never holds up a
-request. Nothing signals per row (a wake-up per row would hand the GIL back and forth between
+On the request path `request()` only builds a tuple and appends it to a deque; when the rows
+not yet in the store (queued here, or sent and not yet written) reach the bound, the row is
+dropped and counted, so a slow disk or a lost PostgreSQL never holds up a request. Nothing signals per row (a wake-up per row would hand the GIL back and forth between
 the worker's loop and a thread thousands of times a second): a feeder thread wakes every
 `FLUSH_EVERY` seconds and sends what gathered, msgpack batches of up to `BATCH_ROWS`, down a
 non-blocking pipe to the writer process (`writer`), which does the SQLite or PostgreSQL work
