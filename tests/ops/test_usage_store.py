@@ -231,6 +231,21 @@ def test_retention_prunes_old_rows_and_follows_a_reload(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_reloaded_retention_reaches_the_running_writer(tmp_path: Path) -> None:
+    now = time.time()
+    sink = UsageSink(url(tmp_path), 0)
+    sink.start()
+    sink.request(record(now - 7200, rid="old"))
+    wait_for(lambda: sink.written == 1)
+    sink.retention = 3600  # what `Service.reload` does
+    sink.request(record(now, rid="new"))
+    wait_for(lambda: sink.written == 2)
+    sink.stop()
+    store = open_store(url(tmp_path))
+    assert store.fetch("SELECT request_id FROM usage") == [("new",)]
+    store.close()
+
+
 def test_reports_arrive_whole_from_any_split() -> None:
     data = b"".join(frame(Report(n, "down" if n % 2 else None)) for n in range(5))
     for step in (1, 3, 7, len(data)):
