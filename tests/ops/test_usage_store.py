@@ -246,6 +246,17 @@ def test_a_reloaded_retention_reaches_the_running_writer(tmp_path: Path) -> None
     store.close()
 
 
+def test_the_feeder_outlives_a_row_it_cannot_send(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    sink = UsageSink(url(tmp_path), 0)
+    sink.start()
+    sink._rows.append((object(),))  # no record yields this; a bug that did must not end usage
+    wait_for(lambda: "usage feeder: TypeError" in caplog.text)
+    sink.request(record(NOW, rid="after"))
+    wait_for(lambda: sink.written == 1)
+    sink.stop()
+    assert count(tmp_path) == 1
+
+
 def test_reports_arrive_whole_from_any_split() -> None:
     data = b"".join(frame(Report(n, "down" if n % 2 else None)) for n in range(5))
     for step in (1, 3, 7, len(data)):

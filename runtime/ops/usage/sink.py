@@ -174,7 +174,11 @@ class UsageSink:
             if stopping:
                 self._finish(time.monotonic() + self._grace)
                 return
-            flowing = self._tick()
+            try:
+                flowing = self._tick()
+            except Exception as exc:  # the feeder must outlive any surprise: its end ends the writer
+                log.error(f"usage feeder: {type(exc).__name__}: {exc}")
+                flowing = False
 
     def _tick(self) -> bool:
         """One look: the writer's reports and health, a restart when due, rows sent. True when
