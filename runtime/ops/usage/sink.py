@@ -121,6 +121,7 @@ class UsageSink:
         self._backoff = BACKOFF_MIN
         self._restart_at = 0.0
         self._reported = 0
+        self._said = ""
         self._stop = threading.Event()
         self._grace = 5.0
         self._thread: threading.Thread | None = None
@@ -177,7 +178,10 @@ class UsageSink:
             try:
                 flowing = self._tick()
             except Exception as exc:  # the feeder must outlive any surprise: its end ends the writer
-                log.error(f"usage feeder: {type(exc).__name__}: {exc}")
+                said = f"usage feeder: {type(exc).__name__}: {exc}"
+                if said != self._said:  # once, not five times a second
+                    log.error(said)
+                    self._said = said
                 flowing = False
 
     def _tick(self) -> bool:
