@@ -31,6 +31,15 @@ def defs(fake: FakeUpstream, db: Path) -> dict[str, str]:
 
 
 @contextmanager
+def serving(fake: FakeUpstream, start_relay: RelayFactory, db: Path) -> Iterator[tuple[Relay, int]]:
+    """`relay run` with one worker and its usage store in `db`; yields it and the worker's pid."""
+    with start_relay(defs(fake, db)) as relay:
+        wait_until(lambda: len(workers(relay.proc.pid)) == 1, "the worker")
+        (worker,) = workers(relay.proc.pid)
+        yield relay, worker
+
+
+@contextmanager
 def under_load(relay: Relay) -> Iterator[list[int]]:
     """One client sending one request after another; yields the statuses as they come."""
     stop, statuses = threading.Event(), list[int]()
@@ -69,9 +78,7 @@ def test_a_truncated_store_or_a_killed_writer_never_fails_a_request(
 ) -> None:
     """Was: a store file truncated mid-run ended the worker with SIGBUS, and with it the relay."""
     db = tmp_path / "usage.sqlite"
-    with start_relay(defs(fake, db)) as relay:
-        wait_until(lambda: len(workers(relay.proc.pid)) == 1, "the worker")
-        (worker,) = workers(relay.proc.pid)
+    with serving(fake, start_relay, db) as (relay, worker):
         with under_load(relay) as statuses:
             wait_until(lambda: rows_since(relay, 0) > 0, "rows written")
             first = writer_of(worker)
@@ -100,9 +107,7 @@ def test_the_writer_exits_when_its_worker_dies(
     fake: FakeUpstream, start_relay: RelayFactory, tmp_path: Path
 ) -> None:
     db = tmp_path / "usage.sqlite"
-    with start_relay(defs(fake, db)) as relay:
-        wait_until(lambda: len(workers(relay.proc.pid)) == 1, "the worker")
-        (worker,) = workers(relay.proc.pid)
+    with serving(fake, start_relay, db) as (relay, worker):
         assert writer_of(worker) is None  # an idle worker holds no writer
         with under_load(relay):
             wait_until(lambda: writer_of(worker) is not None, "the writer")
