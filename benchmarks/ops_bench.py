@@ -2,8 +2,9 @@
 webhooks) cost a request. Prints:
 
 - CPU per finished request through the Feed, in this process: no sinks vs all four (metrics
-  in multiprocess mode writing its mmap file, an event subscriber that keeps up, the SQLite
-  usage writer thread, webhooks configured), counting every thread's CPU (the writer's too);
+  in multiprocess mode writing its mmap file, an event subscriber that keeps up, the usage
+  sink's feeder thread, webhooks configured), counting every thread's CPU (the SQLite inserts
+  run in the usage writer process, outside the worker, and are not counted);
 - the same stack end to end: two `relay run`, one with sinks and one with the Feed emptied
   (`benchmarks/relay_without_sinks.py`), driven on one interleaved schedule at 25 req/s
   (open loop, p50/p99) and then by wrk with 64 connections, one after the other.
@@ -122,7 +123,7 @@ def cpu_per_record(tmp: Path, records: int) -> None:
     parts = {
         "metrics": cost(metrics()) - bare,
         "events (1 subscriber)": cost(hub()) - bare,
-        "usage (SQLite writer thread included)": cost(usage("a.sqlite")) - bare,
+        "usage (feeder thread included; SQLite in the writer process)": cost(usage("a.sqlite")) - bare,
         "webhooks": cost(hooks()) - bare,
     }
     together = cost(metrics(), usage("b.sqlite"), hooks()) - bare

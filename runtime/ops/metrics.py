@@ -167,6 +167,14 @@ class RequestMetrics:
                 registry=reg,
             )
         )
+        self.usage_writer_exits = Family(
+            Counter(
+                "relay_usage_writer_exits",
+                "Usage writer processes that ended unasked (a store file truncated under SQLite ends "
+                "its writer with SIGBUS); each is restarted with backoff, its unwritten rows dropped.",
+                registry=reg,
+            )
+        )
         self._usage_seen: dict[str, int] = {}
         self.in_flight = Gauge(
             "relay_in_flight",
@@ -226,12 +234,15 @@ class RequestMetrics:
 
     def publish(self, in_flight: int, depths: Mapping[str, int], usage_rows: Mapping[str, int] = {}) -> None:
         """Flush this worker's tally and set its share of the live gauges (every second
-        from the worker's timer, and before each scrape). `usage_rows`: the usage writer's
-        running totals (`written`, `dropped`), counted here by their growth."""
+        from the worker's timer, and before each scrape). `usage_rows`: the usage sink's
+        running totals (`written`, `dropped`, `writer_exits`), counted here by their growth."""
         for result, total in usage_rows.items():
             grown = total - self._usage_seen.get(result, 0)
             if grown > 0:
-                self.tally.add(self.usage_rows, (result,), grown)
+                if result == "writer_exits":
+                    self.tally.add(self.usage_writer_exits, (), grown)
+                else:
+                    self.tally.add(self.usage_rows, (result,), grown)
                 self._usage_seen[result] = total
         self.tally.flush()
         self.in_flight.set(in_flight)

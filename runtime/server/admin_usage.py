@@ -1,21 +1,22 @@
 """`GET /admin/usage`: aggregates from the usage store (docs/admin-api.md).
 
 Query parameters are checked before the store is touched; a bad one is a 400 naming it.
-The store is read in a thread with its own connection, so a slow query never stalls the
-event loop that serves requests. Access and error rendering are `runtime.server.admin`'s.
+The store is read by a process of its own (`runtime.ops.usage.query`), waited for in a
+thread: a slow query never stalls the event loop, and a store file truncated under the
+reader (SIGBUS from SQLite's shared memory) ends that process, not the worker. Access and error rendering are `runtime.server.admin`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import msgspec
 
 from runtime.errors import BadGateway, BadRequest, NotFound
-from runtime.ops.usage.report import BY, DEFAULT_SPAN, UsageQuery, aggregate, parse_when
-from runtime.ops.usage.store import describe, open_store
+from runtime.ops.usage.query import read
+from runtime.ops.usage.report import BY, DEFAULT_SPAN, UsageQuery, parse_when
+from runtime.ops.usage.store import describe
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply
 
@@ -43,22 +44,14 @@ def parse_query(params: dict[str, str], now: float) -> UsageQuery:
     return UsageQuery(when["since"], when["until"], by, params.get("chain"), params.get("provider"))
 
 
-def _read(url: str, query: UsageQuery) -> dict[str, Any]:
-    store = open_store(url, migrate=False)
-    try:
-        return aggregate(store, query)
-    finally:
-        store.close()
-
-
 async def usage(svc: Service, params: dict[str, str]) -> Reply:
     query = parse_query(params, time.time())
     sink = svc.usage
     if sink is None:
         raise NotFound("the usage store is off (server.usage.store: off)")
     try:
-        result = await asyncio.to_thread(_read, sink.url, query)
-    except Exception as exc:  # StoreError, sqlite3's or psycopg's: the store failed, not the query
+        result = await asyncio.to_thread(read, sink.url, query)
+    except Exception as exc:  # StoreError: the store or its reader failed, not the query
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadGateway(f"the usage store cannot be read: {message}") from None
     result["dropped_rows"] = sink.dropped

@@ -11,14 +11,12 @@ is still this worker's parent.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import signal
-import sys
+
+from runtime.parent_watch import die_with_parent
 
 MAIN_PID_ENV = "RELAY_MAIN_PID"
-_PR_SET_PDEATHSIG = 1
 
 
 def mark_main() -> None:
@@ -33,12 +31,7 @@ def main_pid() -> int | None:
 
 def die_with_main() -> None:
     """In a worker: SIGTERM when the main process dies; at once if it already has."""
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    main = main_pid()
-    if main is not None and os.getppid() != main:  # it died before the request above
-        os.kill(os.getpid(), signal.SIGTERM)
+    die_with_parent(main_pid())
 
 
 def signal_main(sig: signal.Signals) -> bool:

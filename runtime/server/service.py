@@ -238,7 +238,12 @@ class Service:
         return await health_check.probe(self.snapshot, self.upstreams, provider)
 
     def publish_metrics(self) -> None:
-        usage = {"written": self.usage.written, "dropped": self.usage.dropped} if self.usage else {}
+        sink = self.usage
+        usage = (
+            {}
+            if sink is None
+            else {"written": sink.written, "dropped": sink.dropped, "writer_exits": sink.writer_exits}
+        )
         self.metrics.publish(self.in_flight(), self.state.queue_depths(), usage)
 
     def changed_on_disk(self) -> bool:

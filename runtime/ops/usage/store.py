@@ -6,7 +6,9 @@ timeout, so several workers (and `/admin/usage` readers) share one file. Every f
 open is a `StoreError` whose message is one line naming the store (credentials left out):
 `relay run` prints it and refuses to start.
 
-One `Store` per thread: the writer thread owns one, each read opens its own.
+One `Store` per process: the writer process (`writer`) owns one, each read (`query`) opens
+its own; a worker never opens the store (SQLite's mapped shared memory can SIGBUS the process
+that holds it).
 """
 
 from __future__ import annotations
