@@ -5,10 +5,13 @@ Granian, wrk or the kernel's share of the network, and for a deterministic profi
 
     python -m benchmarks.hot_path [--requests 3000] [--stream] [--profile relay|passthrough] [--top 40]
 
-Prints process CPU (every thread: the log and usage writers included) per request for
-each app, the best of `--passes` passes (other work on the machine only ever adds); with `--profile`, a cProfile of that app's requests sorted
-by own time (`--top` lines). Both apps see wrk's request: POST, `content-type`,
-`content-length` and `host` headers, the same small body.
+Prints CPU per request for each app, of the whole process (every thread: the log writer
+and the usage store's feeder included; its writer process is not, `benchmarks.overhead`
+counts that) and of the event loop's thread alone, the best of `--passes` passes (other
+work on the machine only ever adds). With `--profile`, a cProfile of that app's requests
+sorted by `--sort` (`--top` lines; `--callers`/`--callees REGEX` follow one function).
+Both apps see wrk's request: POST with `content-type`, `content-length` and `host`, the
+same small body.
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvloop
 
 from benchmarks.common import REPO, free_port, wait_port
 from benchmarks.passthrough_app import UPSTREAM_ENV, PassThrough
 from benchmarks.relay_bench import BODY, DEFS, STREAM_BODY
+
+if TYPE_CHECKING:
+    from runtime.server.app import RelayApp
 
 
 class Transport:
@@ -100,7 +106,9 @@ async def _drive(app: App, body: bytes, n: int) -> list[int]:
     return sent
 
 
-def _relay_app(tmp: Path, up_port: int) -> tuple[App, Callable[[asyncio.AbstractEventLoop], None]]:
+def _relay_app(tmp: Path, up_port: int) -> RelayApp:
+    """relay's app on the benchmark definitions, built by this checkout's compiler; the
+    import waits for the environment it reads at start."""
     (tmp / "chains").mkdir()
     (tmp / "chains" / "bench.yaml").write_text(DEFS.format(port=up_port))
     subprocess.run(
@@ -113,9 +121,7 @@ def _relay_app(tmp: Path, up_port: int) -> tuple[App, Callable[[asyncio.Abstract
     from runtime.server.loader import ROOT_ENV
 
     os.environ.update({ROOT_ENV: str(tmp / "gen"), "XDG_STATE_HOME": str(tmp), POLL_ENV: "0"})
-
-    relay = RelayApp()
-    return relay.__rsgi__, relay.__rsgi_init__
+    return RelayApp()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -143,12 +149,12 @@ def main(argv: list[str] | None = None) -> None:
         wait_port(up_port)
         os.environ[UPSTREAM_ENV] = f"http://127.0.0.1:{up_port}"
         loop = uvloop.new_event_loop()
-        relay, relay_init = _relay_app(Path(tmp_dir.name), up_port)
+        relay = _relay_app(Path(tmp_dir.name), up_port)
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the request log lines: written, not shown
-        relay_init(loop)
+        relay.__rsgi_init__(loop)
         passthrough = PassThrough()
         passthrough.__rsgi_init__(loop)
-        apps: dict[str, App] = {"relay": relay, "passthrough": passthrough.__rsgi__}
+        apps: dict[str, App] = {"relay": relay.__rsgi__, "passthrough": passthrough.__rsgi__}
         for app in apps.values():
             loop.run_until_complete(_drive(app, body, 200))  # warm: connections, code paths
         cpu: dict[str, float] = {name: float("inf") for name in apps}
@@ -179,6 +185,9 @@ def main(argv: list[str] | None = None) -> None:
             if args.callers:
                 stats.print_callers(args.callers)
         report.flush()
+        relay.__rsgi_del__(loop)
+        if passthrough.session is not None:
+            loop.run_until_complete(passthrough.session.close())
     finally:
         upstream.terminate()
         upstream.wait()
