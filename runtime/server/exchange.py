@@ -128,7 +128,7 @@ def _finish(
             status=status,
             provider=record.provider,
             upstream_model=record.upstream_model,
-            attempts=[msgspec.structs.asdict(a) for a in wf.attempts],
+            attempts=wf.attempts,  # Structs encode as the same objects, without a dict each
             latency_ms=record.latency_ms,
             ttfb_ms=ttfb_ms,
             queued_ms=record.queued_ms,

@@ -41,6 +41,10 @@ from runtime.upstream.client import UpstreamConnectError, UpstreamResponse
 
 _ERROR_BODY_LIMIT = 64 * 1024
 _STREAM_HEADERS = (("content-type", "text/event-stream"), ("cache-control", "no-cache"))
+_END_WAIT = 0.05
+"""Seconds a finished stream waits for its body's end before closing the connection."""
+_END_CHUNKS = 4
+"""Chunks read past the last event at most (anything an upstream sends after it is dropped)."""
 
 
 class Tail:
@@ -513,6 +517,8 @@ class Waterfall:
                     out = self.snap.redactor.data(out)  # redact: an upstream error event
                 if out:
                     yield out
+            if failure is None and adapter.done:
+                await _read_end(resp)
             if failure is None and adapter.errored:
                 error = adapter.watch.error
                 if error is not None:
@@ -536,6 +542,20 @@ class Waterfall:
             cand = attempt.candidate
             made_by = owner(cand.provider, cand.key, cand.step)
             self.service.thinking.learn(signatures, made_by, self.service.clock())
+
+
+async def _read_end(resp: UpstreamResponse) -> None:
+    """The stream's last event came: read on to the end of the body (an HTTP/1.1 chunked
+    body's closing chunk, usually already in flight) when it follows at once, so the
+    connection goes back to the provider's pool rather than being closed by `resp.close()`
+    and opened anew (TCP handshake and more CPU) for the next stream."""
+    try:
+        async with asyncio.timeout(_END_WAIT):
+            for _ in range(_END_CHUNKS):
+                if not await resp.next_chunk():
+                    return
+    except (TimeoutError, UpstreamConnectError):
+        pass
 
 
 def relay_error_for(exc: Exception) -> RelayError:

@@ -77,6 +77,11 @@ class _AiohttpResponse:
             raise UpstreamConnectError(f"connection lost mid-body: {type(exc).__name__}") from None
 
     async def read(self, limit: int, idle: float) -> bytes:
+        content = self._resp.content
+        if content.is_eof() and content.exception() is None:
+            # The whole body came in with the head (most non-streamed answers): take it
+            # without a timer per chunk.
+            return content.read_nowait(limit)
         return await read_body(self, limit, idle)
 
     def close(self) -> None:

@@ -6,7 +6,8 @@ request pops the next one (none left: a normal answer). A step can answer with a
 status, headers and body, stream given SSE frames (with a delay between them), wait before
 the first byte, hang, stall after the first bytes of a body, drop the connection
 mid-stream, or send garbage. `/_requests` returns what was received
-(so tests can check forwarded headers and bodies) and `/_stats` the connections open right
+(so tests can check forwarded headers and bodies, and by the client's port which connection
+carried it) and `/_stats` the connections open right
 now (so tests can prove a cancelled client request closed its upstream request).
 
 Steps can also say what to answer rather than how, in whichever format and mode (stream or
@@ -331,6 +332,7 @@ async def generate(request: web.Request) -> web.StreamResponse:
             "headers": dict(request.headers),
             "body": body,
             "raw": raw.decode("utf-8", "replace"),
+            "peer": _peer_port(request),
         }
     )
     STATE["open"] += 1
@@ -343,6 +345,12 @@ async def generate(request: web.Request) -> web.StreamResponse:
     finally:
         STATE["open"] -= 1
         STATE["served"] += 1
+
+
+def _peer_port(request: web.Request) -> int | None:
+    """The client's port: one port across requests is one connection, reused."""
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    return int(peer[1]) if peer else None
 
 
 def _matches(step: dict[str, Any], body: dict[str, Any], raw: bytes) -> bool:

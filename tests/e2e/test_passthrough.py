@@ -132,6 +132,20 @@ def test_stream_bytes_pass_through_unchanged_except_model(basic_relay: Relay, fa
     assert data == "".join(frames).encode()
 
 
+def test_streams_one_after_another_reuse_one_upstream_connection(
+    basic_relay: Relay, fake: FakeUpstream
+) -> None:
+    """relay reads a stream on to its body's end after the last event, so the connection goes
+    back to the pool; closing it at the last event cost a new TCP connection per stream. The
+    fake ends each body 10 ms after its last event (the chunked end mark comes apart)."""
+    fake.script(*[{"frame_delay": 0.01}] * 8)
+    for _ in range(8):
+        assert stream_raw(basic_relay, stream_body("claude-up-a"))
+    streams = [r for r in fake.requests() if r["path"] == "/v1/messages"][-8:]
+    assert len(streams) == 8
+    assert len({r["peer"] for r in streams}) == 1
+
+
 def test_openai_text_and_streaming_tool_calls(basic_relay: Relay, fake: FakeUpstream) -> None:
     fake.script(
         {"text": "plain"},
