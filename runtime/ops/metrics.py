@@ -204,7 +204,9 @@ class RequestMetrics:
         chain = (words.chain(record.chain),)
         provider = words.provider(record.provider)
         route = words.route(record.route)
-        tally.add(self.requests, (chain[0], provider, record.format, str(record.status), outcome(record), route))
+        tally.add(
+            self.requests, (chain[0], provider, record.format, str(record.status), outcome(record), route)
+        )
         for attempt in record.attempts:
             tally.add(self.attempts, (words.provider(attempt.provider), attempt.outcome))
         tally.observe(self.latency, chain, LATENCY_BUCKETS, record.latency_ms / 1000)

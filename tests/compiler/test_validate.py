@@ -102,5 +102,8 @@ def test_one_key_in_two_accounts_is_located_at_its_second_use(compile_set: Compi
     result = compile_set({"d.yaml": defs}, env={"K1": "k1-value-0123456789", "K2": "k2-value-0123456789"})
     clashes = [d for d in result.diagnostics if d.code == "R247"]
     assert [(d.severity, d.line, d.pointer) for d in clashes] == [("warning", 10, "/providers/b/keys/0")]
-    assert clashes[0].message == "key ${K1} is in account 'team' here but in its own account at providers/a/keys/0"
+    assert (
+        clashes[0].message
+        == "key ${K1} is in account 'team' here but in its own account at providers/a/keys/0"
+    )
     assert "k1-value" not in str(result.diagnostics)

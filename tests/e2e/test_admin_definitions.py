@@ -94,7 +94,9 @@ def test_bad_input_is_a_clear_400(relay: Relay, action: str, body: Any, says: st
 
 def test_a_body_that_is_not_json_is_a_400(relay: Relay) -> None:
     json_type = {"content-type": "application/json"}
-    answer = httpx.post(relay.url + "/admin/definitions/check", content=b"{nope", headers=json_type, timeout=30)
+    answer = httpx.post(
+        relay.url + "/admin/definitions/check", content=b"{nope", headers=json_type, timeout=30
+    )
     assert answer.status_code == 400 and "not valid JSON" in answer.json()["error"]["message"]
     untyped = httpx.post(relay.url + "/admin/definitions/check", content=b"{nope", timeout=30)
     assert untyped.status_code == 415  # no browser form can reach the editor (docs/security.md)

@@ -227,7 +227,9 @@ def test_without_admin_keys_only_loopback_peers_are_answered(fake: FakeUpstream,
         stop(proc)
 
 
-def test_without_admin_keys_a_proxied_request_is_refused(fake: FakeUpstream, start_relay: RelayFactory) -> None:
+def test_without_admin_keys_a_proxied_request_is_refused(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
     """A reverse proxy on the same machine is a loopback peer: what it forwards is somebody
     else's request, which the keyless admin API must not answer (docs/security.md)."""
     with start_relay({"relay.yaml": PLAIN.format(url=fake.url, state="memory")}) as relay:
@@ -241,7 +243,10 @@ def test_without_admin_keys_a_proxied_request_is_refused(fake: FakeUpstream, sta
         fake.script()
         proxied = {"model": "free", "messages": [{"role": "user", "content": "hi"}]}
         reply = httpx.post(
-            relay.url + "/v1/chat/completions", json=proxied, headers={"X-Forwarded-For": "203.0.113.9"}, timeout=10
+            relay.url + "/v1/chat/completions",
+            json=proxied,
+            headers={"X-Forwarded-For": "203.0.113.9"},
+            timeout=10,
         )
         assert reply.status_code == 200  # the API itself is guarded by client keys, not by this
 

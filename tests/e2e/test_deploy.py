@@ -222,4 +222,6 @@ def test_the_workflow_example_runs_relay_check_with_github_annotations() -> None
     )
     assert done.returncode == 0, done.stdout + done.stderr
     # the examples without keys: each optional provider is an annotation on its line
-    assert any(line.startswith("::notice file=chains/providers.yaml,line=") for line in done.stdout.splitlines())
+    assert any(
+        line.startswith("::notice file=chains/providers.yaml,line=") for line in done.stdout.splitlines()
+    )

@@ -32,10 +32,14 @@ chains:
     steps: [up/model-up]
     queue: {{max_wait: 1s, retry_after_max: 2s}}
 """
+
+
 def exhausted(seconds: int = 8) -> dict[str, object]:
     """A 429 whose counter says the key is out for `seconds` from now: a stated limit that
     holds for every request (a bare retry-after refuses one request only, docs/availability.md)."""
-    reset = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    reset = (
+        (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    )
     return {
         "status": 429,
         "headers": {
