@@ -36,6 +36,8 @@ from runtime.translate import (
     responses_response_to_openai,
     translate_error_body,
 )
+from runtime.translate.sampling import fit_request
+from runtime.translate.sampling import known as known_sampling
 from runtime.translate.thinking import SIGNATURE_PREFIX, Owner, strip_foreign
 from runtime.translate.tokens import BYTES_PER_TOKEN_MAX, input_floor
 from runtime.upstream import usage as usage_of
@@ -121,6 +123,7 @@ def context_need(inc: Incoming, smallest_window: int) -> int:
 _SYNTHESIZED = re.compile(rb'"signature"\s*:\s*"(?:' + re.escape(SIGNATURE_PREFIX.encode()) + rb'|")')
 _SIGNATURE = re.compile(rb'"signature"\s*:\s*"')
 _RELAY_MADE = SIGNATURE_PREFIX.encode()
+_SAMPLING_KEY = re.compile(rb'"(?:temperature|top_p|top_k)"\s*:')
 _SIGNED = re.compile(rb'"(?:signature|data)"\s*:\s*"([^"\\]+)"')
 
 
@@ -165,16 +168,29 @@ class Thinking(NamedTuple):
     now: float
 
 
-def _anthropic_passthrough(inc: Incoming, step: Step, thinking: Thinking) -> tuple[bytes, int]:
-    """The body for an Anthropic upstream and how many thinking blocks it had to lose: those
-    relay synthesized from another provider's reasoning (no real signature: a 400), and those
-    another account or model family signed (`strip_foreign`). A raw-bytes scan keeps the full
-    decode off the common path."""
-    if inc.fmt != "anthropic" or not _must_strip(inc.body, thinking):
-        return inc.body_with_model(step.model), 0
-    producers, now = thinking.producers, thinking.now
-    body, dropped = strip_foreign(inc.full(), lambda sig: producers.get(sig, now), thinking.target)
-    return _encode({**body, "model": step.model}), dropped
+def _anthropic_passthrough(inc: Incoming, step: Step, thinking: Thinking) -> Body:
+    """The body for an Anthropic upstream and what it had to lose: thinking blocks relay
+    synthesized from another provider's reasoning (no real signature: a 400) or another
+    account or model family signed (`strip_foreign`), and sampling parameters the step's
+    model refuses where the table knows its family (`sampling.fit_request`). Raw-bytes scans
+    keep the full decode off the common path."""
+    strip = _must_strip(inc.body, thinking)
+    fit = known_sampling(step.model) and _SAMPLING_KEY.search(inc.body) is not None
+    if not strip and not fit:
+        return Body(inc.body_with_model(step.model))
+    body, lost = inc.full(), 0
+    dropped: tuple[str, ...] = ()
+    if strip:
+        producers, now = thinking.producers, thinking.now
+        body, lost = strip_foreign(body, lambda sig: producers.get(sig, now), thinking.target)
+    if fit:
+        body, dropped = fit_request(body, step.model, _version(inc))
+    return Body(_encode({**body, "model": step.model}), dropped, lost)
+
+
+def _version(inc: Incoming) -> str:
+    """The `anthropic-version` the client sent (and relay forwards)."""
+    return next((v for k, v in inc.forward_headers if k.lower() == "anthropic-version"), TRANSLATED_VERSION)
 
 
 def _must_strip(body: bytes, thinking: Thinking) -> bool:
@@ -248,14 +264,13 @@ def _as_chat(inc: Incoming, step: Step, hints: OpenAIHints) -> dict[str, Any]:
 def request_body(
     inc: Incoming, step: Step, provider: Provider, target: WireFormat, thinking: Thinking
 ) -> Body:
-    """A same-format body is the client's own (`model` aside): relay drops no field there,
-    only the thinking the target would refuse (`_anthropic_passthrough`)."""
+    """A same-format body is the client's own (`model` aside) but for what the target would
+    refuse (`_anthropic_passthrough`)."""
     if inc.responses is not None and target == "responses":
         return Body(inc.responses.body_with_model(step.model))
     if target == inc.fmt:
         if target == "anthropic":
-            data, lost = _anthropic_passthrough(inc, step, thinking)
-            return Body(data, thinking_dropped=lost)
+            return _anthropic_passthrough(inc, step, thinking)
         return Body(inc.body_with_model(step.model))
     return _translated_body(inc, step, provider, target)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Literal
+from typing import Any, Literal
 
 Accepts = Literal["all", "one", "none"]
 """`all`: any combination; `one`: not `temperature` with `top_p`; `none`: no sampling parameter."""
@@ -34,6 +34,9 @@ FAMILIES: tuple[tuple[str, Accepts], ...] = (
 
 THINKING_TOP_P = (0.95, 1.0)
 """The `top_p` range a model takes with thinking on."""
+SAMPLING = ("temperature", "top_p", "top_k")
+THINKING_ON = frozenset({"enabled", "adaptive"})
+"""`thinking.type` values that turn thinking on (`disabled` does not)."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -42,6 +45,31 @@ def accepts(model: str, version: str) -> Accepts:
     if version >= VERSION_WITHOUT_SAMPLING:
         return "none"
     return next((rule for pattern, rule in FAMILIES if re.search(pattern, model)), "one")
+
+
+@functools.lru_cache(maxsize=256)
+def known(model: str) -> bool:
+    """Whether the table names the model's family. A same-format request is fitted only then:
+    for a model it does not know (another vendor's Anthropic-format API) the client's values
+    go as written."""
+    return any(re.search(pattern, model) for pattern, _ in FAMILIES)
+
+
+def fit_request(body: dict[str, Any], model: str, version: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """An Anthropic request as `model` takes it on `version`, and the sampling parameters it
+    lost: passthrough to a model the client did not name (a chain's step) must not 400 on a
+    parameter the client's own model took."""
+    wanted = {
+        name: body[name]
+        for name in SAMPLING
+        if isinstance(body.get(name), int | float) and not isinstance(body.get(name), bool)
+    }
+    setting = body.get("thinking")
+    thinking = isinstance(setting, dict) and setting.get("type") in THINKING_ON
+    _, lost = fit_sampling(wanted, model, version, thinking)
+    if not lost:
+        return body, ()
+    return {k: v for k, v in body.items() if k not in lost}, lost
 
 
 def fit_sampling(

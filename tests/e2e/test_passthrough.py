@@ -6,6 +6,7 @@ import httpx
 import msgspec
 import pytest
 
+from tests.e2e.conftest import RelayFactory
 from tests.e2e.procs import FakeUpstream, Relay, anthropic_client, openai_client, stream_raw
 from tests.e2e.sse import (
     WEATHER_TOOL_ANTHROPIC,
@@ -58,9 +59,10 @@ def test_anthropic_text_round_trip_forwards_headers_and_rewrites_model(
 def test_every_value_and_anthropic_header_reaches_the_upstream_byte_for_byte(
     basic_relay: Relay, fake: FakeUpstream
 ) -> None:
-    """Passthrough fixes nothing: sampling parameters a model may refuse (both `temperature`
-    and `top_p`), fields relay has never heard of, odd number spellings and escapes all reach
-    the upstream as the client wrote them; only `model` is the step's."""
+    """Passthrough to a model the sampling table does not know fixes nothing: sampling
+    parameters a model may refuse (both `temperature` and `top_p`), fields relay has never
+    heard of, odd number spellings and escapes all reach the upstream as the client wrote
+    them; only `model` is the step's."""
     fake.script({})
     raw = (
         b'{"model": "claude-x", "max_tokens": 5, "temperature": 0.50, "top_p": 1e0, "top_k": 7,'
@@ -88,6 +90,41 @@ def test_every_value_and_anthropic_header_reaches_the_upstream_byte_for_byte(
     upstream = {k.lower(): v for k, v in seen["headers"].items()}
     for name in ("anthropic-version", "anthropic-beta", "anthropic-future-header"):
         assert upstream[name] == headers[name]
+
+
+FITTED = """\
+version: 1
+providers:
+  anth:
+    api: anthropic
+    base_url: {url}
+    keys: ["${{UP_KEY_A}}"]
+chains:
+  claude:
+    match: ["claude-*"]
+    steps: [anth/claude-opus-4-7]
+"""
+
+
+def test_a_step_model_that_refuses_sampling_gets_none_and_the_client_is_told(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
+    """The chain's step (Opus 4.7 takes no sampling parameter) is not the model the client
+    named (Sonnet 4.5 takes `temperature`): relay leaves out what the step would 400 on and
+    says so; every other byte goes as written."""
+    with start_relay({"relay.yaml": FITTED.format(url=fake.url)}) as relay:
+        fake.script({"text": "ok"})
+        raw = anthropic_client(relay).messages.with_raw_response.create(
+            model="claude-sonnet-4-5",
+            max_tokens=5,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"temperature": 0.3, "top_k": 4, "future_field": [1]},
+            extra_headers={"anthropic-version": "2023-06-01"},
+        )
+        assert raw.headers["x-relay-dropped"] == "temperature, top_k"
+        sent = fake.requests()[-1]["body"]
+        assert "temperature" not in sent and "top_k" not in sent
+        assert sent["future_field"] == [1] and sent["model"] == "claude-opus-4-7"
 
 
 @pytest.mark.parametrize("version", ["2023-06-01", "2026-10-21"])

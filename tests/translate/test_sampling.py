@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runtime.translate import openai_request_to_anthropic
-from runtime.translate.sampling import THINKING_TOP_P, accepts, fit_sampling
+from runtime.translate.sampling import THINKING_TOP_P, accepts, fit_request, fit_sampling, known
 
 MODELS = [
     "claude-3-7-sonnet-20250219",
@@ -105,3 +105,27 @@ def test_translation_names_what_it_left_out() -> None:
         dropped=dropped,
     )
     assert out["thinking"]["type"] == "enabled" and out["top_p"] == 0.97 and dropped == ["temperature"]
+
+
+@given(
+    wanted=WANTED,
+    model=st.sampled_from(MODELS),
+    version=st.sampled_from(["2023-06-01", "2026-10-21"]),
+    thinking=st.sampled_from([None, "enabled", "adaptive", "disabled"]),
+)
+def test_a_passthrough_body_loses_only_the_sampling_its_model_refuses(
+    wanted: dict[str, float], model: str, version: str, thinking: str | None
+) -> None:
+    body: dict[str, object] = {"model": "m", "max_tokens": 5, "future": {"kept": [1]}, **wanted}
+    if thinking is not None:
+        body["thinking"] = {"type": thinking, "budget_tokens": 1024}
+    out, lost = fit_request(body, model, version)
+    on = thinking in ("enabled", "adaptive")
+    assert not refused({k: v for k, v in out.items() if k in wanted}, model, version, on)
+    assert {k: v for k, v in body.items() if k not in lost} == out
+    if not lost:
+        assert out is body  # nothing re-encoded when nothing goes
+
+
+def test_only_known_families_are_fitted_in_passthrough() -> None:
+    assert [m for m in MODELS if not known(m)] == ["deepseek-chat"]
