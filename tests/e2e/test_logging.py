@@ -67,11 +67,12 @@ def _ready(url: str) -> bool:
 
 
 def read_until(proc: subprocess.Popen[bytes], marker: bytes, count: int = 1, timeout: float = 15.0) -> bytes:
-    """Read the relay's stdout until `marker` was seen `count` times (or the deadline)."""
+    """Read the relay's stdout until `count` whole lines held `marker` (or the deadline): a
+    read can end inside a line, so what follows the last newline is not counted yet."""
     assert proc.stdout is not None
     fd, seen = proc.stdout.fileno(), b""
     deadline = time.monotonic() + timeout
-    while seen.count(marker) < count and time.monotonic() < deadline:
+    while seen[: seen.rfind(b"\n") + 1].count(marker) < count and time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
             seen += os.read(fd, 65536)
