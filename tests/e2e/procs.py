@@ -7,6 +7,7 @@ never a fixed sleep; every process is stopped and reaped by its fixture.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import signal
@@ -160,22 +161,63 @@ class Relay:
 
 @contextmanager
 def relay_run(generated: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Relay]:
-    port = free_port()
-    log = generated.parent / f"relay-{port}.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "compiler", "run", str(generated), "--listen", f"127.0.0.1:{port}", *args],
-            cwd=REPO,
-            env=clean_env(env),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    relay = Relay(proc, f"http://127.0.0.1:{port}", generated, log)
+    relay = _start_relay(generated, args, env)
     try:
-        wait_until(lambda: _answers(relay.url + "/ready"), "relay run", proc=proc, log=log)
         yield relay
     finally:
-        stop(proc)
+        stop(relay.proc)
+
+
+PORT_TRIES = 3
+"""`free_port` closes the port it found, so another process of a parallel test can take it
+before relay binds it; relay then refuses ("the port is in use") and the next port is tried."""
+
+
+def _serving(relay: Relay) -> bool:
+    """Whether this relay (its own line says it claimed the port) answers `/ready`."""
+    return f" on {relay.url} with ".encode() in relay.log.read_bytes() and _answers(relay.url + "/ready")
+
+
+def _start_relay(generated: Path, args: tuple[str, ...], env: dict[str, str] | None) -> Relay:
+    """A started relay that answers `/ready` on the port it said it claimed: an answer from
+    whatever else took the port must not pass for this relay's."""
+    for _ in range(PORT_TRIES):
+        port = free_port()
+        log = generated.parent / f"relay-{port}.log"
+        with log.open("wb") as sink:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "compiler",
+                    "run",
+                    str(generated),
+                    "--listen",
+                    f"127.0.0.1:{port}",
+                    *args,
+                ],
+                cwd=REPO,
+                env=clean_env(env),
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        relay = Relay(proc, f"http://127.0.0.1:{port}", generated, log)
+        try:
+            wait_until(
+                functools.partial(_serving, relay),
+                "relay run",
+                proc=proc,
+                log=log,
+            )
+            return relay
+        except RuntimeError:
+            stop(proc)
+            if b"the port is in use" not in log.read_bytes():
+                raise
+        except BaseException:
+            stop(proc)
+            raise
+    raise RuntimeError(f"relay run: {PORT_TRIES} ports in a row were taken before relay bound them")
 
 
 @contextmanager
