@@ -70,9 +70,14 @@ class Events:
         self.ended = threading.Event()
         self._stop = threading.Event()
         self._ready = threading.Event()
+        self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._read, args=(relay,), daemon=True)
         self._thread.start()
-        assert self._ready.wait(10), "event stream did not open"
+        opened = self._ready.wait(10)
+        assert opened, (
+            f"event stream did not open ({self._failure!r}; relay exit code {relay.proc.poll()}):\n"
+            + relay.output()[-3000:]
+        )
 
     def _read(self, relay: Relay) -> None:
         headers = {"x-api-key": ADMIN_KEY}
@@ -90,6 +95,8 @@ class Events:
                         self.seen.append((name, json.loads(line[6:])))
                     elif line.startswith(":"):
                         self.seen.append(("comment", line))
+        except BaseException as exc:  # said by the constructor's assertion, not lost in the thread
+            self._failure = exc
         finally:
             self.ended.set()
 
