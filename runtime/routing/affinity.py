@@ -13,12 +13,12 @@ are read; the rest of the body is never decoded for this.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import msgspec
 
+from runtime.routing.expiring import Expiring
 from runtime.routing.thinking_owners import Owner
 
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
@@ -47,37 +47,23 @@ class Landing(NamedTuple):
     """When the conversation landed on this candidate (successes there do not move it)."""
     owner: Owner
     """The account and model family of that candidate: where its thinking is valid."""
-    at: float
-    """The last success, for the entry's expiry."""
 
 
 class AffinityMap:
-    """Affinity key → the `Landing` of its last successful attempt."""
+    """Affinity key → the `Landing` of its last successful attempt (expiring from that success)."""
 
-    __slots__ = ("_entries", "capacity", "ttl")
+    __slots__ = ("_entries",)
 
     def __init__(self, capacity: int = CAPACITY, ttl: float = TTL) -> None:
-        self.capacity = capacity
-        self.ttl = ttl
-        self._entries: OrderedDict[str, Landing] = OrderedDict()
+        self._entries: Expiring[str, Landing] = Expiring(capacity, ttl)
 
     def get(self, key: str, now: float) -> Landing | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if now - entry.at >= self.ttl:
-            del self._entries[key]
-            return None
-        return entry
+        return self._entries.get(key, now)
 
     def remember(self, key: str, provider: str, slot: str, owner: Owner, now: float) -> None:
-        entries = self._entries
-        old = entries.get(key)
+        old = self._entries.peek(key)
         since = old.since if old is not None and old[:2] == (provider, slot) else now
-        entries[key] = Landing(provider, slot, since, owner, now)
-        entries.move_to_end(key)
-        while len(entries) > self.capacity:
-            entries.popitem(last=False)
+        self._entries.put(key, Landing(provider, slot, since, owner), now)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections import OrderedDict
 from collections.abc import Iterable
 
 from runtime.artifact import Key, Provider, Step
+from runtime.routing.expiring import Expiring
 
 Owner = tuple[str, str]
 """(account, model family)."""
@@ -50,28 +50,20 @@ def _digest(signature: str) -> bytes:
 
 
 class ThinkingOwners:
-    """Signature digest → (owner, when learned); `owners` is every producer ever seen, so a
-    relay whose answers all came from one account and model skips the lookup entirely."""
+    """Signature digest → owner; `owners` is every producer ever seen, so a relay whose
+    answers all came from one account and model skips the lookup entirely."""
 
-    __slots__ = ("_entries", "capacity", "owners", "ttl")
+    __slots__ = ("_entries", "owners")
 
     def __init__(self, capacity: int = CAPACITY, ttl: float = TTL) -> None:
-        self.capacity = capacity
-        self.ttl = ttl
-        self._entries: OrderedDict[bytes, tuple[Owner, float]] = OrderedDict()
+        self._entries: Expiring[bytes, Owner] = Expiring(capacity, ttl)
         self.owners: set[Owner] = set()
 
     def learn(self, signatures: Iterable[str], made_by: Owner, now: float) -> None:
-        entries = self._entries
         for signature in signatures:
-            if not signature:
-                continue
-            digest = _digest(signature)
-            entries[digest] = (made_by, now)
-            entries.move_to_end(digest)
-            self.owners.add(made_by)
-        while len(entries) > self.capacity:
-            entries.popitem(last=False)
+            if signature:
+                self._entries.put(_digest(signature), made_by, now)
+                self.owners.add(made_by)
 
     def may_differ(self, target: Owner) -> bool:
         """Whether any learned signature can belong to someone other than `target`."""
@@ -79,15 +71,7 @@ class ThinkingOwners:
         return bool(owners) and (len(owners) > 1 or target not in owners)
 
     def get(self, signature: str, now: float) -> Owner | None:
-        digest = _digest(signature)
-        entry = self._entries.get(digest)
-        if entry is None:
-            return None
-        if now - entry[1] >= self.ttl:
-            del self._entries[digest]
-            return None
-        self._entries.move_to_end(digest)
-        return entry[0]
+        return self._entries.get(_digest(signature), now, touch=True)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -203,9 +203,8 @@ async def _run(svc: Service, wf: Waterfall, demand: Demand, plan: Plan) -> tuple
             return await wf.run(plan, demand.chain.name), plan
         except RelayError as exc:
             failed, plan = plan, demand.plan(svc.state)
-            if not isinstance(exc, RateLimited) or waited or queue.max_wait <= 0:
-                raise _Failed(exc, failed) from None
-            if any(not c.panic for c in plan.candidates):
+            waitable = isinstance(exc, RateLimited) and not waited and queue.max_wait > 0
+            if not waitable or any(not c.panic for c in plan.candidates):
                 raise _Failed(exc, failed) from None
 
 
