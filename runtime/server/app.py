@@ -33,7 +33,7 @@ from runtime.errors import (
     stream_error_event,
 )
 from runtime.ops.events import BUFFER, KEEPALIVE, EventHub
-from runtime.server import admin, lineage, memory
+from runtime.server import admin, gc_freeze, lineage, memory
 from runtime.server.access import ADMIN_PATHS, authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
@@ -41,7 +41,7 @@ from runtime.server.browser import Headers, is_preflight, require_json
 from runtime.server.drain import Drain, draining_line, hook_worker_signals, stopping_line
 from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_models, retrieve_model
 from runtime.server.incoming import new_request_id
-from runtime.server.loader import ROOT_ENV
+from runtime.server.loader import ROOT_ENV, Snapshot
 from runtime.server.metrics_route import metrics
 from runtime.server.responses import compact, responses
 from runtime.server.service import Service
@@ -153,7 +153,7 @@ class RelayApp:
             keepalive=float(os.environ.get(EVENTS_KEEPALIVE_ENV) or KEEPALIVE),
         )
         self.service = Service(Path(os.environ.get(ROOT_ENV, "generated")), events=events)
-        self.service.on_swap = lambda snap: self.budget.set_limit(snap.artifact.server.max_body_memory)
+        self.service.on_swap = self._swapped
         self.service.start(loop)
         self.service.in_flight = lambda: self.drain.in_flight
         self._gauges = loop.create_task(self._publish_metrics())
@@ -162,6 +162,11 @@ class RelayApp:
         interval = float(os.environ.get(POLL_ENV, "0.5") or 0)
         if interval > 0:
             self._watcher = loop.create_task(self._watch(interval))
+        gc_freeze.settle()  # last: everything made so far lives as long as the worker
+
+    def _swapped(self, snap: Snapshot) -> None:
+        self.budget.set_limit(snap.artifact.server.max_body_memory)
+        gc_freeze.settle()
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         for task in (self._watcher, self._gauges):
