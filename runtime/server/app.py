@@ -33,7 +33,7 @@ from runtime.errors import (
     stream_error_event,
 )
 from runtime.ops.events import BUFFER, KEEPALIVE, EventHub
-from runtime.server import admin, gc_freeze, lineage, memory
+from runtime.server import admin, gc_policy, lineage, memory
 from runtime.server.access import ADMIN_PATHS, authorized, require_key
 from runtime.server.body import read_body
 from runtime.server.body_budget import BodyBudget, Hold
@@ -162,11 +162,11 @@ class RelayApp:
         interval = float(os.environ.get(POLL_ENV, "0.5") or 0)
         if interval > 0:
             self._watcher = loop.create_task(self._watch(interval))
-        gc_freeze.settle()  # last: everything made so far lives as long as the worker
+        gc_policy.settle()  # last: everything made so far lives as long as the worker
 
     def _swapped(self, snap: Snapshot) -> None:
         self.budget.set_limit(snap.artifact.server.max_body_memory)
-        gc_freeze.settle()
+        gc_policy.settle()
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         for task in (self._watcher, self._gauges):

@@ -1,5 +1,6 @@
-"""What a worker freezes for the collector (runtime.server.gc_freeze): garbage is never
-frozen, and a settle after a reload releases cycles that were frozen before it."""
+"""The collector policy of a worker (runtime.server.gc_policy): garbage is never frozen, a
+settle after a reload releases cycles that were frozen before it, young collections are
+spaced out."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.server import gc_freeze
+from runtime.server import gc_policy
 from runtime.server.loader import load
 from tests.runtime.test_loader import build
 
@@ -22,15 +23,17 @@ class Node:
 
 @pytest.fixture(autouse=True)
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def test_settle_freezes_what_lives_and_collects_what_does_not() -> None:
     kept, dropped = Node(), Node()
     gone = weakref.ref(dropped)
     del dropped
-    gc_freeze.settle()
+    gc_policy.settle()
     assert gone() is None
     assert gc.get_freeze_count() > 0
     assert all(o is not kept for o in gc.get_objects())  # frozen: no generation walks it
@@ -40,11 +43,11 @@ def test_a_cycle_frozen_earlier_is_freed_by_the_next_settle() -> None:
     """A reload settles again: what the previous artifact left in cycles is collected then."""
     old = Node()
     gone = weakref.ref(old)
-    gc_freeze.settle()
+    gc_policy.settle()
     del old
     gc.collect()
     assert gone() is not None  # frozen: full collections leave it alone
-    gc_freeze.settle()
+    gc_policy.settle()
     assert gone() is None
 
 
@@ -61,3 +64,13 @@ def test_a_replaced_snapshot_is_freed_without_the_collector(tmp_path: Path) -> N
         assert gone() is None
     finally:
         gc.enable()
+
+
+def test_young_collections_wait_for_ten_thousand_allocations() -> None:
+    gc_policy.settle()
+    assert gc.get_threshold()[0] == gc_policy.YOUNG_THRESHOLD == 10_000
+    gc.collect()
+    before = gc.get_stats()[0]["collections"]
+    held: list[list[int]] = [[] for _ in range(5_000)]  # 5,000 containers: 7 young collections at CPython's 700
+    assert gc.get_stats()[0]["collections"] == before
+    del held
