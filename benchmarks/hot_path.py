@@ -118,7 +118,7 @@ def _relay_app(tmp: Path, up_port: int) -> RelayApp:
         capture_output=True,
     )
     from runtime.server.app import POLL_ENV, RelayApp
-    from runtime.server.loader import ROOT_ENV
+    from runtime.server.lineage import ROOT_ENV
 
     os.environ.update({ROOT_ENV: str(tmp / "gen"), "XDG_STATE_HOME": str(tmp), POLL_ENV: "0"})
     return RelayApp()

@@ -41,7 +41,8 @@ from runtime.server.browser import Headers, is_preflight, require_json
 from runtime.server.drain import Drain, draining_line, hook_worker_signals, stopping_line
 from runtime.server.exchange import MODELS_PREFIX, count_tokens, generate, list_models, retrieve_model
 from runtime.server.incoming import new_request_id
-from runtime.server.loader import ROOT_ENV, Snapshot
+from runtime.server.lineage import ROOT_ENV
+from runtime.server.loader import Snapshot
 from runtime.server.metrics_route import metrics
 from runtime.server.responses import compact, responses
 from runtime.server.service import Service
@@ -163,6 +164,7 @@ class RelayApp:
         if interval > 0:
             self._watcher = loop.create_task(self._watch(interval))
         gc_policy.settle()  # last: everything made so far lives as long as the worker
+        memory.trim()  # what importing, loading and that collection freed: this worker's idle size
 
     def _swapped(self, snap: Snapshot) -> None:
         self.budget.set_limit(snap.artifact.server.max_body_memory)

@@ -17,6 +17,10 @@ import signal
 from runtime.parent_watch import die_with_parent
 
 MAIN_PID_ENV = "RELAY_MAIN_PID"
+ROOT_ENV = "RELAY_GENERATED_DIR"
+"""How `relay run` tells each worker which build folder to serve."""
+WORKERS_ENV = "RELAY_WORKERS"
+"""How `relay run` tells each worker how many workers serve (for `/admin/state`)."""
 
 
 def mark_main() -> None:

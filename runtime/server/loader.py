@@ -36,11 +36,6 @@ from runtime.upstream.provider_module import ProviderModule
 
 T = TypeVar("T")
 
-ROOT_ENV = "RELAY_GENERATED_DIR"
-"""How `relay run` tells each worker which build folder to serve."""
-WORKERS_ENV = "RELAY_WORKERS"
-"""How `relay run` tells each worker how many workers serve (for `/admin/state`)."""
-
 
 class LoadError(Exception):
     """The folder does not hold a usable artifact; the message says what to do."""

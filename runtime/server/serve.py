@@ -1,11 +1,13 @@
 """`python -m runtime.server.serve GENERATED_DIR [--listen HOST:PORT] [--workers N]`
 
 What `relay run` execs into: a fresh interpreter that imports only `runtime`, so Granian's
-forked workers never carry the compiler, jsonschema, ruamel, jinja2 or typer. This main
-process only checks the build; the app itself (aiohttp, translation) is imported by the
-worker alone, which keeps the supervisor's memory small. It checks the artifact, the
-listen policy and the address (`runtime.server.listen`) before binding, then hands over to
-Granian (RSGI, uvloop, HTTP/1.1). SIGHUP is forwarded to the workers, which reload the
+forked workers never carry the compiler, jsonschema, ruamel, jinja2 or typer. Granian forks
+each worker from this process, so whatever it has touched counts again in every worker's
+resident memory: it stays Python, argparse and Granian. The checks before binding (the
+build, the listen policy, extras, state URL, usage store: `runtime.server.start_checks`)
+run in a short-lived fork that hands back the few figures serving needs; the app itself
+(aiohttp, translation) is imported by the worker alone. It claims the address
+(`runtime.server.listen`), then hands over to Granian (RSGI, uvloop, HTTP/1.1). SIGHUP is forwarded to the workers, which reload the
 artifact in place instead of being respawned, so cooldowns and rate windows survive a
 reload.
 
@@ -21,51 +23,79 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
+import marshal
 import os
 import resource
 import shutil
 import signal
 import sys
 import tempfile
+import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from runtime import extras
-from runtime.artifact import Artifact, Server, UsageStore
 from runtime.ops import METRICS_DIR_ENV
-from runtime.ops.usage.store import StoreError, open_store, resolve
-from runtime.routing.backend import StateUrlError, check_state_url
-from runtime.server import lineage
-from runtime.server.listen import ListenError, claim, is_loopback, parse_listen
-from runtime.server.loader import ROOT_ENV, WORKERS_ENV, LoadError, load
+from runtime.server import lineage, memory
+from runtime.server.lineage import ROOT_ENV, WORKERS_ENV
+from runtime.server.listen import ListenError, claim
 
 FD_RESERVE = 1024
 """Open files a worker keeps for everything but client connections (upstreams, Redis, files)."""
-KILL_MARGIN = 5.0
-"""Seconds past the drain (and the last idle connection's timeout) before a worker is killed."""
 
 
-def check_policy(server: Server, host: str, workers: int) -> None:
-    """Refusals that protect users: public listening without keys, split memory state."""
-    if not is_loopback(host) and not server.auth_required:
-        raise ListenError(
-            f"refusing to listen on {host}: it is not a loopback address and server.auth.keys is empty; "
-            "add client keys (server.auth.keys) and rebuild, or listen on 127.0.0.1"
+class Plan(NamedTuple):
+    """What the main process serves with, from the checks (`runtime.server.start_checks`)."""
+
+    host: str
+    port: int
+    header_timeout: float
+    max_connections: int
+    kill_timeout: int
+
+
+def checked(root: Path, listen: str | None, workers: int) -> Plan | int:
+    """Run `start_checks.check` in a fork and return its plan, or the exit code after the
+    fork has said on stderr why relay refuses to serve (2) or crashed (1). In a fork, so
+    that nothing it imports is in this process when Granian forks the workers from it."""
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the fork's coverage is not collected
+        os.close(readable)
+        os._exit(_check_and_report(root, listen, workers, writable))
+    os.close(writable)
+    with os.fdopen(readable, "rb") as answer:
+        data = answer.read()
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if code != 0:
+        return code if code > 0 else 1
+    return Plan(*marshal.loads(data))
+
+
+def _check_and_report(root: Path, listen: str | None, workers: int, answer: int) -> int:
+    """In the fork: the exit code, after writing the plan to `answer` or the refusal to stderr."""
+    try:
+        from runtime.server import start_checks
+
+        try:
+            host, port, server = start_checks.check(root, listen, workers)
+        except start_checks.REFUSED as exc:
+            print(f"relay run: {exc}", file=sys.stderr)
+            return 2
+        plan = Plan(
+            host,
+            port,
+            server.connections.header_timeout,
+            server.connections.max,
+            start_checks.kill_timeout(server),
         )
-    if workers > 1 and server.state == "memory":
-        raise ListenError(
-            f"refusing --workers {workers} with state: memory: each worker would keep its own cooldowns and "
-            "rate windows, so together they would exceed provider limits; use --workers 1, or set "
-            "server.state: redis://127.0.0.1:6379/0 so every worker shares one state"
-        )
-
-
-def check_usage_store(usage: UsageStore, root: Path) -> None:
-    """Open (and migrate) the usage store once before serving: a path relay cannot write or
-    a PostgreSQL it cannot reach is refused now, in one line, not found out per worker."""
-    if usage.store != "off":
-        open_store(resolve(usage.store, root)).close()
+        with os.fdopen(answer, "wb") as out:
+            out.write(marshal.dumps(tuple(plan)))
+        return 0
+    except BaseException:  # the fork exits with os._exit: no traceback unless printed here
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.stderr.flush()
 
 
 def connection_budget(wanted: int) -> int:
@@ -82,10 +112,6 @@ def connection_budget(wanted: int) -> int:
             file=sys.stderr,
         )
     return budget
-
-
-def kill_timeout(server: Server) -> int:
-    return math.ceil(server.drain + server.connections.header_timeout + KILL_MARGIN)
 
 
 def _server_class() -> Any:
@@ -122,6 +148,9 @@ def _server_class() -> Any:
             return super()._respawn_workers(workers, spawn_target, target_loader, delay)
 
         def _stop_workers(self) -> None:
+            from runtime.server.loader import LoadError, load
+            from runtime.server.start_checks import kill_timeout
+
             with contextlib.suppress(LoadError):  # else keep the deadline computed at start
                 self.workers_kill_timeout = kill_timeout(load(self.root).artifact.server)
             workers = list(self.wrks)
@@ -158,14 +187,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def check_extras(artifact: Artifact) -> None:
-    """A build made where an extra was installed, served where it is not: one line, not a
-    worker's ImportError on the first request."""
-    lines = extras.missing(list(artifact.providers.values()), artifact.server)
-    if lines:
-        raise extras.MissingExtra("; ".join(lines))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="relay run", description="Serve a relay build with Granian.")
     parser.add_argument("root", nargs="?", default="generated", help="output folder of `relay build`")
@@ -175,16 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
+    plan = checked(root, args.listen, args.workers)
+    if isinstance(plan, int):
+        return plan
+    host, port = plan.host, plan.port
     try:
-        snapshot = load(root)
-        server = snapshot.artifact.server
-        host, port = parse_listen(args.listen or server.listen)
-        check_policy(server, host, args.workers)
-        check_extras(snapshot.artifact)
-        check_state_url(server.state)
-        check_usage_store(server.usage, root)
         held = claim(host, port)
-    except (LoadError, ListenError, extras.MissingExtra, StateUrlError, StoreError) as exc:
+    except ListenError as exc:
         print(f"relay run: {exc}", file=sys.stderr)
         return 2
     os.environ[ROOT_ENV] = str(root)
@@ -207,11 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         loop=Loops.uvloop,
         http=HTTPModes.http1,
-        http1_settings=HTTP1Settings(header_read_timeout=round(server.connections.header_timeout * 1000)),
+        http1_settings=HTTP1Settings(header_read_timeout=round(plan.header_timeout * 1000)),
         backlog=4096,
-        backpressure=connection_budget(server.connections.max),
+        backpressure=connection_budget(plan.max_connections),
         log_access=False,
-        workers_kill_timeout=kill_timeout(server),
+        workers_kill_timeout=plan.kill_timeout,
         respawn_failed_workers=True,
     )
     granian.root = root
@@ -220,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
+    memory.trim()  # what the imports freed (compiling, where no .pyc is cached), before the workers inherit it
     try:
         granian.serve()
     except OSError as exc:

@@ -39,7 +39,8 @@ from runtime.routing.state import Candidate, RoutingState
 from runtime.routing.thinking_owners import ThinkingOwners
 from runtime.server import bridge, health_check
 from runtime.server.incoming import Incoming
-from runtime.server.loader import WORKERS_ENV, LoadError, Snapshot, load, manifest_stamp
+from runtime.server.lineage import WORKERS_ENV
+from runtime.server.loader import LoadError, Snapshot, load, manifest_stamp
 from runtime.server.log import Log
 from runtime.upstream.client import UpstreamRegistry, UpstreamResponse
 

@@ -230,3 +230,17 @@ def test_worker_never_imports_the_compiler_side(
     lines = audit.read_text().splitlines()
     assert any(line.endswith("forked") for line in lines), lines
     assert not [line for line in lines if line.startswith("forbidden")], lines
+
+
+def test_main_process_forks_workers_without_what_the_checks_import(
+    fake: FakeUpstream, start_relay: RelayFactory, tmp_path: Path
+) -> None:
+    """Granian forks workers from the main process, so every module it held would count again
+    in each worker's memory: the checks before binding run in a fork of their own."""
+    audit = tmp_path / "imports.log"
+    env = {"RELAY_IMPORT_AUDIT": str(audit), "PYTHONPATH": f"{Path(__file__).parent / 'audit_site'}:{REPO}"}
+    with start_relay({"r.yaml": BASIC.format(url=fake.url)}, env=env) as relay:
+        assert httpx.get(relay.url + "/ready", timeout=5).status_code == 200
+    lines = audit.read_text().splitlines()
+    assert any(line.endswith("forked") for line in lines), lines
+    assert not [line for line in lines if line.startswith("inherited")], lines

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sqlite3
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -110,6 +109,8 @@ class Store:
 
 
 def _sqlite(url: str, migrate: bool) -> Store:
+    import sqlite3  # here: workers resolve and describe stores, only the writer and reader processes open one
+
     path = _sqlite_path(url)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

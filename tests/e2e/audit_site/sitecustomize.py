@@ -1,12 +1,25 @@
 """Loaded by every Python process of a test relay (via PYTHONPATH) when RELAY_IMPORT_AUDIT
 names a file. In each Granian worker (a fork of `runtime.server.serve`) it records which
 compiler-side modules (and the cloud libraries, which only a worker serving a cloud provider
-may load) are present at the fork and any imported later."""
+may load) are present at the fork and any imported later, and which of the modules that only
+relay's checks before binding need (`runtime.server.start_checks`, run in a fork of its own)
+the main process already held when it forked the worker."""
 
 import os
 import sys
 
 _FORBIDDEN = ("compiler", "jsonschema", "ruamel", "jinja2", "typer", "botocore", "google")
+_CHECKS_ONLY = (
+    "msgspec",
+    "sqlite3",
+    "runtime.artifact",
+    "runtime.server.loader",
+    "runtime.server.start_checks",
+    "runtime.translate",
+    "runtime.routing",
+    "runtime.ops.usage",
+    "aiohttp",
+)
 _LOG = os.environ.get("RELAY_IMPORT_AUDIT")
 _IN_WORKER = []
 
@@ -25,6 +38,8 @@ def _after_fork():
     _write(f"worker {os.getpid()} forked")
     for name in present:
         _write(f"forbidden {name} present in worker {os.getpid()}")
+    for name in sorted(m for m in sys.modules if m.startswith(_CHECKS_ONLY)):
+        _write(f"inherited {name} from the main process in {os.getpid()}")
 
 
 class _Audit:
