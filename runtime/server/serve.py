@@ -59,7 +59,7 @@ def checked(root: Path, listen: str | None, workers: int) -> Plan | int:
     that nothing it imports is in this process when Granian forks the workers from it."""
     readable, writable = os.pipe()
     pid = os.fork()
-    if pid == 0:  # pragma: no cover - the fork's coverage is not collected
+    if pid == 0:
         os.close(readable)
         os._exit(_check_and_report(root, listen, workers, writable))
     os.close(writable)
@@ -148,7 +148,7 @@ def _server_class() -> Any:
             return super()._respawn_workers(workers, spawn_target, target_loader, delay)
 
         def _stop_workers(self) -> None:
-            from runtime.server.loader import LoadError, load
+            from runtime.server.loader import LoadError, load  # only now: no worker will fork after this
             from runtime.server.start_checks import kill_timeout
 
             with contextlib.suppress(LoadError):  # else keep the deadline computed at start

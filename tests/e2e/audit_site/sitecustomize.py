@@ -1,9 +1,9 @@
 """Loaded by every Python process of a test relay (via PYTHONPATH) when RELAY_IMPORT_AUDIT
-names a file. In each Granian worker (a fork of `runtime.server.serve`) it records which
-compiler-side modules (and the cloud libraries, which only a worker serving a cloud provider
-may load) are present at the fork and any imported later, and which of the modules that only
-relay's checks before binding need (`runtime.server.start_checks`, run in a fork of its own)
-the main process already held when it forked the worker."""
+names a file. In each fork of `runtime.server.serve` (the Granian workers, and the
+short-lived fork that runs the checks before binding) it records which compiler-side
+modules (and the cloud libraries, which only a worker serving a cloud provider may load)
+are present at the fork and any imported later, and which of the modules only those checks
+need (`runtime.server.start_checks`) the main process already held when it forked."""
 
 import os
 import sys
