@@ -71,6 +71,7 @@ def test_young_collections_wait_for_ten_thousand_allocations() -> None:
     assert gc.get_threshold()[0] == gc_policy.YOUNG_THRESHOLD == 10_000
     gc.collect()
     before = gc.get_stats()[0]["collections"]
-    held: list[list[int]] = [[] for _ in range(5_000)]  # 5,000 containers: 7 young collections at CPython's 700
+    # 5,000 containers: 7 young collections at CPython's 700
+    held: list[list[int]] = [[] for _ in range(5_000)]
     assert gc.get_stats()[0]["collections"] == before
     del held
