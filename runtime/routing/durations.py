@@ -45,18 +45,19 @@ def parse_go_duration(value: str) -> float | None:
     """Seconds in a Go duration such as `6m0s`, `20ms` or `2m59.56s`; a bare number is seconds.
 
     The alternation lists `ms` before `m` so `20ms` is never read as 20 minutes plus junk.
+    The parts are found in one `findall`; they cover the text with nothing between them
+    exactly when their lengths add up to its length. A duration ends in a unit letter
+    (s, m or h), anything else can only be a bare number.
     """
     text = value.strip()
-    if _PLAIN_NUMBER.fullmatch(text):
+    if not text.endswith(("s", "m", "h")):
         return parse_seconds(text)
     total = 0.0
-    pos = 0
-    for part in _GO_PART.finditer(text):
-        if part.start() != pos:
-            return None
-        total += float(part.group(1)) * _GO_UNITS[part.group(2)]
-        pos = part.end()
-    if pos == 0 or pos != len(text):
+    length = 0
+    for number, unit in _GO_PART.findall(text):
+        total += float(number) * _GO_UNITS[unit]
+        length += len(number) + len(unit)
+    if length != len(text):
         return None
     return _bounded(total)
 

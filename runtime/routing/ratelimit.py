@@ -2,8 +2,11 @@
 
 Generated provider modules call the `parse_<family>` matching their `rate_limit_family`.
 Headers may be an aiohttp case-insensitive multidict or a plain dict with lower-case names.
-Parsers never raise: a header that cannot be read is ignored, because an upstream's
-garbage must not turn a good response into an error. Resets become absolute deadlines on
+Each dialect's header names are a constant set: a parser first picks those the response
+carries with one set intersection (case-insensitive, in C, for aiohttp's headers) and returns
+`EMPTY` at once when there are none, as on most answers of many providers, instead of
+looking up every name it knows. Parsers never raise: a header that cannot be read is
+ignored, because an upstream's garbage must not turn a good response into an error. Resets become absolute deadlines on
 the caller's clock (`now`); wall-clock resets (RFC 3339, epoch) are mapped through `wall`,
 injectable for tests and defaulting to `time.time()`.
 """
@@ -62,25 +65,40 @@ class _Counter(NamedTuple):
 _NO_COUNTER = _Counter(None, None, None, None)
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+Headers = dict[str, str]
+"""The dialect's headers a response carried, by lower-case name (`_picked`)."""
+
+
+def _picked(headers: Mapping[str, str], names: frozenset[str]) -> Headers | None:
+    """The headers among `names` (lower-case) with their first value, None when there are none."""
     try:
-        value = headers.get(name)
+        found = headers.keys() & names
+        if not found:
+            return None
+        picked: Headers = {}
+        for key in found:
+            value = headers.get(key)
+            name = key.lower()
+            if isinstance(value, str) and name in names:
+                picked[name] = value
     except Exception:  # a hostile Mapping must not break a response
         return None
-    return value if isinstance(value, str) else None
+    return picked
 
 
-def _count(headers: Mapping[str, str], name: str) -> int | None:
-    value = _header(headers, name)
-    if value is None or not _COUNT.fullmatch(value.strip()):
+def _count(headers: Headers, name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    if len(value) <= 15 and value.isdecimal():  # what `_COUNT` matches, most often: no float needed
+        return int(value)
+    if not _COUNT.fullmatch(value.strip()):
         return None
     return int(float(value.strip()))
 
 
-def _reset(
-    headers: Mapping[str, str], name: str, now: float, read: Callable[[str], float | None]
-) -> float | None:
-    value = _header(headers, name)
+def _reset(headers: Headers, name: str, now: float, read: Callable[[str], float | None]) -> float | None:
+    value = headers.get(name)
     seconds = None if value is None else read(value)
     return None if seconds is None else now + seconds
 
@@ -93,12 +111,18 @@ def _tightest(counters: list[_Counter]) -> _Counter:
     return next((c for c in counters if c != _NO_COUNTER), _NO_COUNTER)
 
 
-def _retry_after(headers: Mapping[str, str], wall: float) -> float | None:
-    millis = _header(headers, "retry-after-ms")
+_RETRY = ("retry-after-ms", "retry-after")
+
+
+def _retry_after(headers: Headers, wall: float | None) -> float | None:
+    """`wall` None: read the wall clock only for an HTTP date (the rare form)."""
+    millis = headers.get("retry-after-ms")
     if millis is not None and (seconds := parse_retry_after_ms(millis)) is not None:
         return seconds
-    value = _header(headers, "retry-after")
-    return None if value is None else parse_retry_after(value, wall)
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    return parse_retry_after(value, time.time() if wall is None else wall)
 
 
 def _info(requests: _Counter, tokens: _Counter, retry_after: float | None) -> RateInfo:
@@ -118,13 +142,28 @@ def _info(requests: _Counter, tokens: _Counter, retry_after: float | None) -> Ra
     )
 
 
-def _anthropic_counter(headers: Mapping[str, str], kind: str, now: float, wall: float) -> _Counter:
-    prefix = f"anthropic-ratelimit-{kind}-"
-    stamp = _header(headers, prefix + "reset")
+def _names(*groups: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_RETRY).union(*groups)
+
+
+def _triple(prefix: str, suffix: str = "") -> tuple[str, str, str]:
+    """The limit, remaining and reset header names of one counter."""
+    return f"{prefix}limit{suffix}", f"{prefix}remaining{suffix}", f"{prefix}reset{suffix}"
+
+
+_ANTHROPIC_KINDS = ("requests", "tokens", "input-tokens", "output-tokens")
+_ANTHROPIC_COUNTERS = {kind: _triple(f"anthropic-ratelimit-{kind}-") for kind in _ANTHROPIC_KINDS}
+_UNIFIED_STATUS, _UNIFIED_RESET = "anthropic-ratelimit-unified-status", "anthropic-ratelimit-unified-reset"
+_ANTHROPIC = _names(*_ANTHROPIC_COUNTERS.values(), (_UNIFIED_STATUS, _UNIFIED_RESET))
+
+
+def _anthropic_counter(headers: Headers, kind: str, now: float, wall: float) -> _Counter:
+    limit, remaining, reset = _ANTHROPIC_COUNTERS[kind]
+    stamp = headers.get(reset)
     epoch = None if stamp is None else parse_rfc3339(stamp)
     return _Counter(
-        _count(headers, prefix + "limit"),
-        _count(headers, prefix + "remaining"),
+        _count(headers, limit),
+        _count(headers, remaining),
         None if epoch is None else epoch_to_deadline(epoch, now, wall),
         MINUTE,
     )
@@ -136,24 +175,30 @@ def parse_anthropic(headers: Mapping[str, str], now: float, *, wall: float | Non
     Subscription traffic signals `unified-status: rejected` with an epoch `unified-reset`
     instead; that is read as "no requests left until then".
     """
+    picked = _picked(headers, _ANTHROPIC)
+    if picked is None:
+        return EMPTY
     wall = time.time() if wall is None else wall
-    requests = _anthropic_counter(headers, "requests", now, wall)
-    tokens = _tightest(
-        [_anthropic_counter(headers, k, now, wall) for k in ("tokens", "input-tokens", "output-tokens")]
-    )
-    if (_header(headers, "anthropic-ratelimit-unified-status") or "").strip() == "rejected":
-        raw = _header(headers, "anthropic-ratelimit-unified-reset")
+    requests = _anthropic_counter(picked, "requests", now, wall)
+    tokens = _tightest([_anthropic_counter(picked, k, now, wall) for k in _ANTHROPIC_KINDS[1:]])
+    if (picked.get(_UNIFIED_STATUS) or "").strip() == "rejected":
+        raw = picked.get(_UNIFIED_RESET)
         epoch = None if raw is None else parse_number(raw)
         reset = None if epoch is None else epoch_to_deadline(epoch, now, wall)
         requests = requests._replace(remaining=0, reset_at=reset, window=None)
-    return _info(requests, tokens, _retry_after(headers, wall))
+    return _info(requests, tokens, _retry_after(picked, wall))
 
 
-def _x_counter(headers: Mapping[str, str], kind: str, now: float, window: float | None) -> _Counter:
+_X_COUNTERS = {kind: _triple("x-ratelimit-", f"-{kind}") for kind in ("requests", "tokens")}
+_X = _names(*_X_COUNTERS.values())
+
+
+def _x_counter(headers: Headers, kind: str, now: float, window: float | None) -> _Counter:
+    limit, remaining, reset = _X_COUNTERS[kind]
     return _Counter(
-        _count(headers, f"x-ratelimit-limit-{kind}"),
-        _count(headers, f"x-ratelimit-remaining-{kind}"),
-        _reset(headers, f"x-ratelimit-reset-{kind}", now, parse_go_duration),
+        _count(headers, limit),
+        _count(headers, remaining),
+        _reset(headers, reset, now, parse_go_duration),
         window,
     )
 
@@ -165,10 +210,13 @@ def _x_ratelimit(
     requests_window: float | None,
     tokens_window: float | None,
 ) -> RateInfo:
+    picked = _picked(headers, _X)
+    if picked is None:
+        return EMPTY
     return _info(
-        _x_counter(headers, "requests", now, requests_window),
-        _x_counter(headers, "tokens", now, tokens_window),
-        _retry_after(headers, time.time() if wall is None else wall),
+        _x_counter(picked, "requests", now, requests_window),
+        _x_counter(picked, "tokens", now, tokens_window),
+        _retry_after(picked, wall),
     )
 
 
@@ -183,27 +231,31 @@ def parse_groq(headers: Mapping[str, str], now: float, *, wall: float | None = N
 
 
 _CEREBRAS_WINDOWS = (("minute", MINUTE), ("hour", HOUR), ("day", DAY))
+_CEREBRAS_COUNTERS = {
+    kind: [(_triple("x-ratelimit-", f"-{kind}-{suffix}"), window) for suffix, window in _CEREBRAS_WINDOWS]
+    for kind in ("requests", "tokens")
+}
+_CEREBRAS = _names(*(names for counters in _CEREBRAS_COUNTERS.values() for names, _ in counters))
 
 
 def parse_cerebras(headers: Mapping[str, str], now: float, *, wall: float | None = None) -> RateInfo:
     """Window in the header name (`x-ratelimit-remaining-tokens-minute`), float-second resets."""
+    picked = _picked(headers, _CEREBRAS)
+    if picked is None:
+        return EMPTY
 
     def counters(kind: str) -> list[_Counter]:
         return [
             _Counter(
-                _count(headers, f"x-ratelimit-limit-{kind}-{suffix}"),
-                _count(headers, f"x-ratelimit-remaining-{kind}-{suffix}"),
-                _reset(headers, f"x-ratelimit-reset-{kind}-{suffix}", now, parse_seconds),
+                _count(picked, limit),
+                _count(picked, remaining),
+                _reset(picked, reset, now, parse_seconds),
                 window,
             )
-            for suffix, window in _CEREBRAS_WINDOWS
+            for (limit, remaining, reset), window in _CEREBRAS_COUNTERS[kind]
         ]
 
-    return _info(
-        _tightest(counters("requests")),
-        _tightest(counters("tokens")),
-        _retry_after(headers, time.time() if wall is None else wall),
-    )
+    return _info(_tightest(counters("requests")), _tightest(counters("tokens")), _retry_after(picked, wall))
 
 
 def _openrouter_reset(value: str, now: float, wall: float) -> float | None:
@@ -218,20 +270,32 @@ def _openrouter_reset(value: str, now: float, wall: float) -> float | None:
     return epoch_to_deadline(wall + number, now, wall)
 
 
+_OPENROUTER_COUNTER = _triple("x-ratelimit-")
+_OPENROUTER = _names(_OPENROUTER_COUNTER)
+
+
 def parse_openrouter(headers: Mapping[str, str], now: float, *, wall: float | None = None) -> RateInfo:
     """Platform 429s carry `X-RateLimit-{Limit,Remaining,Reset}` about requests, plus `retry-after`."""
+    picked = _picked(headers, _OPENROUTER)
+    if picked is None:
+        return EMPTY
     wall = time.time() if wall is None else wall
-    raw_reset = _header(headers, "x-ratelimit-reset")
+    limit, remaining, reset = _OPENROUTER_COUNTER
+    raw_reset = picked.get(reset)
     requests = _Counter(
-        _count(headers, "x-ratelimit-limit"),
-        _count(headers, "x-ratelimit-remaining"),
+        _count(picked, limit),
+        _count(picked, remaining),
         None if raw_reset is None else _openrouter_reset(raw_reset, now, wall),
         None,
     )
-    return _info(requests, _NO_COUNTER, _retry_after(headers, wall))
+    return _info(requests, _NO_COUNTER, _retry_after(picked, wall))
+
+
+_NONE = _names()
 
 
 def parse_none(headers: Mapping[str, str], now: float, *, wall: float | None = None) -> RateInfo:
     """Providers without quota headers still say `retry-after` on a 429 or 503."""
-    retry_after = _retry_after(headers, time.time() if wall is None else wall)
+    picked = _picked(headers, _NONE)
+    retry_after = None if picked is None else _retry_after(picked, wall)
     return EMPTY if retry_after is None else RateInfo(retry_after=retry_after)

@@ -36,7 +36,7 @@ from runtime.routing.health import ProviderHealth
 from runtime.routing.keystate import KeyState, Reservation
 from runtime.routing.plan import Candidate, Plan, Skip
 from runtime.routing.planner import panic_pick, pool_view, skip_step, step_refusal
-from runtime.routing.ratelimit import RateInfo
+from runtime.routing.ratelimit import EMPTY, RateInfo
 from runtime.routing.strategies import Context, StepView, order
 from runtime.routing.thinking_owners import owner
 from runtime.routing.waitqueue import Waited, WaitQueues
@@ -405,8 +405,10 @@ class RoutingState:
         return lease
 
     def observe(self, lease: Lease, info: RateInfo) -> None:
-        """Learn limits from response headers (any status)."""
+        """Learn limits from response headers (any status); `EMPTY` (none sent) teaches nothing."""
         lease.info = info
+        if info is EMPTY:
+            return
         lease.state.learn(self._clock(), info)
         self._backend.learned(lease.state, info)
 

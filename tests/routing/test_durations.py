@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -50,6 +53,37 @@ def test_go_duration_garbage_is_none(text: str) -> None:
 def test_go_duration_is_capped() -> None:
     assert parse_go_duration("99999h") == MAX_SECONDS
     assert parse_go_duration("9" * 400 + "s") is None
+
+
+def _go_reference(value: str) -> float | None:
+    """The Go duration grammar read part by part, each part starting where the last ended
+    (the reading `parse_go_duration` replaced with one `findall`)."""
+    text = value.strip()
+    if re.fullmatch(r"\d+(?:\.\d*)?|\.\d+", text):
+        return parse_seconds(text)
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+    total, pos = 0.0, 0
+    for part in re.finditer(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|h|m|s)", text):
+        if part.start() != pos:
+            return None
+        total += float(part.group(1)) * units[part.group(2)]
+        pos = part.end()
+    if pos == 0 or pos != len(text):
+        return None
+    return min(total, MAX_SECONDS) if math.isfinite(total) else None
+
+
+_go_text = st.lists(
+    st.sampled_from(
+        ["1", "20", "0.5", ".5", "7.", "2", "h", "m", "s", "ms", "us", "µs", "ns", ".", " ", "x", "-"]
+    ),
+    max_size=8,
+).map("".join)
+
+
+@given(_go_text | st.text(max_size=12))
+def test_go_duration_reads_as_part_by_part(text: str) -> None:
+    assert parse_go_duration(text) == _go_reference(text)
 
 
 @given(st.floats(min_value=0, max_value=MAX_SECONDS - 1, allow_nan=False))

@@ -182,6 +182,24 @@ def msgspec_round(info: RateInfo) -> tuple[object, ...]:
     )
 
 
+@pytest.mark.parametrize(("parser", "headers", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_dialects_from_aiohttp_headers(parser: Parser, headers: dict[str, str], expected: RateInfo) -> None:
+    """As aiohttp hands them over: names in any case, among the response's other headers,
+    a repeated name read by its first value."""
+    upstream = [("Content-Type", "application/json"), ("X-Request-Id", "r1"), ("Date", "Thu")]
+    upstream += [(name.title(), value) for name, value in headers.items()]
+    upstream += [(name.upper(), "999") for name in headers]
+    got = parser(CIMultiDictProxy(CIMultiDict(upstream)), NOW, wall=WALL)
+    assert msgspec_round(got) == msgspec_round(expected)
+
+
+@pytest.mark.parametrize("parser", ALL)
+def test_no_quota_headers_is_empty(parser: Parser) -> None:
+    plain = CIMultiDictProxy(CIMultiDict([("Content-Type", "application/json"), ("Content-Length", "2")]))
+    assert parser(plain, NOW) is EMPTY
+    assert parser({}, NOW) is EMPTY
+
+
 def test_case_insensitive_multidict() -> None:
     headers = CIMultiDictProxy(CIMultiDict([("X-RateLimit-Remaining-Requests", "3"), ("Retry-After", "2")]))
     info = parse_groq(headers, NOW)
