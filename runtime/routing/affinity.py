@@ -62,8 +62,11 @@ class AffinityMap:
 
     def remember(self, key: str, provider: str, slot: str, owner: Owner, now: float) -> None:
         old = self._entries.peek(key)
-        since = old.since if old is not None and old[:2] == (provider, slot) else now
-        self._entries.put(key, Landing(provider, slot, since, owner), now)
+        if old is not None and old.slot == slot and old.provider == provider:
+            landing = old if old.owner == owner else old._replace(owner=owner)  # most often: the same
+        else:
+            landing = Landing(provider, slot, now, owner)
+        self._entries.put(key, landing, now)
 
     def __len__(self) -> int:
         return len(self._entries)

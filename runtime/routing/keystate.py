@@ -2,7 +2,8 @@
 
 `usable()` is the hot path (called for every key of every planned step): it answers from a
 cached verdict that is exact until the key's next mutation or its `stale_at` instant, so
-planning over a hundred keys costs a comparison each; `blocked()` explains a refusal and
+planning over a hundred keys costs a comparison each (and a reservation on a key nothing
+counts, no window, concurrency limit or known quota, leaves the verdict as it was); `blocked()` explains a refusal and
 runs only for keys that are skipped. Keyless providers get one state under the provider's name.
 
 A refusal is one of three kinds (`Block.kind`), which decide what the client is told and
@@ -73,6 +74,7 @@ class KeyState:
         "breaker",
         "cooldown_reason",
         "cooldown_until",
+        "counted",
         "fingerprint",
         "inflight",
         "max_inflight",
@@ -96,6 +98,7 @@ class KeyState:
         self.request_windows = _windows(((MINUTE, limits.rpm), (DAY, limits.rpd)))
         self.token_windows = _windows(((MINUTE, limits.tpm), (DAY, limits.tpd)))
         self.max_inflight = limits.concurrency
+        self.counted = self._counts_reservations()
         self.request_quota = LearnedQuota()
         self.token_quota = LearnedQuota()
         self.inflight = 0
@@ -138,7 +141,13 @@ class KeyState:
         self.request_windows = keep("r", ((MINUTE, limits.rpm), (DAY, limits.rpd)))
         self.token_windows = keep("t", ((MINUTE, limits.tpm), (DAY, limits.tpd)))
         self.max_inflight = limits.concurrency
+        self.counted = self._counts_reservations()
         self.invalidate()
+
+    def _counts_reservations(self) -> bool:
+        """Whether a reservation or its release moves the cached verdict by itself: some window
+        or a concurrency limit counts it (a known quota does too, checked when it is)."""
+        return bool(self.request_windows or self.token_windows) or self.max_inflight is not None
 
     def usable(self, now: float, tokens: int, prompt: int | None = None) -> float:
         """Headroom (fraction of the tightest limit left) if this key can take a request of
@@ -285,11 +294,14 @@ class KeyState:
         elif self.usable(now, tokens, prompt) < 0:
             return None
         whole = not force and tokens <= self.token_limit  # no limit to clamp to: the common case
-        self.invalidate()
+        if self.counted or self.request_quota.remaining is not None or self.token_quota.remaining is not None:
+            self.invalidate()
         self.inflight += 1
         quota = tokens if whole else token_need(self.token_quota.limit, tokens, prompt)
         self.request_quota.spend(1)
         self.token_quota.spend(quota)
+        if not (self.request_windows or self.token_windows):
+            return Reservation(quota, (), ())  # no configured window to count in
         return Reservation(
             quota,
             tuple((w, w.add(now, 1)) for w in self.request_windows),
@@ -300,7 +312,8 @@ class KeyState:
         )
 
     def release(self, reservation: Reservation, tokens_used: int | None) -> None:
-        self.invalidate()
+        if self.counted:
+            self.invalidate()
         self.inflight = max(0, self.inflight - 1)
         if tokens_used is None:
             return
@@ -309,6 +322,7 @@ class KeyState:
 
     def cancel(self, reservation: Reservation) -> None:
         """Undo a reservation that was never used (a shared backend refused it)."""
+        self.invalidate()
         self.release(reservation, 0)
         for window, entry in reservation.request_entries:
             window.adjust(entry, 0)

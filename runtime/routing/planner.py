@@ -64,7 +64,7 @@ def pool_view(
         room = states[0].usable(now, tokens, prompt)
         if room < 0:
             return skip_step(index, step, states, now, tokens, prompt)
-        return StepView(index, step, list(candidates), room)
+        return StepView(index, step, candidates, room)
     usable: list[Candidate] = []
     best, best_room = 0, -1.0
     start %= count

@@ -302,6 +302,7 @@ class RedisBackend:
             remaining, reset_at = _float(left), _float(reset)
             if remaining is not None and reset_at is not None and reset_at > redis_now:
                 quota.adopt(max(0.0, remaining), reset_at + self._offset, _float(said))
+                state.invalidate()
 
     # -- the operator's view ----------------------------------------------------------------
 

@@ -212,6 +212,10 @@ class RoutingState:
                 skipped.append(found)
             else:
                 views.append(found)
+        if not skipped and len(views) == 1:  # one step serves: its candidates are the plan
+            candidates = views[0].candidates
+            if affinity is None or len(candidates) == 1:
+                return Plan(tuple(candidates), (), None)
         if len(views) > 1 and chain.strategy != "failover":
             views = order(chain.strategy, views, self._context(chain, est_tokens, est_output))
         ordered = [c for view in views for c in view.candidates]
@@ -222,7 +226,7 @@ class RoutingState:
                 skipped = [s for s in skipped if s.step_index != rescued.step_index]
         elif affinity is not None and len(ordered) > 1:
             self._stick(ordered, affinity, now, chain)
-        soonest = min((s.until for s in skipped if s.until is not None), default=None)
+        soonest = min((s.until for s in skipped if s.until is not None), default=None) if skipped else None
         return Plan(tuple(ordered), tuple(skipped), soonest)
 
     def _panic(
@@ -393,8 +397,9 @@ class RoutingState:
         if not cand.panic and not health.breaker.allows(now):  # tripped while a shared backend was asked
             self._backend.release(state, reservation, 0)
             return None
-        health.breaker.admit(now)
-        if state.breaker.admit(now) and state.breaker.tripped:
+        if health.breaker.tripped:  # a closed breaker admits without a mark
+            health.breaker.admit(now)
+        if state.breaker.tripped and state.breaker.admit(now):
             state.invalidate()  # the key's single probe slot is taken
         keys = cand.provider.keys
         if cand.key is not None and len(keys) > 1:
@@ -417,20 +422,25 @@ class RoutingState:
         probe closes its breaker and the key's backoff ends, for every process: the answer
         proves relay's inference wrong. Passive health counts the success at `end()`, unless
         `fail()` reports the stream broke after all."""
+        now = self._clock()
         lease.verdict = True
         state = lease.state
         state.strikes = state.auth_strikes = 0
-        if self._closing(lease) or state.backoff_until > self._clock():
+        if lease.provider_probe or lease.key_probe:
+            closed = self._closing(lease)
+            state.invalidate()  # the key's breaker (and so its verdict) may have changed
+        else:
+            closed = False
+        if closed or state.backoff_until > now:
             state.forgive()
             self._backend.recovered(state.provider, state)
-        state.invalidate()
         lease.healthy = True
         lease.health.measured(lease.candidate.step.model, ttfb)
-        lease.health.answered_at = self._clock()
+        lease.health.answered_at = now
         if lease.affinity is not None:
             cand = lease.candidate
             made_by = owner(cand.provider, cand.key, cand.step)
-            self._affinity.remember(lease.affinity, cand.provider.name, state.slot, made_by, self._clock())
+            self._affinity.remember(lease.affinity, cand.provider.name, state.slot, made_by, now)
 
     def _closing(self, lease: Lease) -> bool:
         """The upstream answered: a probe's success closes its breaker (shared with every

@@ -32,7 +32,7 @@ class StepView:
 
     __slots__ = ("candidates", "headroom", "index", "step")
 
-    def __init__(self, index: int, step: Step, candidates: list[Candidate], headroom: float) -> None:
+    def __init__(self, index: int, step: Step, candidates: Sequence[Candidate], headroom: float) -> None:
         self.index = index
         self.step = step
         self.candidates = candidates
