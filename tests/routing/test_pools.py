@@ -203,6 +203,49 @@ def test_no_key_ever_exceeds_its_configured_limits(
             state.end(lease, int(used))
 
 
+quota_event = st.one_of(
+    st.tuples(st.just("request"), st.integers(1, 200), st.integers(0, 100)),
+    st.tuples(st.just("finish"), st.integers(0, 10), st.sampled_from(["ok", "server_error", "drop"])),
+    st.tuples(st.just("said"), st.none() | st.integers(0, 3), st.none() | st.integers(0, 500)),
+    st.tuples(st.just("wait"), st.integers(0, 90), st.just(0)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.none() | limits_strategy, st.lists(quota_event, max_size=60))
+def test_cached_verdict_stays_exact_with_learned_quotas(
+    limits: Limits | None, events: list[tuple[str, int | None, object]]
+) -> None:
+    """A reservation on a key nothing counts leaves its cached verdict as it was: whatever the
+    upstream says about its quota, between and during requests, the cache equals a fresh look."""
+    pool = provider("p", (key("p", "k", limits=limits or Limits()),))
+    c = chain(step("p"))
+    clock = FakeClock(0.0)
+    state = RoutingState(clock, random.Random(0))
+    inflight: list[Lease] = []
+    for kind, a, b in events:
+        assert_cache_exact(state, clock(), 1)
+        if kind == "wait":
+            clock.advance(a or 0)
+        elif kind == "request":
+            for cand in state.plan(c, {"p": pool}, est_tokens=a or 1).candidates:
+                lease = asyncio.run(state.begin(cand, a or 1))
+                if lease is not None:
+                    inflight.append(lease)
+                    break
+        elif kind == "said" and inflight:
+            info = RateInfo(remaining_requests=a, reset_requests_at=clock() + 30, remaining_tokens=b)
+            state.observe(inflight[-1], info)
+        elif kind == "finish" and inflight:
+            lease = inflight.pop((a or 0) % len(inflight))
+            if b == "ok":
+                state.succeed(lease, 0.1)
+            elif b == "server_error":
+                state.fail(lease, "server_error")
+            state.end(lease, 10)
+    assert_cache_exact(state, clock(), 1)
+
+
 @pytest.mark.parametrize("field", LIMIT_FIELDS)
 def test_each_limit_alone_blocks(field: str) -> None:
     limits = Limits(**{field: 1 if field in ("rpm", "rpd", "concurrency") else 10})
