@@ -294,12 +294,14 @@ class KeyState:
         elif self.usable(now, tokens, prompt) < 0:
             return None
         whole = not force and tokens <= self.token_limit  # no limit to clamp to: the common case
-        if self.counted or self.request_quota.remaining is not None or self.token_quota.remaining is not None:
+        quoted = self.request_quota.remaining is not None or self.token_quota.remaining is not None
+        if self.counted or quoted:
             self.invalidate()
         self.inflight += 1
         quota = tokens if whole else token_need(self.token_quota.limit, tokens, prompt)
-        self.request_quota.spend(1)
-        self.token_quota.spend(quota)
+        if quoted:
+            self.request_quota.spend(1)
+            self.token_quota.spend(quota)
         if not (self.request_windows or self.token_windows):
             return Reservation(quota, (), ())  # no configured window to count in
         return Reservation(

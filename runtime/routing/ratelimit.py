@@ -204,15 +204,12 @@ def _x_counter(headers: Headers, kind: str, now: float, window: float | None) ->
 
 
 def _x_ratelimit(
-    headers: Mapping[str, str],
+    picked: Headers,
     now: float,
     wall: float | None,
     requests_window: float | None,
     tokens_window: float | None,
 ) -> RateInfo:
-    picked = _picked(headers, _X)
-    if picked is None:
-        return EMPTY
     return _info(
         _x_counter(picked, "requests", now, requests_window),
         _x_counter(picked, "tokens", now, tokens_window),
@@ -222,12 +219,14 @@ def _x_ratelimit(
 
 def parse_openai(headers: Mapping[str, str], now: float, *, wall: float | None = None) -> RateInfo:
     """`x-ratelimit-*-{requests,tokens}` with Go-duration resets; the window is not stated."""
-    return _x_ratelimit(headers, now, wall, None, None)
+    picked = _picked(headers, _X)
+    return EMPTY if picked is None else _x_ratelimit(picked, now, wall, None, None)
 
 
 def parse_groq(headers: Mapping[str, str], now: float, *, wall: float | None = None) -> RateInfo:
     """OpenAI's header names, but Groq's request counters are per day and token counters per minute."""
-    return _x_ratelimit(headers, now, wall, DAY, MINUTE)
+    picked = _picked(headers, _X)
+    return EMPTY if picked is None else _x_ratelimit(picked, now, wall, DAY, MINUTE)
 
 
 _CEREBRAS_WINDOWS = (("minute", MINUTE), ("hour", HOUR), ("day", DAY))

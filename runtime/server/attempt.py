@@ -72,13 +72,13 @@ class Attempt:
             self.record.outcome = kind
             self.record.detail = f"after the first bytes: {detail}"
             return self.record
-        return self._write(kind, status, detail)
+        return self._write(kind, status, detail, self.elapsed())
 
     def answered(self, status: int) -> AttemptRecord:
         """The upstream's first bytes or whole answer reached the client. The verdict for the
         routing state waits for `succeeded`: a stream that breaks later is a failure."""
         self.ttfb = self.elapsed()
-        return self._write("ok", status, "")
+        return self._write("ok", status, "", self.ttfb)
 
     def succeeded(self, usage: Usage | None) -> None:
         self._state.succeed(self.lease, self.ttfb)
@@ -87,9 +87,9 @@ class Attempt:
     def returned(self, status: int, detail: str) -> AttemptRecord:
         """An upstream error about the request itself, passed on to the client as it is."""
         self._state.fail(self.lease, "client_error")
-        return self._write("client_error", status, detail)
+        return self._write("client_error", status, detail, self.elapsed())
 
-    def _write(self, outcome: str, status: int | None, detail: str) -> AttemptRecord:
+    def _write(self, outcome: str, status: int | None, detail: str, seconds: float) -> AttemptRecord:
         cand = self.candidate
         left = self._state.cooldown_left(cand) if outcome != "ok" else None
         self.record = AttemptRecord(
@@ -98,7 +98,7 @@ class Attempt:
             outcome=outcome,
             status=status,
             detail=detail,
-            ms=round(self.elapsed() * 1000, 1),
+            ms=round(seconds * 1000, 1),
             cooldown_left=left,
             key=cand.key.fingerprint if cand.key is not None else None,
         )
