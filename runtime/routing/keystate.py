@@ -2,8 +2,9 @@
 
 `usable()` is the hot path (called for every key of every planned step): it answers from a
 cached verdict that is exact until the key's next mutation or its `stale_at` instant, so
-planning over a hundred keys costs a comparison each (and a reservation on a key nothing
-counts, no window, concurrency limit or known quota, leaves the verdict as it was); `blocked()` explains a refusal and
+planning over a hundred keys costs a comparison each. A reservation (and its release) on a
+key that nothing counts, no window, concurrency limit or known quota, leaves the verdict as
+it was, so such a key is not recomputed on every request. `blocked()` explains a refusal and
 runs only for keys that are skipped. Keyless providers get one state under the provider's name.
 
 A refusal is one of three kinds (`Block.kind`), which decide what the client is told and

@@ -6,9 +6,9 @@ Each dialect's header names are a constant set: a parser first picks those the r
 carries with one set intersection (case-insensitive, in C, for aiohttp's headers) and returns
 `EMPTY` at once when there are none, as on most answers of many providers, instead of
 looking up every name it knows. Parsers never raise: a header that cannot be read is
-ignored, because an upstream's garbage must not turn a good response into an error. Resets become absolute deadlines on
-the caller's clock (`now`); wall-clock resets (RFC 3339, epoch) are mapped through `wall`,
-injectable for tests and defaulting to `time.time()`.
+ignored, because an upstream's garbage must not turn a good response into an error. Resets
+become absolute deadlines on the caller's clock (`now`); wall-clock resets (RFC 3339, epoch)
+are mapped through `wall`, injectable for tests and defaulting to `time.time()`.
 """
 
 from __future__ import annotations
