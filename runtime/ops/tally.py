@@ -15,6 +15,7 @@ from bisect import bisect_left
 from typing import Any
 
 Labels = tuple[str, ...]
+Bounds = tuple[float, ...]
 
 
 class Family:
@@ -33,25 +34,39 @@ class Family:
         return child
 
 
+Series = tuple[Family, Labels]
+"""A counter's child, as the tally keys it."""
+Histo = tuple[Family, Labels, Bounds]
+"""A histogram's child, with its buckets' upper bounds."""
+
+
 class Tally:
+    """`add`/`observe` name a series by family and labels; `count`/`measure` take the key
+    itself, for a caller that keeps its keys (built once, no tuple per increment)."""
+
     __slots__ = ("counts", "observed")
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[Family, Labels], float] = {}
-        self.observed: dict[tuple[Family, Labels, tuple[float, ...]], list[float]] = {}
+        self.counts: dict[Series, float] = {}
+        self.observed: dict[Histo, list[float]] = {}
         """Per histogram series: [sum, count in bucket 0, bucket 1, …] (buckets not cumulative)."""
 
     def add(self, family: Family, labels: Labels, amount: float = 1.0) -> None:
-        key = (family, labels)
-        self.counts[key] = self.counts.get(key, 0.0) + amount
+        self.count((family, labels), amount)
 
-    def observe(self, family: Family, labels: Labels, bounds: tuple[float, ...], value: float) -> None:
-        key = (family, labels, bounds)
-        cells = self.observed.get(key)
+    def count(self, series: Series, amount: float = 1.0) -> None:
+        counts = self.counts
+        counts[series] = counts.get(series, 0.0) + amount
+
+    def observe(self, family: Family, labels: Labels, bounds: Bounds, value: float) -> None:
+        self.measure((family, labels, bounds), value)
+
+    def measure(self, histo: Histo, value: float) -> None:
+        cells = self.observed.get(histo)
         if cells is None:
-            cells = self.observed[key] = [0.0] * (len(bounds) + 2)
+            cells = self.observed[histo] = [0.0] * (len(histo[2]) + 2)
         cells[0] += value
-        cells[1 + bisect_left(bounds, value)] += 1
+        cells[1 + bisect_left(histo[2], value)] += 1
 
     def flush(self) -> None:
         counts, self.counts = self.counts, {}
