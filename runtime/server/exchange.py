@@ -101,23 +101,19 @@ def _finish(
     route: str | None = None,
 ) -> None:
     """The request is over: its record goes to the log line and to every ops sink."""
-    if not svc.log.enabled("info") and not svc.feed.active:
+    logged = svc.log.enabled("info")
+    if not logged and not svc.feed.active:
         return
-    now = svc.clock()
-    actual, reference = costs(wf.step, wf.usage)
-    record = RequestRecord(
-        at=time.time(),
-        id=wf.inc.request_id,
-        chain=chain,
-        format=wf.inc.api or wf.inc.fmt,
-        model=wf.inc.model,
-        provider=wf.provider,
-        upstream_model=next((a.model for a in wf.attempts if a.outcome == "ok"), None),
-        key=next((a.key for a in wf.attempts if a.outcome == "ok"), None),
-        status=status,
-        stream=wf.inc.stream,
-        attempts=wf.attempts,
-        skipped=[
+    inc, attempts = wf.inc, wf.attempts
+    upstream_model = key = None
+    for attempt in attempts:
+        if attempt.outcome == "ok":
+            upstream_model, key = attempt.model, attempt.key
+            break
+    skipped: list[SkipRecord] = []
+    if plan.skipped:
+        now = svc.clock()
+        skipped = [
             SkipRecord(
                 s.step.provider,
                 s.step.model,
@@ -125,18 +121,34 @@ def _finish(
                 round(s.until - now, 1) if s.until is not None and s.until > now else None,
             )
             for s in plan.skipped
-        ],
-        latency_ms=round((time.perf_counter() - wf.started) * 1000, 2),
-        ttfb_ms=ttfb_ms,
-        queued_ms=round(wf.queued_ms, 2) if wf.queued_ms else None,
-        tokens=wf.usage,
-        overhead_ms=wf.overhead_ms,
-        cost_usd=actual,
-        saved_usd=reference - actual,
-        route=route,
+        ]
+    actual, reference = costs(wf.step, wf.usage)
+    # Positional, in the struct's field order: a record per request built by keyword costs
+    # msgspec a microsecond more.
+    record = RequestRecord(
+        time.time(),  # at
+        inc.request_id,  # id
+        chain,
+        inc.api or inc.fmt,  # format
+        inc.model,
+        wf.provider,
+        upstream_model,
+        key,
+        status,
+        inc.stream,
+        attempts,
+        skipped,
+        round((time.perf_counter() - wf.started) * 1000, 2),  # latency_ms
+        ttfb_ms,
+        round(wf.queued_ms, 2) if wf.queued_ms else None,  # queued_ms
+        wf.usage,  # tokens
+        wf.overhead_ms,
+        actual,  # cost_usd
+        reference - actual,  # saved_usd
+        route,
     )
     svc.feed.request(record)
-    if svc.log.enabled("info"):
+    if logged:
         line = RequestLine(
             record.id,
             chain,
