@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from runtime.clock import Clock
 from runtime.errors import (
     ClientFormat,
     ModelNotFound,
@@ -50,7 +51,9 @@ def _skipped(plan: Plan, now: float) -> str:
     return "; ".join(parts)
 
 
-def _relay_headers(wf: Waterfall, chain: str, plan: Plan, now: float) -> list[tuple[str, str]]:
+def _relay_headers(
+    wf: Waterfall, chain: str, plan: Plan, clock: Clock, route: str | None
+) -> list[tuple[str, str]]:
     overhead = (time.perf_counter() - wf.started) * 1000 - wf.upstream_ms - wf.queued_ms
     wf.overhead_ms = round(max(overhead, 0.0), 3)
     headers = [
@@ -66,9 +69,10 @@ def _relay_headers(wf: Waterfall, chain: str, plan: Plan, now: float) -> list[tu
         headers.append(("x-relay-dropped", ", ".join(wf.dropped)))
     if wf.thinking_dropped:
         headers.append(("x-relay-thinking-dropped", str(wf.thinking_dropped)))
-    skipped = _skipped(plan, now)
-    if skipped:
-        headers.append(("x-relay-skipped", skipped.encode("ascii", "replace").decode()))
+    if plan.skipped:
+        headers.append(("x-relay-skipped", _skipped(plan, clock()).encode("ascii", "replace").decode()))
+    if route is not None:
+        headers.append(("x-relay-route", route))
     return headers
 
 
@@ -255,10 +259,6 @@ def _facts(snap: Snapshot, headers: Any, inc: incoming.Incoming) -> Facts:
     )
 
 
-def _route_header(route: str | None) -> list[tuple[str, str]]:
-    return [] if route is None else [("x-relay-route", route)]
-
-
 async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
     started = time.perf_counter()
     try:
@@ -308,8 +308,7 @@ async def run(svc: Service, inc: incoming.Incoming, headers: Any, started: float
         if cap and failed.error.retry_after is not None and failed.error.retry_after > cap:
             failed.error.retry_after = cap  # the client retries within its limit, not gives up
         status = status_of(failed.error, fmt)
-        headers = error_headers(failed.error) + _relay_headers(wf, chain.name, failed.plan, svc.clock())
-        headers += _route_header(route)
+        headers = error_headers(failed.error) + _relay_headers(wf, chain.name, failed.plan, svc.clock, route)
         _finish(svc, wf, chain.name, failed.plan, status, None, route)
         if status >= 429:  # not the client's fault: every step failed or was unavailable
             event = StateEvent(
@@ -317,7 +316,7 @@ async def run(svc: Service, inc: incoming.Incoming, headers: Any, started: float
             )
             svc.feed.state(event)
         return Reply(status, headers, error_body(failed.error, fmt, rid))
-    reply.headers.extend(_relay_headers(wf, chain.name, plan, svc.clock()) + _route_header(route))
+    reply.headers.extend(_relay_headers(wf, chain.name, plan, svc.clock, route))
     if reply.rest is None:
         _finish(svc, wf, chain.name, plan, reply.status, None, route)
         return reply
