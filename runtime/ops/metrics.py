@@ -1,6 +1,6 @@
 """Prometheus counters and histograms of finished requests, fed by the ops `Feed`.
 
-A sink here runs on the request path, so it only adds to a `Tally` (plain dicts), flushed
+A sink here runs on the request path, so it only adds to a `Tally` (plain lists), flushed
 into the metrics every second and before each scrape. With `relay run` the metrics write
 each worker's mmap file (prometheus-client's multiprocess mode, directory made and removed
 by `serve.py`), so a scrape answered by any worker sums every worker's requests exactly once.
@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 from runtime.artifact import Artifact
 from runtime.ops import METRICS_DIR_ENV
 from runtime.ops.record import RequestRecord, StateEvent
-from runtime.ops.tally import Family, Histo, Series, Tally
+from runtime.ops.tally import Cell, Family, Tally, put
 
 OTHER = "other"
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write")
@@ -85,7 +85,7 @@ def outcome(record: RequestRecord) -> str:
 class _RequestSeries:
     __slots__ = ("cost", "latency", "requests", "saved", "ttfb")
 
-    def __init__(self, requests: Series, latency: Histo, ttfb: Histo, cost: Series, saved: Series) -> None:
+    def __init__(self, requests: Cell, latency: Cell, ttfb: Cell, cost: Cell, saved: Cell) -> None:
         self.requests = requests
         self.latency = latency
         self.ttfb = ttfb
@@ -94,8 +94,9 @@ class _RequestSeries:
 
 
 class _Keys:
-    """Tally keys by the raw values of a record, made once per artifact: a finished request
-    then costs a dict lookup per kind of series instead of label lookups and tuple builds."""
+    """The tally cells a record adds to, by the record's raw values, found once per artifact:
+    a finished request then costs a dict lookup per kind of series and an addition in place,
+    instead of label lookups, tuple builds and a lookup per series."""
 
     __slots__ = ("attempts", "m", "requests", "tokens", "words")
 
@@ -103,31 +104,34 @@ class _Keys:
         self.m = metrics
         self.words = words
         self.requests: dict[Kind, _RequestSeries] = {}
-        self.attempts: dict[tuple[str, str], Series] = {}
-        self.tokens: dict[tuple[str | None, str | None], tuple[tuple[str, Series], ...]] = {}
+        self.attempts: dict[tuple[str, str], Cell] = {}
+        self.tokens: dict[tuple[str | None, str | None], tuple[tuple[str, Cell], ...]] = {}
 
     def request(self, kind: Kind) -> _RequestSeries:
         chain, provider, fmt, status, result, route = kind
         m, words = self.m, self.words
+        counter, histogram = m.tally.counter, m.tally.histogram
         by_chain = (words.chain(chain),)
         spent = (by_chain[0], words.provider(provider))
         made = _RequestSeries(
-            (m.requests, (*spent, fmt, str(status), result, words.route(route))),
-            (m.latency, by_chain, LATENCY_BUCKETS),
-            (m.ttfb, by_chain, LATENCY_BUCKETS),
-            (m.cost, spent),
-            (m.saved, spent),
+            counter((m.requests, (*spent, fmt, str(status), result, words.route(route)))),
+            histogram((m.latency, by_chain, LATENCY_BUCKETS)),
+            histogram((m.ttfb, by_chain, LATENCY_BUCKETS)),
+            counter((m.cost, spent)),
+            counter((m.saved, spent)),
         )
         return _remember(self.requests, kind, made)
 
-    def attempt(self, pair: tuple[str, str]) -> Series:
+    def attempt(self, pair: tuple[str, str]) -> Cell:
         provider, result = pair
-        return _remember(self.attempts, pair, (self.m.attempts, (self.words.provider(provider), result)))
+        labels = (self.words.provider(provider), result)
+        return _remember(self.attempts, pair, self.m.tally.counter((self.m.attempts, labels)))
 
-    def token(self, pair: tuple[str | None, str | None]) -> tuple[tuple[str, Series], ...]:
+    def token(self, pair: tuple[str | None, str | None]) -> tuple[tuple[str, Cell], ...]:
         provider, model = pair
         labels = (self.words.provider(provider), self.words.model(provider, model))
-        made = tuple((kind, (self.m.tokens, (*labels, kind))) for kind in TOKEN_KINDS)
+        counter = self.m.tally.counter
+        made = tuple((kind, counter((self.m.tokens, (*labels, kind)))) for kind in TOKEN_KINDS)
         return _remember(self.tokens, pair, made)
 
 
@@ -258,7 +262,7 @@ class RequestMetrics:
                 registry=reg,
             )
         )
-        self._overhead: Histo = (self.overhead, (), OVERHEAD_BUCKETS)
+        self._overhead = self.tally.histogram((self.overhead, (), OVERHEAD_BUCKETS))
         self._made = _Keys(self, Vocabulary(artifact()))
 
     def _keys(self) -> _Keys:
@@ -272,29 +276,28 @@ class RequestMetrics:
 
     def request(self, record: RequestRecord) -> None:
         keys = self._keys()
-        tally = self.tally
         kind = (record.chain, record.provider, record.format, record.status, outcome(record), record.route)
         series = keys.requests.get(kind) or keys.request(kind)
-        tally.count(series.requests)
+        series.requests[0] += 1
         for attempt in record.attempts:
             pair = (attempt.provider, attempt.outcome)
-            tally.count(keys.attempts.get(pair) or keys.attempt(pair))
-        tally.measure(series.latency, record.latency_ms / 1000)
+            (keys.attempts.get(pair) or keys.attempt(pair))[0] += 1
+        put(series.latency, LATENCY_BUCKETS, record.latency_ms / 1000)
         if record.ttfb_ms is not None:
-            tally.measure(series.ttfb, record.ttfb_ms / 1000)
+            put(series.ttfb, LATENCY_BUCKETS, record.ttfb_ms / 1000)
         if record.overhead_ms is not None:
-            tally.measure(self._overhead, record.overhead_ms / 1000)
+            put(self._overhead, OVERHEAD_BUCKETS, record.overhead_ms / 1000)
         tokens = record.tokens
         if tokens:
             model = (record.provider, record.upstream_model)
-            for name, key in keys.tokens.get(model) or keys.token(model):
+            for name, cell in keys.tokens.get(model) or keys.token(model):
                 count = tokens.get(name)
                 if count:
-                    tally.count(key, count)
+                    cell[0] += count
         if record.cost_usd:
-            tally.count(series.cost, record.cost_usd)
+            series.cost[0] += record.cost_usd
         if record.saved_usd:
-            tally.count(series.saved, record.saved_usd)
+            series.saved[0] += record.saved_usd
 
     def state(self, event: StateEvent) -> None:
         self.tally.add(self.events, (event.kind, self._vocabulary().provider(event.provider)))
