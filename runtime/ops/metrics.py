@@ -83,6 +83,8 @@ def outcome(record: RequestRecord) -> str:
 
 
 class _RequestSeries:
+    """The cells one kind of finished request adds to."""
+
     __slots__ = ("cost", "latency", "requests", "saved", "ttfb")
 
     def __init__(self, requests: Cell, latency: Cell, ttfb: Cell, cost: Cell, saved: Cell) -> None:
@@ -98,10 +100,10 @@ class _Keys:
     a finished request then costs a dict lookup per kind of series and an addition in place,
     instead of label lookups, tuple builds and a lookup per series."""
 
-    __slots__ = ("attempts", "m", "requests", "tokens", "words")
+    __slots__ = ("attempts", "metrics", "requests", "tokens", "words")
 
     def __init__(self, metrics: RequestMetrics, words: Vocabulary) -> None:
-        self.m = metrics
+        self.metrics = metrics
         self.words = words
         self.requests: dict[Kind, _RequestSeries] = {}
         self.attempts: dict[tuple[str, str], Cell] = {}
@@ -109,7 +111,7 @@ class _Keys:
 
     def request(self, kind: Kind) -> _RequestSeries:
         chain, provider, fmt, status, result, route = kind
-        m, words = self.m, self.words
+        m, words = self.metrics, self.words
         counter, histogram = m.tally.counter, m.tally.histogram
         by_chain = (words.chain(chain),)
         spent = (by_chain[0], words.provider(provider))
@@ -125,13 +127,14 @@ class _Keys:
     def attempt(self, pair: tuple[str, str]) -> Cell:
         provider, result = pair
         labels = (self.words.provider(provider), result)
-        return _remember(self.attempts, pair, self.m.tally.counter((self.m.attempts, labels)))
+        m = self.metrics
+        return _remember(self.attempts, pair, m.tally.counter((m.attempts, labels)))
 
     def token(self, pair: tuple[str | None, str | None]) -> tuple[tuple[str, Cell], ...]:
         provider, model = pair
         labels = (self.words.provider(provider), self.words.model(provider, model))
-        counter = self.m.tally.counter
-        made = tuple((kind, counter((self.m.tokens, (*labels, kind)))) for kind in TOKEN_KINDS)
+        m = self.metrics
+        made = tuple((kind, m.tally.counter((m.tokens, (*labels, kind)))) for kind in TOKEN_KINDS)
         return _remember(self.tokens, pair, made)
 
 

@@ -5,8 +5,6 @@ point where a memo starts over."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,6 +13,7 @@ from runtime.artifact import Artifact, Routes, Rule
 from runtime.ops import METRICS_DIR_ENV, metrics
 from runtime.ops.metrics import TOKEN_KINDS, RequestMetrics, Vocabulary, outcome
 from runtime.ops.record import AttemptRecord, RequestRecord
+from tests.ops import usage_rows
 from tests.routing.routing_helpers import artifact, chain, provider, step
 
 FIRST = artifact(
@@ -119,9 +118,8 @@ def test_a_memo_starts_over_when_full_and_counts_stay_exact(monkeypatch: pytest.
     monkeypatch.setattr(metrics, "MEMO", 8)
     tallied, direct = RequestMetrics(lambda: FIRST), RequestMetrics(lambda: FIRST)
     words = Vocabulary(FIRST)
-    base: dict[str, Any] = {f: getattr(_record(), f) for f in RequestRecord.__struct_fields__}
     for i in range(60):
-        record = RequestRecord(**{**base, "status": 200 + i % 20})  # 20 kinds of request
+        record = usage_rows.record(0.0, provider="a", chain="c1", status=200 + i % 20)  # 20 kinds
         tallied.request(record)
         _direct(direct, words, record)
         assert len(tallied._keys().requests) <= 8
@@ -131,26 +129,4 @@ def test_a_memo_starts_over_when_full_and_counts_stay_exact(monkeypatch: pytest.
     assert (
         'relay_requests_total{chain="c1",format="openai",outcome="ok",provider="a",route="",status="205"} 3.0'
         in (tallied.expose().decode())
-    )
-
-
-def _record() -> RequestRecord:
-    return RequestRecord(
-        at=0.0,
-        id="req",
-        chain="c1",
-        format="openai",
-        model="m",
-        provider="a",
-        upstream_model="m1",
-        key=None,
-        status=200,
-        stream=False,
-        attempts=[AttemptRecord("a", "m1", "ok")],
-        skipped=[],
-        latency_ms=12.5,
-        ttfb_ms=None,
-        queued_ms=None,
-        tokens={"input": 3, "output": 2},
-        overhead_ms=0.5,
     )
