@@ -1,6 +1,6 @@
 """Prometheus counters and histograms of finished requests, fed by the ops `Feed`.
 
-A sink here runs on the request path, so it only adds to a `Tally` (plain dicts), flushed
+A sink here runs on the request path, so it only adds to a `Tally` (plain lists), flushed
 into the metrics every second and before each scrape. With `relay run` the metrics write
 each worker's mmap file (prometheus-client's multiprocess mode, directory made and removed
 by `serve.py`), so a scrape answered by any worker sums every worker's requests exactly once.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -22,13 +23,20 @@ from prometheus_client.registry import Collector
 from runtime.artifact import Artifact
 from runtime.ops import METRICS_DIR_ENV
 from runtime.ops.record import RequestRecord, StateEvent
-from runtime.ops.tally import Family, Tally
+from runtime.ops.tally import Cell, Family, Tally, put
 
 OTHER = "other"
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write")
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 OVERHEAD_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1)
 RELOAD_RESULTS = {"reload_done": "reloaded", "reload_refused": "refused"}
+MEMO = 1024
+"""Kinds of request, attempt or token series whose tally keys are remembered, per memo and
+artifact; a full memo starts over, so values no artifact bounds (an upstream's status)
+cannot grow it."""
+
+Kind = tuple[str, str | None, str, int, str, str | None]
+"""What a request's series depend on: chain, provider, format, status, outcome, route."""
 
 
 class Vocabulary:
@@ -74,13 +82,79 @@ def outcome(record: RequestRecord) -> str:
     return "ok"
 
 
+class _RequestSeries:
+    """The cells one kind of finished request adds to."""
+
+    __slots__ = ("cost", "latency", "requests", "saved", "ttfb")
+
+    def __init__(self, requests: Cell, latency: Cell, ttfb: Cell, cost: Cell, saved: Cell) -> None:
+        self.requests = requests
+        self.latency = latency
+        self.ttfb = ttfb
+        self.cost = cost
+        self.saved = saved
+
+
+class _Keys:
+    """The tally cells a record adds to, by the record's raw values, found once per artifact:
+    a finished request then costs a dict lookup per kind of series and an addition in place,
+    instead of label lookups, tuple builds and a lookup per series."""
+
+    __slots__ = ("attempts", "metrics", "requests", "tokens", "words")
+
+    def __init__(self, metrics: RequestMetrics, words: Vocabulary) -> None:
+        self.metrics = metrics
+        self.words = words
+        self.requests: dict[Kind, _RequestSeries] = {}
+        self.attempts: dict[tuple[str, str], Cell] = {}
+        self.tokens: dict[tuple[str | None, str | None], tuple[tuple[str, Cell], ...]] = {}
+
+    def request(self, kind: Kind) -> _RequestSeries:
+        chain, provider, fmt, status, result, route = kind
+        m, words = self.metrics, self.words
+        counter, histogram = m.tally.counter, m.tally.histogram
+        by_chain = (words.chain(chain),)
+        spent = (by_chain[0], words.provider(provider))
+        made = _RequestSeries(
+            counter((m.requests, (*spent, fmt, str(status), result, words.route(route)))),
+            histogram((m.latency, by_chain, LATENCY_BUCKETS)),
+            histogram((m.ttfb, by_chain, LATENCY_BUCKETS)),
+            counter((m.cost, spent)),
+            counter((m.saved, spent)),
+        )
+        return _remember(self.requests, kind, made)
+
+    def attempt(self, pair: tuple[str, str]) -> Cell:
+        provider, result = pair
+        labels = (self.words.provider(provider), result)
+        m = self.metrics
+        return _remember(self.attempts, pair, m.tally.counter((m.attempts, labels)))
+
+    def token(self, pair: tuple[str | None, str | None]) -> tuple[tuple[str, Cell], ...]:
+        provider, model = pair
+        labels = (self.words.provider(provider), self.words.model(provider, model))
+        m = self.metrics
+        made = tuple((kind, m.tally.counter((m.tokens, (*labels, kind)))) for kind in TOKEN_KINDS)
+        return _remember(self.tokens, pair, made)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remember(memo: dict[K, V], key: K, value: V) -> V:
+    if len(memo) >= MEMO:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
 class RequestMetrics:
     """Feed sink: counts every finished request and state change; `expose()` renders the
     text format for `GET /metrics`, with whatever scrape-time collectors are passed in."""
 
     def __init__(self, artifact: Callable[[], Artifact]) -> None:
         self._artifact = artifact
-        self._words = Vocabulary(artifact())
         self.tally = Tally()
         self.registry = CollectorRegistry(auto_describe=False)
         reg = self.registry
@@ -191,39 +265,42 @@ class RequestMetrics:
                 registry=reg,
             )
         )
+        self._overhead = self.tally.histogram((self.overhead, (), OVERHEAD_BUCKETS))
+        self._made = _Keys(self, Vocabulary(artifact()))
+
+    def _keys(self) -> _Keys:
+        artifact = self._artifact()
+        if artifact is not self._made.words.artifact:
+            self._made = _Keys(self, Vocabulary(artifact))
+        return self._made
 
     def _vocabulary(self) -> Vocabulary:
-        artifact = self._artifact()
-        if artifact is not self._words.artifact:
-            self._words = Vocabulary(artifact)
-        return self._words
+        return self._keys().words
 
     def request(self, record: RequestRecord) -> None:
-        words = self._vocabulary()
-        tally = self.tally
-        chain = (words.chain(record.chain),)
-        provider = words.provider(record.provider)
-        route = words.route(record.route)
-        tally.add(
-            self.requests, (chain[0], provider, record.format, str(record.status), outcome(record), route)
-        )
+        keys = self._keys()
+        kind = (record.chain, record.provider, record.format, record.status, outcome(record), record.route)
+        series = keys.requests.get(kind) or keys.request(kind)
+        series.requests[0] += 1
         for attempt in record.attempts:
-            tally.add(self.attempts, (words.provider(attempt.provider), attempt.outcome))
-        tally.observe(self.latency, chain, LATENCY_BUCKETS, record.latency_ms / 1000)
+            pair = (attempt.provider, attempt.outcome)
+            (keys.attempts.get(pair) or keys.attempt(pair))[0] += 1
+        put(series.latency, LATENCY_BUCKETS, record.latency_ms / 1000)
         if record.ttfb_ms is not None:
-            tally.observe(self.ttfb, chain, LATENCY_BUCKETS, record.ttfb_ms / 1000)
+            put(series.ttfb, LATENCY_BUCKETS, record.ttfb_ms / 1000)
         if record.overhead_ms is not None:
-            tally.observe(self.overhead, (), OVERHEAD_BUCKETS, record.overhead_ms / 1000)
-        if record.tokens:
-            model = words.model(record.provider, record.upstream_model)
-            for kind in TOKEN_KINDS:
-                count = record.tokens.get(kind)
+            put(self._overhead, OVERHEAD_BUCKETS, record.overhead_ms / 1000)
+        tokens = record.tokens
+        if tokens:
+            model = (record.provider, record.upstream_model)
+            for name, cell in keys.tokens.get(model) or keys.token(model):
+                count = tokens.get(name)
                 if count:
-                    tally.add(self.tokens, (provider, model, kind), count)
+                    cell[0] += count
         if record.cost_usd:
-            tally.add(self.cost, (chain[0], provider), record.cost_usd)
+            series.cost[0] += record.cost_usd
         if record.saved_usd:
-            tally.add(self.saved, (chain[0], provider), record.saved_usd)
+            series.saved[0] += record.saved_usd
 
     def state(self, event: StateEvent) -> None:
         self.tally.add(self.events, (event.kind, self._vocabulary().provider(event.provider)))

@@ -45,9 +45,11 @@ class SkipRecord(msgspec.Struct):
     until_s: float | None = None
 
 
-class RequestRecord(msgspec.Struct, kw_only=True):
+class RequestRecord(msgspec.Struct):
     """A finished request: what the `request` log line, the `request` admin event and a
-    usage row are made of. `cost_usd`/`saved_usd` are filled by pricing before publishing."""
+    usage row are made of. `cost_usd`/`saved_usd` are filled by pricing before publishing.
+    Not keyword-only: the request path builds one positionally (`exchange._finish`), so a
+    field added goes last, or there too in its place."""
 
     at: float
     """Unix epoch seconds when the request finished."""

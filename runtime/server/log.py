@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import IO, Any
 
 import msgspec
@@ -47,6 +48,26 @@ def text_line(ts: float, level: str, msg: str, fields: dict[str, Any]) -> bytes:
     parts = [stamp.encode(), level.encode(), _text_value(msg)]
     parts += [k.encode() + b"=" + _text_value(v) for k, v in fields.items() if v is not None]
     return b" ".join(parts) + b"\n"
+
+
+def json_line(ts: float, level: str, msg: str, fields: Mapping[str, Any]) -> bytes:
+    return _encode({"ts": round(ts, 3), "level": level, "msg": msg, **fields}) + b"\n"
+
+
+class _Head(msgspec.Struct):
+    ts: float
+    level: str
+    msg: str
+
+
+def struct_line(ts: float, level: str, msg: str, fields: msgspec.Struct) -> bytes:
+    """`json_line` of a plain struct's fields, byte for byte, without building a dict: for
+    the line written per request (a struct built positionally costs half the dict)."""
+    head = _encode(_Head(round(ts, 3), level, msg))
+    body = _encode(fields)
+    if body == b"{}":
+        return head + b"\n"
+    return head[:-1] + b"," + body[1:] + b"\n"
 
 
 class _Writer:
@@ -152,11 +173,21 @@ class Log:
         if _LEVELS[level] < self._threshold:
             return
         ts = time.time()
-        if self.text:
-            line = text_line(ts, level, msg, fields)
+        self._writer.put(
+            text_line(ts, level, msg, fields) if self.text else json_line(ts, level, msg, fields)
+        )
+
+    def emit_struct(
+        self, level: str, msg: str, fields: msgspec.Struct, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        """`emit` with the fields of a plain struct (no `omit_defaults`, `rename` or
+        `array_like`), then `extra`'s: the same line, and in JSON without a dict per line."""
+        if _LEVELS[level] < self._threshold:
+            return
+        if self.text or extra:
+            self.emit(level, msg, **msgspec.structs.asdict(fields), **(extra or {}))
         else:
-            line = _encode({"ts": round(ts, 3), "level": level, "msg": msg, **fields}) + b"\n"
-        self._writer.put(line)
+            self._writer.put(struct_line(time.time(), level, msg, fields))
 
     def info(self, msg: str, **fields: Any) -> None:
         self.emit("info", msg, **fields)

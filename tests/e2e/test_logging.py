@@ -113,3 +113,21 @@ def test_prompts_stay_out_of_the_log_by_default(fake: FakeUpstream, tmp_path: Pa
         out = read_until(proc, b'"msg":"request"')
     record = next(json.loads(line) for line in out.splitlines() if b'"msg":"request"' in line)
     assert record["chain"] == "free" and "messages" not in record and b"secret word" not in out
+    assert list(record) == [  # the line's keys, in their order (readers may rely on either)
+        "ts",
+        "level",
+        "msg",
+        "id",
+        "chain",
+        "route",
+        "model",
+        "stream",
+        "status",
+        "provider",
+        "upstream_model",
+        "attempts",
+        "latency_ms",
+        "ttfb_ms",
+        "queued_ms",
+        "tokens",
+    ]

@@ -8,10 +8,15 @@ import json
 import threading
 import time
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runtime.artifact import LogConfig
-from runtime.server.log import Log, text_line
+from runtime.ops.record import AttemptRecord
+from runtime.server.exchange import RequestLine
+from runtime.server.log import Log, json_line, struct_line, text_line
 
 
 class StuckPipe(io.RawIOBase):
@@ -88,3 +93,77 @@ def test_configure_switches_format_and_prompts_on_reload(fmt: str) -> None:
     assert log.prompts
     written = out.getvalue()
     assert written.startswith(b"{") if fmt == "json" else b" info hello a=1\n" in written
+
+
+def _fields(line: msgspec.Struct) -> dict[str, object]:
+    return {name: getattr(line, name) for name in line.__struct_fields__}
+
+
+floats = st.floats(allow_nan=False)
+names = st.text(max_size=12)
+attempts = st.builds(
+    AttemptRecord,
+    provider=names,
+    model=names,
+    outcome=st.sampled_from(["ok", "error", "timeout"]),
+    status=st.none() | st.integers(100, 599),
+    detail=st.text(max_size=40),
+    ms=floats,
+    cooldown_left=st.none() | floats,
+    key=st.none() | names,
+)
+request_lines = st.builds(
+    RequestLine,
+    id=names,
+    chain=names,
+    route=st.none() | names,
+    model=names,
+    stream=st.booleans(),
+    status=st.integers(100, 599),
+    provider=st.none() | names,
+    upstream_model=st.none() | names,
+    attempts=st.lists(attempts, max_size=3),
+    latency_ms=floats,
+    ttfb_ms=st.none() | floats,
+    queued_ms=st.none() | floats,
+    tokens=st.none() | st.dictionaries(names, st.integers(0, 2**40), max_size=6),
+)
+
+
+@given(st.floats(0, 4e9), request_lines)
+def test_a_struct_line_is_the_dict_line_byte_for_byte(ts: float, line: RequestLine) -> None:
+    assert struct_line(ts, "info", "request", line) == json_line(ts, "info", "request", _fields(line))
+
+
+def test_a_struct_without_fields_is_the_head_alone() -> None:
+    class Empty(msgspec.Struct):
+        pass
+
+    assert (
+        struct_line(1.5, "info", "x", Empty())
+        == json_line(1.5, "info", "x", {})
+        == (b'{"ts":1.5,"level":"info","msg":"x"}\n')
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "prompts"), [("json", False), ("json", True), ("text", False), ("text", True)]
+)
+@settings(deadline=None, max_examples=25)  # a writer thread per example; the bytes are tested above
+@given(line=request_lines)
+def test_emit_struct_writes_what_emit_writes(fmt: str, prompts: bool, line: RequestLine) -> None:
+    """In every format, with the prompt fields after the struct's or without (the time
+    stamp apart: each call reads the clock)."""
+    extra = {"messages": msgspec.Raw(b'[{"role":"user","content":"hi"}]')} if prompts else None
+    out = io.BytesIO()
+    log = Log("info", out, format=fmt)
+    log.emit_struct("info", "request", line, extra)
+    log.emit("info", "request", **_fields(line), **(extra or {}))
+    assert log.close(5)
+    first, second = out.getvalue().split(b"\n")[:2]
+    if fmt == "json":
+        first, second = (msgspec.json.decode(x) for x in (first, second))
+        assert first.pop("ts") and second.pop("ts")
+    else:
+        first, second = (x.split(b" ", 1)[1] for x in (first, second))
+    assert first == second

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from runtime.ops.tally import Family, Tally
+from runtime.ops.tally import Family, Tally, put
 
 BOUNDS = (0.125, 0.5, 1.0, 4.0, 16.0)
 values = st.integers(0, 200).map(lambda n: n / 8)
@@ -39,6 +39,33 @@ def test_flushing_a_tally_equals_direct_updates(ops: list[tuple[tuple[str], floa
             tally.observe(histogram, label, BOUNDS, value)
         if i == cut:
             tally.flush()  # flushing midway changes nothing
+    tally.flush()
+    assert _samples(tally_reg) == _samples(direct_reg)
+
+
+@given(
+    st.lists(st.tuples(labels, values.filter(bool), st.booleans()), max_size=60),
+    st.sets(st.integers(0, 60)),
+)
+def test_kept_cells_stay_live_across_flushes(
+    ops: list[tuple[tuple[str], float, bool]], cuts: set[int]
+) -> None:
+    """Cells a caller keeps (as the request metrics do) are added to in place and zeroed by
+    each flush; one kept but never added to makes no series."""
+    direct_reg, direct_c, direct_h = _pair()
+    tally_reg, tally_c, tally_h = _pair()
+    tally, counter, histogram = Tally(), Family(tally_c), Family(tally_h)
+    cells = {label: tally.counter((counter, label)) for label in (("a",), ("b",), ("never",))}
+    buckets = {label: tally.histogram((histogram, label, BOUNDS)) for label in (("a",), ("b",), ("never",))}
+    for i, (label, value, is_counter) in enumerate(ops):
+        if is_counter:
+            direct_c.labels(*label).inc(value)
+            cells[label][0] += value
+        else:
+            direct_h.labels(*label).observe(value)
+            put(buckets[label], BOUNDS, value)
+        if i in cuts:
+            tally.flush()
     tally.flush()
     assert _samples(tally_reg) == _samples(direct_reg)
 
