@@ -269,7 +269,7 @@ class RelayApp:
     ) -> Reply:
         method, path, headers = scope.method, scope.path, scope.headers
         try:
-            async with self.drain.scope():
+            with self.drain.scope():
                 if path.startswith(admin.PREFIX):  # admin keys, not client keys (runtime.server.admin)
                     limits = svc.snapshot.artifact.server
                     return await admin.answer(svc, scope, lambda: read_body(proto, headers, limits, hold))
@@ -312,7 +312,7 @@ class RelayApp:
         try:
             transport = proto.response_stream(reply.status, headers)
             await transport.send_bytes(reply.body)
-            async with self.drain.scope(stream=True):
+            with self.drain.scope(stream=True):
                 async for part in rest:
                     await transport.send_bytes(part)
         except TimeoutError:

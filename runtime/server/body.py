@@ -20,11 +20,11 @@ mistaken for something else.
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from typing import Any
 
 from runtime.artifact import Server
+from runtime.deadline import Deadline
 from runtime.errors import BadRequest, Overloaded, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from runtime.server.body_budget import Hold
 
@@ -46,7 +46,7 @@ async def read_body(proto: Any, headers: Any, server: Server, hold: Hold) -> byt
     declared = _declared(headers, server)
     if declared and not hold.try_grow(declared):
         try:
-            async with asyncio.timeout(timeout):
+            with Deadline(timeout):
                 await hold.grow(declared)
         except TimeoutError:
             raise Overloaded(
@@ -54,7 +54,7 @@ async def read_body(proto: Any, headers: Any, server: Server, hold: Hold) -> byt
                 retry_after=1.0,
             ) from None
     try:
-        async with asyncio.timeout(timeout):
+        with Deadline(timeout):
             body = await _receive(proto, hold, declared, limit)
             if coding in _DECODED:
                 body = await _decode(body, hold, limit)
