@@ -16,7 +16,8 @@ from types import TracebackType
 
 
 class Deadline:
-    """`with Deadline(seconds):` around awaits in a task; None waits until `move_to` says."""
+    """`with Deadline(seconds):` around awaits in a task; None waits until `move_to` says.
+    Blocks nest as asyncio's do: each raises TimeoutError for its own expiry only."""
 
     __slots__ = ("_cancelling", "_delay", "_expired", "_handle", "_task")
 

@@ -111,3 +111,25 @@ def test_without_a_delay_it_waits_until_moved() -> None:
         await asyncio.sleep(0.02)
 
     asyncio.run(main())
+
+
+def test_nested_blocks_each_answer_for_their_own_expiry() -> None:
+    """The drain's scope holds the body's and the upstream's limits: the inner one expiring
+    is the inner block's TimeoutError, the outer one expiring is the outer block's."""
+
+    async def main() -> None:
+        with Deadline(5):
+            with pytest.raises(TimeoutError), Deadline(0.01):
+                await asyncio.sleep(1)
+            await asyncio.sleep(0)  # the outer block goes on, uncancelled
+        outer_cut = False
+        try:
+            with Deadline(0.01):
+                with Deadline(5):
+                    await asyncio.sleep(1)
+                raise AssertionError("the inner block must not swallow the outer expiry")
+        except TimeoutError:
+            outer_cut = True
+        assert outer_cut
+
+    asyncio.run(main())
