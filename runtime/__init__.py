@@ -16,7 +16,7 @@ never import; tests/runtime/test_layers.py checks every rule):
 
 Beside them, what every room may use: `artifact.py` (the compiler→runtime contract, frozen
 types), `routes.py` (the pure model-name router; the compiler's `relay explain` asks it),
-`errors.py` (relay's error hierarchy and its one table to both client formats) and
-`clock.py`. The runtime never imports `compiler`, `jsonschema`, `ruamel`, `jinja2` or
+`errors.py` (relay's error hierarchy and its one table to both client formats),
+`clock.py` and `deadline.py` (the request path's time limits). The runtime never imports `compiler`, `jsonschema`, `ruamel`, `jinja2` or
 `typer`; the compiler imports `runtime.artifact` and `runtime.routes` only.
 """

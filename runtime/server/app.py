@@ -239,21 +239,19 @@ class RelayApp:
             return
         fmt = _client_format(path, headers)
         rid = new_request_id()
-        task = asyncio.ensure_future(self._serve(svc, scope, proto, fmt, rid, cors))
-        gone = asyncio.ensure_future(proto.client_disconnect())
-
-        def left(_: object) -> None:
-            task.cancel()  # the client went away: cancelling closes the upstream request too
-
-        gone.add_done_callback(left)  # a callback, not asyncio.wait: ~13 µs less per request
+        task = asyncio.current_task()
+        assert task is not None, "Granian runs each request in an asyncio Task of its own (TaskImpl.asyncio)"
+        gone = proto.client_disconnect()
+        watch = _Watch(task)
+        gone.add_done_callback(watch)
         try:
-            await task
+            await self._serve(svc, scope, proto, fmt, rid, cors)
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # this request itself was cancelled (awaiting `task` cancelled it too)
+            if not watch.fired or task.uncancel():
+                raise  # this request was cancelled by something other than its client leaving
         finally:
-            gone.remove_done_callback(left)
+            watch.task = None
+            gone.remove_done_callback(watch)
             gone.cancel()
 
     async def _serve(
@@ -271,7 +269,7 @@ class RelayApp:
     ) -> Reply:
         method, path, headers = scope.method, scope.path, scope.headers
         try:
-            async with self.drain.scope():
+            with self.drain.scope():
                 if path.startswith(admin.PREFIX):  # admin keys, not client keys (runtime.server.admin)
                     limits = svc.snapshot.artifact.server
                     return await admin.answer(svc, scope, lambda: read_body(proto, headers, limits, hold))
@@ -314,7 +312,7 @@ class RelayApp:
         try:
             transport = proto.response_stream(reply.status, headers)
             await transport.send_bytes(reply.body)
-            async with self.drain.scope(stream=True):
+            with self.drain.scope(stream=True):
                 async for part in rest:
                     await transport.send_bytes(part)
         except TimeoutError:
@@ -328,6 +326,25 @@ class RelayApp:
             pass
         finally:
             await rest.aclose()
+
+
+class _Watch:
+    """The client went away: cancel the request's task, which closes the upstream request
+    too. The request runs in Granian's own task, watched by a callback on the disconnect
+    future, rather than in a task of its own awaited beside it (`asyncio.wait`, or a second
+    task and its wake-up: 13 and 4 µs per request); `fired` tells this cancellation from
+    any other (`Task.uncancel` says whether another is pending as well)."""
+
+    __slots__ = ("fired", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task: asyncio.Task[Any] | None = task
+        self.fired = False
+
+    def __call__(self, _: object) -> None:
+        if self.task is not None:  # None: the request had ended when the callback ran
+            self.fired = True
+            self.task.cancel()
 
 
 def _shutting_down(what: str) -> Overloaded:

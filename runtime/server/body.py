@@ -11,20 +11,23 @@ mistaken for something else.
   (its body stays unread meanwhile), then gets a 503 (529 to Anthropic clients) with
   retry-after, which the SDKs retry. A chunked body reserves as it arrives, inside its
   body time.
-- Framing: Granian ends its body iterator with one empty chunk; a broken body (bad chunked
-  encoding, a connection closed before Content-Length bytes) shows as an empty chunk that
-  is not the last, or fewer bytes than declared: that is a 400 saying so, not "JSON
-  truncated".
+- Framing: a body with a Content-Length (nearly all) is taken in one await of Granian's
+  `proto()`, which raises `ProtocolClosed` when the connection closes before that many
+  bytes came; a chunked one through Granian's body iterator, which ends with one empty
+  chunk, so a broken chunked encoding shows as an empty chunk that is not the last. Either
+  is a 400 saying so, not "JSON truncated".
 - Encoding: `Content-Encoding: gzip` (or `deflate`) is decoded; any other coding is a 415.
 """
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from typing import Any
 
+from granian.rsgi import ProtocolClosed  # type: ignore[attr-defined]  # public, re-exported without __all__
+
 from runtime.artifact import Server
+from runtime.deadline import Deadline
 from runtime.errors import BadRequest, Overloaded, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from runtime.server.body_budget import Hold
 
@@ -46,7 +49,7 @@ async def read_body(proto: Any, headers: Any, server: Server, hold: Hold) -> byt
     declared = _declared(headers, server)
     if declared and not hold.try_grow(declared):
         try:
-            async with asyncio.timeout(timeout):
+            with Deadline(timeout):
                 await hold.grow(declared)
         except TimeoutError:
             raise Overloaded(
@@ -54,7 +57,7 @@ async def read_body(proto: Any, headers: Any, server: Server, hold: Hold) -> byt
                 retry_after=1.0,
             ) from None
     try:
-        async with asyncio.timeout(timeout):
+        with Deadline(timeout):
             body = await _receive(proto, hold, declared, limit)
             if coding in _DECODED:
                 body = await _decode(body, hold, limit)
@@ -80,6 +83,14 @@ def _declared(headers: Any, server: Server) -> int | None:
 
 
 async def _receive(proto: Any, hold: Hold, declared: int | None, limit: int) -> bytes:
+    if declared is not None:  # reserved, and within the limits, already
+        try:
+            body: bytes = await proto()  # one await for the whole body: no iterator, no chunk list
+        except ProtocolClosed:  # cut short: Granian's iterator would end early
+            raise BadRequest(_MALFORMED) from None
+        if len(body) != declared:
+            raise BadRequest(_MALFORMED)
+        return body
     parts: list[bytes] = []
     size = 0
     ended = False
@@ -92,11 +103,8 @@ async def _receive(proto: Any, hold: Hold, declared: int | None, limit: int) -> 
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"request body exceeds the {limit}-byte limit")
-        if declared is None:
-            await hold.grow(len(chunk))
+        await hold.grow(len(chunk))
         parts.append(chunk)
-    if declared is not None and size != declared:
-        raise BadRequest(_MALFORMED)
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 

@@ -3,8 +3,8 @@
 On SIGTERM/SIGINT Granian's worker stops accepting connections and waits for the open
 ones to finish, with no limit of its own; the main process kills the worker after its
 kill timeout, which would cut streams without an error event, unlogged. Relay bounds the
-wait itself instead: every request runs inside a `scope()` (an `asyncio.timeout_at`
-whose deadline is None until shutdown); `begin()` moves all of them, and any that start later, to one
+wait itself instead: every request runs inside a `scope()` (a `runtime.deadline.Deadline`
+with no deadline until shutdown); `begin()` moves all of them, and any that start later, to one
 deadline. At the deadline a request still waiting is answered with a 503/529 and a stream
 still open ends with an error event (`runtime.server.app`), both logged; the worker then exits on
 its own, before the kill. A second SIGINT (Ctrl-C again) moves the deadline to now
@@ -24,11 +24,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from runtime.deadline import Deadline
+
 
 class Drain:
     def __init__(self) -> None:
         self.deadline: float | None = None
-        self._scopes: dict[asyncio.Timeout, bool] = {}
+        self._scopes: dict[Deadline, bool] = {}
         """Every open scope, and whether it is a stream's tail."""
 
     @property
@@ -55,7 +57,7 @@ class Drain:
     def _move(self, deadline: float) -> None:
         self.deadline = deadline
         for scope in self._scopes:
-            scope.reschedule(deadline)
+            scope.move_to(deadline)
 
     def expired(self) -> bool:
         return self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline
@@ -85,25 +87,27 @@ def stopping_line(streams: int, requests: int) -> str:
 
 
 class _Scope:
-    """`asyncio.timeout_at(deadline)` that `Drain.begin` can find and move (a class, not a
-    generator: it wraps every request)."""
+    """A `Deadline` that `Drain.begin` can find and move, for as long as its block runs."""
 
-    __slots__ = ("_scopes", "_stream", "_timeout")
+    __slots__ = ("_deadline", "_scopes", "_stream", "_when")
 
-    def __init__(self, scopes: dict[asyncio.Timeout, bool], deadline: float | None, stream: bool) -> None:
+    def __init__(self, scopes: dict[Deadline, bool], when: float | None, stream: bool) -> None:
         self._scopes = scopes
         self._stream = stream
-        self._timeout = asyncio.timeout_at(deadline)
+        self._when = when
+        self._deadline = Deadline(None)
 
-    async def __aenter__(self) -> None:
-        await self._timeout.__aenter__()
-        self._scopes[self._timeout] = self._stream
+    def __enter__(self) -> None:
+        self._deadline.__enter__()
+        if self._when is not None:
+            self._deadline.move_to(self._when)
+        self._scopes[self._deadline] = self._stream
 
-    async def __aexit__(
+    def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._scopes.pop(self._timeout, None)
-        await self._timeout.__aexit__(kind, exc, tb)
+        self._scopes.pop(self._deadline, None)
+        self._deadline.__exit__(kind, exc, tb)
 
 
 def hook_worker_signals(on_stop: Callable[[int], None]) -> None:

@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ[METRICS_DIR_ENV] = metrics_dir
     lineage.mark_main()
     os.environ[WORKERS_ENV] = str(args.workers)
-    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.constants import HTTPModes, Interfaces, Loops, TaskImpl
     from granian.http import HTTP1Settings
 
     granian = _server_class()(
@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         interface=Interfaces.RSGI,
         workers=args.workers,
         loop=Loops.uvloop,
+        task_impl=TaskImpl.asyncio,  # a real Task per request: a client leaving cancels it (app._Watch)
         http=HTTPModes.http1,
         http1_settings=HTTP1Settings(header_read_timeout=round(plan.header_timeout * 1000)),
         backlog=4096,

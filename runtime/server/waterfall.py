@@ -22,6 +22,7 @@ from typing import NamedTuple
 import msgspec
 
 from runtime.artifact import Chain, Provider, Step
+from runtime.deadline import Deadline
 from runtime.errors import BadGateway, BadRequest, GatewayTimeout, RelayError, WireFormat
 from runtime.ops.record import AttemptRecord
 from runtime.routing.cooldown import FailureKind
@@ -332,7 +333,7 @@ class Waterfall:
         timeouts = cand.provider.timeouts
         wait = timeouts.total if patient else timeouts.first_byte
         try:
-            async with asyncio.timeout(wait):
+            with Deadline(wait):
                 resp = await svc.open(self.snap, cand, target, self.inc, body)
         except TimeoutError:
             return self._failed(attempt, "timeout", None, f"no response in {wait:g}s", cut=not patient)
@@ -372,7 +373,7 @@ class Waterfall:
     ) -> Tried:
         timeouts = attempt.candidate.provider.timeouts
         try:
-            async with asyncio.timeout(timeouts.first_byte):
+            with Deadline(timeouts.first_byte):
                 body = await resp.read(_ERROR_BODY_LIMIT, timeouts.stream_idle)
         except (TimeoutError, UpstreamConnectError):
             body = b""
@@ -397,9 +398,12 @@ class Waterfall:
 
     async def _whole(self, attempt: Attempt, resp: UpstreamResponse, target: WireFormat) -> Tried:
         timeouts = attempt.candidate.provider.timeouts
+        limit = self.service.max_response_bytes
         try:
-            async with asyncio.timeout(timeouts.total):
-                raw = await resp.read(self.service.max_response_bytes, timeouts.stream_idle)
+            raw = resp.whole(limit)
+            if raw is None:
+                with Deadline(timeouts.total):
+                    raw = await resp.read(limit, timeouts.stream_idle)
         except TimeoutError:
             return self._failed(attempt, "timeout", resp.status, "response body stalled or timed out")
         except UpstreamConnectError as exc:
@@ -435,7 +439,7 @@ class Waterfall:
         adapter = bridge.stream_adapter(self.inc, target, cand.step, name)
         held = [adapter.start()]
         try:
-            async with asyncio.timeout(wait):
+            with Deadline(wait):
                 while not adapter.watch.content and not adapter.done:
                     chunk = await resp.next_chunk()
                     held.append(adapter.feed(chunk) if chunk else adapter.finish())
@@ -499,7 +503,7 @@ class Waterfall:
                 silent = loop.time() - last
                 wait = idle - silent if ping <= 0 else min(ping, idle - silent)
                 try:
-                    async with asyncio.timeout(max(wait, 0.0)):
+                    with Deadline(max(wait, 0.0)):
                         chunk = await resp.next_chunk()
                 except TimeoutError:
                     if loop.time() - last >= idle:
@@ -551,7 +555,7 @@ async def _read_end(resp: UpstreamResponse) -> None:
     connection goes back to the provider's pool rather than being closed by `resp.close()`
     and opened anew (TCP handshake and more CPU) for the next stream."""
     try:
-        async with asyncio.timeout(_END_WAIT):
+        with Deadline(_END_WAIT):
             for _ in range(_END_CHUNKS):
                 if not await resp.next_chunk():
                     return

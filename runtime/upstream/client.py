@@ -15,6 +15,7 @@ from typing import Protocol
 import aiohttp
 
 from runtime.artifact import Provider
+from runtime.deadline import Deadline
 
 
 class UpstreamResponse(Protocol):
@@ -31,6 +32,12 @@ class UpstreamResponse(Protocol):
         byte arrives for `idle` seconds."""
         ...
 
+    def whole(self, limit: int) -> bytes | None:
+        """What `read` returns, when the whole body is here already (most answers that are
+        not streamed came in with their head): the loop then sets no time limit at all.
+        None when some of it is still to come."""
+        ...
+
     def close(self) -> None:
         """Abandon the response; an unread connection is closed, never reused."""
         ...
@@ -41,7 +48,7 @@ async def read_body(resp: UpstreamResponse, limit: int, idle: float) -> bytes:
     parts: list[bytes] = []
     size = 0
     while size < limit:
-        async with asyncio.timeout(idle):
+        with Deadline(idle):
             chunk = await resp.next_chunk()
         if not chunk:
             break
@@ -77,12 +84,14 @@ class _AiohttpResponse:
             raise UpstreamConnectError(f"connection lost mid-body: {type(exc).__name__}") from None
 
     async def read(self, limit: int, idle: float) -> bytes:
+        body = self.whole(limit)
+        return body if body is not None else await read_body(self, limit, idle)
+
+    def whole(self, limit: int) -> bytes | None:
         content = self._resp.content
         if content.is_eof() and content.exception() is None:
-            # The whole body came in with the head (most non-streamed answers): take it
-            # without a timer per chunk.
             return content.read_nowait(limit)
-        return await read_body(self, limit, idle)
+        return None
 
     def close(self) -> None:
         self._resp.close()

@@ -59,6 +59,9 @@ class SimulatedResponse:
         return self._parts.pop(0)
 
     async def read(self, limit: int, idle: float) -> bytes:
+        return self.whole(limit)
+
+    def whole(self, limit: int) -> bytes:
         return b"".join(self._parts)[:limit]
 
     def close(self) -> None:

@@ -220,6 +220,23 @@ def test_client_disconnect_mid_stream_closes_the_upstream_request(
         assert _ask(_client(relay.url)).content  # and the relay keeps serving
 
 
+def test_client_disconnect_before_the_answer_closes_the_upstream_request(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
+    """Waiting for the upstream's head of a whole (non-streamed) answer: the request runs in
+    Granian's own task, and a client that leaves cancels it (the upstream request closes
+    long before relay's own first_byte of 60 s), while the next request is served."""
+    slow = BASIC.format(url=fake.url).replace("first_byte: 2s", "first_byte: 60s")
+    with start_relay({"r.yaml": slow}) as relay:
+        fake.script({"hang": True})
+        body = {"model": "claude-x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(relay.url + "/v1/messages", json=body, timeout=httpx.Timeout(10, read=0.5))
+        wait_until(lambda: fake.stats()["open"] == 0, "upstream request closed after client left", timeout=10)
+        fake.script({})
+        assert _ask(_client(relay.url)).content  # and the relay keeps serving
+
+
 def test_a_step_out_by_inference_gets_a_second_look_when_the_rest_fail(
     fake: FakeUpstream, start_relay: RelayFactory
 ) -> None:

@@ -11,7 +11,7 @@ from runtime.server.drain import Drain, draining_line, stopping_line
 
 async def _work(drain: Drain, seconds: float) -> str:
     try:
-        async with drain.scope():
+        with drain.scope():
             await asyncio.sleep(seconds)
     except TimeoutError:
         return "cut"

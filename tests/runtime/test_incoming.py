@@ -6,8 +6,11 @@ import json
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runtime.errors import BadRequest, ClientFormat
+from runtime.routing.affinity import conversation_key
 from runtime.server.incoming import forwarded, parse, prompt
 from runtime.server.redact import Redactor
 
@@ -119,3 +122,37 @@ def test_prompt_for_the_log_of_a_forwarded_body_with_bad_utf8_stays_one_line() -
     body = b'{"model": "m", "messages": [\n {"role": "user", "content": "\xff"}\n]}'
     logged = prompt(parse(body, [], "anthropic", "r"), Redactor([]))
     assert bytes(logged["messages"]) == b'[  {"role": "user", "content": "\xff"} ]'
+
+
+_NAMES = st.sampled_from(
+    [
+        "anthropic-version",
+        "Anthropic-Version",
+        "ANTHROPIC-BETA",
+        "x-claude-code-session-id",
+        "X-Claude-Code-Session-Id",
+        "x-api-key",
+        "content-type",
+        "x-stainless-lang",
+    ]
+)
+
+
+@given(st.lists(st.tuples(_NAMES, st.text("abc-2019", min_size=1, max_size=8)), max_size=8))
+def test_parsing_takes_the_last_version_and_session_sent_whatever_the_case(
+    headers: list[tuple[str, str]],
+) -> None:
+    """What parsing takes from the headers is what a map of all of them, lower-cased, says:
+    the last value of each name, whatever its case."""
+    every = {name.lower(): value for name, value in headers}
+    body = b'{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}'
+    inc = parse(body, headers, "anthropic", "r")
+    assert inc.anthropic_version == every.get("anthropic-version", "2023-06-01")
+    assert inc.affinity == conversation_key(inc.top, False, every.get("x-claude-code-session-id"))
+    assert all(name == name.lower() for name, _ in inc.forward_headers)
+    assert {name for name, _ in inc.forward_headers} <= {
+        "content-type",
+        "anthropic-version",
+        "anthropic-beta",
+        "x-claude-code-session-id",
+    }

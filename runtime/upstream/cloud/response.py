@@ -44,7 +44,13 @@ class CloudResponse:
                 return out
 
     async def read(self, limit: int, idle: float) -> bytes:
-        body = await self._inner.read(limit, idle)
+        return self._converted(await self._inner.read(limit, idle))
+
+    def whole(self, limit: int) -> bytes | None:
+        body = self._inner.whole(limit)
+        return None if body is None else self._converted(body)
+
+    def _converted(self, body: bytes) -> bytes:
         return body if self._convert is None else self._convert(body)
 
     def close(self) -> None:
