@@ -20,7 +20,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.common import REPO, relay_stack
-from benchmarks.overhead import FULL, QUICK, Plan, Served, context, measure, report, table, warm
+from benchmarks.overhead import (
+    FULL,
+    QUICK,
+    Plan,
+    Served,
+    context,
+    measure,
+    median_spread,
+    report,
+    table,
+    warm,
+)
 from benchmarks.relay_bench import DEFS, memory_mb
 
 ROUNDS = 6
@@ -77,7 +88,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         *table(found, "new", "old", "new/old"),
         f"idle RSS (main + worker), MB: new {idle[0]:.1f} | old {idle[1]:.1f}",
     ]
-    report("ab", head, lines, args.docs)
+    summary = [
+        f"against {sha}: CPU per request {median_spread(found, 'new', 'old', 'cpu_us')}×, "
+        f"throughput at 64 connections {median_spread(found, 'new', 'old', 'rps')}×",
+    ]
+    report("ab", head, lines, args.docs, summary)
 
 
 if __name__ == "__main__":

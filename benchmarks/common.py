@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 PERFORMANCE_DOC = REPO / "docs" / "performance.md"
+README = REPO / "README.md"
 
 
 def write_doc_block(name: str, lines: list[str], doc: Path = PERFORMANCE_DOC) -> None:

@@ -41,7 +41,7 @@ from pathlib import Path
 import aiohttp
 import uvloop
 
-from benchmarks.common import REPO, cpu_seconds, free_port, relay_stack, wait_port, write_doc_block
+from benchmarks.common import README, REPO, cpu_seconds, free_port, relay_stack, wait_port, write_doc_block
 from benchmarks.relay_bench import DEFS, STREAM_BODY, memory_mb, open_loop, pct, wrk_load
 
 FIGURES = (
@@ -139,20 +139,25 @@ def table(found: dict[str, Figures], a: str, b: str, ratio: str) -> list[str]:
     lines = [f"{'figure':36s} {a:>22s} {b:>22s} {ratio:>20s}"]
     for key, label, fmt in FIGURES:
         va, vb = found[a].values[key], found[b].values[key]
-        ratios = [x / y for x, y in zip(va, vb, strict=True) if y > 0 and key in ("cpu_us", "rps")]
-        lines.append(
-            f"{label:36s} {spread(va, fmt):>22s} {spread(vb, fmt):>22s} "
-            f"{spread(ratios, '{:.2f}') if ratios else '':>20s}".rstrip()
-        )
+        ratio = median_spread(found, a, b, key) if key in ("cpu_us", "rps") else ""
+        lines.append(f"{label:36s} {spread(va, fmt):>22s} {spread(vb, fmt):>22s} {ratio:>20s}".rstrip())
     return lines
 
 
-def report(block: str, head: str, lines: list[str], docs: bool) -> None:
+def report(block: str, head: str, lines: list[str], docs: bool, summary: list[str]) -> None:
     """Print the figures; with `docs`, also write them (under `head`) into their block of
-    docs/performance.md."""
+    docs/performance.md, and `summary` into the README's performance table."""
     print("\n".join(lines))
     if docs:
         write_doc_block(block, [head, *lines])
+        write_doc_block(block, [head, *summary], README)
+
+
+def median_spread(found: dict[str, Figures], a: str, b: str, key: str) -> str:
+    """The median of the per-round ratios a/b of one figure, with their spread."""
+    va, vb = found[a].values[key], found[b].values[key]
+    ratios = [x / y for x, y in zip(va, vb, strict=True) if y > 0]
+    return spread(ratios, "{:.2f}") if ratios else ""
 
 
 def context(rounds: int) -> str:
@@ -240,7 +245,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"relay idle memory (main + worker): RSS {idle[0]:.1f} MB, PSS {idle[1]:.1f} MB",
         f"cpu_us_per_request relay={relay_cpu:.0f} passthrough={pt_cpu:.0f} ratio={relay_cpu / pt_cpu:.2f}",
     ]
-    report("overhead", head, lines, args.docs)
+    med = {key: statistics.median(found["relay"].values[key]) for key, _, _ in FIGURES}
+    summary = [
+        f"CPU per request {relay_cpu:.0f} µs, pass-through {pt_cpu:.0f}: "
+        f"{median_spread(found, 'relay', 'passthrough', 'cpu_us')}×",
+        f"64 connections {med['rps']:.0f} req/s; added p50 at 25 req/s {med['p50']:.2f} ms; "
+        f"added stream TTFB {med['ttfb']:.2f} ms; idle RSS (main + worker) {idle[0]:.1f} MB",
+    ]
+    report("overhead", head, lines, args.docs, summary)
 
 
 if __name__ == "__main__":
