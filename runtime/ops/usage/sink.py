@@ -272,11 +272,11 @@ class UsageSink:
         self._written_before += writer.written
         lost = writer.sent - writer.written
         self.dropped += lost
-        self.writer_exits += 1
         self._detach(
             f"usage writer (pid {writer.proc.pid}) {_exit_reason(writer.proc.returncode)}; "
             f"{lost} rows it had not written are dropped"
         )
+        self.writer_exits += 1  # last: whoever reads the count (metrics, tests) finds the line logged
 
     def _detach(self, what: str) -> None:
         self.failing = True
