@@ -242,10 +242,12 @@ class RedisBackend:
         if self._degraded:
             self._enqueue(self._replay_windows(windows))
             return local
-        lease = f"{self._instance}:{next(self._leases)}"
+        # A lease is only held (and later released) under a concurrency limit; without one the
+        # script never adds it, so there is nothing to name or remove.
+        limit = -1 if state.max_inflight is None else state.max_inflight
+        lease = f"{self._instance}:{next(self._leases)}" if limit >= 0 else ""
         keys = [self._key(state, "k"), self._provider_key(state.provider), self._key(state, "c")]
         keys += [key for key, _, _, _ in windows]
-        limit = -1 if state.max_inflight is None else state.max_inflight
         args: list[Any] = [local.tokens, lease, LEASE_TTL, limit, len(windows), int(force)]
         for _, span, cap, need in windows:
             args += [span, cap, need]
@@ -363,9 +365,12 @@ class RedisBackend:
             for key, slot, need in zip(keys[3:], slots, needs, strict=False)
             if tokens_used is not None and key.endswith("t") and tokens_used != need
         ]
+        if not lease and not corrections:
+            return  # no lease was taken and no count is off: nothing to write
 
         def write(pipe: Any) -> None:
-            pipe.zrem(keys[2], lease)
+            if lease:
+                pipe.zrem(keys[2], lease)
             for key, slot, delta in corrections:
                 pipe.hincrbyfloat(key, str(slot), delta)
 
@@ -454,33 +459,42 @@ class RedisBackend:
 
     async def _call(self, keys: list[str] | None, args: list[Any]) -> Any:
         """One round trip: every pending write, then the reserve script when `keys` is given;
-        the script's reply is returned.
+        the script's reply is returned. With no writes waiting (most requests, when no key has
+        a concurrency limit) the script goes alone, without the cost of a pipeline.
 
         A failed write (say WRONGTYPE on a key someone else uses) is dropped, not retried: state
         sharing is advice, and the request in hand must not fail for it."""
-        sha = self._reserve_sha
-        if keys is not None and sha is None:
-            sha = await self._load_script()
-        writes = list(self._pending)
-        self._pending.clear()
-        try:
-            pipe = self._redis.pipeline(transaction=False)
-            for write in writes:
-                write(pipe)
-            if keys is not None and sha is not None:
-                pipe.evalsha(sha, len(keys), *keys, *args)
-            self.round_trips += 1
-            results = await pipe.execute(raise_on_error=False)
-        except BaseException:
-            self._pending.extendleft(reversed(writes))
-            raise
-        if keys is None:
-            return None
-        reply = results[-1]
+        sha = self._reserve_sha or (await self._load_script() if keys is not None else "")
+        reply: Any
+        self.round_trips += 1
+        if keys is not None and not self._pending:
+            try:
+                reply = await self._redis.evalsha(sha, len(keys), *keys, *args)
+            except NoScriptError as exc:
+                reply = exc
+        else:
+            writes = list(self._pending)
+            self._pending.clear()
+            try:
+                pipe = self._redis.pipeline(transaction=False)
+                for write in writes:
+                    write(pipe)
+                if keys is not None:
+                    pipe.evalsha(sha, len(keys), *keys, *args)
+                results = await pipe.execute(raise_on_error=False)
+            except BaseException:
+                self._pending.extendleft(reversed(writes))
+                raise
+            if keys is None:
+                return None
+            reply = results[-1]
         if isinstance(reply, NoScriptError):  # Redis restarted and lost its script cache
             sha = await self._load_script()
             self.round_trips += 1
             reply = await self._redis.evalsha(sha, len(keys), *keys, *args)
+        return self._decode(reply)
+
+    def _decode(self, reply: Any) -> list[str]:
         if isinstance(reply, Exception):
             raise RedisError(str(reply))
         try:
