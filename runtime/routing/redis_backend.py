@@ -155,6 +155,8 @@ _decode_reply = msgspec.json.Decoder(list[str]).decode
 
 
 def _float(raw: Any) -> float | None:
+    if raw is None or raw == "":
+        return None  # most fields, most requests: unset, and not worth a raised exception
     try:
         value = float(raw)
     except (TypeError, ValueError):
