@@ -4,6 +4,7 @@ the same fake upstream (a real Granian process on 127.0.0.1), for CPU per reques
 Granian, wrk or the kernel's share of the network, and for a deterministic profile.
 
     python -m benchmarks.hot_path [--requests 3000] [--stream] [--profile relay|passthrough] [--top 40]
+                                  [--state redis://127.0.0.1:6379/0]
 
 Prints CPU per request for each app, of the whole process (every thread: the log writer
 and the usage store's feeder included; its writer process is not, `benchmarks.overhead`
@@ -106,11 +107,13 @@ async def _drive(app: App, body: bytes, n: int) -> list[int]:
     return sent
 
 
-def _relay_app(tmp: Path, up_port: int) -> RelayApp:
-    """relay's app on the benchmark definitions, built by this checkout's compiler; the
-    import waits for the environment it reads at start."""
+def _relay_app(tmp: Path, up_port: int, state: str | None) -> RelayApp:
+    """relay's app on the benchmark definitions (with `state` as its routing state when
+    given), built by this checkout's compiler; the import waits for the environment it reads
+    at start."""
     (tmp / "chains").mkdir()
-    (tmp / "chains" / "bench.yaml").write_text(DEFS.format(port=up_port))
+    defs = DEFS.format(port=up_port) + (f"server:\n  state: {state}\n" if state else "")
+    (tmp / "chains" / "bench.yaml").write_text(defs)
     subprocess.run(
         [sys.executable, "-m", "compiler", "build", str(tmp / "chains"), "-o", str(tmp / "gen")],
         cwd=REPO,
@@ -130,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--stream", action="store_true", help="streamed requests instead")
     parser.add_argument("--profile", choices=("relay", "passthrough"))
+    parser.add_argument("--state", metavar="REDIS_URL", help="relay with this Redis as its routing state")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--callees", help="also print what functions matching this regex call")
     parser.add_argument("--callers", help="also print who calls functions matching this regex")
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         wait_port(up_port)
         os.environ[UPSTREAM_ENV] = f"http://127.0.0.1:{up_port}"
         loop = uvloop.new_event_loop()
-        relay = _relay_app(Path(tmp_dir.name), up_port)
+        relay = _relay_app(Path(tmp_dir.name), up_port, args.state)
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the request log lines: written, not shown
         relay.__rsgi_init__(loop)
         passthrough = PassThrough()

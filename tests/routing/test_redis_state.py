@@ -160,6 +160,43 @@ def test_one_round_trip_per_request(redis_server: RedisServer) -> None:
     run(scenario)
 
 
+def test_without_a_concurrency_limit_a_request_is_one_command(redis_server: RedisServer) -> None:
+    """No lease is taken without a concurrency limit, so ending a request writes nothing and
+    the next reserve goes alone; a Redis that lost its script cache still gets it reloaded."""
+    import redis
+
+    providers = pool(Limits(rpm=10_000))
+    counter = redis.Redis.from_url(redis_server.url)
+
+    def calls() -> dict[str, int]:
+        stats = counter.info("commandstats")
+        return {name: stats[name]["calls"] for name in stats}
+
+    async def scenario() -> None:
+        a, ab = worker(redis_server.url, providers)
+        assert await attempt(a, providers) is not None  # loads the script
+        before, trips = calls(), ab.round_trips
+        for _ in range(50):
+            lease = await attempt(a, providers)
+            assert lease is not None
+            a.succeed(lease, 0.1)
+            a.end(lease, 7)
+            assert not ab.snapshot()["pending_writes"]
+        after = calls()
+        grew = {name.removeprefix("cmdstat_") for name in after if after[name] != before.get(name)}
+        assert after["cmdstat_evalsha"] - before["cmdstat_evalsha"] == 50
+        # the rest is what the script itself calls (counted too): no ZREM, no other write
+        assert grew - {"evalsha", "info"} <= {"time", "hmget", "hget", "hgetall", "hincrbyfloat", "expire"}
+        assert ab.round_trips - trips == 50
+        counter.script_flush()
+        assert await attempt(a, providers) is not None  # NOSCRIPT: loaded again, then granted
+        assert not ab.degraded
+        await a.close()
+
+    run(scenario)
+    counter.close()
+
+
 def test_degrades_when_redis_dies_and_resyncs_when_it_returns(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
