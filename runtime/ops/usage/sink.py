@@ -251,17 +251,19 @@ class UsageSink:
                 writer.written = report.written
                 self._unwritten = writer.sent - writer.written
                 self.written = self._written_before + report.written
+                # Each line is logged before the state it reports changes: whoever sees the
+                # state (metrics, tests) finds the line there.
                 if report.failing:  # once per writer and failure: a line per restart at most
-                    self.failing = True
                     log.warning(
                         f"usage store {describe(self.url)} failed; rows queue up to {self.capacity}, "
                         f"then are dropped and counted: {report.failing}"
                     )
+                    self.failing = True
                 elif not report.failing and report.written:
                     self._backoff = BACKOFF_MIN
                     if self.failing:
-                        self.failing = False
                         log.warning(f"usage store {describe(self.url)} is back; writing rows again")
+                        self.failing = False
 
     def _lost(self, writer: _Writer) -> None:
         """The writer ended unasked: count it and its unwritten rows, detach, restart later."""
@@ -279,8 +281,8 @@ class UsageSink:
         self.writer_exits += 1  # last: whoever reads the count (metrics, tests) finds the line logged
 
     def _detach(self, what: str) -> None:
-        self.failing = True
         log.warning(f"{what}; requests go on, a new writer starts in {self._backoff:g}s")
+        self.failing = True
         self._restart_at = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, BACKOFF_MAX)
 
