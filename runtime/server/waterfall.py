@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -59,7 +59,7 @@ class Tail:
     (the adapter's, or a wrapper's that changes the format), for a stream cut from outside:
     the shutdown deadline."""
 
-    __slots__ = ("_cleanup", "_fail", "_parts")
+    __slots__ = ("_cleanup", "_fail", "_parts", "_source")
 
     def __init__(
         self,
@@ -70,6 +70,10 @@ class Tail:
         self._parts = parts
         self._cleanup: Callable[[], None] | None = cleanup
         self._fail = fail
+        # What iterating pulls from: past plain Tails, which only pass parts on (a stream
+        # is wrapped twice, by the waterfall and by the exchange: a coroutine layer less
+        # per part each). A subclass that changes parts is a source itself.
+        self._source: AsyncIterator[bytes] = parts._source if type(parts) is Tail else parts
 
     def fail(self, err: RelayError) -> bytes | None:
         """The error frame that ends this stream; None when nothing here knows its format."""
@@ -77,11 +81,11 @@ class Tail:
             return self._fail(err)
         return self._parts.fail(err) if isinstance(self._parts, Tail) else None
 
-    def __aiter__(self) -> Tail:
-        return self
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._source if type(self) is Tail else self
 
     async def __anext__(self) -> bytes:
-        return await self._parts.__anext__()
+        return await self._source.__anext__()
 
     async def aclose(self) -> None:
         cleanup, self._cleanup = self._cleanup, None
