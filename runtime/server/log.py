@@ -15,6 +15,7 @@ request line and only with `server.log.prompts: true` (see `runtime.server.incom
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -37,8 +38,14 @@ SAFETY_WAKE = 1.0
 """The writer looks at least this often, for a line appended just as it emptied the queue."""
 
 
+_BARE = re.compile(r'[^\s"=\\\x00-\x1f\x7f]+')
+"""A text value written as is: no space or line break of any kind, quote, `=`, backslash or
+control character. Anything else is JSON-quoted, its control characters escaped, so a
+client-chosen value (a model name with a carriage return) cannot start a forged line."""
+
+
 def _text_value(value: Any) -> bytes:
-    if isinstance(value, str) and value and not any(c in value for c in ' "=\n\\'):
+    if isinstance(value, str) and _BARE.fullmatch(value):
         return value.encode()
     return _encode(value)
 

@@ -82,6 +82,17 @@ def test_text_format_is_one_readable_line() -> None:
     )
 
 
+@given(st.text())
+@settings(max_examples=300)
+def test_a_text_line_is_one_line_whatever_the_values(model: str) -> None:
+    """Client-chosen values (a model name with a carriage return or a control character)
+    cannot break a text line or start a forged one; plain words stay bare."""
+    line = text_line(1767322800.5, "info", "request", {"model": model})
+    assert line.endswith(b"\n") and all(byte >= 0x20 for byte in line[:-1])
+    value = line.split(b" model=", 1)[1][:-1]
+    assert msgspec.json.decode(value) == model if value.startswith(b'"') else value.decode() == model
+
+
 @pytest.mark.parametrize("fmt", ["json", "text"])
 def test_configure_switches_format_and_prompts_on_reload(fmt: str) -> None:
     out = io.BytesIO()
