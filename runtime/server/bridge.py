@@ -184,13 +184,8 @@ def _anthropic_passthrough(inc: Incoming, step: Step, thinking: Thinking) -> Bod
         producers, now = thinking.producers, thinking.now
         body, lost = strip_foreign(body, lambda sig: producers.get(sig, now), thinking.target)
     if fit:
-        body, dropped = fit_request(body, step.model, _version(inc))
+        body, dropped = fit_request(body, step.model, inc.anthropic_version)
     return Body(_encode({**body, "model": step.model}), dropped, lost)
-
-
-def _version(inc: Incoming) -> str:
-    """The `anthropic-version` the client sent (and relay forwards)."""
-    return next((v for k, v in inc.forward_headers if k.lower() == "anthropic-version"), TRANSLATED_VERSION)
 
 
 def _must_strip(body: bytes, thinking: Thinking) -> bool:
