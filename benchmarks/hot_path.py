@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--callees", help="also print what functions matching this regex call")
     parser.add_argument("--callers", help="also print who calls functions matching this regex")
     parser.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumulative)")
+    parser.add_argument("--dump", metavar="FILE", help="also write the raw profile here (pstats format)")
     args = parser.parse_args(argv)
     os.environ["BENCH_UPSTREAM_KEY"] = "bench-key-not-secret"
     body = STREAM_BODY if args.stream else BODY
@@ -182,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
             profiler.enable()
             loop.run_until_complete(_drive(apps[args.profile], body, args.requests))
             profiler.disable()
+            if args.dump:
+                profiler.dump_stats(args.dump)
             stats = pstats.Stats(profiler, stream=report).sort_stats(args.sort)
             stats.print_stats(args.top)
             if args.callees:
