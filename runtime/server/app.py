@@ -260,9 +260,22 @@ class RelayApp:
         hold = Hold(self.budget)
         try:
             reply = await self._answer(svc, scope, proto, fmt, rid, hold)
-            await self._send(svc, proto, reply, rid, fmt, cors)
+            try:
+                await self._send(svc, proto, reply, rid, fmt, cors)
+            finally:
+                if reply.after is not None:
+                    self._after(svc, reply.after, rid)
         finally:
             hold.release()
+
+    @staticmethod
+    def _after(svc: Service, after: Callable[[], None], rid: str) -> None:
+        """What a reply left for after it was sent; an error there is logged, the client
+        already has its answer."""
+        try:
+            after()
+        except Exception as exc:
+            _log_unhandled(svc, exc, rid)
 
     async def _answer(
         self, svc: Service, scope: Any, proto: Any, fmt: ClientFormat, rid: str, hold: Hold
@@ -293,8 +306,7 @@ class RelayApp:
     @staticmethod
     def _unhandled(svc: Service, exc: Exception, fmt: ClientFormat, rid: str) -> Reply:
         """Last resort: a message in the client's format, never a traceback."""
-        detail = svc.snapshot.redactor.text(str(exc)[:300])
-        svc.log.error("unhandled error", request_id=rid, error=type(exc).__name__, detail=detail)
+        _log_unhandled(svc, exc, rid)
         return _error_reply(relay_error_for(exc), fmt, rid)
 
     async def _send(
@@ -367,6 +379,11 @@ def _refuse(svc: Service, proto: Any, scope: Any, exc: Forbidden) -> None:
     else:
         reply = _error_reply(exc, _client_format(path, scope.headers), new_request_id())
     proto.response_bytes(reply.status, reply.headers, reply.body)
+
+
+def _log_unhandled(svc: Service, exc: Exception, rid: str) -> None:
+    detail = svc.snapshot.redactor.text(str(exc)[:300])
+    svc.log.error("unhandled error", request_id=rid, error=type(exc).__name__, detail=detail)
 
 
 def _error_reply(exc: RelayError, fmt: ClientFormat, rid: str) -> Reply:

@@ -317,8 +317,9 @@ async def run(svc: Service, inc: incoming.Incoming, headers: Any, started: float
             svc.feed.state(event)
         return Reply(status, headers, error_body(failed.error, fmt, rid))
     reply.headers.extend(_relay_headers(wf, chain.name, plan, svc.clock, route))
-    if reply.rest is None:
-        _finish(svc, wf, chain.name, plan, reply.status, None, route)
+    if reply.rest is None:  # recorded once sent (app._serve): the client does not wait for it
+        status = reply.status
+        reply.after = lambda: _finish(svc, wf, chain.name, plan, status, None, route)
         return reply
     ttfb = round((time.perf_counter() - wf.started) * 1000, 2)
     reply.rest = Tail(reply.rest, lambda: _finish(svc, wf, chain.name, plan, 200, ttfb, route))

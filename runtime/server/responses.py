@@ -119,6 +119,18 @@ async def responses(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clie
         reply.headers.append(("x-relay-dropped-tools", ", ".join(translated.dropped)))
     if reply.status != 200 or reply.responses:
         return reply
+    try:
+        return _as_responses(reply, asked)
+    except BaseException:  # the client gets an error instead: the exchange is still recorded and ended
+        if reply.after is not None:
+            reply.after()
+        if reply.rest is not None:
+            await reply.rest.aclose()
+        raise
+
+
+def _as_responses(reply: Reply, asked: incoming.Incoming) -> Reply:
+    """An OpenAI chat answer (whole or streamed) in the Responses API's shape."""
     echo = {name: asked.top[name] for name in ECHOED if name in asked.top}
     if not asked.stream:
         out = openai_response_to_responses(_decode.decode(reply.body), client_model=asked.model, echo=echo)

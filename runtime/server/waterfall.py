@@ -106,6 +106,10 @@ class Reply:
     responses: bool = False
     """The body is already the Responses API's (an `openai-responses` step passed a
     `/v1/responses` request through): nothing for the ingress to translate."""
+    after: Callable[[], None] | None = None
+    """For whole bodies: run once the body is handed to the server (the request's record,
+    metrics, usage row and log line), so the client is not kept waiting for them; a stream's
+    `rest` does the same when it ends."""
 
 
 @dataclass(frozen=True, slots=True)
