@@ -52,7 +52,9 @@ print(sent, sent_when_recorded)
 def upstream() -> Iterator[int]:
     port = free_port()
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.upstream_server", str(port)], cwd=REPO, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.upstream_server", str(port)], cwd=REPO, env=env
+    )
     try:
         wait_port(port)
         yield port
