@@ -112,6 +112,7 @@ class AiohttpUpstream:
                 timeout=aiohttp.ClientTimeout(total=None, connect=self._connect_timeout),
                 auto_decompress=True,
                 skip_auto_headers=("User-Agent",),
+                cookie_jar=aiohttp.DummyCookieJar(),  # one client's Set-Cookie never rides on another's request
             )
         return self._session
 

@@ -243,3 +243,26 @@ def test_key_rotation_is_a_rebuild_and_a_hot_reload(fake: FakeUpstream, tmp_path
             model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "x"}]
         )
         assert [r["headers"]["x-api-key"] for r in fake.requests()] == ["second-key-0123456789"]
+
+
+def test_a_cookie_an_upstream_sets_is_never_sent_on_later_requests(
+    fake: FakeUpstream, start_relay: RelayFactory
+) -> None:
+    """relay keeps no cookie jar: a Set-Cookie answered to one client's request (a CDN's bot
+    cookie, say) must not ride along on every later request, whoever sends it. The provider
+    is named by host name, since cookie jars refuse cookies for IP addresses."""
+    url = fake.url.replace("127.0.0.1", "localhost")
+    defs = (
+        "version: 1\nproviders:\n"
+        + provider("oai", "openai", url)
+        + "chains:\n  free:\n    steps: [oai/llama-up]\n"
+    )
+    fake.script({"text": "one", "headers": {"set-cookie": "session=abc123; Path=/"}}, {"text": "two"})
+    with start_relay({"c.yaml": defs}) as relay:
+        client = openai_client(relay)
+        for text in ("one", "two"):
+            answer = client.chat.completions.create(model="free", messages=[{"role": "user", "content": "x"}])
+            assert answer.choices[0].message.content == text
+    sent = [r["headers"] for r in fake.requests() if r["path"].endswith("/chat/completions")]
+    assert len(sent) == 2
+    assert not any(name.lower() == "cookie" for headers in sent for name in headers)
