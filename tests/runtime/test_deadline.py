@@ -5,9 +5,13 @@ left) stays a cancellation, even when both land together, and no timer outlives 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from runtime import deadline
 from runtime.deadline import Deadline
 
 
@@ -133,3 +137,133 @@ def test_nested_blocks_each_answer_for_their_own_expiry() -> None:
         assert outer_cut
 
     asyncio.run(main())
+
+
+@pytest.fixture
+def coarse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every delay on the shared timer, so short tests exercise it."""
+    monkeypatch.setattr(deadline, "COARSE", 0.0)
+
+
+@pytest.mark.usefixtures("coarse")
+def test_long_blocks_on_the_shared_timer_expire_late_by_at_most_a_grain() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(TimeoutError), Deadline(0.05):
+            await asyncio.sleep(5)
+        assert 0.05 <= loop.time() - t0 < 0.05 + deadline.GRAIN + 0.5  # never early; the rest is load
+        for _ in range(3):  # blocks that end in time, then a sleep past their tick: nothing cuts it
+            with Deadline(0.05):
+                await asyncio.sleep(0)
+        await asyncio.sleep(0.15)
+
+    asyncio.run(main())
+
+
+@pytest.mark.usefixtures("coarse")
+def test_on_the_shared_timer_blocks_of_one_tick_expire_alone_and_nested_ones_for_themselves() -> None:
+    async def blocked(delay: float, leave_early: bool) -> str:
+        try:
+            with Deadline(delay):
+                await asyncio.sleep(0 if leave_early else 5)
+        except TimeoutError:
+            return "timeout"
+        return "done"
+
+    async def main() -> None:
+        found = await asyncio.gather(*(blocked(0.05, early) for early in (False, True, False, True)))
+        assert found == ["timeout", "done", "timeout", "done"]
+        outer_cut = False
+        try:
+            with Deadline(0.05), Deadline(5):
+                await asyncio.sleep(1)
+        except TimeoutError:
+            outer_cut = True
+        assert outer_cut
+
+    asyncio.run(main())
+
+
+class _Handle:
+    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+        self.when, self.callback, self.cancelled = when, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _Loop:
+    """The two things the wheel asks of a loop, on a clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.handles: list[_Handle] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> _Handle:
+        handle = _Handle(when, callback)
+        self.handles.append(handle)
+        return handle
+
+    def run_until(self, until: float) -> None:
+        """Run every live timer due by `until`, in time order, the clock at each one's time."""
+        while True:
+            due = [h for h in self.handles if not h.cancelled and h.when <= until]
+            if not due:
+                break
+            first = min(due, key=lambda h: h.when)
+            self.handles.remove(first)
+            self.now = max(self.now, first.when)
+            first.callback()
+        self.now = until
+
+
+class _Task:
+    def __init__(self, name: int, expired: dict[int, float], loop: _Loop) -> None:
+        self.name, self.expired, self.loop = name, expired, loop
+
+    def cancel(self) -> None:
+        self.expired[self.name] = self.loop.now
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 5), st.floats(0, 30), st.one_of(st.none(), st.floats(0, 30))),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_the_shared_timer_expires_each_block_within_a_grain_after_its_time_and_no_other(
+    blocks: list[tuple[float, float, float | None]],
+) -> None:
+    """(start, delay, leaves after): a block that has not left by its time expires in the
+    first tick at or after it; one that left first never does; none expires twice."""
+    loop = _Loop()
+    wheel = deadline._Wheel(loop)  # type: ignore[arg-type]
+    expired: dict[int, float] = {}
+    events: list[tuple[float, int, str]] = []
+    for i, (start, _, leaves) in enumerate(blocks):
+        events.append((start, i, "enter"))
+        if leaves is not None:
+            events.append((start + leaves, i, "leave"))
+    made: dict[int, tuple[Deadline, int]] = {}
+    for at, i, kind in sorted(events):
+        loop.run_until(at)
+        if kind == "enter":
+            block = Deadline(blocks[i][1])
+            block._task = _Task(i, expired, loop)  # type: ignore[assignment]
+            made[i] = (block, wheel.add(block, at + blocks[i][1]))
+        elif i not in expired:
+            block, tick = made[i]
+            wheel.remove(block, tick)
+    loop.run_until(200.0)
+    for i, (start, delay, leaves) in enumerate(blocks):
+        due = start + delay
+        if leaves is not None and start + leaves < due:
+            assert i not in expired
+        elif leaves is None or start + leaves > due + deadline.GRAIN + 1e-9:
+            assert due - 1e-9 <= expired[i] <= due + deadline.GRAIN + 1e-9
