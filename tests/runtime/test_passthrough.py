@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -105,6 +106,17 @@ def test_openai_rewrites_model_in_every_chunk() -> None:
     out = _run(stream, OPENAI, [])
     assert out == OPENAI.replace(b'"model": "llama-up"', b'"model": "free"')
     assert stream.usage is not None and stream.usage["total"] == 5
+
+
+@given(st.text(min_size=1, max_size=40).filter(lambda name: name != "llama-up"))
+def test_any_client_model_name_reads_back_from_every_chunk(name: str) -> None:
+    """Quotes, backslashes, control characters, any script: the rewritten field is that name,
+    JSON-escaped, and nothing else in the chunk changed."""
+    out = _run(PassthroughStream("openai", name, "llama-up"), OPENAI, [])
+    assert out == OPENAI.replace(b'"model": "llama-up"', b'"model": ' + msgspec.json.encode(name))
+    for frame in out.split(b"\n\n"):
+        if frame.startswith(b"data: {"):
+            assert json.loads(frame[6:])["model"] == name
 
 
 @given(st.lists(st.integers(min_value=0, max_value=len(ANTHROPIC)), max_size=40))
