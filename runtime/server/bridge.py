@@ -100,9 +100,10 @@ def upstream_format(provider: Provider, client: ClientFormat) -> WireFormat | No
     return provider.cloud.wire if provider.cloud is not None else None
 
 
-def estimate(inc: Incoming) -> int:
-    """Tokens this request is expected to cost: a cheap input estimate plus `estimate_output`."""
-    return len(inc.body) // 4 + estimate_output(inc)
+def estimate(inc: Incoming, output: int) -> int:
+    """Tokens this request is expected to cost: a cheap input estimate plus its expected
+    `output` (`estimate_output`)."""
+    return len(inc.body) // 4 + output
 
 
 def estimate_output(inc: Incoming) -> int:
@@ -110,12 +111,12 @@ def estimate_output(inc: Incoming) -> int:
     return min(inc.max_tokens or DEFAULT_MAX_TOKENS, OUTPUT_ESTIMATE)
 
 
-def context_need(inc: Incoming, smallest_window: int) -> int:
+def context_need(inc: Incoming, smallest_window: int, output: int) -> int:
     """What a step's context window must hold for this request: the input's floor (never
-    above the real count, so no step that would take it is skipped) plus `estimate_output`.
-    The floor's scans (images, escapes) only lower it, so they run only for a body whose size
-    alone would overflow the chain's smallest window; any other request costs a division."""
-    output = estimate_output(inc)
+    above the real count, so no step that would take it is skipped) plus its expected
+    `output` (`estimate_output`). The floor's scans (images, escapes) only lower it, so they
+    run only for a body whose size alone would overflow the chain's smallest window; any
+    other request costs a division."""
     rough = int(len(inc.body) / BYTES_PER_TOKEN_MAX) + output
     return rough if rough <= smallest_window else input_floor(inc.body) + output
 

@@ -33,6 +33,7 @@ from runtime.routing.state import Plan
 from runtime.rules import Facts
 from runtime.server import bridge, failure, incoming
 from runtime.server.access import presented_key
+from runtime.server.chain_needs import chain_needs
 from runtime.server.loader import Snapshot
 from runtime.server.service import Service, with_query
 from runtime.server.waterfall import Demand, Reply, Tail, Waterfall
@@ -282,19 +283,23 @@ async def run(svc: Service, inc: incoming.Incoming, headers: Any, started: float
         refused(svc, inc.api or fmt, rid, inc.model, status_of(exc, fmt), started)
         raise
     route = rule.name if rule is not None else None
-    smallest = min((s.context for s in chain.steps if s.context is not None), default=None)
+    providers = snap.artifact.providers
+    needs = snap.needs.get(chain.name) or chain_needs(chain, providers)
+    output = bridge.estimate_output(inc)
+    conversation = inc.conversation() if needs.affinity else None
+    smallest = needs.smallest_window
     demand = Demand(
         chain=chain,
-        providers=snap.artifact.providers,
-        est_tokens=bridge.estimate(inc),
-        est_output=bridge.estimate_output(inc),
-        affinity=f"{chain.name}\0{inc.affinity}" if inc.affinity else None,
+        providers=providers,
+        est_tokens=bridge.estimate(inc, output),
+        est_output=output,
+        affinity=f"{chain.name}\0{conversation}" if conversation else None,
         capabilities=(
             (facts.capabilities() if facts is not None else required_capabilities(inc.full(), fmt))
-            if any(step.capabilities is not None for step in chain.steps)
+            if needs.capabilities
             else frozenset()
         ),
-        context_need=bridge.context_need(inc, smallest) if smallest is not None else 0,
+        context_need=bridge.context_need(inc, smallest, output) if smallest is not None else 0,
     )
     wf = Waterfall(svc, snap, inc, demand)
     try:

@@ -43,8 +43,9 @@ class Incoming:
     stream: bool
     request_id: str
     forward_headers: list[tuple[str, str]]
-    affinity: str | None
-    """Which conversation this is (`runtime.routing.affinity.conversation_key`), None if unknown."""
+    session: str | None
+    """The client's own name for the conversation (Claude Code's `x-claude-code-session-id`;
+    the Responses ingress sets `prompt_cache_key` or its session headers), None if none."""
     max_tokens: int
     include_usage: bool
     anthropic_version: str
@@ -66,6 +67,12 @@ class Incoming:
             except _UNREADABLE as exc:
                 raise unreadable(exc) from None
         return self._full
+
+    def conversation(self) -> str | None:
+        """Which conversation this is (`runtime.routing.affinity.conversation_key`), None if
+        unknown. Worked out only where it can matter: a chain with more than one candidate
+        (`runtime.server.chain_needs`)."""
+        return conversation_key(self.top, self.fmt == "openai", self.session)
 
     def body_with_model(self, model: str) -> bytes:
         if model == self.model:
@@ -165,7 +172,7 @@ def _parse(
         stream=stream,
         request_id=request_id,
         forward_headers=forward,
-        affinity=conversation_key(top, fmt == "openai", named.get("x-claude-code-session-id")),
+        session=named.get("x-claude-code-session-id"),
         max_tokens=max_tokens,
         include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
         anthropic_version=named.get("anthropic-version", "2023-06-01"),

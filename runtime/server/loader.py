@@ -30,6 +30,7 @@ from runtime.artifact import FORMAT_VERSION, Artifact, Manifest, ModuleOverride,
 from runtime.routes import Router
 from runtime.routing.ratelimit import RateInfo
 from runtime.server.browser import Guard
+from runtime.server.chain_needs import ChainNeeds, needs_by_chain
 from runtime.server.overlay import OverlayError, apply
 from runtime.server.redact import Redactor
 from runtime.upstream.provider_module import ProviderModule
@@ -59,6 +60,8 @@ class Snapshot:
     source_dir: Path | None = None
     """The definitions folder the build came from (the manifest's `source_dir`), absolute;
     None when the build does not say. What the editor (`/admin/definitions`) edits."""
+    needs: Mapping[str, ChainNeeds] = field(default_factory=dict)
+    """Per chain, what a request on it has to work out (`runtime.server.chain_needs`)."""
 
     def key_value(self, key_id: str) -> str | None:
         return self.secrets.keys.get(key_id)
@@ -236,4 +239,5 @@ def load(root: Path) -> Snapshot:
         admin_keys=tuple(k.encode() for k in secrets.admin_keys),
         redactor=Redactor(known),
         source_dir=(root / manifest.source_dir).resolve() if manifest.source_dir else None,
+        needs=needs_by_chain(artifact),
     )

@@ -19,7 +19,6 @@ from typing import Any
 import msgspec
 
 from runtime.errors import BadRequest, ClientFormat, NotFound, RelayError, status_of
-from runtime.routing.affinity import conversation_key
 from runtime.server import exchange, incoming
 from runtime.server.service import Service
 from runtime.server.waterfall import Reply, Tail
@@ -113,7 +112,7 @@ async def responses(svc: Service, scope: Any, proto: Any, body: bytes, fmt: Clie
     )  # what decoding those bytes would give: an Anthropic step needs no second decode
     session = _session(asked.top, {k.lower(): v for k, v in headers})
     if session is not None:
-        inc.affinity = conversation_key({}, True, session)
+        inc.session = session
     reply = await exchange.run(svc, inc, scope.headers, started)
     if translated.dropped and not reply.responses:  # a Responses step took every tool
         reply.headers.append(("x-relay-dropped-tools", ", ".join(translated.dropped)))

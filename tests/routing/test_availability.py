@@ -254,7 +254,8 @@ def test_claude_code_turn_reaches_a_30k_tpm_key() -> None:
         }
     )
     inc = incoming.parse(body, [], "anthropic", "r1")
-    tokens, output = bridge.estimate(inc), bridge.estimate_output(inc)
+    output = bridge.estimate_output(inc)
+    tokens = bridge.estimate(inc, output)
     assert output == bridge.OUTPUT_ESTIMATE and tokens == len(body) // 4 + output
     state = RoutingState(FakeClock(), random.Random(0))
     plan = state.plan(chain(step("t")), {"t": TPM}, est_tokens=tokens, est_output=output)

@@ -37,7 +37,7 @@ def test_a_claude_code_turn_is_planned_on_a_step_that_serves_it(
     plan = state.plan(
         chain,
         snap.artifact.providers,
-        est_tokens=bridge.estimate(inc),
+        est_tokens=bridge.estimate(inc, bridge.estimate_output(inc)),
         capabilities=required_capabilities(body, "anthropic"),
     )
     assert plan.candidates and plan.candidates[0].provider.name == first, plan.skipped

@@ -148,7 +148,8 @@ def test_parsing_takes_the_last_version_and_session_sent_whatever_the_case(
     body = b'{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}'
     inc = parse(body, headers, "anthropic", "r")
     assert inc.anthropic_version == every.get("anthropic-version", "2023-06-01")
-    assert inc.affinity == conversation_key(inc.top, False, every.get("x-claude-code-session-id"))
+    assert inc.session == every.get("x-claude-code-session-id")
+    assert inc.conversation() == conversation_key(inc.top, False, every.get("x-claude-code-session-id"))
     assert all(name == name.lower() for name, _ in inc.forward_headers)
     assert {name for name, _ in inc.forward_headers} <= {
         "content-type",
