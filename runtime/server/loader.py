@@ -31,6 +31,7 @@ from runtime.routes import Router
 from runtime.routing.ratelimit import RateInfo
 from runtime.server.browser import Guard
 from runtime.server.chain_needs import ChainNeeds, needs_by_chain
+from runtime.server.outbound import Outbound, outbound_by_provider
 from runtime.server.overlay import OverlayError, apply
 from runtime.server.redact import Redactor
 from runtime.upstream.provider_module import ProviderModule
@@ -62,6 +63,8 @@ class Snapshot:
     None when the build does not say. What the editor (`/admin/definitions`) edits."""
     needs: Mapping[str, ChainNeeds] = field(default_factory=dict)
     """Per chain, what a request on it has to work out (`runtime.server.chain_needs`)."""
+    outbound: Mapping[str, Outbound] = field(default_factory=dict)
+    """Per provider, its URLs and each key's headers (`runtime.server.outbound`)."""
 
     def key_value(self, key_id: str) -> str | None:
         return self.secrets.keys.get(key_id)
@@ -240,4 +243,5 @@ def load(root: Path) -> Snapshot:
         redactor=Redactor(known),
         source_dir=(root / manifest.source_dir).resolve() if manifest.source_dir else None,
         needs=needs_by_chain(artifact),
+        outbound=outbound_by_provider(artifact, modules, secrets),
     )

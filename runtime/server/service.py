@@ -42,6 +42,7 @@ from runtime.server.incoming import Incoming
 from runtime.server.lineage import WORKERS_ENV
 from runtime.server.loader import LoadError, Snapshot, load, manifest_stamp
 from runtime.server.log import Log
+from runtime.server.outbound import key_slot
 from runtime.upstream.client import UpstreamRegistry, UpstreamResponse
 
 if TYPE_CHECKING:
@@ -292,35 +293,22 @@ class Service:
     def request_headers(
         self, snap: Snapshot, cand: Candidate, target: WireFormat, inc: Incoming
     ) -> list[tuple[str, str]]:
-        module = snap.modules[cand.provider.name]
         if target == "anthropic" and inc.fmt == "anthropic":
             headers = list(inc.forward_headers)
         elif target == "anthropic":
             headers = [("content-type", "application/json"), ("anthropic-version", bridge.TRANSLATED_VERSION)]
         else:
             headers = [("content-type", "application/json")]
-        headers.extend(module.STATIC_HEADERS)
-        if cand.key is not None:
-            value = snap.key_value(cand.key.id)
-            if value is not None:
-                headers.extend(module.auth_headers(value))
+        headers.extend(snap.outbound[cand.provider.name].headers[key_slot(cand.key)])
         return headers
 
     async def open(
         self, snap: Snapshot, cand: Candidate, target: WireFormat, inc: Incoming, body: bytes
     ) -> UpstreamResponse:
-        module = snap.modules[cand.provider.name]
-        if cand.provider.api == "simulated":
-            url = f"simulated:{target}"
-        else:
-            urls = {
-                "anthropic": module.MESSAGES_URL,
-                "openai": module.CHAT_URL,
-                "responses": module.RESPONSES_URL,
-            }
-            url = urls[target] or ""
-            if bridge.same_format(inc, target):
-                url = with_query(url, inc.query)
+        out = snap.outbound[cand.provider.name]
+        url = out.urls[target]
+        if inc.query and out.query and bridge.same_format(inc, target):
+            url = with_query(url, inc.query)
         upstream = self.upstreams.get(cand.provider)
         return await upstream.open(url, self.request_headers(snap, cand, target, inc), body)
 

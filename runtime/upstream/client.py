@@ -145,14 +145,17 @@ class UpstreamRegistry:
     """
 
     def __init__(self, drain_seconds: float = 30.0) -> None:
-        self._by_name: dict[str, tuple[object, Upstream]] = {}
+        self._by_name: dict[str, tuple[Provider, object, Upstream]] = {}
         self._drain = drain_seconds
 
     def get(self, provider: Provider) -> Upstream:
-        signature = (provider.base_url, provider.timeouts.connect, provider.simulate, provider.cloud)
         entry = self._by_name.get(provider.name)
-        if entry is not None and entry[0] == signature:
-            return entry[1]
+        if entry is not None and entry[0] is provider:  # the same loaded artifact: nothing changed
+            return entry[2]
+        signature = (provider.base_url, provider.timeouts.connect, provider.simulate, provider.cloud)
+        if entry is not None and entry[1] == signature:
+            self._by_name[provider.name] = (provider, signature, entry[2])
+            return entry[2]
         upstream: Upstream
         if provider.api == "simulated":
             from runtime.upstream.simulated import SimulatedUpstream
@@ -165,8 +168,8 @@ class UpstreamRegistry:
         else:
             upstream = AiohttpUpstream(provider)
         if entry is not None:
-            self._retire(entry[1])
-        self._by_name[provider.name] = (signature, upstream)
+            self._retire(entry[2])
+        self._by_name[provider.name] = (provider, signature, upstream)
         return upstream
 
     def warm(self, providers: Iterable[Provider]) -> None:
@@ -184,6 +187,6 @@ class UpstreamRegistry:
         asyncio.get_running_loop().create_task(later())
 
     async def aclose(self) -> None:
-        for _, upstream in self._by_name.values():
+        for _, _, upstream in self._by_name.values():
             await upstream.aclose()
         self._by_name.clear()
