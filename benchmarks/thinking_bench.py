@@ -62,7 +62,7 @@ def main() -> None:
 
     def send(target: tuple[str, str], known: ThinkingOwners) -> Callable[[], object]:
         return lambda: bridge.request_body(
-            inc, step, provider, "anthropic", bridge.Thinking(target, known, 1.0)
+            inc, step, provider, "anthropic", lambda: bridge.Thinking(target, known, 1.0)
         )
 
     one, two = ThinkingOwners(), ThinkingOwners()

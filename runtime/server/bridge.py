@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -258,15 +258,16 @@ def _as_chat(inc: Incoming, step: Step, hints: OpenAIHints) -> dict[str, Any]:
 
 
 def request_body(
-    inc: Incoming, step: Step, provider: Provider, target: WireFormat, thinking: Thinking
+    inc: Incoming, step: Step, provider: Provider, target: WireFormat, thinking: Callable[[], Thinking]
 ) -> Body:
     """A same-format body is the client's own (`model` aside) but for what the target would
-    refuse (`_anthropic_passthrough`)."""
+    refuse (`_anthropic_passthrough`). `thinking` is asked only there: what the step's
+    thinking may carry means nothing to the other formats."""
     if inc.responses is not None and target == "responses":
         return Body(inc.responses.body_with_model(step.model))
     if target == inc.fmt:
         if target == "anthropic":
-            return _anthropic_passthrough(inc, step, thinking)
+            return _anthropic_passthrough(inc, step, thinking())
         return Body(inc.body_with_model(step.model))
     return _translated_body(inc, step, provider, target)
 

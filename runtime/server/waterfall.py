@@ -311,8 +311,11 @@ class Waterfall:
             raise TranslationError(
                 "model", f"provider api {cand.provider.api!r} is not served by this relay yet"
             )
-        producers = bridge.Disowned() if self.disowned else svc.thinking
-        thinking = bridge.Thinking(owner(cand.provider, cand.key, cand.step), producers, svc.clock())
+
+        def thinking() -> bridge.Thinking:
+            producers = bridge.Disowned() if self.disowned else svc.thinking
+            return bridge.Thinking(owner(cand.provider, cand.key, cand.step), producers, svc.clock())
+
         body, self.dropped, self.thinking_dropped = bridge.request_body(
             inc, cand.step, cand.provider, target, thinking
         )
