@@ -60,6 +60,9 @@ class Router:
         return None
 
     def resolve(self, model: str) -> Chain:
+        name = self._exact.get(model)  # most requests name a chain: no Match to describe it
+        if name is not None:
+            return self._artifact.chains[name]
         found = self.match(model)
         if found is None:
             names = ", ".join(sorted(self._artifact.chains))

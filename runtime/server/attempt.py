@@ -23,6 +23,10 @@ from runtime.upstream.usage import Usage
 
 
 class Attempt:
+    """Made once the routing state granted a lease (`RoutingState.begin`, which answers None
+    when the candidate lost a race since planning); it appends its record to `records` once
+    it has an outcome."""
+
     __slots__ = ("_handed_off", "_records", "_state", "_t0", "candidate", "lease", "record", "tokens", "ttfb")
 
     def __init__(
@@ -38,22 +42,6 @@ class Attempt:
         self.ttfb = 0.0
         self._t0 = time.perf_counter()
         self._handed_off = False
-
-    @classmethod
-    async def begin(
-        cls,
-        state: RoutingState,
-        candidate: Candidate,
-        est_tokens: int,
-        est_output: int,
-        affinity: str | None,
-        records: list[AttemptRecord],
-    ) -> Attempt | None:
-        """None when the candidate can no longer take the request (lost a race since planning).
-        `est_output` is the output part of `est_tokens`, as passed to `plan`. The attempt
-        appends its record to `records` once it has an outcome."""
-        lease = await state.begin(candidate, est_tokens, affinity=affinity, est_output=est_output)
-        return None if lease is None else cls(state, candidate, lease, records)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self._t0

@@ -97,8 +97,10 @@ def too_long(chain: str, plan: Plan, need: int) -> ContextOverflow | None:
     """The 400 that makes Claude Code compact, before any call, when no step's context window
     can hold the request. A step out for another reason (disabled, lacking a capability, busy)
     is not helped by a shorter prompt, so then the queue and the all-failed answer decide."""
+    if plan.candidates:
+        return None
     windows = [s.window for s in plan.skipped if s.window is not None]
-    if plan.candidates or not windows or len(windows) < len(plan.skipped):
+    if not windows or len(windows) < len(plan.skipped):
         return None
     listing = "; ".join(f"{s.step.provider}/{s.step.model} ({s.reason})" for s in plan.skipped)
     return ContextOverflow(

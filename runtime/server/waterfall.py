@@ -112,10 +112,10 @@ class Reply:
     `rest` does the same when it ends."""
 
 
-@dataclass(frozen=True, slots=True)
-class Demand:
+class Demand(msgspec.Struct, frozen=True):
     """What one request asks of the routing state, the same for every plan made for it
-    (the first, a re-plan after failures, the queue's), so `plan` and `begin` agree."""
+    (the first, a re-plan after failures, the queue's), so `plan` and `begin` agree.
+    A Struct: made once per request, a frozen dataclass's field-by-field setting costs more."""
 
     chain: Chain
     providers: Mapping[str, Provider]
@@ -319,18 +319,16 @@ class Waterfall:
         body, self.dropped, self.thinking_dropped = bridge.request_body(
             inc, cand.step, cand.provider, target, thinking
         )
-        need = self.demand
-        attempt = await Attempt.begin(
-            svc.state, cand, need.est_tokens, need.est_output, need.affinity, self.attempts
-        )
-        if attempt is None and not cand.panic:  # a breaker tripped since the plan: try it last
+        need, state = self.demand, svc.state
+        lease = await state.begin(cand, need.est_tokens, affinity=need.affinity, est_output=need.est_output)
+        if lease is None and not cand.panic:  # a breaker tripped since the plan: try it last
             return Tried(None, "overloaded", lost=True)
-        if attempt is None:  # a stated limit or the key's concurrency filled up since the plan
+        if lease is None:  # a stated limit or the key's concurrency filled up since the plan
             self.attempts.append(
                 AttemptRecord(cand.provider.name, cand.step.model, "full", None, "key filled up meanwhile")
             )
             return Tried(None, "rate_limited")
-        with attempt:
+        with Attempt(state, cand, lease, self.attempts) as attempt:
             tried = await self._exchange(attempt, target, body, patient)
         if target == "responses" and inc.responses is not None:
             for reply in (tried.reply, tried.as_direct):
