@@ -43,6 +43,11 @@ from runtime.routing.waitqueue import Waited, WaitQueues
 
 __all__ = ["Candidate", "FailureKind", "Lease", "Plan", "RoutingState", "Skip", "Waited"]
 
+MEMO_LIMIT = 4096
+"""Most entries the per-step and per-chain memos hold before they start afresh: a chain built
+per request (`provider/model` direct access, any name a client sends) is a new step each
+time, and memos kept for the artifact's lifetime would otherwise grow with every one."""
+
 
 class Lease:
     """One attempt's hold on a key; opaque to the request loop."""
@@ -172,6 +177,8 @@ class RoutingState:
             return cached[2], cached[3]
         built = tuple(Candidate(index, step, provider, key) for key in (provider.keys or (None,)))
         states = tuple(self._state(provider, c.key) for c in built)
+        if len(self._candidates) >= MEMO_LIMIT:
+            self._candidates.clear()
         self._candidates[cache_key] = (step, provider, built, states)
         return built, states
 
@@ -264,6 +271,8 @@ class RoutingState:
 
     def _context(self, chain: Chain, est_tokens: int, est_output: int | None) -> Context:
         turn = self._turns.get(chain.name, 0)
+        if not turn and len(self._turns) >= MEMO_LIMIT:
+            self._turns.clear()
         self._turns[chain.name] = turn + 1
 
         def latency(step: Step) -> float | None:

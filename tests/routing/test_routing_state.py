@@ -13,7 +13,7 @@ from runtime.clock import FakeClock
 from runtime.routing.cooldown import AUTH_FIRST, PAYMENT_COOLDOWN
 from runtime.routing.plan import Plan
 from runtime.routing.ratelimit import RateInfo, parse_groq
-from runtime.routing.state import Lease, RoutingState
+from runtime.routing.state import MEMO_LIMIT, Lease, RoutingState
 
 from .routing_helpers import artifact, chain, key, provider, step
 
@@ -271,3 +271,16 @@ def test_cooldown_left() -> None:
     state.fail(lease, "rate_limited", retry_after=12)
     clock.advance(2)
     assert state.cooldown_left(lease.candidate) == 10
+
+
+def test_chains_built_per_request_do_not_grow_the_state() -> None:
+    """`provider/model` direct access builds a chain (a new step) per request, under any
+    name a client sends: the state's memos (candidates per step, a round-robin counter per
+    chain name) stay bounded instead of holding every step ever asked for."""
+    state, _ = make()
+    for i in range(MEMO_LIMIT + 10):
+        plan = state.plan(chain(step("a", f"model-{i}"), name=f"a/model-{i}"), PROVIDERS, est_tokens=10)
+        assert plan.candidates[0].step.model == f"model-{i}"
+    assert len(state._candidates) <= MEMO_LIMIT
+    assert len(state._turns) <= MEMO_LIMIT
+    assert slots(state.plan(CHAIN, PROVIDERS, est_tokens=10))  # the artifact's chains plan as before
