@@ -61,7 +61,7 @@ def split_frames(frames: bytes) -> list[bytes]:
 
 def _lines(frame: bytes) -> tuple[bytes | None, bytes, bool]:
     """The frame's event name, joined data, and whether it has garbage lines. Nearly every
-    frame is `data: …` (OpenAI) or `event: …` then `data: …` (Anthropic), on `\n`: those are
+    frame is `data: …` (OpenAI) or `event: …` then `data: …` (Anthropic), on line feeds: those are
     cut directly: 0.84 against 1.51 µs an Anthropic event, 0.57 against 1.11 an OpenAI chunk,
     paid once per event of every stream."""
     end = frame.find(b"\n")
