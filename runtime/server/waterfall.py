@@ -182,7 +182,7 @@ class _LastResorts:
     __slots__ = ("_cut", "_lost", "_revisit", "_skipped", "_slow")
 
     def __init__(self, plan: Plan) -> None:
-        self._skipped = [s for s in plan.skipped if s.kind == "unavailable"] if plan.skipped else []
+        self._skipped = [s for s in plan.skipped if s.kind == "unavailable"]
         self._lost: list[Candidate] = []
         self._cut: list[Candidate] = []
         self._revisit: set[int] = set()
@@ -204,8 +204,7 @@ class _LastResorts:
         return cand.step_index in self._slow
 
     def empty(self, dead: set[int]) -> bool:
-        skipped = self._skipped
-        return not (self._lost or self._cut or (skipped and any(s.step_index not in dead for s in skipped)))
+        return not (self._lost or self._cut or any(s.step_index not in dead for s in self._skipped))
 
     def refill(self, queue: deque[Candidate], demand: Demand, state: RoutingState, dead: set[int]) -> bool:
         while self._lost or self._skipped or self._cut:
