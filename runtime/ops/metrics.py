@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 from runtime.artifact import Artifact
+from runtime.memo import remember
 from runtime.ops import METRICS_DIR_ENV
 from runtime.ops.record import RequestRecord, StateEvent
 from runtime.ops.tally import Cell, Family, Tally, put
@@ -122,31 +122,20 @@ class _Keys:
             counter((m.cost, spent)),
             counter((m.saved, spent)),
         )
-        return _remember(self.requests, kind, made)
+        return remember(self.requests, kind, made, MEMO)
 
     def attempt(self, pair: tuple[str, str]) -> Cell:
         provider, result = pair
         labels = (self.words.provider(provider), result)
         m = self.metrics
-        return _remember(self.attempts, pair, m.tally.counter((m.attempts, labels)))
+        return remember(self.attempts, pair, m.tally.counter((m.attempts, labels)), MEMO)
 
     def token(self, pair: tuple[str | None, str | None]) -> tuple[tuple[str, Cell], ...]:
         provider, model = pair
         labels = (self.words.provider(provider), self.words.model(provider, model))
         m = self.metrics
         made = tuple((kind, m.tally.counter((m.tokens, (*labels, kind)))) for kind in TOKEN_KINDS)
-        return _remember(self.tokens, pair, made)
-
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-def _remember(memo: dict[K, V], key: K, value: V) -> V:
-    if len(memo) >= MEMO:
-        memo.clear()
-    memo[key] = value
-    return value
+        return remember(self.tokens, pair, made, MEMO)
 
 
 class RequestMetrics:

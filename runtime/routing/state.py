@@ -28,6 +28,7 @@ from collections.abc import Mapping
 
 from runtime.artifact import Artifact, Chain, Key, Provider, Step
 from runtime.clock import Clock, monotonic
+from runtime.memo import remember
 from runtime.routing.affinity import AffinityMap
 from runtime.routing.backend import MemoryBackend, StateBackend
 from runtime.routing.changes import Change, ChangeKind, Hook, ignore
@@ -177,9 +178,7 @@ class RoutingState:
             return cached[2], cached[3]
         built = tuple(Candidate(index, step, provider, key) for key in (provider.keys or (None,)))
         states = tuple(self._state(provider, c.key) for c in built)
-        if len(self._candidates) >= MEMO_LIMIT:
-            self._candidates.clear()
-        self._candidates[cache_key] = (step, provider, built, states)
+        remember(self._candidates, cache_key, (step, provider, built, states), MEMO_LIMIT)
         return built, states
 
     # -- planning ---------------------------------------------------------------------------
@@ -271,9 +270,7 @@ class RoutingState:
 
     def _context(self, chain: Chain, est_tokens: int, est_output: int | None) -> Context:
         turn = self._turns.get(chain.name, 0)
-        if not turn and len(self._turns) >= MEMO_LIMIT:
-            self._turns.clear()
-        self._turns[chain.name] = turn + 1
+        remember(self._turns, chain.name, turn + 1, MEMO_LIMIT)
 
         def latency(step: Step) -> float | None:
             health = self._health.get(step.provider)
