@@ -34,7 +34,8 @@ from runtime.routing.backend import MemoryBackend, StateBackend
 from runtime.routing.changes import Change, ChangeKind, Hook, ignore
 from runtime.routing.cooldown import HEALTH_KINDS, FailureKind, penalty
 from runtime.routing.health import ProviderHealth
-from runtime.routing.keystate import KeyState, Reservation
+from runtime.routing.keystate import KeyState
+from runtime.routing.lease import Lease
 from runtime.routing.plan import Candidate, Plan, Skip
 from runtime.routing.planner import panic_pick, pool_view, skip_step, step_refusal
 from runtime.routing.ratelimit import EMPTY, RateInfo
@@ -48,48 +49,6 @@ MEMO_LIMIT = 4096
 """Most entries the per-step and per-chain memos hold before they start afresh: a chain built
 per request (`provider/model` direct access, any name a client sends) is a new step each
 time, and memos kept for the artifact's lifetime would otherwise grow with every one."""
-
-
-class Lease:
-    """One attempt's hold on a key; opaque to the request loop."""
-
-    __slots__ = (
-        "affinity",
-        "candidate",
-        "closed",
-        "health",
-        "healthy",
-        "info",
-        "key_probe",
-        "provider_probe",
-        "reservation",
-        "started",
-        "state",
-        "verdict",
-    )
-
-    def __init__(
-        self,
-        candidate: Candidate,
-        state: KeyState,
-        health: ProviderHealth,
-        reservation: Reservation,
-    ) -> None:
-        self.candidate = candidate
-        self.state = state
-        self.health = health
-        self.reservation = reservation
-        self.started = 0.0
-        self.provider_probe = health.breaker.tripped
-        """Whether this attempt is the half-open probe of the provider's (or key's) breaker."""
-        self.key_probe = state.breaker.tripped
-        self.affinity: str | None = None
-        self.info: RateInfo | None = None
-        self.verdict = False
-        self.healthy = False
-        """A success not yet counted for passive health: counted at `end()` unless the
-        attempt failed after its first byte (a stream that broke)."""
-        self.closed = False
 
 
 def _slot(provider: Provider, key: Key | None) -> str:
