@@ -2,20 +2,17 @@
 usage row, log line): the client does not wait for the bookkeeping.
 
 The worker's app runs in a child process (its start sets signal handlers, threads and a usage
-writer), driven through an in-memory RSGI protocol (benchmarks.hot_path) against the
-benchmark upstream on loopback; a feed sink notes how many answers had been sent when the
+writer), driven through an in-memory RSGI protocol (benchmarks.hot_path) against the tests'
+fake upstream on loopback; a feed sink notes how many answers had been sent when the
 record arrived."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from benchmarks.common import REPO, free_port, wait_port
+from tests.e2e.procs import REPO, clean_env, fake_upstream
 
 DRIVER = """
 import sys
@@ -48,33 +45,19 @@ print(sent, sent_when_recorded)
 """
 
 
-@pytest.fixture
-def upstream() -> Iterator[int]:
-    port = free_port()
-    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.upstream_server", str(port)], cwd=REPO, env=env
-    )
-    try:
-        wait_port(port)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait()
-
-
-def test_a_whole_answer_is_sent_before_the_request_is_recorded(upstream: int, tmp_path: Path) -> None:
+def test_a_whole_answer_is_sent_before_the_request_is_recorded(tmp_path: Path) -> None:
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     (tmp_path / "relay").mkdir()
-    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "BENCH_UPSTREAM_KEY": "bench-key-not-secret"}
-    done = subprocess.run(
-        [sys.executable, str(driver), str(upstream), str(tmp_path / "relay")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    with fake_upstream() as fake:
+        port = fake.url.rsplit(":", 1)[1]
+        done = subprocess.run(
+            [sys.executable, str(driver), port, str(tmp_path / "relay")],
+            cwd=REPO,
+            env=clean_env({"BENCH_UPSTREAM_KEY": "bench-key-not-secret"}),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[200] [1]"  # sent: 200; recorded after one answer
