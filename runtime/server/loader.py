@@ -54,6 +54,10 @@ class Snapshot:
     router: Router
     guard: Guard
     """What a page in a browser may make this build do (`server.hosts`, `server.cors`)."""
+    needs: Mapping[str, ChainNeeds]
+    """Per chain, what a request on it has to work out (`runtime.server.chain_needs`)."""
+    outbound: Mapping[str, Outbound]
+    """Per provider, its URLs and each key's headers (`runtime.server.outbound`)."""
     client_keys: tuple[bytes, ...] = field(default=())
     admin_keys: tuple[bytes, ...] = field(default=())
     redactor: Redactor = field(default_factory=lambda: Redactor(()))
@@ -61,10 +65,6 @@ class Snapshot:
     source_dir: Path | None = None
     """The definitions folder the build came from (the manifest's `source_dir`), absolute;
     None when the build does not say. What the editor (`/admin/definitions`) edits."""
-    needs: Mapping[str, ChainNeeds] = field(default_factory=dict)
-    """Per chain, what a request on it has to work out (`runtime.server.chain_needs`)."""
-    outbound: Mapping[str, Outbound] = field(default_factory=dict)
-    """Per provider, its URLs and each key's headers (`runtime.server.outbound`)."""
 
     def key_value(self, key_id: str) -> str | None:
         return self.secrets.keys.get(key_id)
