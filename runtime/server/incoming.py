@@ -27,9 +27,34 @@ _any = msgspec.json.Decoder()
 _encode = msgspec.json.Encoder().encode
 
 
-def new_request_id() -> str:
-    """96 random bits from the OS (what `secrets.token_hex(12)` returns, two calls fewer)."""
-    return "req_" + os.urandom(12).hex()
+class _RandomIds:
+    """96 random bits from the OS per id (what `secrets.token_hex(12)` returns), read 256
+    ids at a time: one `getrandom` call per id cost ~2 µs on the request path, a slice of a
+    pool ~0.2. A forked process starts with an empty pool, so workers never share ids.
+    Ids are made on the worker's loop thread only."""
+
+    __slots__ = ("_at", "_pool")
+
+    SIZE = 12
+    POOL = SIZE * 256
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._at = 0
+
+    def empty(self) -> None:
+        self._pool, self._at = b"", 0
+
+    def __call__(self) -> str:
+        at = self._at
+        if at >= len(self._pool):
+            self._pool, at = os.urandom(self.POOL), 0
+        self._at = end = at + self.SIZE
+        return "req_" + self._pool[at:end].hex()
+
+
+new_request_id = _RandomIds()
+os.register_at_fork(after_in_child=new_request_id.empty)
 
 
 @dataclass(slots=True)

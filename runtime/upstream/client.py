@@ -94,7 +94,9 @@ class _AiohttpResponse:
         return None
 
     def close(self) -> None:
-        self._resp.close()
+        resp = self._resp
+        if not resp.closed:  # closed: read to its end, the connection is back in the pool already
+            resp.close()
 
 
 class AiohttpUpstream:

@@ -10,13 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.errors import WireFormat
-from runtime.translate.usage import openai_usage_to_anthropic, responses_usage_to_openai
+from runtime.translate.usage import responses_usage_to_openai
 
 Usage = dict[str, int]
 
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _count(value: Any) -> int:
+    """A token count as the translator reads one (`runtime.translate.usage`): positive ints
+    only (and never a JSON `true`)."""
+    return value if type(value) is int and value > 0 else 0
 
 
 def from_anthropic(raw: Any) -> Usage | None:
@@ -37,11 +43,28 @@ def from_anthropic(raw: Any) -> Usage | None:
 
 
 def from_openai(raw: Any) -> Usage | None:
-    """Via the translator's own OpenAI → Anthropic mapping, so cache reads and writes (and
-    providers' variants of them) are counted the same way in both places."""
+    """What `from_anthropic(openai_usage_to_anthropic(raw))` gives (the translator's own
+    mapping, so cache reads and writes, and providers' variants of them, count the same in
+    both places; a property test holds the two equal), in one step: once per answer."""
     if not isinstance(raw, dict):
         return None
-    return from_anthropic(openai_usage_to_anthropic(raw))
+    prompt = _count(raw.get("prompt_tokens"))
+    details = raw.get("prompt_tokens_details")
+    if isinstance(details, dict):
+        read = _count(details.get("cached_tokens")) or _count(raw.get("prompt_cache_hit_tokens"))
+        write = _count(details.get("cache_write_tokens"))
+    else:
+        read, write = _count(raw.get("prompt_cache_hit_tokens")), 0
+    prompt = max(prompt - read - write, 0) + read + write
+    output = _count(raw.get("completion_tokens"))
+    return {
+        "input": prompt,
+        "output": output,
+        "cached": read + write,
+        "total": prompt + output,
+        "cache_read": read,
+        "cache_write": write,
+    }
 
 
 def from_responses(raw: Any) -> Usage | None:

@@ -157,3 +157,32 @@ def test_parsing_takes_the_last_version_and_session_sent_whatever_the_case(
         "anthropic-beta",
         "x-claude-code-session-id",
     }
+
+
+def test_request_ids_are_distinct_across_pool_refills() -> None:
+    from runtime.server.incoming import _RandomIds
+
+    ids = _RandomIds()
+    made = [ids() for _ in range(3 * 256 + 5)]
+    assert len(set(made)) == len(made)
+    assert all(len(rid) == 4 + 24 and rid.startswith("req_") for rid in made)
+    int(made[0][4:], 16)  # hex
+
+
+def test_a_forked_process_never_repeats_its_parents_next_ids() -> None:
+    import os
+
+    from runtime.server.incoming import new_request_id
+
+    new_request_id()  # the pool is filled, its next ids known to this process
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first ids, to the parent
+        os.write(write, " ".join(new_request_id() for _ in range(4)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 4096).decode().split()
+    os.close(read)
+    parent = [new_request_id() for _ in range(4)]
+    assert len(child) == 4 and not set(child) & set(parent)
