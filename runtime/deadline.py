@@ -48,11 +48,12 @@ class Deadline:
         delay = self._delay
         if delay is None:
             return
-        loop = asyncio.get_running_loop()
+        loop = task.get_loop()
         if delay < COARSE:
             self._handle = loop.call_later(delay, self._expire)
             return
-        wheel = _wheel(loop)
+        last = _last  # inlined `_wheel(loop)`: two blocks per request and one per stream chunk
+        wheel = last[1] if last is not None and last[0] is loop else _wheel(loop)
         self._tick = wheel.add(self, loop.time() + delay)
         self._wheel = wheel
 
@@ -78,8 +79,11 @@ class Deadline:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._leave_wheel()
-        if self._handle is not None:
+        wheel = self._wheel
+        if wheel is not None:  # `_leave_wheel`, inlined
+            wheel.remove(self, self._tick)
+            self._wheel = None
+        elif self._handle is not None:
             self._handle.cancel()
         if self._expired and self._task.uncancel() <= self._cancelling and kind is asyncio.CancelledError:
             raise TimeoutError from exc

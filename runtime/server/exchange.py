@@ -13,6 +13,7 @@ import asyncio
 import math
 import time
 import urllib.parse
+from collections.abc import Coroutine
 from typing import Any
 
 import msgspec
@@ -260,14 +261,18 @@ def _facts(snap: Snapshot, headers: Any, inc: incoming.Incoming) -> Facts:
     )
 
 
-async def generate(svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str) -> Reply:
+def generate(
+    svc: Service, scope: Any, proto: Any, body: bytes, fmt: ClientFormat, rid: str
+) -> Coroutine[Any, Any, Reply]:
+    """Parse, then `run`'s own coroutine (not one awaiting it: a coroutine layer less per
+    request); a body that does not parse raises here, as the handler is called."""
     started = time.perf_counter()
     try:
         inc = incoming.parse(body, scope.headers.items(), fmt, rid, scope.query_string)
     except RelayError as exc:
         refused(svc, fmt, rid, "", status_of(exc, fmt), started)
         raise
-    return await run(svc, inc, scope.headers, started)
+    return run(svc, inc, scope.headers, started)
 
 
 async def run(svc: Service, inc: incoming.Incoming, headers: Any, started: float) -> Reply:
