@@ -42,7 +42,7 @@ from runtime.translate.thinking import SIGNATURE_PREFIX, Owner, strip_foreign
 from runtime.translate.tokens import BYTES_PER_TOKEN_MAX, input_floor
 from runtime.upstream import usage as usage_of
 from runtime.upstream.passthrough import PassthroughStream
-from runtime.upstream.stream_watch import FrameWatch, Malformed, last_frame_end, split_frames
+from runtime.upstream.stream_watch import FrameWatch, Malformed, cut_frames
 from runtime.upstream.usage import Usage
 
 _encode = msgspec.json.Encoder().encode
@@ -348,12 +348,10 @@ class _Translated:
     def _watch_in(self, chunk: bytes) -> None:
         if self.watch.done:
             return
-        self._buf += chunk
-        end = last_frame_end(self._buf)
-        if not end:
-            return
-        frames, self._buf = self._buf[:end], self._buf[end:]
-        for frame in split_frames(frames):
+        buf = self._buf + chunk if self._buf else chunk
+        frames, end = cut_frames(buf)
+        self._buf = buf[end:]
+        for frame in frames:
             with contextlib.suppress(Malformed):  # the machine's SSE parser skips such lines
                 self.watch.take(frame)
 

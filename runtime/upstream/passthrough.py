@@ -27,11 +27,10 @@ from runtime.translate import ids
 from runtime.translate.responses_shape import failed_event
 from runtime.translate.sse import OPENAI_DONE, OPENAI_KEEPALIVE, anthropic_event
 from runtime.upstream.stream_watch import (
-    FRAME_END,
     FrameWatch,
     Malformed,
     clean_frame,
-    last_frame_end,
+    cut_frames,
     split_frames,
 )
 from runtime.upstream.usage import Usage
@@ -78,46 +77,46 @@ class PassthroughStream:
     def feed(self, chunk: bytes) -> bytes:
         if self.done:
             return b""
-        self._buf += chunk
-        end = last_frame_end(self._buf)
+        buf = self._buf + chunk if self._buf else chunk
+        frames, end = cut_frames(buf)
         if not end:
+            self._buf = buf
             return b""
-        frames, self._buf = self._buf[:end], self._buf[end:]
-        frames, malformed = self._track(frames)
+        whole, self._buf = buf[:end], buf[end:]
+        out, malformed = self._track(frames, whole)
         tail = self.fail(BadGateway("upstream sent a malformed stream event")) if malformed else b""
-        if self._rewrite and frames and self._fmt == "responses":
-            frames = b"".join(
-                _MODEL.sub(self._replacement, f, count=1) + b"\n\n" for f in split_frames(frames)
-            )
-        elif self._rewrite and frames:
-            frames = _MODEL.sub(self._replacement, frames, count=1 if self._rewrite_once else 0)
+        if self._rewrite and out and self._fmt == "responses":
+            out = b"".join(_MODEL.sub(self._replacement, f, count=1) + b"\n\n" for f in split_frames(out))
+        elif self._rewrite and out:
+            out = _MODEL.sub(self._replacement, out, count=1 if self._rewrite_once else 0)
             self._rewrite = not self._rewrite_once
-        return frames + tail
+        return out + tail
 
-    def _track(self, frames: bytes) -> tuple[bytes, bool]:
+    def _track(self, frames: list[bytes], whole: bytes) -> tuple[bytes, bool]:
         """Follow the stream's state frame by frame: the frames to pass on (garbage lines
         dropped, nothing after the stream's end or a malformed frame), and whether one was
-        malformed. Usually `frames` itself: rebuilt only when something must go."""
-        kept: list[bytes] = []
-        start = 0
-        changed = malformed = False
-        for match in FRAME_END.finditer(frames):
-            frame = frames[start : match.start()]
+        malformed. Usually `whole` (the bytes `frames` were cut from) itself: the frames
+        are rebuilt only from the first one that must change."""
+        watch = self.watch
+        kept: list[bytes] | None = None
+        malformed = False
+        for i, frame in enumerate(frames):
             try:
-                garbage = self.watch.take(frame)
+                garbage = watch.take(frame)
             except Malformed:
-                changed = malformed = True
+                malformed = True
+                kept = kept if kept is not None else _framed(frames[:i])
                 break
             if garbage:
-                changed = True
+                kept = kept if kept is not None else _framed(frames[:i])
                 frame = clean_frame(frame)
-            if frame:
+            if kept is not None and frame:
                 kept.append(frame + b"\n\n")
-            start = match.end()
-            if self.watch.done:
-                changed = changed or start < len(frames)
+            if watch.done:
+                if kept is None and i + 1 < len(frames):
+                    kept = _framed(frames[: i + 1])
                 break
-        return (b"".join(kept) if changed else frames), malformed
+        return (whole if kept is None else b"".join(kept)), malformed
 
     def finish(self) -> bytes:
         """Upstream EOF: nothing more if the stream ended properly, `[DONE]` for an OpenAI
@@ -137,3 +136,8 @@ class PassthroughStream:
         response = watch.response or {"id": ids.responses_id("resp_"), "object": "response", "output": []}
         code = err.row.openai_code or err.row.openai_type
         return failed_event({**response, "model": self._client_model}, watch.sequence + 1, code, err.message)
+
+
+def _framed(frames: list[bytes]) -> list[bytes]:
+    """Frames passed on unchanged, each with its terminator (empty ones were never sent)."""
+    return [frame + b"\n\n" for frame in frames if frame]

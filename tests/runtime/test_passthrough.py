@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.errors import ClientFormat
-from runtime.upstream.passthrough import PassthroughStream
+from runtime.errors import BadGateway, ClientFormat
+from runtime.upstream.passthrough import _MODEL, PassthroughStream
+from runtime.upstream.stream_watch import FRAME_END, Malformed, clean_frame, last_frame_end
 
 
 def _frame(name: str | None, payload: object) -> bytes:
@@ -286,3 +287,80 @@ def test_the_stream_s_thinking_signatures_are_collected_whatever_the_chunking(cu
     out = b"".join(stream.feed(data[a:b]) for a, b in itertools.pairwise(edges))
     assert out == data
     assert stream.watch.signatures == ["EqQBsig1", "EmwKred"]
+
+
+class _ReferenceStream(PassthroughStream):
+    """The frame cutting as it was before line-feed streams were split with `bytes.split`:
+    every frame end found by the general terminator scan, the frames always walked from the
+    bytes. The model the new cutting must match, whatever the stream and its chunking."""
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self.done:
+            return b""
+        self._buf += chunk
+        end = last_frame_end(self._buf)
+        if not end:
+            return b""
+        frames, self._buf = self._buf[:end], self._buf[end:]
+        kept: list[bytes] = []
+        start = 0
+        changed = malformed = False
+        for match in FRAME_END.finditer(frames):
+            frame = frames[start : match.start()]
+            try:
+                garbage = self.watch.take(frame)
+            except Malformed:
+                changed = malformed = True
+                break
+            if garbage:
+                changed = True
+                frame = clean_frame(frame)
+            if frame:
+                kept.append(frame + b"\n\n")
+            start = match.end()
+            if self.watch.done:
+                changed = changed or start < len(frames)
+                break
+        out = b"".join(kept) if changed else frames
+        tail = self.fail(BadGateway("upstream sent a malformed stream event")) if malformed else b""
+        if self._rewrite and out:
+            out = _MODEL.sub(self._replacement, out, count=1 if self._rewrite_once else 0)
+            self._rewrite = not self._rewrite_once
+        return out + tail
+
+
+_PIECES = st.sampled_from(
+    [
+        *(f + b"\n\n" for f in ANTHROPIC.split(b"\n\n")[:-1]),
+        *(f + b"\n\n" for f in OPENAI.split(b"\n\n")[:-1]),
+        b"\n\n",
+        b"\n",
+        b": keep-alive\n\n",
+        b"junk line\n",
+        b"data: not json\n\n",
+        b"data: [1]\n\n",
+        b'data: {"error": {"type": "overloaded_error", "message": "busy"}}\n\n',
+        b'event: ping\r\ndata: {"type": "ping"}\r\n\r\n',
+        b"\r\r",
+    ]
+)
+
+
+@pytest.mark.parametrize("fmt", ["anthropic", "openai"])
+@given(pieces=st.lists(_PIECES, max_size=12), cuts=st.lists(st.integers(0, 3000), max_size=8))
+def test_frames_cut_as_the_general_scan_cuts_them(
+    fmt: ClientFormat, pieces: list[bytes], cuts: list[int]
+) -> None:
+    """Any mix of events, blank lines, garbage, malformed data and CR framing, any chunking:
+    the same bytes out, the same end, error and usage as the general scan gives."""
+    data = b"".join(pieces)
+    cuts = [c % (len(data) + 1) for c in cuts]
+    model = "claude-up" if fmt == "anthropic" else "llama-up"
+    new, old = PassthroughStream(fmt, "chain", model), _ReferenceStream(fmt, "chain", model)
+    assert _run(new, data, cuts) == _run(old, data, cuts)
+    assert (new.done, new.errored, new.usage, new.watch.error) == (
+        old.done,
+        old.errored,
+        old.usage,
+        old.watch.error,
+    )

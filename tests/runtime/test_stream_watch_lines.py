@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.upstream.stream_watch import _lines, _scan
+from runtime.upstream.stream_watch import _lines, _scan, cut_frames, last_frame_end, split_frames
 
 FIELD = st.sampled_from([b"data:", b"event:", b"id:", b"retry:", b":", b"data", b"Data:", b"junk", b""])
 VALUE = st.binary(max_size=20) | st.sampled_from([b' {"type":"ping"}', b" message_start", b"", b"  x  "])
@@ -43,3 +43,14 @@ def test_the_common_shapes() -> None:
     assert _lines(b'event: ping\ndata: {"type":"ping"}') == (b"ping", b'{"type":"ping"}', False)
     assert _lines(b"event: ping\ndata: a\ndata: b") == (b"ping", b"a\nb", False)
     assert _lines(b"event: ping\ndata: a\njunk") == (b"ping", b"a", True)
+
+
+@given(
+    st.lists(st.sampled_from([b"\n", b"\r", b"\r\n", b"\n\n", b"\r\r", b"data: x", b"a", b":"]), max_size=30)
+)
+def test_frames_are_cut_where_the_general_terminator_scan_cuts_them(parts: list[bytes]) -> None:
+    """`cut_frames` splits line-feed-only buffers with `bytes.split`: the same frames and the
+    same end as the terminator scan, for any buffer (CR or not)."""
+    buf = b"".join(parts)
+    end = last_frame_end(buf)
+    assert cut_frames(buf) == (split_frames(buf[:end]), end)
