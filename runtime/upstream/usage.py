@@ -25,13 +25,8 @@ def _count(value: Any) -> int:
     return value if type(value) is int and value > 0 else 0
 
 
-def from_anthropic(raw: Any) -> Usage | None:
-    if not isinstance(raw, dict):
-        return None
-    read = _int(raw.get("cache_read_input_tokens"))
-    write = _int(raw.get("cache_creation_input_tokens"))
-    prompt = _int(raw.get("input_tokens")) + read + write
-    output = _int(raw.get("output_tokens"))
+def _usage(prompt: int, output: int, read: int, write: int) -> Usage:
+    """The one shape every format's usage ends in (`prompt` counts cache reads and writes)."""
     return {
         "input": prompt,
         "output": output,
@@ -40,6 +35,16 @@ def from_anthropic(raw: Any) -> Usage | None:
         "cache_read": read,
         "cache_write": write,
     }
+
+
+def from_anthropic(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    read = _int(raw.get("cache_read_input_tokens"))
+    write = _int(raw.get("cache_creation_input_tokens"))
+    prompt = _int(raw.get("input_tokens")) + read + write
+    output = _int(raw.get("output_tokens"))
+    return _usage(prompt, output, read, write)
 
 
 def from_openai(raw: Any) -> Usage | None:
@@ -57,14 +62,7 @@ def from_openai(raw: Any) -> Usage | None:
         read, write = _count(raw.get("prompt_cache_hit_tokens")), 0
     prompt = max(prompt - read - write, 0) + read + write
     output = _count(raw.get("completion_tokens"))
-    return {
-        "input": prompt,
-        "output": output,
-        "cached": read + write,
-        "total": prompt + output,
-        "cache_read": read,
-        "cache_write": write,
-    }
+    return _usage(prompt, output, read, write)
 
 
 def from_responses(raw: Any) -> Usage | None:
