@@ -4,7 +4,7 @@ the same fake upstream (a real Granian process on 127.0.0.1), for CPU per reques
 Granian, wrk or the kernel's share of the network, and for a deterministic profile.
 
     python -m benchmarks.hot_path [--requests 3000] [--stream] [--profile relay|passthrough] [--top 40]
-                                  [--state redis://127.0.0.1:6379/0]
+                                  [--state redis://127.0.0.1:6379/0] [--bare]
 
 Prints CPU per request for each app, of the whole process (every thread: the log writer
 and the usage store's feeder included; its writer process is not, `benchmarks.overhead`
@@ -12,7 +12,10 @@ counts that) and of the event loop's thread alone, the best of `--passes` passes
 work on the machine only ever adds). With `--profile`, a cProfile of that app's requests
 sorted by `--sort` (`--top` lines; `--callers`/`--callees REGEX` follow one function).
 Both apps see wrk's request: POST with `content-type`, `content-length` and `host`, the
-same small body.
+same small body. `--bare` adds a third: relay with its ops feed empty (no usage row,
+metrics, events or webhooks) and no request log line, so what relay's defaults cost per
+request and what its routing, translation and HTTP handling cost alone are measured apart,
+in the same run.
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ def _relay_app(tmp: Path, up_port: int, state: str | None) -> RelayApp:
     """relay's app on the benchmark definitions (with `state` as its routing state when
     given), built by this checkout's compiler; the import waits for the environment it reads
     at start."""
-    (tmp / "chains").mkdir()
+    (tmp / "chains").mkdir(parents=True)
     defs = DEFS.format(port=up_port) + (f"server:\n  state: {state}\n" if state else "")
     (tmp / "chains" / "bench.yaml").write_text(defs)
     subprocess.run(
@@ -127,6 +130,15 @@ def _relay_app(tmp: Path, up_port: int, state: str | None) -> RelayApp:
     return RelayApp()
 
 
+def _strip(relay: RelayApp) -> None:
+    """Benchmark use only: the ops feed emptied and the request log line off, in this one
+    app (nothing in this process reloads it, so they stay so)."""
+    service = relay.service
+    assert service is not None, "__rsgi_init__ made it"
+    service.feed.sinks.clear()
+    service.log.set_level("warning")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.hot_path")
     parser.add_argument("--requests", type=int, default=3000)
@@ -139,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--callers", help="also print who calls functions matching this regex")
     parser.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumulative)")
     parser.add_argument("--dump", metavar="FILE", help="also write the raw profile here (pstats format)")
+    parser.add_argument(
+        "--bare", action="store_true", help="also relay without its ops feed and request log line"
+    )
     args = parser.parse_args(argv)
     os.environ["BENCH_UPSTREAM_KEY"] = "bench-key-not-secret"
     body = STREAM_BODY if args.stream else BODY
@@ -154,12 +169,18 @@ def main(argv: list[str] | None = None) -> None:
         wait_port(up_port)
         os.environ[UPSTREAM_ENV] = f"http://127.0.0.1:{up_port}"
         loop = uvloop.new_event_loop()
-        relay = _relay_app(Path(tmp_dir.name), up_port, args.state)
+        relays = {"relay": _relay_app(Path(tmp_dir.name) / "relay", up_port, args.state)}
+        if args.bare:
+            relays["relay-bare"] = _relay_app(Path(tmp_dir.name) / "bare", up_port, args.state)
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the request log lines: written, not shown
-        relay.__rsgi_init__(loop)
+        for relay in relays.values():
+            relay.__rsgi_init__(loop)
+        if args.bare:
+            _strip(relays["relay-bare"])
         passthrough = PassThrough()
         passthrough.__rsgi_init__(loop)
-        apps: dict[str, App] = {"relay": relay.__rsgi__, "passthrough": passthrough.__rsgi__}
+        apps: dict[str, App] = {name: relay.__rsgi__ for name, relay in relays.items()}
+        apps["passthrough"] = passthrough.__rsgi__
         for app in apps.values():
             loop.run_until_complete(_drive(app, body, 200))  # warm: connections, code paths
         cpu: dict[str, float] = {name: float("inf") for name in apps}
@@ -177,7 +198,10 @@ def main(argv: list[str] | None = None) -> None:
         report = os.fdopen(out, "w", closefd=False)
         for label, found in (("process", cpu), ("event loop thread", loop_cpu)):
             figures = " ".join(f"{name}={us:.0f}us" for name, us in found.items())
-            print(f"{label}: {figures} ratio={found['relay'] / found['passthrough']:.2f}", file=report)
+            ratios = " ".join(
+                f"{name}/passthrough={found[name] / found['passthrough']:.2f}" for name in relays
+            )
+            print(f"{label}: {figures} {ratios}", file=report)
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -192,7 +216,8 @@ def main(argv: list[str] | None = None) -> None:
             if args.callers:
                 stats.print_callers(args.callers)
         report.flush()
-        relay.__rsgi_del__(loop)
+        for relay in relays.values():
+            relay.__rsgi_del__(loop)
         if passthrough.session is not None:
             loop.run_until_complete(passthrough.session.close())
     finally:
