@@ -55,12 +55,18 @@ def serve_module(repo: Path) -> str:
 
 
 def serve_relay(
-    definitions: str, tmp: Path, port: int, repo: Path, env: dict[str, str], workers: int = 1
+    definitions: str,
+    tmp: Path,
+    port: int,
+    repo: Path,
+    env: dict[str, str],
+    workers: int = 1,
+    module: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """Build `definitions` (one YAML file) under `tmp` with the compiler in `repo` and start
-    that checkout's `relay run` on 127.0.0.1:`port`, quiet; the caller terminates it. Its
-    usage rows go to the default SQLite store under `tmp`, so the figures include recording
-    them."""
+    that checkout's `relay run` (or `module`, a wrapper of it) on 127.0.0.1:`port`, quiet;
+    the caller terminates it. Its usage rows go to the default SQLite store under `tmp`, so
+    the figures include recording them."""
     env = {**env, "PYTHONPATH": str(repo)}
     (tmp / "chains").mkdir()
     (tmp / "chains" / "bench.yaml").write_text(definitions)
@@ -75,7 +81,7 @@ def serve_relay(
         [
             sys.executable,
             "-m",
-            serve_module(repo),
+            module or serve_module(repo),
             str(tmp / "gen"),
             "--listen",
             f"127.0.0.1:{port}",

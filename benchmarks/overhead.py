@@ -14,8 +14,11 @@ measured alternately, round after round, so machine noise hits both alike. Per r
 Prints each figure's median over the rounds with its spread (min-max), the idle RSS of
 relay (main + worker), and last `cpu_us_per_request relay=… passthrough=… ratio=…`.
 CPU per request is the figure a busy machine leaves intact; the wall-clock ones blur.
+`--bare` serves a third, measured in the same rounds: relay with its ops feed empty (no
+usage store, metrics, events or webhooks: benchmarks/relay_without_sinks.py) and no request
+log line, for what relay's defaults cost apart from its routing and HTTP handling.
 
-    python -m benchmarks.overhead [--quick] [--rounds 5] [--seconds 5] [--docs]
+    python -m benchmarks.overhead [--quick] [--rounds 5] [--seconds 5] [--bare] [--docs]
     python -m benchmarks.overhead --scale redis://127.0.0.1:6379/0
 
 `--scale` instead serves relay with that Redis as its state and 1, 2, 4, … workers (up to
@@ -41,7 +44,16 @@ from pathlib import Path
 import aiohttp
 import uvloop
 
-from benchmarks.common import README, REPO, cpu_seconds, free_port, relay_stack, wait_port, write_doc_block
+from benchmarks.common import (
+    README,
+    REPO,
+    cpu_seconds,
+    free_port,
+    relay_stack,
+    serve_relay,
+    wait_port,
+    write_doc_block,
+)
 from benchmarks.relay_bench import DEFS, STREAM_BODY, memory_mb, open_loop, pct, wrk_load
 
 FIGURES = (
@@ -67,6 +79,16 @@ class Plan:
     latency_seconds: float
     streams: int
 
+
+BARE_SERVER = """\
+server:
+  log:
+    level: warning
+  usage:
+    store: "off"
+"""
+"""With benchmarks.relay_without_sinks (which keeps metrics, events and webhooks out of the
+feed): nothing recorded, nothing logged per request."""
 
 QUICK = Plan(rounds=2, load_seconds=3, latency_seconds=3.0, streams=30)
 FULL = Plan(rounds=5, load_seconds=5, latency_seconds=8.0, streams=100)
@@ -210,6 +232,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--seconds", type=int, help=f"wrk seconds per server and round, default {FULL.load_seconds}"
     )
     parser.add_argument("--docs", action="store_true", help="also write the figures into docs/performance.md")
+    parser.add_argument(
+        "--bare", action="store_true", help="also relay without its ops feed and request log line"
+    )
     parser.add_argument("--scale", metavar="REDIS_URL", help="measure scaling over workers with Redis state")
     args = parser.parse_args(argv)
     if args.scale:
@@ -223,25 +248,45 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(head, flush=True)
     with relay_stack(lambda port: DEFS.format(port=port)) as stack, tempfile.TemporaryDirectory() as tmp:
         pt_port = free_port()
-        passthrough = start_passthrough(pt_port, f"http://127.0.0.1:{stack.up_port}")
+        started = [start_passthrough(pt_port, f"http://127.0.0.1:{stack.up_port}")]
         try:
-            wait_port(pt_port)
             path = "/v1/chat/completions"
             servers = [
                 Served("relay", stack.relay.pid, f"http://127.0.0.1:{stack.relay_port}{path}"),
-                Served("passthrough", passthrough.pid, f"http://127.0.0.1:{pt_port}{path}"),
+                Served("passthrough", started[0].pid, f"http://127.0.0.1:{pt_port}{path}"),
             ]
+            if args.bare:
+                bare_port = free_port()
+                (stack.tmp / "bare").mkdir()
+                defs = DEFS.format(port=stack.up_port) + BARE_SERVER
+                env = {**os.environ, "BENCH_UPSTREAM_KEY": "bench-key-not-secret"}
+                module = "benchmarks.relay_without_sinks"
+                started.append(serve_relay(defs, stack.tmp / "bare", bare_port, REPO, env, module=module))
+                servers.append(Served("relay-bare", started[1].pid, f"http://127.0.0.1:{bare_port}{path}"))
+                wait_port(bare_port)
+            wait_port(pt_port)
             direct = f"http://127.0.0.1:{stack.up_port}{path}"
             warm(direct, servers)
             idle = memory_mb(stack.relay.pid)  # idle after serving, as relay_bench reports it
             found = measure(direct, servers, plan, Path(tmp))
         finally:
-            passthrough.terminate()
-            passthrough.wait()
+            for proc in started:
+                proc.terminate()
+                proc.wait()
     relay_cpu = statistics.median(found["relay"].values["cpu_us"])
     pt_cpu = statistics.median(found["passthrough"].values["cpu_us"])
+    bare = (
+        [
+            f"CPU per request, relay-bare (no ops feed, no log line), µs: "
+            f"{spread(found['relay-bare'].values['cpu_us'], '{:.0f}')}, "
+            f"relay-bare/passthrough {median_spread(found, 'relay-bare', 'passthrough', 'cpu_us')}"
+        ]
+        if args.bare
+        else []
+    )
     lines = [
         *table(found, "relay", "passthrough", "relay/passthrough"),
+        *bare,
         f"relay idle memory (main + worker): RSS {idle[0]:.1f} MB, PSS {idle[1]:.1f} MB",
         f"cpu_us_per_request relay={relay_cpu:.0f} passthrough={pt_cpu:.0f} ratio={relay_cpu / pt_cpu:.2f}",
     ]
