@@ -26,9 +26,10 @@ from benchmarks.overhead import (
     Plan,
     Served,
     context,
+    markdown,
     measure,
-    median_spread,
     report,
+    rows,
     table,
     warm,
 )
@@ -84,14 +85,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                 subprocess.run(
                     ["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False
                 )
+    body = rows(found, "new", "old")
     lines = [
-        *table(found, "new", "old", "new/old"),
+        *table(("figure", "new", "old", "new/old"), body),
         f"idle RSS (main + worker), MB: new {idle[0]:.1f} | old {idle[1]:.1f}",
     ]
-    summary = [
-        f"against {sha}: CPU per request {median_spread(found, 'new', 'old', 'cpu_us')}×, "
-        f"throughput at 64 connections {median_spread(found, 'new', 'old', 'rps')}×",
-    ]
+    idle_row = ("idle RSS, main + worker, MB", f"{idle[0]:.1f}", f"{idle[1]:.1f}", "")
+    summary = markdown(("figure", "working tree", sha, "new / old"), [*body, idle_row])
     report("ab", head, lines, args.docs, summary)
 
 

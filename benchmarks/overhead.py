@@ -156,23 +156,38 @@ def spread(values: Sequence[float], fmt: str) -> str:
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
 
-def table(found: dict[str, Figures], a: str, b: str, ratio: str) -> list[str]:
-    """Median (min-max) per figure for `a` and `b`, and the per-round ratio a/b."""
-    lines = [f"{'figure':36s} {a:>22s} {b:>22s} {ratio:>20s}"]
+Row = tuple[str, str, str, str]
+"""figure, the first server's median (min-max), the second's, the per-round ratio."""
+
+
+def rows(found: dict[str, Figures], a: str, b: str) -> list[Row]:
+    """Median (min-max) per figure for `a` and `b`, and the per-round ratio a/b where a
+    ratio means something (CPU, throughput)."""
+    out = []
     for key, label, fmt in FIGURES:
         va, vb = found[a].values[key], found[b].values[key]
         ratio = median_spread(found, a, b, key) if key in ("cpu_us", "rps") else ""
-        lines.append(f"{label:36s} {spread(va, fmt):>22s} {spread(vb, fmt):>22s} {ratio:>20s}".rstrip())
-    return lines
+        out.append((label, spread(va, fmt), spread(vb, fmt), ratio))
+    return out
+
+
+def table(head: Row, body: list[Row]) -> list[str]:
+    """For the terminal and docs/performance.md's code blocks."""
+    return [f"{f:36s} {a:>22s} {b:>22s} {r:>20s}".rstrip() for f, a, b, r in (head, *body)]
+
+
+def markdown(head: Row, body: list[Row]) -> list[str]:
+    """For the README's performance tables."""
+    return [f"| {' | '.join(head)} |", "|---|---|---|---|", *(f"| {' | '.join(row)} |" for row in body)]
 
 
 def report(block: str, head: str, lines: list[str], docs: bool, summary: list[str]) -> None:
     """Print the figures; with `docs`, also write them (under `head`) into their block of
-    docs/performance.md, and `summary` into the README's performance table."""
+    docs/performance.md, and `summary` (a Markdown table) into the README's."""
     print("\n".join(lines))
     if docs:
         write_doc_block(block, [head, *lines])
-        write_doc_block(block, [head, *summary], README)
+        write_doc_block(block, [f"{head}:", "", *summary], README, fenced=False)
 
 
 def median_spread(found: dict[str, Figures], a: str, b: str, key: str) -> str:
@@ -275,28 +290,17 @@ def main(argv: Sequence[str] | None = None) -> None:
                 proc.wait()
     relay_cpu = statistics.median(found["relay"].values["cpu_us"])
     pt_cpu = statistics.median(found["passthrough"].values["cpu_us"])
-    bare = (
-        [
-            f"CPU per request, relay-bare (no ops feed, no log line), µs: "
-            f"{spread(found['relay-bare'].values['cpu_us'], '{:.0f}')}, "
-            f"relay-bare/passthrough {median_spread(found, 'relay-bare', 'passthrough', 'cpu_us')}"
-        ]
-        if args.bare
-        else []
-    )
+    body = rows(found, "relay", "passthrough")
+    if args.bare:
+        bare = rows(found, "relay-bare", "passthrough")[0]
+        body.insert(1, ("CPU per request, --bare, µs", bare[1], "", bare[3]))
+    idle_row = ("idle RSS, main + worker, MB", f"{idle[0]:.1f}", "", "")
     lines = [
-        *table(found, "relay", "passthrough", "relay/passthrough"),
-        *bare,
+        *table(("figure", "relay", "passthrough", "relay/passthrough"), body),
         f"relay idle memory (main + worker): RSS {idle[0]:.1f} MB, PSS {idle[1]:.1f} MB",
         f"cpu_us_per_request relay={relay_cpu:.0f} passthrough={pt_cpu:.0f} ratio={relay_cpu / pt_cpu:.2f}",
     ]
-    med = {key: statistics.median(found["relay"].values[key]) for key, _, _ in FIGURES}
-    summary = [
-        f"CPU per request {relay_cpu:.0f} µs, pass-through {pt_cpu:.0f}: "
-        f"{median_spread(found, 'relay', 'passthrough', 'cpu_us')}×",
-        f"64 connections {med['rps']:.0f} req/s; added p50 at 25 req/s {med['p50']:.2f} ms; "
-        f"added stream TTFB {med['ttfb']:.2f} ms; idle RSS (main + worker) {idle[0]:.1f} MB",
-    ]
+    summary = markdown(("figure", "relay", "pass-through", "relay / pass-through"), [*body, idle_row])
     report("overhead", head, lines, args.docs, summary)
 
 
