@@ -5,6 +5,7 @@ Granian, wrk or the kernel's share of the network, and for a deterministic profi
 
     python -m benchmarks.hot_path [--requests 3000] [--stream] [--profile relay|passthrough] [--top 40]
                                   [--state redis://127.0.0.1:6379/0] [--bare]
+                                  [--stream --chunks 100 --gap-ms 0.5]
 
 Prints CPU per request for each app, of the whole process (every thread: the log writer
 and the usage store's feeder included; its writer process is not, `benchmarks.overhead`
@@ -15,7 +16,9 @@ Both apps see wrk's request: POST with `content-type`, `content-length` and `hos
 same small body. `--bare` adds a third: relay with its ops feed empty (no usage row,
 metrics, events or webhooks) and no request log line, so what relay's defaults cost per
 request and what its routing, translation and HTTP handling cost alone are measured apart,
-in the same run.
+in the same run. `--chunks N` makes each stream N content chunks long (`--gap-ms` apart,
+so each is read on its own as a real model's tokens are) and adds what each chunk costs
+beyond the pass-through's: what a long answer to Claude Code costs relay per event.
 """
 
 from __future__ import annotations
@@ -154,12 +157,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--bare", action="store_true", help="also relay without its ops feed and request log line"
     )
+    parser.add_argument("--chunks", type=int, help="with --stream: content chunks per stream")
+    parser.add_argument("--gap-ms", type=float, default=0.5, help="with --chunks: ms before each chunk")
     args = parser.parse_args(argv)
     os.environ["BENCH_UPSTREAM_KEY"] = "bench-key-not-secret"
     body = STREAM_BODY if args.stream else BODY
     up_port = free_port()
+    if args.chunks is not None and not args.stream:
+        parser.error("--chunks is for --stream")
+    shape = ["--chunks", str(args.chunks), "--gap-ms", str(args.gap_ms)] if args.chunks is not None else []
     upstream = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.upstream_server", str(up_port)],
+        [sys.executable, "-m", "benchmarks.upstream_server", str(up_port), *shape],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
@@ -202,6 +210,11 @@ def main(argv: list[str] | None = None) -> None:
                 f"{name}/passthrough={found[name] / found['passthrough']:.2f}" for name in relays
             )
             print(f"{label}: {figures} {ratios}", file=report)
+        if args.chunks:
+            per_chunk = " ".join(
+                f"{name}={(cpu[name] - cpu['passthrough']) / args.chunks:.2f}us" for name in relays
+            )
+            print(f"per content chunk beyond the pass-through (process): {per_chunk}", file=report)
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()

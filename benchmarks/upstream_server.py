@@ -7,14 +7,20 @@ request (from 1) with `script[n]` if set, else `fail_status` with probability `f
 (a `random.Random(seed)` draw per request, so two servers given the same settings fail the
 same requests); `GET /_faults` returns `{"requests": n, "failed": k}`. Off by default.
 
-Run: python -m benchmarks.upstream_server PORT
+Long streams, for what each streamed event costs: `--chunks N` puts N content chunks
+between the first and the last, `--gap-ms G` waits G ms before each chunk (tokens arrive
+apart, so each is a read of its own, as from a real model).
+
+Run: python -m benchmarks.upstream_server PORT [--chunks N] [--gap-ms G]
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
+import os
 import random
-import sys
 from typing import Any
 
 BODY = (
@@ -29,6 +35,9 @@ CHUNKS = [
     b"data: [DONE]\n\n",
 ]
 JSON = [("content-type", "application/json")]
+CHUNK = CHUNKS[1]
+STREAM_ENV = "BENCH_UPSTREAM_STREAM"
+"""`N,G` (content chunks, ms before each) from the command line to the worker Granian forks."""
 
 
 class Faults:
@@ -79,20 +88,45 @@ async def app(scope: Any, proto: Any) -> None:
         return
     if b'"stream":true' in body or b'"stream": true' in body:
         transport = proto.response_stream(200, [("content-type", "text/event-stream")])
-        for chunk in CHUNKS:
+        count, gap = _stream_shape()
+        if count is None:
+            for chunk in CHUNKS:
+                await transport.send_bytes(chunk)
+            return
+        parts = [CHUNKS[0], *[CHUNK] * count, *CHUNKS[2:]]
+        for chunk in parts:
+            if gap:
+                await asyncio.sleep(gap)
             await transport.send_bytes(chunk)
         return
     proto.response_bytes(200, JSON, BODY)
+
+
+def _stream_shape() -> tuple[int | None, float]:
+    shape = os.environ.get(STREAM_ENV)
+    if not shape:
+        return None, 0.0
+    count, gap = shape.split(",")
+    return int(count), float(gap) / 1000
 
 
 if __name__ == "__main__":
     from granian.constants import Interfaces, Loops
     from granian.server import MPServer
 
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.upstream_server")
+    parser.add_argument("port", type=int)
+    parser.add_argument(
+        "--chunks", type=int, help="content chunks per stream (default: the fixed 4-part stream)"
+    )
+    parser.add_argument("--gap-ms", type=float, default=0.0, help="ms before each chunk of a long stream")
+    args = parser.parse_args()
+    if args.chunks is not None:
+        os.environ[STREAM_ENV] = f"{args.chunks},{args.gap_ms}"
     MPServer(
         "benchmarks.upstream_server:app",
         address="127.0.0.1",
-        port=int(sys.argv[1]),
+        port=args.port,
         interface=Interfaces.RSGI,
         loop=Loops.uvloop,
         log_enabled=False,
