@@ -26,7 +26,6 @@ from benchmarks.overhead import (
     Plan,
     Served,
     context,
-    markdown,
     measure,
     report,
     rows,
@@ -90,8 +89,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         *table(("figure", "new", "old", "new/old"), body),
         f"idle RSS (main + worker), MB: new {idle[0]:.1f} | old {idle[1]:.1f}",
     ]
-    idle_row = ("idle RSS, main + worker, MB", f"{idle[0]:.1f}", f"{idle[1]:.1f}", "")
-    summary = markdown(("figure", "working tree", sha, "new / old"), [*body, idle_row])
+    summary = [f"against {sha}: CPU per request {body[0][3]}×, throughput at 64 connections {body[1][3]}×"]
     report("ab", head, lines, args.docs, summary)
 
 

@@ -20,16 +20,15 @@ PERFORMANCE_DOC = REPO / "docs" / "performance.md"
 README = REPO / "README.md"
 
 
-def write_doc_block(name: str, lines: list[str], doc: Path = PERFORMANCE_DOC, fenced: bool = True) -> None:
+def write_doc_block(name: str, lines: list[str], doc: Path = PERFORMANCE_DOC) -> None:
     """Replace what stands between `<!-- NAME:begin -->` and `<!-- NAME:end -->` in `doc`
-    with `lines` (as a code block when `fenced`, else as Markdown), so a benchmark
-    regenerates its own figures there."""
+    with `lines` as a code block, so a benchmark regenerates its own figures there."""
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     text = doc.read_text(encoding="utf-8")
     head, found, rest = text.partition(begin)
     if not found or end not in rest:
         raise SystemExit(f"{doc}: no {begin} … {end} block to regenerate")
-    block = "\n".join([begin, *(["```", *lines, "```"] if fenced else lines), end])
+    block = "\n".join([begin, "```", *lines, "```", end])
     doc.write_text(head + block + rest.partition(end)[2], encoding="utf-8")
 
 

@@ -176,18 +176,13 @@ def table(head: Row, body: list[Row]) -> list[str]:
     return [f"{f:36s} {a:>22s} {b:>22s} {r:>20s}".rstrip() for f, a, b, r in (head, *body)]
 
 
-def markdown(head: Row, body: list[Row]) -> list[str]:
-    """For the README's performance tables."""
-    return [f"| {' | '.join(head)} |", "|---|---|---|---|", *(f"| {' | '.join(row)} |" for row in body)]
-
-
 def report(block: str, head: str, lines: list[str], docs: bool, summary: list[str]) -> None:
     """Print the figures; with `docs`, also write them (under `head`) into their block of
-    docs/performance.md, and `summary` (a Markdown table) into the README's."""
+    docs/performance.md, and `summary` into the README's performance figures."""
     print("\n".join(lines))
     if docs:
         write_doc_block(block, [head, *lines])
-        write_doc_block(block, [f"{head}:", "", *summary], README, fenced=False)
+        write_doc_block(block, [head, *summary], README)
 
 
 def median_spread(found: dict[str, Figures], a: str, b: str, key: str) -> str:
@@ -291,16 +286,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     relay_cpu = statistics.median(found["relay"].values["cpu_us"])
     pt_cpu = statistics.median(found["passthrough"].values["cpu_us"])
     body = rows(found, "relay", "passthrough")
+    summary_cpu = f"CPU per request {relay_cpu:.0f} µs, pass-through {pt_cpu:.0f}: {body[0][3]}×"
     if args.bare:
         bare = rows(found, "relay-bare", "passthrough")[0]
         body.insert(1, ("CPU per request, --bare, µs", bare[1], "", bare[3]))
-    idle_row = ("idle RSS, main + worker, MB", f"{idle[0]:.1f}", "", "")
+        summary_cpu += (
+            f"; --bare {statistics.median(found['relay-bare'].values['cpu_us']):.0f} µs: {bare[3]}×"
+        )
     lines = [
         *table(("figure", "relay", "passthrough", "relay/passthrough"), body),
         f"relay idle memory (main + worker): RSS {idle[0]:.1f} MB, PSS {idle[1]:.1f} MB",
         f"cpu_us_per_request relay={relay_cpu:.0f} passthrough={pt_cpu:.0f} ratio={relay_cpu / pt_cpu:.2f}",
     ]
-    summary = markdown(("figure", "relay", "pass-through", "relay / pass-through"), [*body, idle_row])
+    med = {key: statistics.median(found["relay"].values[key]) for key, _, _ in FIGURES}
+    summary = [
+        summary_cpu,
+        f"64 connections {med['rps']:.0f} req/s; added p50 at 25 req/s {med['p50']:.2f} ms; "
+        f"added stream TTFB {med['ttfb']:.2f} ms; idle RSS (main + worker) {idle[0]:.1f} MB",
+    ]
     report("overhead", head, lines, args.docs, summary)
 
 
