@@ -40,7 +40,7 @@ import uvloop
 
 from benchmarks.common import REPO, free_port, wait_port
 from benchmarks.passthrough_app import UPSTREAM_ENV, PassThrough
-from benchmarks.relay_bench import BODY, DEFS, STREAM_BODY
+from benchmarks.relay_bench import BARE_SERVER, BODY, DEFS, STREAM_BODY
 
 if TYPE_CHECKING:
     from runtime.server.app import RelayApp
@@ -113,12 +113,13 @@ async def _drive(app: App, body: bytes, n: int) -> list[int]:
     return sent
 
 
-def _relay_app(tmp: Path, up_port: int, state: str | None) -> RelayApp:
+def _relay_app(tmp: Path, up_port: int, state: str | None, server: str = "") -> RelayApp:
     """relay's app on the benchmark definitions (with `state` as its routing state when
-    given), built by this checkout's compiler; the import waits for the environment it reads
-    at start."""
+    given, `server` a `server:` block of its own), built by this checkout's compiler; the
+    import waits for the environment it reads at start."""
     (tmp / "chains").mkdir(parents=True)
-    defs = DEFS.format(port=up_port) + (f"server:\n  state: {state}\n" if state else "")
+    server = server or ("server:\n" if state else "")
+    defs = DEFS.format(port=up_port) + server + (f"  state: {state}\n" if state else "")
     (tmp / "chains" / "bench.yaml").write_text(defs)
     subprocess.run(
         [sys.executable, "-m", "compiler", "build", str(tmp / "chains"), "-o", str(tmp / "gen")],
@@ -134,12 +135,11 @@ def _relay_app(tmp: Path, up_port: int, state: str | None) -> RelayApp:
 
 
 def _strip(relay: RelayApp) -> None:
-    """Benchmark use only: the ops feed emptied and the request log line off, in this one
-    app (nothing in this process reloads it, so they stay so)."""
+    """Benchmark use only: the ops feed emptied (metrics, events, webhooks), in this one app
+    (nothing in this process reloads it, so it stays so); BARE_SERVER did the rest."""
     service = relay.service
     assert service is not None, "__rsgi_init__ made it"
     service.feed.sinks.clear()
-    service.log.set_level("warning")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         loop = uvloop.new_event_loop()
         relays = {"relay": _relay_app(Path(tmp_dir.name) / "relay", up_port, args.state)}
         if args.bare:
-            relays["relay-bare"] = _relay_app(Path(tmp_dir.name) / "bare", up_port, args.state)
+            relays["relay-bare"] = _relay_app(Path(tmp_dir.name) / "bare", up_port, args.state, BARE_SERVER)
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the request log lines: written, not shown
         for relay in relays.values():
             relay.__rsgi_init__(loop)

@@ -54,7 +54,7 @@ from benchmarks.common import (
     wait_port,
     write_doc_block,
 )
-from benchmarks.relay_bench import DEFS, STREAM_BODY, memory_mb, open_loop, pct, wrk_load
+from benchmarks.relay_bench import BARE_SERVER, DEFS, STREAM_BODY, memory_mb, open_loop, pct, wrk_load
 
 FIGURES = (
     ("cpu_us", "CPU per request, µs", "{:.0f}"),
@@ -79,16 +79,6 @@ class Plan:
     latency_seconds: float
     streams: int
 
-
-BARE_SERVER = """\
-server:
-  log:
-    level: warning
-  usage:
-    store: "off"
-"""
-"""With benchmarks.relay_without_sinks (which keeps metrics, events and webhooks out of the
-feed): nothing recorded, nothing logged per request."""
 
 QUICK = Plan(rounds=2, load_seconds=3, latency_seconds=3.0, streams=30)
 FULL = Plan(rounds=5, load_seconds=5, latency_seconds=8.0, streams=100)

@@ -45,6 +45,15 @@ chains:
   bench:
     steps: [up/bench-up]
 """
+BARE_SERVER = """\
+server:
+  log:
+    level: warning
+  usage:
+    store: "off"
+"""
+"""Appended to DEFS for relay "bare" (benchmarks.overhead and benchmarks.hot_path --bare): no
+request log line, no usage store; with the ops feed emptied as well, nothing is recorded."""
 
 
 def memory_mb(pid: int) -> tuple[float, float]:

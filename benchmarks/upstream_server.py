@@ -35,9 +35,21 @@ CHUNKS = [
     b"data: [DONE]\n\n",
 ]
 JSON = [("content-type", "application/json")]
-CHUNK = CHUNKS[1]
 STREAM_ENV = "BENCH_UPSTREAM_STREAM"
 """`N,G` (content chunks, ms before each) from the command line to the worker Granian forks."""
+
+
+def _stream_shape() -> tuple[list[bytes], float]:
+    """The stream's parts and the seconds before each: the fixed 4-part stream unless
+    `--chunks` asked for another."""
+    shape = os.environ.get(STREAM_ENV)
+    if not shape:
+        return CHUNKS, 0.0
+    count, gap = shape.split(",")
+    return [CHUNKS[0], *[CHUNKS[1]] * int(count), *CHUNKS[2:]], float(gap) / 1000
+
+
+PARTS, GAP = _stream_shape()
 
 
 class Faults:
@@ -88,26 +100,12 @@ async def app(scope: Any, proto: Any) -> None:
         return
     if b'"stream":true' in body or b'"stream": true' in body:
         transport = proto.response_stream(200, [("content-type", "text/event-stream")])
-        count, gap = _stream_shape()
-        if count is None:
-            for chunk in CHUNKS:
-                await transport.send_bytes(chunk)
-            return
-        parts = [CHUNKS[0], *[CHUNK] * count, *CHUNKS[2:]]
-        for chunk in parts:
-            if gap:
-                await asyncio.sleep(gap)
+        for chunk in PARTS:
+            if GAP:
+                await asyncio.sleep(GAP)
             await transport.send_bytes(chunk)
         return
     proto.response_bytes(200, JSON, BODY)
-
-
-def _stream_shape() -> tuple[int | None, float]:
-    shape = os.environ.get(STREAM_ENV)
-    if not shape:
-        return None, 0.0
-    count, gap = shape.split(",")
-    return int(count), float(gap) / 1000
 
 
 if __name__ == "__main__":
