@@ -68,6 +68,36 @@ def test_a_wrong_admin_key_gets_a_message_and_a_second_chance(
     assert all("401" in e for e in page.errors), page.errors
 
 
+def test_a_401_for_a_request_sent_before_the_key_was_typed_keeps_the_key(
+    stack: tuple[Relay, FakeUpstream], page: Tab
+) -> None:
+    """A poll sent without a key whose 401 lands after the key was typed (a slow answer, a
+    busy machine) once threw the new key away: the page went back to asking for it and
+    never refreshed again. Here every keyless state read is held until after sign-in."""
+    relay, _ = stack
+    held: list[Any] = []
+
+    def hold_keyless(route: Any) -> None:
+        if "authorization" in route.request.headers:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.page.route("**/admin/state", hold_keyless)
+    signed_in(page, relay)  # the event stream's 401 asks for the key
+    assert held, "the first state read went out without a key"
+    with page.page.expect_response(
+        lambda r: r.url.endswith("/admin/state") and "authorization" in r.request.headers
+    ) as again:
+        for route in held:
+            route.continue_()  # the relay refuses them: 401, late
+    assert again.value.status == 200
+    assert page.page.evaluate("() => sessionStorage.getItem('relay.adminKey')") == ADMIN_KEY
+    assert page.page.is_hidden("#key-overlay")
+    assert text(page, "#conn").startswith("live")
+    assert all("401" in e for e in page.errors), page.errors
+
+
 def test_live_shows_the_example_chains_and_traffic_moves_counts_and_feed(
     stack: tuple[Relay, FakeUpstream], page: Tab
 ) -> None:

@@ -77,9 +77,13 @@
   class ApiError extends Error {
     constructor(status, message, body) { super(message); this.status = status; this.body = body; }
   }
-  function authHeaders() {
-    const key = sessionStorage.getItem(KEY);
+  function authHeaders(key) {
     return key ? { authorization: `Bearer ${key}` } : {};
+  }
+  // A 401 only counts against the key its request carried: the answer to a request sent
+  // before a key was typed (a poll, the event stream) must not throw the new key away.
+  function stale(sentKey) {
+    return sessionStorage.getItem(KEY) !== sentKey;
   }
   function askKey(message) {
     $("#key-message").textContent = message;
@@ -93,14 +97,17 @@
     return askKey(ui.keyTried ? "That admin key was refused (401). Enter one of server.admin.keys." : "This relay asks for an admin key (one of server.admin.keys).");
   }
   async function api(path, opts = {}) {
-    let resp;
-    try {
-      resp = await fetch(path, { ...opts, headers: { ...authHeaders(), ...(opts.headers || {}) }, cache: "no-store" });
-    } catch (e) {
-      setConn("bad", "relay unreachable");
-      notice("relay is not reachable: is `relay run` still running? Retrying every few seconds.");
-      throw new ApiError(0, "relay is not reachable");
-    }
+    let resp, key;
+    do {
+      key = sessionStorage.getItem(KEY);
+      try {
+        resp = await fetch(path, { ...opts, headers: { ...authHeaders(key), ...(opts.headers || {}) }, cache: "no-store" });
+      } catch (e) {
+        setConn("bad", "relay unreachable");
+        notice("relay is not reachable: is `relay run` still running? Retrying every few seconds.");
+        throw new ApiError(0, "relay is not reachable");
+      }
+    } while (resp.status === 401 && stale(key)); // a key was typed meanwhile: again with it
     if (resp.status === 401) {
       refused();
       throw new ApiError(401, "admin key refused");
@@ -246,8 +253,9 @@
   async function followEvents() {
     for (let wait = 1000; ; wait = Math.min(wait * 2, 15000)) {
       try {
-        const resp = await fetch("/admin/events", { headers: authHeaders(), cache: "no-store" });
-        if (resp.status === 401) { await refused(); wait = 500; continue; }
+        const key = sessionStorage.getItem(KEY);
+        const resp = await fetch("/admin/events", { headers: authHeaders(key), cache: "no-store" });
+        if (resp.status === 401) { if (!stale(key)) await refused(); wait = 500; continue; }
         if (!resp.ok) {
           $("#feed-note").textContent = `live events not available (${resp.status}); the state still refreshes every ${STATE_EVERY_MS / 1000}s`;
         } else {
