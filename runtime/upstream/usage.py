@@ -10,19 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.errors import WireFormat
-from runtime.translate.usage import responses_usage_to_openai
+from runtime.translate.usage import responses_usage_to_openai, token_count
 
 Usage = dict[str, int]
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _count(value: Any) -> int:
-    """A token count as the translator reads one (`runtime.translate.usage`): positive ints
-    only (and never a JSON `true`)."""
-    return value if type(value) is int and value > 0 else 0
 
 
 def _usage(prompt: int, output: int, read: int, write: int) -> Usage:
@@ -40,10 +30,10 @@ def _usage(prompt: int, output: int, read: int, write: int) -> Usage:
 def from_anthropic(raw: Any) -> Usage | None:
     if not isinstance(raw, dict):
         return None
-    read = _int(raw.get("cache_read_input_tokens"))
-    write = _int(raw.get("cache_creation_input_tokens"))
-    prompt = _int(raw.get("input_tokens")) + read + write
-    output = _int(raw.get("output_tokens"))
+    read = token_count(raw.get("cache_read_input_tokens"))
+    write = token_count(raw.get("cache_creation_input_tokens"))
+    prompt = token_count(raw.get("input_tokens")) + read + write
+    output = token_count(raw.get("output_tokens"))
     return _usage(prompt, output, read, write)
 
 
@@ -53,15 +43,15 @@ def from_openai(raw: Any) -> Usage | None:
     both places; a property test holds the two equal), in one step: once per answer."""
     if not isinstance(raw, dict):
         return None
-    prompt = _count(raw.get("prompt_tokens"))
+    prompt = token_count(raw.get("prompt_tokens"))
     details = raw.get("prompt_tokens_details")
     if isinstance(details, dict):
-        read = _count(details.get("cached_tokens")) or _count(raw.get("prompt_cache_hit_tokens"))
-        write = _count(details.get("cache_write_tokens"))
+        read = token_count(details.get("cached_tokens")) or token_count(raw.get("prompt_cache_hit_tokens"))
+        write = token_count(details.get("cache_write_tokens"))
     else:
-        read, write = _count(raw.get("prompt_cache_hit_tokens")), 0
+        read, write = token_count(raw.get("prompt_cache_hit_tokens")), 0
     prompt = max(prompt - read - write, 0) + read + write
-    output = _count(raw.get("completion_tokens"))
+    output = token_count(raw.get("completion_tokens"))
     return _usage(prompt, output, read, write)
 
 

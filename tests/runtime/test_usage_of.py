@@ -8,13 +8,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.translate.usage import openai_usage_to_anthropic
+from runtime.translate.usage import anthropic_usage_to_openai, openai_usage_to_anthropic
 from runtime.upstream.usage import from_anthropic, from_openai
 
-# Anything a JSON usage object may hold where a count is expected; no JSON `true`/`false`
-# (the composition counts a `true` prompt as 1 token, relay counts it as none: below).
+# Anything a JSON usage object may hold where a count is expected.
 values = st.one_of(
     st.none(),
+    st.booleans(),
     st.integers(-5, 2_000_000),
     st.floats(allow_nan=False),
     st.text(max_size=3),
@@ -38,9 +38,14 @@ def test_one_step_counts_what_the_translator_and_from_anthropic_count(raw: dict[
     assert from_openai(raw) == from_anthropic(openai_usage_to_anthropic(raw))
 
 
-def test_a_json_true_is_no_count() -> None:
-    got = from_openai({"prompt_tokens": True, "completion_tokens": True})
-    assert got is not None and got["input"] == got["output"] == 0
+def test_a_json_true_or_a_negative_number_is_no_count_in_any_reader() -> None:
+    for odd in (True, -3):
+        got = from_openai({"prompt_tokens": odd, "completion_tokens": odd})
+        assert got is not None and got["input"] == got["output"] == 0
+        got = from_anthropic({"input_tokens": odd, "output_tokens": odd, "cache_read_input_tokens": odd})
+        assert got is not None and got["input"] == got["output"] == got["cached"] == 0
+        assert openai_usage_to_anthropic({"prompt_tokens": odd})["input_tokens"] == 0
+        assert anthropic_usage_to_openai({"input_tokens": odd})["prompt_tokens"] == 0
 
 
 def test_cached_and_written_tokens_are_part_of_the_prompt() -> None:
