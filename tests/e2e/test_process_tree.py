@@ -38,14 +38,23 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
-def _load(relay: Relay, stop: threading.Event, statuses: list[int]) -> None:
+def listeners(url: str) -> int:
+    """Listening sockets on `url`'s port. On Linux each Granian worker binds its own
+    (SO_REUSEPORT): a worker counts as serving once its socket is listening, and until
+    then a connection the kernel cannot give another worker is refused."""
+    port = f":{int(url.rsplit(':', 1)[1]):04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1].endswith(port) and row.split()[3] == "0A")
+
+
+def _load(relay: Relay, stop: threading.Event, statuses: list[int | str]) -> None:
     body = {"model": "free", "messages": [{"role": "user", "content": "hi"}]}
     with httpx.Client(timeout=10) as client:
         while not stop.is_set():
             try:
                 statuses.append(client.post(relay.url + "/v1/chat/completions", json=body).status_code)
-            except httpx.HTTPError:
-                statuses.append(0)
+            except httpx.HTTPError as e:
+                statuses.append(f"{type(e).__name__}: {e}")
 
 
 def test_a_worker_killed_under_load_is_respawned_and_relay_keeps_answering(
@@ -56,9 +65,13 @@ def test_a_worker_killed_under_load_is_respawned_and_relay_keeps_answering(
         running_redis(tmp_path) as redis,
         start_relay({"r.yaml": PLAIN.format(url=fake.url, state=redis.url)}, "--workers", "2") as relay,
     ):
-        wait_until(lambda: len(workers(relay.proc.pid)) == 2, "two workers")
+        # Both listening, not just both started: a kill while the other worker is still
+        # loading leaves no socket on the port, and every connection until then is refused.
+        wait_until(
+            lambda: len(workers(relay.proc.pid)) == 2 and listeners(relay.url) == 2, "two workers listening"
+        )
         before = workers(relay.proc.pid)
-        stop, statuses = threading.Event(), list[int]()
+        stop, statuses = threading.Event(), list[int | str]()
         load = threading.Thread(target=_load, args=(relay, stop, statuses))
         load.start()
         try:
