@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import msgspec
@@ -154,6 +154,33 @@ class _Editor:
 _editor = _Editor()
 
 
+_running: set[asyncio.Task[Reply]] = set()
+
+
+def _to_its_end(work: Coroutine[Any, Any, Reply]) -> Awaitable[Reply]:
+    """`work` in a task of its own that runs to its end even when the caller is cancelled
+    (its client left, a tab closed): cut between writing to the child and reading its
+    answer, the answer would stay in the pipe and be read as the next request's; and a save
+    that built must also be loaded."""
+    task = asyncio.create_task(work)
+    _running.add(task)  # the loop keeps only weak references to tasks
+    task.add_done_callback(_running.discard)
+    return asyncio.shield(task)
+
+
+async def _ask(svc: Service, request: dict[str, Any], reload: Reload) -> Reply:
+    status, body = await _editor.ask(request)
+    if not isinstance(body, dict):
+        return _error(500, "api_error", "the editor answered nothing usable")
+    body["built_etag"] = svc.snapshot.artifact.source_hash
+    if request["action"] == "read":
+        body["source_dir"] = request["dir"]
+    if request["action"] == "save" and status == 200:
+        body["reload"] = reload(svc)
+        body["built_etag"] = svc.snapshot.artifact.source_hash
+    return _reply(status, body)
+
+
 async def answer(svc: Service, scope: Any, read_body: ReadBody, reload: Reload) -> Reply:
     """Access was checked by the caller (`admin.answer`)."""
     path, method = scope.path, scope.method
@@ -173,13 +200,4 @@ async def answer(svc: Service, scope: Any, read_body: ReadBody, reload: Reload) 
     else:
         request |= _draft(await read_body())
         request["action"] = ACTIONS[path]
-    status, body = await _editor.ask(request)
-    if not isinstance(body, dict):
-        return _error(500, "api_error", "the editor answered nothing usable")
-    body["built_etag"] = svc.snapshot.artifact.source_hash
-    if request["action"] == "read":
-        body["source_dir"] = str(snap.source_dir)
-    if request["action"] == "save" and status == 200:
-        body["reload"] = reload(svc)
-        body["built_etag"] = svc.snapshot.artifact.source_hash
-    return _reply(status, body)
+    return await _to_its_end(_ask(svc, request, reload))

@@ -4,6 +4,7 @@ run` of a copy of chains/, its own build; a save rebuilds and the next request f
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.procs import REPO, Relay, served, served_by, served_copy, wait_until
+from tests.e2e.procs import REPO, Relay, build, relay_run, served, served_by, served_copy, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -174,3 +175,36 @@ def test_the_editor_child_is_reused_and_replaced_when_it_dies(relay: Relay) -> N
     wait_until(lambda: first[0] not in editor_children(relay), "the killed editor to go")
     assert post(relay, "check", {}).status_code == 200  # a fresh child answers
     assert editor_children(relay) not in ([], first)
+
+
+def test_a_client_that_leaves_mid_request_shifts_no_answer_and_a_save_still_loads(tmp_path: Path) -> None:
+    """Was: a client that left while the editor child worked (a closed tab) cancelled the
+    request between writing to the child and reading its answer; the answer stayed in the
+    pipe and every later request got the one before it (a read answered with a check), and
+    a save it left was built but never loaded. Reloads here come only from the save itself
+    (no polling), and each cut lands while a fresh child still imports (about a second)."""
+    shutil.copytree(REPO / "chains", tmp_path / "chains")
+    assert build(tmp_path / "chains", tmp_path / "generated").returncode == 0
+    with relay_run(tmp_path / "generated", env={"RELAY_RELOAD_POLL": "0"}) as fresh:
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(f"{fresh.url}/admin/definitions/check", json={}, timeout=0.2)
+        read = httpx.get(fresh.url + "/admin/definitions", timeout=60)
+        assert read.status_code == 200 and "files" in read.json(), read.text[:300]
+        assert "diagnostics" in post(fresh, "check", {}).json()
+
+        (child,) = editor_children(fresh)
+        os.kill(child, signal.SIGKILL)
+        wait_until(lambda: child not in editor_children(fresh), "the killed editor to go")
+        bases = {f["path"]: f["sha256"] for f in read.json()["files"]}
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(
+                f"{fresh.url}/admin/definitions/save",
+                json={"edits": [MOVE], "etag": read.json()["etag"], "bases": bases},
+                timeout=0.2,
+            )
+
+        def loaded() -> bool:  # the files changed, and the build served is theirs
+            now = httpx.get(fresh.url + "/admin/definitions", timeout=60).json()
+            return bool(now["etag"] != read.json()["etag"] and now["built_etag"] == now["etag"])
+
+        wait_until(loaded, "the save built and loaded")
