@@ -43,8 +43,8 @@ def listeners(url: str) -> int:
     (SO_REUSEPORT): a worker counts as serving once its socket is listening, and until
     then a connection the kernel cannot give another worker is refused."""
     port = f":{int(url.rsplit(':', 1)[1]):04X}"
-    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(1 for row in rows if row.split()[1].endswith(port) and row.split()[3] == "0A")
+    rows = (row.split() for row in Path("/proc/net/tcp").read_text().splitlines()[1:])
+    return sum(1 for row in rows if row[1].endswith(port) and row[3] == "0A")  # 0A: LISTEN
 
 
 def _load(relay: Relay, stop: threading.Event, statuses: list[int | str]) -> None:
